@@ -1,0 +1,87 @@
+//! The command line end to end: the real binary on temporary folders.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::support::*;
+
+fn wagewatch(args: &[&str], state: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+        .args(args)
+        .env_remove("WAGEWATCH_PSEUDONYM_KEY")
+        .current_dir(state)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["demo", "validate", "generate"] {
+        let out = wagewatch(&[sub, "--help"], dir.path());
+        assert!(out.status.success(), "{sub}: {}", text(&out));
+        assert!(text(&out).contains("Usage: wagewatch"), "{sub}");
+    }
+}
+
+#[test]
+fn validate_strict_fails_with_file_row_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let payroll = with_line("payroll.csv", "P1,E2,320102199001011234,2024-06,20,12.345,2024-07-15");
+    write_dataset(&data, &[("payroll.csv", Some(&payroll))]);
+    let out = wagewatch(&["validate", "--data", "data"], dir.path());
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("payroll.csv") && all.contains("row 4") && all.contains("wage_due"), "{all}");
+    assert!(all.contains("1 problem(s) in 1 row(s)"), "{all}");
+    // The key file was created on first use, private to its owner.
+    let key = dir.path().join("state/pseudonym.key");
+    assert!(key.is_file());
+}
+
+#[test]
+fn raw_worker_ids_appear_in_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    // Bad rows of every worker, so that each raw id reaches the quarantine path.
+    let mut payroll = BASE[2].1.to_string();
+    for (i, raw) in RAW_WORKER_IDS.iter().enumerate() {
+        payroll.push_str(&format!("P1,E2,{raw},2024-0{},20,-1,2024-07-15\n", i + 6));
+    }
+    write_dataset(&data, &[("payroll.csv", Some(&payroll))]);
+    let out = wagewatch(&["validate", "--data", "data", "--quarantine", "q", "--as-of", "2024-06-30"], dir.path());
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("set aside"), "{all}");
+    let mut outputs = all_bytes(&dir.path().join("q"));
+    outputs.push(("stdout+stderr".into(), all.into_bytes()));
+    outputs.extend(all_bytes(&dir.path().join("state")));
+    assert!(outputs.len() >= 3);
+    for (path, bytes) in outputs {
+        for raw in RAW_WORKER_IDS {
+            assert!(!contains(&bytes, raw), "{} holds raw worker id {raw}", path.display());
+        }
+    }
+}
+
+#[test]
+fn generate_then_validate_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wagewatch(
+        &["generate", "--out", "prov", "--employers", "30", "--seed", "5", "--start", "2024-01-01", "--end", "2024-06-30", "--format", "csv"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = wagewatch(&["validate", "--data", "prov", "--as-of", "2024-03-31"], dir.path());
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("employers     30"), "{all}");
+    assert!(all.contains("after as-of 2024-03-31"), "{all}");
+}

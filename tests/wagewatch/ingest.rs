@@ -1,0 +1,300 @@
+//! Ingest against the contract: every kind of bad input gets its clear error or quarantine entry, and
+//! everything the contract allows is accepted.
+
+use std::fs;
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Int32Array, Int64Array, LargeStringArray,
+    RecordBatch, StringArray, StringViewArray,
+};
+use arrow_array::types::Int32Type;
+use parquet::arrow::ArrowWriter;
+
+use wagewatch::contract::{Date, Money, Table};
+use wagewatch::ingest::{IngestError, ProblemKind};
+
+use crate::support::*;
+
+/// What loading a fixture must give.
+enum Expect {
+    /// Exactly one bad row, with this problem first.
+    Problem { table: Table, row: u64, column: Option<&'static str>, kind: ProblemKind },
+    /// The whole dataset is refused with an error whose message contains every one of these texts.
+    Error(&'static [&'static str]),
+}
+
+#[track_caller]
+fn check(edits: &[(&str, Option<&str>)], expect: Expect) {
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path(), edits);
+    let quarantine = dir.path().join("quarantine");
+    match expect {
+        Expect::Problem { table, row, column, kind } => {
+            let err = load_strict(dir.path()).expect_err("strict mode must refuse a bad row");
+            let IngestError::Invalid { total, bad_rows, first } = &err else { panic!("expected row problems, got {err}") };
+            assert_eq!((*bad_rows, first.len()), (1, *total as usize), "{err}");
+            let p = &first[0];
+            assert_eq!((p.table, p.row, p.column, p.kind), (table, row, column, kind), "{err}");
+            let message = err.to_string();
+            assert!(message.contains(&format!("row {row}")), "{message}");
+            if let Some(column) = column {
+                assert!(message.contains(column), "{message}");
+            }
+            // Quarantine mode sets the row aside, keeps the rest, and writes the row with its reason.
+            let ingested = load_quarantine(dir.path(), &quarantine).expect("quarantine mode goes on");
+            let report = ingested.tables.iter().find(|t| t.table == table).unwrap();
+            assert_eq!(report.problems.bad_rows, 1);
+            assert_eq!(report.rows_accepted, report.rows_read - 1);
+            let file = report.quarantine_file.as_ref().expect("a quarantine file");
+            let text = fs::read_to_string(file).unwrap();
+            assert_eq!(text.lines().count(), 2, "header and one row: {text}");
+            assert!(text.contains(kind.code()), "{text}");
+            for other in ingested.tables.iter().filter(|t| t.table != table) {
+                assert_eq!(other.problems.bad_rows, 0, "{}", other.table);
+            }
+        }
+        Expect::Error(texts) => {
+            for result in [load_strict(dir.path()), load_quarantine(dir.path(), &quarantine)] {
+                let err = result.expect_err("the dataset must be refused");
+                let message = err.to_string();
+                for text in texts {
+                    assert!(message.contains(text), "{message:?} lacks {text:?}");
+                }
+            }
+        }
+    }
+}
+
+fn problem(table: Table, row: u64, column: &'static str, kind: ProblemKind) -> Expect {
+    Expect::Problem { table, row, column: Some(column), kind }
+}
+
+#[test]
+fn the_base_fixture_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path(), &[]);
+    let ingested = load_strict(dir.path()).unwrap();
+    let ds = &ingested.dataset;
+    assert_eq!((ds.employers.len(), ds.projects.len(), ds.payroll.len(), ds.payments.len()), (3, 2, 3, 2));
+    assert_eq!((ds.complaints.len(), ds.progress_payments.len(), ds.inspections.len()), (1, 2, 1));
+    assert_eq!(ds.employers.name.get(2), "金陵制衣厂, 二分厂");
+    assert_eq!(ds.employers.registered_capital[1], Some(Money::from_fen(200_000_050)));
+    assert_eq!(ds.payroll.wage_due[2], Money::from_fen(420_050));
+    assert_eq!(ds.payroll.project[2], None);
+    assert_eq!(ds.projects.owner[1], None);
+    assert_eq!(ds.progress_payments.paid_on[1], None);
+    // Payroll and payments of the same worker carry the same pseudonym.
+    assert_eq!(ds.payroll.worker[0], ds.payments.worker[0]);
+    assert_ne!(ds.payroll.worker[0], ds.payroll.worker[1]);
+}
+
+#[test]
+fn every_kind_of_bad_row_is_reported_where_it_is() {
+    use ProblemKind::*;
+    use Table::*;
+    let cases: Vec<(&str, String, Expect)> = vec![
+        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-05,abc,100,2024-06-15"), problem(Payroll, 4, "days_worked", WrongType)),
+        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-05,32,100,2024-06-15"), problem(Payroll, 4, "days_worked", OutOfRange)),
+        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-05,20,-100,2024-06-15"), problem(Payroll, 4, "wage_due", NegativeMoney)),
+        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-5,20,100,2024-06-15"), problem(Payroll, 4, "period", WrongType)),
+        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-05,20,100,2024/06/15"), problem(Payroll, 4, "due_date", WrongType)),
+        ("payroll.csv", with_line("payroll.csv", "P1,E2,,2024-05,20,100,2024-06-15"), problem(Payroll, 4, "worker_id", MissingValue)),
+        ("payroll.csv", with_line("payroll.csv", "P1,E9,W9,2024-05,20,100,2024-06-15"), problem(Payroll, 4, "employer_id", UnknownReference)),
+        ("payroll.csv", with_line("payroll.csv", "P9,E2,W9,2024-05,20,100,2024-06-15"), problem(Payroll, 4, "project_id", UnknownReference)),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P1,E2,320102199001011234,2024-05,3,100,2024-06-20"),
+            Expect::Problem { table: Payroll, row: 4, column: None, kind: DuplicateKey },
+        ),
+        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-05,20,100,2024-06-15,extra"), Expect::Problem { table: Payroll, row: 4, column: None, kind: MalformedRecord }),
+        ("payments.csv", with_line("payments.csv", "P1,E2,W9,2024-05,10.123,2024-06-14"), problem(Payments, 3, "amount", TooManyDecimals)),
+        ("payments.csv", with_line("payments.csv", "P1,E2,W9,2024-05,10,1989-12-31"), problem(Payments, 3, "paid_on", DateOutOfRange)),
+        ("payments.csv", with_line("payments.csv", "P1,E2,W9,2101-01,10,2024-06-14"), problem(Payments, 3, "period", DateOutOfRange)),
+        ("employers.csv", with_line("employers.csv", "E4,,other,other,320102,,,"), problem(Employers, 4, "name", MissingValue)),
+        ("employers.csv", with_line("employers.csv", "E4,某公司,contractor,construction,320102,,,"), problem(Employers, 4, "kind", UnknownEnumValue)),
+        ("employers.csv", with_line("employers.csv", "E4,某公司,other,construction,32010,,,"), problem(Employers, 4, "region_code", BadRegionCode)),
+        ("employers.csv", with_line("employers.csv", "E1,某公司,other,construction,320102,,,"), problem(Employers, 4, "employer_id", DuplicateKey)),
+        ("employers.csv", with_line("employers.csv", "E4,某公司,other,other,320102,,2101-01-01,"), problem(Employers, 4, "founded_on", DateOutOfRange)),
+        (
+            "employers.csv",
+            with_line("employers.csv", &format!("{},某公司,other,other,320102,,,", "E".repeat(65))),
+            problem(Employers, 4, "employer_id", BadIdentifier),
+        ),
+        (
+            "projects.csv",
+            with_line("projects.csv", "P3,新项目,320102,E9,,100,2024-01-01,2025-01-01,,false,true,"),
+            problem(Projects, 3, "general_contractor_id", UnknownReference),
+        ),
+        (
+            "projects.csv",
+            with_line("projects.csv", "P3,新项目,320102,E1,,100,2024-01-01,2025-01-01,,maybe,true,"),
+            problem(Projects, 3, "government_funded", WrongType),
+        ),
+        (
+            "complaints.csv",
+            with_line("complaints.csv", "C2,2024-07-21,,,online,wage_arrears,1,,,"),
+            Expect::Problem { table: Complaints, row: 2, column: None, kind: NoSubject },
+        ),
+        ("complaints.csv", with_line("complaints.csv", "C2,2024-07-21,E2,,online,wage_arrears,0,,,"), problem(Complaints, 2, "workers_involved", OutOfRange)),
+        ("complaints.csv", with_line("complaints.csv", "C2,2024-07-21,E2,,fax,wage_arrears,1,,,"), problem(Complaints, 2, "channel", UnknownEnumValue)),
+        ("complaints.csv", with_line("complaints.csv", "C2,2024-07-21,E2,,online,wage_arrears,1,,,lost"), problem(Complaints, 2, "outcome", UnknownEnumValue)),
+        ("complaints.csv", with_line("complaints.csv", "C1,2024-07-21,E2,,online,wage_arrears,1,,,"), problem(Complaints, 2, "complaint_id", DuplicateKey)),
+        ("progress_payments.csv", with_line("progress_payments.csv", "P9,2024-09-30,100,,"), problem(ProgressPayments, 3, "project_id", UnknownReference)),
+        ("inspections.csv", with_line("inspections.csv", "I1,E2,,2024-09-01,false,,"), problem(Inspections, 2, "inspection_id", DuplicateKey)),
+        ("inspections.csv", with_line("inspections.csv", "I2,E2,,2024-09-01,yes,,"), problem(Inspections, 2, "found_arrears", WrongType)),
+    ];
+    for (file, content, expect) in cases {
+        check(&[(file, Some(&content))], expect);
+    }
+}
+
+#[test]
+fn a_table_that_cannot_be_read_is_a_clear_error() {
+    check(&[("payroll.csv", None)], Expect::Error(&["required table payroll not found"]));
+    check(&[("employers.csv", Some(""))], Expect::Error(&["employers", "is empty"]));
+    check(
+        &[("payments.csv", Some("project_id,employer_id,worker_id,period,paid_on\nP1,E2,W1,2024-05,2024-06-01\n"))],
+        Expect::Error(&["payments.csv", "no column amount"]),
+    );
+    check(&[("complaints.csv", Some("\u{0}\u{1}\u{2}garbage\u{ff}\n\u{3}"))], Expect::Error(&["complaints.csv"]));
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path(), &[]);
+    fs::write(dir.path().join("payroll.parquet"), b"PAR1 truncated").unwrap();
+    let err = load_strict(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("payroll") && err.contains("twice"), "{err}");
+    fs::remove_file(dir.path().join("payroll.csv")).unwrap();
+    let err = load_strict(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("payroll.parquet") && err.contains("cannot be read"), "{err}");
+    // A Parquet column whose type cannot hold the contract's values.
+    let batch = RecordBatch::try_from_iter([
+        ("project_id", Arc::new(StringArray::from(vec!["P1"])) as ArrayRef),
+        ("employer_id", Arc::new(StringArray::from(vec!["E2"])) as ArrayRef),
+        ("worker_id", Arc::new(StringArray::from(vec!["W1"])) as ArrayRef),
+        ("period", Arc::new(StringArray::from(vec!["2024-05"])) as ArrayRef),
+        ("days_worked", Arc::new(Int32Array::from(vec![20])) as ArrayRef),
+        ("wage_due", Arc::new(BooleanArray::from(vec![true])) as ArrayRef),
+        ("due_date", Arc::new(StringArray::from(vec!["2024-06-15"])) as ArrayRef),
+    ])
+    .unwrap();
+    write_parquet(&dir.path().join("payroll.parquet"), &batch);
+    let err = load_strict(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("wage_due") && err.contains("Boolean"), "{err}");
+}
+
+#[test]
+fn everything_the_contract_allows_is_accepted() {
+    // A BOM, CRLF line ends, quoted fields with commas, quotes and line breaks, booleans in any case or
+    // as 1/0, an unknown extra column, an optional column left out entirely, and facts dated in the future.
+    let employers = "\u{feff}employer_id,name,kind,sector,region_code,notes\r\n\
+E1,\"华东建工 \"\"集团\"\", 有限公司\",general_contractor,construction,320102,\"line one\r\nline two\"\r\n\
+E2,苏南劳务有限公司,labor_service,construction,320104,\r\n\
+E3,金陵制衣厂,manufacturer,manufacturing,320105,\r\n";
+    let projects = "project_id,name,region_code,general_contractor_id,contract_value,start_date,planned_end_date,government_funded,wage_account_opened\n\
+P1,江宁住宅一期,320115,E1,120000000,2024-01-01,2025-12-31,TRUE,1\n\
+P2,河西学校,320105,E1,30000000.5,2023-03-01,2024-06-30,False,0\n";
+    let future = with_line("payroll.csv", "P1,E2,320102199001011234,2099-11,20,100,2099-12-15");
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(
+        dir.path(),
+        &[
+            ("employers.csv", Some(employers)),
+            ("projects.csv", Some(projects)),
+            ("payroll.csv", Some(&future)),
+            ("inspections.csv", None),
+            ("progress_payments.csv", None),
+        ],
+    );
+    let ingested = load_strict(dir.path()).unwrap();
+    let ds = &ingested.dataset;
+    assert_eq!(ds.employers.name.get(0), "华东建工 \"集团\", 有限公司");
+    assert_eq!(ds.employers.founded_on, vec![None, None, None]);
+    assert_eq!(ds.projects.government_funded, vec![true, false]);
+    assert_eq!(ds.projects.wage_account_opened, vec![true, false]);
+    assert_eq!(ds.payroll.len(), 4);
+    assert!(!ds.has_inspections && ds.inspections.is_empty());
+}
+
+fn write_parquet(path: &std::path::Path, batch: &RecordBatch) {
+    let file = fs::File::create(path).unwrap();
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(batch).unwrap();
+    writer.close().unwrap();
+}
+
+#[test]
+fn parquet_from_other_tools_loads_like_csv() {
+    // The same payroll and employers as the CSV fixture, written the way other tools write Parquet:
+    // large and view strings, dictionary-encoded ids, Decimal128 money, Date32 and string dates,
+    // 64-bit integers, and optional columns missing or all null.
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path(), &[("payroll.csv", None), ("employers.csv", None)]);
+    let date = |s: &str| Date::parse(s).unwrap().days();
+    let employers = RecordBatch::try_from_iter([
+        ("employer_id", Arc::new(LargeStringArray::from(vec!["E1", "E2", "E3"])) as ArrayRef),
+        ("name", Arc::new(StringViewArray::from(vec!["华东建工有限公司", "苏南劳务有限公司", "金陵制衣厂, 二分厂"])) as ArrayRef),
+        (
+            "kind",
+            Arc::new(DictionaryArray::<Int32Type>::from_iter(["general_contractor", "labor_service", "manufacturer"])) as ArrayRef,
+        ),
+        ("sector", Arc::new(StringArray::from(vec!["construction", "construction", "manufacturing"])) as ArrayRef),
+        ("region_code", Arc::new(Int64Array::from(vec![320102, 320104, 320105])) as ArrayRef),
+        (
+            "registered_capital",
+            Arc::new(
+                Decimal128Array::from(vec![Some(5_000_000_000), Some(200_000_050), None]).with_precision_and_scale(18, 2).unwrap(),
+            ) as ArrayRef,
+        ),
+        ("founded_on", Arc::new(Date32Array::from(vec![Some(date("2005-03-01")), None, Some(date("2010-06-01"))])) as ArrayRef),
+        ("blacklisted_on", Arc::new(StringArray::from(vec![None, None, Some("2024-05-01")])) as ArrayRef),
+    ])
+    .unwrap();
+    write_parquet(&dir.path().join("employers.parquet"), &employers);
+    let payroll = RecordBatch::try_from_iter([
+        ("project_id", Arc::new(StringArray::from(vec![Some("P1"), Some("P1"), None])) as ArrayRef),
+        ("employer_id", Arc::new(DictionaryArray::<Int32Type>::from_iter(["E2", "E2", "E3"])) as ArrayRef),
+        ("worker_id", Arc::new(StringArray::from(RAW_WORKER_IDS.to_vec())) as ArrayRef),
+        ("period", Arc::new(StringArray::from(vec!["2024-05", "2024-05", "2024-05"])) as ArrayRef),
+        ("days_worked", Arc::new(Int64Array::from(vec![26, 22, 21])) as ArrayRef),
+        (
+            "wage_due",
+            Arc::new(Decimal128Array::from(vec![650_000, 550_000, 420_050]).with_precision_and_scale(12, 2).unwrap()) as ArrayRef,
+        ),
+        ("due_date", Arc::new(Date32Array::from(vec![date("2024-06-15"), date("2024-06-15"), date("2024-06-10")])) as ArrayRef),
+        ("source_system", Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef),
+    ])
+    .unwrap();
+    // Split over two files in a folder, as partitioned data is.
+    fs::create_dir(dir.path().join("payroll")).unwrap();
+    write_parquet(&dir.path().join("payroll/part-0.parquet"), &payroll.slice(0, 2));
+    write_parquet(&dir.path().join("payroll/part-1.parquet"), &payroll.slice(2, 1));
+    let from_parquet = load_strict(dir.path()).unwrap().dataset;
+
+    let csv_dir = tempfile::tempdir().unwrap();
+    write_dataset(csv_dir.path(), &[]);
+    let from_csv = load_strict(csv_dir.path()).unwrap().dataset;
+    assert_eq!(from_parquet, from_csv);
+}
+
+#[test]
+fn quarantine_keeps_good_rows_and_never_writes_raw_worker_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let payroll = with_line("payroll.csv", "P1,E2,32010219850202456X,2024-06,20,-1,2024-07-15");
+    write_dataset(dir.path(), &[("payroll.csv", Some(&payroll))]);
+    let quarantine = dir.path().join("q");
+    let ingested = load_quarantine(dir.path(), &quarantine).unwrap();
+    assert_eq!(ingested.dataset.payroll.len(), 3);
+    assert_eq!(ingested.rows_set_aside(), 1);
+    let text = fs::read_to_string(quarantine.join("payroll.csv")).unwrap();
+    assert!(text.contains("negative_money"), "{text}");
+    assert!(text.contains(&ingested.dataset.payroll.worker[1].to_string()), "the pseudonym stands in: {text}");
+    for (path, bytes) in all_bytes(&quarantine) {
+        for raw in RAW_WORKER_IDS {
+            assert!(!contains(&bytes, raw), "{} holds a raw worker id", path.display());
+        }
+    }
+    // A later clean run removes the stale quarantine file rather than leaving it to mislead.
+    write_dataset(dir.path(), &[]);
+    load_quarantine(dir.path(), &quarantine).unwrap();
+    assert!(!quarantine.join("payroll.csv").exists());
+}
