@@ -7,9 +7,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use wagewatch::backtest::{self, BacktestConfig};
 use wagewatch::contract::Date;
-use wagewatch::ingest::{self, DatasetSummary, IngestOptions, Mode, Pseudonymizer};
+use wagewatch::features::{self, EntityType, Feature, WorkerMonths};
+use wagewatch::ingest::{self, Dataset, DatasetSummary, IngestOptions, Mode, Pseudonymizer};
+use wagewatch::model::{self, artifact, BandCutoffs, TrainConfig};
 use wagewatch::synth::{self, OutputFormat, SynthConfig};
+use wagewatch::watchlist;
 
 /// wagewatch warns of unpaid wages (欠薪) before they happen.
 #[derive(Parser)]
@@ -27,6 +31,96 @@ enum Command {
     Validate(ValidateArgs),
     /// Write a synthetic province in the contract's format.
     Generate(GenerateArgs),
+    /// List the feature catalogue.
+    Features(FeaturesArgs),
+    /// Train a model on the history before an as-of date and save it under models/.
+    Train(TrainArgs),
+    /// Score every employer and project as of a date and write the watchlist (CSV or Parquet).
+    Score(ScoreArgs),
+    /// At each test date, train on the past only, score, and compare with what happened.
+    Backtest(BacktestArgs),
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// The dataset folder.
+    #[arg(long)]
+    data: PathBuf,
+    /// Set bad rows aside in this folder instead of stopping on them.
+    #[arg(long)]
+    quarantine: Option<PathBuf>,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+#[derive(Args)]
+struct FeaturesArgs {
+    /// Print the catalogue (name, unit, entity types, meaning).
+    #[arg(long)]
+    list: bool,
+    /// Print it as a Markdown table.
+    #[arg(long)]
+    markdown: bool,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The training cutoff: only what was known on this date is used.
+    #[arg(long, value_parser = parse_date)]
+    as_of: Date,
+    /// The prediction horizon, in days (`60d` or `60`).
+    #[arg(long, value_parser = parse_days, default_value = "60d")]
+    horizon: i32,
+    /// Monthly as-of dates in the training panel.
+    #[arg(long, default_value_t = 24)]
+    panel_months: usize,
+    /// Where models are saved.
+    #[arg(long, default_value = "models")]
+    models: PathBuf,
+    /// The model id (default: derived from the cutoff and the data fingerprint).
+    #[arg(long)]
+    id: Option<String>,
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The model id under --models.
+    #[arg(long)]
+    model: String,
+    #[arg(long, default_value = "models")]
+    models: PathBuf,
+    /// The as-of date scored.
+    #[arg(long, value_parser = parse_date)]
+    as_of: Date,
+    /// The watchlist file: .csv or .parquet.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct BacktestArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// First test date.
+    #[arg(long, value_parser = parse_date)]
+    from: Date,
+    /// Last test date.
+    #[arg(long, value_parser = parse_date)]
+    to: Date,
+    /// Months between test dates (`1m`).
+    #[arg(long, value_parser = parse_months, default_value = "1m")]
+    step: i32,
+    #[arg(long, value_parser = parse_days, default_value = "60d")]
+    horizon: i32,
+    #[arg(long, default_value_t = 24)]
+    panel_months: usize,
+    /// Where the report (Markdown, JSON, SVG) is written.
+    #[arg(long, default_value = "out/backtest")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -92,6 +186,24 @@ struct GenerateArgs {
     format: FormatArg,
 }
 
+fn parse_days(text: &str) -> Result<i32, String> {
+    let digits = text.strip_suffix('d').unwrap_or(text);
+    digits
+        .parse::<i32>()
+        .ok()
+        .filter(|d| (1..=730).contains(d))
+        .ok_or_else(|| format!("{text:?} is not a number of days such as 60d"))
+}
+
+fn parse_months(text: &str) -> Result<i32, String> {
+    let digits = text.strip_suffix('m').unwrap_or(text);
+    digits
+        .parse::<i32>()
+        .ok()
+        .filter(|d| (1..=24).contains(d))
+        .ok_or_else(|| format!("{text:?} is not a number of months such as 1m"))
+}
+
 fn parse_date(text: &str) -> Result<Date, String> {
     Date::parse(text).ok_or_else(|| format!("{text:?} is not a date in the form YYYY-MM-DD"))
 }
@@ -108,6 +220,10 @@ fn main() -> Result<()> {
         Command::Demo(args) => demo(args),
         Command::Validate(args) => validate(args),
         Command::Generate(args) => generate(args),
+        Command::Features(args) => list_features(args),
+        Command::Train(args) => train(args),
+        Command::Score(args) => score(args),
+        Command::Backtest(args) => run_backtest(args),
     }
 }
 
@@ -122,7 +238,8 @@ fn demo(args: DemoArgs) -> Result<()> {
 }
 
 fn validate(args: ValidateArgs) -> Result<()> {
-    let pseudonymizer = Pseudonymizer::from_env_or_file(&args.key.key_file).context("loading the pseudonymisation key")?;
+    let pseudonymizer =
+        Pseudonymizer::from_env_or_file(&args.key.key_file).context("loading the pseudonymisation key")?;
     let mode = match args.quarantine {
         Some(dir) => Mode::Quarantine(dir),
         None => Mode::Strict,
@@ -191,7 +308,12 @@ fn run_generate(config: &SynthConfig, out: &Path) -> Result<()> {
     })
     .with_context(|| format!("generating a province into {}", out.display()))?;
     bar.finish_and_clear();
-    println!("generated {} employers into {} in {:.1} s", config.employers, out.display(), started.elapsed().as_secs_f64());
+    println!(
+        "generated {} employers into {} in {:.1} s",
+        config.employers,
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
     for (table, rows) in &summary.rows {
         println!("  {:<18} {rows:>11} rows", table.name());
     }
@@ -203,4 +325,108 @@ fn spinner(message: &str) -> ProgressBar {
     spinner.set_message(message.to_string());
     spinner.enable_steady_tick(Duration::from_millis(120));
     spinner
+}
+
+/// Loads a dataset (strict, or quarantining bad rows) and builds its worker-month index.
+fn load_dataset(args: &DataArgs) -> Result<(Dataset, WorkerMonths)> {
+    let pseudonymizer =
+        Pseudonymizer::from_env_or_file(&args.key.key_file).context("loading the pseudonymisation key")?;
+    let mode = args.quarantine.clone().map_or(Mode::Strict, Mode::Quarantine);
+    let started = Instant::now();
+    let ingested = ingest::load(&args.data, &pseudonymizer, &IngestOptions { mode, problems_listed: 20 })
+        .with_context(|| format!("reading {}", args.data.display()))?;
+    if ingested.rows_set_aside() > 0 {
+        tracing::warn!(rows = ingested.rows_set_aside(), "bad rows set aside in the quarantine folder");
+    }
+    let wm = WorkerMonths::build(&ingested.dataset);
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "dataset read");
+    Ok((ingested.dataset, wm))
+}
+
+fn list_features(args: FeaturesArgs) -> Result<()> {
+    if !args.list && !args.markdown {
+        bail!("say --list (or --markdown) to print the feature catalogue");
+    }
+    let scope = |f: Feature| {
+        let types: Vec<&str> = EntityType::ALL.iter().filter(|t| t.features().contains(&f)).map(|t| t.code()).collect();
+        types.join("+")
+    };
+    if args.markdown {
+        println!("| feature | unit | group | entities | meaning |\n|---|---|---|---|---|");
+        for f in Feature::ALL {
+            let d = f.def();
+            println!("| `{}` | {} | {} | {} | {} |", d.name, d.unit, d.group, scope(*f), d.meaning);
+        }
+    } else {
+        for f in Feature::ALL {
+            let d = f.def();
+            println!("{:<38} {:<9} {:<12} {:<17} {}", d.name, d.unit, d.group, scope(*f), d.meaning);
+        }
+    }
+    Ok(())
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let (ds, wm) = load_dataset(&args.data)?;
+    let started = Instant::now();
+    let mut config = TrainConfig::new(args.as_of, args.horizon);
+    config.panel_months = args.panel_months;
+    let id = args
+        .id
+        .unwrap_or_else(|| format!("m{}-{}", args.as_of.to_string().replace('-', ""), &model::fingerprint(&ds)[..8]));
+    let trained = model::train(&ds, &wm, &config, id).context("training")?;
+    let dir = artifact::save(&trained, &args.models, "").context("saving the model")?;
+    println!(
+        "model {} trained in {:.1} s, saved in {}",
+        trained.model_id,
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    for m in [&trained.employer, &trained.project] {
+        let chosen = m.validation.iter().find(|c| c.learner == m.learner.name());
+        println!(
+            "  {:<8} {} on {} rows ({} events); validation AP {:.3}, AUC {:.3}",
+            m.entity_type.code(),
+            m.learner.name(),
+            m.training_rows,
+            m.training_events,
+            chosen.map_or(0.0, |c| c.average_precision),
+            chosen.map_or(0.0, |c| c.roc_auc)
+        );
+    }
+    Ok(())
+}
+
+fn score(args: ScoreArgs) -> Result<()> {
+    let trained = artifact::load(&args.models, &args.model).context("loading the model")?;
+    let (ds, wm) = load_dataset(&args.data)?;
+    let started = Instant::now();
+    let feats = features::compute(&ds, &wm, args.as_of, trained.horizon_days);
+    let scored = model::score(&trained, &feats, &BandCutoffs::default());
+    watchlist::write(&ds, &scored, &args.out).context("writing the watchlist")?;
+    println!(
+        "scored {} employers and {} projects as of {} in {:.2} s -> {}",
+        feats.employers.rows(),
+        feats.projects.rows(),
+        args.as_of,
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn run_backtest(args: BacktestArgs) -> Result<()> {
+    let (ds, wm) = load_dataset(&args.data)?;
+    let config = BacktestConfig {
+        from: args.from,
+        to: args.to,
+        step_months: args.step,
+        horizon_days: args.horizon,
+        panel_months: args.panel_months,
+        calibration_months: 6,
+    };
+    let result = backtest::run(&ds, &wm, &config).context("backtesting")?;
+    let path = backtest::write_report(&result, &args.out).context("writing the report")?;
+    println!("backtest of {} dates in {:.0} s -> {}", result.dates.len(), result.seconds, path.display());
+    Ok(())
 }

@@ -160,9 +160,9 @@ impl Month {
         (1..=12).contains(&month).then(|| Month::new(year, month))
     }
 
-    /// Whether every day of this month lies in the contract's date range.
+    /// Whether every day of this month lies in the contract's date range (1990-01 to 2100-12).
     pub fn in_contract_range(self) -> bool {
-        self.first_day() >= MIN_DATE && self.last_day() <= MAX_DATE
+        (1990 * 12..=2100 * 12 + 11).contains(&self.0)
     }
 }
 
@@ -182,9 +182,7 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 }
 
 fn digits(bytes: &[u8]) -> Option<u32> {
-    bytes.iter().try_fold(0u32, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-    })
+    bytes.iter().try_fold(0u32, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
 }
 
 #[cfg(test)]

@@ -5,12 +5,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow_array::Array;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 
 use super::cells::{normalise, Cell, Col};
 use super::problems::{ProblemKind, ProblemLog, QuarantineWriter, RowProblem};
-use super::pseudonym::{Pseudonymizer, WorkerKey};
-use super::source::{read_chunks, Chunk, TableSource};
+use super::pseudonym::Pseudonymizer;
+use super::source::{self, read_chunks, Chunk, TableSource};
 use super::tables::*;
 use super::IngestError;
 use crate::contract::{
@@ -25,9 +26,27 @@ pub struct Sink<'p> {
     pub quarantine: Option<QuarantineWriter>,
     pub pseudonymizer: &'p Pseudonymizer,
     pub rows_read: u64,
+    /// Each file read, with the ordinal (0-based, over all files) of its first row.
+    pub files: Vec<(Arc<Path>, u64)>,
 }
 
 impl Sink<'_> {
+    /// The file and 1-based data row of the row with the given ordinal.
+    fn locate(&self, ordinal: u64) -> (Arc<Path>, u64) {
+        let i = self.files.partition_point(|(_, start)| *start <= ordinal).saturating_sub(1);
+        let (file, start) = &self.files[i];
+        (file.clone(), ordinal - start + 1)
+    }
+
+    /// Sets aside a row found bad after its chunk was gone, with values rebuilt from the typed table.
+    fn reject_detached(&mut self, problems: &[RowProblem], values: &[String]) -> Result<(), IngestError> {
+        self.log.add_row(problems);
+        if let Some(q) = &mut self.quarantine {
+            q.write_row(problems, values).map_err(|source| IngestError::Quarantine { source })?;
+        }
+        Ok(())
+    }
+
     fn reject(&mut self, chunk: &Chunk, i: usize, problems: &[RowProblem]) -> Result<(), IngestError> {
         self.log.add_row(problems);
         if let Some(q) = &mut self.quarantine {
@@ -50,7 +69,8 @@ fn original_values(table: Table, chunk: &Chunk, i: usize, pseudonymizer: &Pseudo
             if array.is_null(i) {
                 return String::new();
             }
-            let text = ArrayFormatter::try_new(array.as_ref(), &options).map(|f| f.value(i).to_string()).unwrap_or_default();
+            let text =
+                ArrayFormatter::try_new(array.as_ref(), &options).map(|f| f.value(i).to_string()).unwrap_or_default();
             if spec.name == "worker_id" {
                 if text.trim().is_empty() {
                     String::new()
@@ -69,6 +89,8 @@ pub struct RowCheck<'c> {
     table: Table,
     file: &'c Arc<Path>,
     first_row: u64,
+    /// The ordinal (over all files of the table) of the chunk's first row.
+    first_ordinal: u64,
     cols: &'c [Col],
     row: usize,
     problems: Vec<RowProblem>,
@@ -81,6 +103,10 @@ impl<'c> RowCheck<'c> {
 
     fn source_row(&self) -> u64 {
         self.first_row + self.row as u64
+    }
+
+    fn ordinal(&self) -> u64 {
+        self.first_ordinal + self.row as u64
     }
 
     fn fail(&mut self, column: Option<usize>, kind: ProblemKind, reason: String) {
@@ -150,7 +176,14 @@ impl<'c> RowCheck<'c> {
     }
 
     /// An id that must name a row of `ids`; missing ones are problems.
-    fn reference(&mut self, c: usize, id: Option<&str>, ids: &IdSet, registered: usize, target: Table) -> Option<usize> {
+    fn reference(
+        &mut self,
+        c: usize,
+        id: Option<&str>,
+        ids: &IdSet,
+        registered: usize,
+        target: Table,
+    ) -> Option<usize> {
         let id = id?;
         match ids.get(id).filter(|&i| i < registered) {
             Some(i) => Some(i),
@@ -182,9 +215,19 @@ fn each_row(
             })?;
             cols.push(col);
         }
+        if sink.files.last().is_none_or(|(f, _)| *f != chunk.file) {
+            sink.files.push((chunk.file.clone(), sink.rows_read));
+        }
         let mut malformed = chunk.malformed.iter().peekable();
-        let mut check =
-            RowCheck { table, file: &chunk.file, first_row: chunk.first_row, cols: &cols, row: 0, problems: Vec::new() };
+        let mut check = RowCheck {
+            table,
+            file: &chunk.file,
+            first_row: chunk.first_row,
+            first_ordinal: sink.rows_read,
+            cols: &cols,
+            row: 0,
+            problems: Vec::new(),
+        };
         for i in 0..chunk.len {
             check.row = i;
             check.problems.clear();
@@ -200,6 +243,63 @@ fn each_row(
         sink.rows_read += chunk.len as u64;
         Ok(())
     })
+}
+
+/// What a dictionary value was found to be the first time a row used it.
+#[derive(Clone, Copy)]
+enum Memo<T> {
+    Unknown,
+    Good(T),
+    Bad,
+}
+
+/// Checked values of one dictionary-encoded column, by dictionary key, so each distinct value is checked
+/// once per dictionary rather than once per row. A value that had a problem is re-checked on every row,
+/// so that each bad row is reported.
+struct DictMemo<T> {
+    /// The dictionary the slots belong to; holding it keeps its buffers alive, so pointer identity is safe.
+    dictionary: Option<arrow_array::StringArray>,
+    slots: Vec<Memo<T>>,
+}
+
+impl<T: Copy> DictMemo<T> {
+    fn new() -> Self {
+        DictMemo { dictionary: None, slots: Vec::new() }
+    }
+
+    fn get<'c>(
+        &mut self,
+        row: &mut RowCheck<'c>,
+        c: usize,
+        slow: impl FnOnce(&mut RowCheck<'c>) -> Option<T>,
+    ) -> Option<T> {
+        let cols = row.cols;
+        let Some(key) = cols[c].dict_key(row.row) else { return slow(row) };
+        let dict = cols[c].dictionary().expect("a column with keys has a dictionary");
+        let same = self.dictionary.as_ref().is_some_and(|d| {
+            d.len() == dict.len()
+                && d.values().as_ptr() == dict.values().as_ptr()
+                && d.offsets().inner().inner().as_ptr() == dict.offsets().inner().inner().as_ptr()
+        });
+        if !same {
+            self.dictionary = Some(dict.clone());
+            self.slots.clear();
+            self.slots.resize(dict.len(), Memo::Unknown);
+        }
+        match self.slots[key] {
+            Memo::Good(v) => Some(v),
+            Memo::Bad => slow(row),
+            Memo::Unknown => {
+                let before = row.problems.len();
+                let v = slow(row);
+                self.slots[key] = match v {
+                    Some(v) if row.problems.len() == before => Memo::Good(v),
+                    _ => Memo::Bad,
+                };
+                v
+            }
+        }
+    }
 }
 
 /// Interning of ids that other tables may name without registering them.
@@ -246,7 +346,11 @@ pub fn read_employers(source: &TableSource, sink: &mut Sink<'_>) -> Result<(IdSe
             return;
         }
         if let Some(i) = ids.get(id) {
-            row.fail(Some(0), ProblemKind::DuplicateKey, format!("employer_id {id:?} already appears in row {}", first_row[i]));
+            row.fail(
+                Some(0),
+                ProblemKind::DuplicateKey,
+                format!("employer_id {id:?} already appears in row {}", first_row[i]),
+            );
             return;
         }
         ids.intern(id);
@@ -287,8 +391,17 @@ pub fn read_projects(
         let wage_account = row.boolean(10);
         let deposit = row.money(11);
         let gc = row.reference(3, gc_id, employer_ids, employers, Table::Employers);
-        let (Some(id), Some(name), Some(region), Some(gc), Some(value), Some(start), Some(planned_end), Some(government), Some(wage_account)) =
-            (id, name, region, gc, value, start, planned_end, government, wage_account)
+        let (
+            Some(id),
+            Some(name),
+            Some(region),
+            Some(gc),
+            Some(value),
+            Some(start),
+            Some(planned_end),
+            Some(government),
+            Some(wage_account),
+        ) = (id, name, region, gc, value, start, planned_end, government, wage_account)
         else {
             return;
         };
@@ -296,7 +409,11 @@ pub fn read_projects(
             return;
         }
         if let Some(i) = ids.get(id) {
-            row.fail(Some(0), ProblemKind::DuplicateKey, format!("project_id {id:?} already appears in row {}", first_row[i]));
+            row.fail(
+                Some(0),
+                ProblemKind::DuplicateKey,
+                format!("project_id {id:?} already appears in row {}", first_row[i]),
+            );
             return;
         }
         ids.intern(id);
@@ -316,40 +433,10 @@ pub fn read_projects(
     Ok((ids, owners, t))
 }
 
-/// Pseudonymises worker ids, hashing each distinct raw id once.
-struct WorkerCache<'p> {
-    pseudonymizer: &'p Pseudonymizer,
-    seen: FastMap<Box<str>, WorkerKey>,
-}
-
-impl<'p> WorkerCache<'p> {
-    fn new(pseudonymizer: &'p Pseudonymizer) -> Self {
-        WorkerCache { pseudonymizer, seen: FastMap::default() }
-    }
-
-    fn key(&mut self, raw: &str) -> WorkerKey {
-        if let Some(k) = self.seen.get(raw) {
-            return *k;
-        }
-        let k = self.pseudonymizer.pseudonym(raw);
-        self.seen.insert(raw.into(), k);
-        k
-    }
-}
-
-/// A 64-bit fingerprint of a payroll key; equal keys give equal fingerprints.
-fn payroll_fingerprint(project: Option<ProjectIx>, employer: EmployerIx, worker: WorkerKey, period: crate::contract::Month) -> u64 {
-    let mix = |mut z: u64| {
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let p = project.map_or(0, |p| p.index() as u64 + 1);
-    let e = employer.index() as u64;
-    mix(worker.value() ^ mix((p << 32) | e) ^ mix(period.index() as u64 ^ 0x5851_f42d_4c95_7f2d))
-}
-
 /// Reads `payroll`; employers and projects must be registered, and the key unique.
+///
+/// Key uniqueness is checked after reading, by sorting 64-bit key fingerprints: far cheaper than a hash
+/// set probed for each of millions of rows. Rows whose fingerprints repeat are compared exactly.
 pub fn read_payroll(
     source: &TableSource,
     sink: &mut Sink<'_>,
@@ -359,32 +446,40 @@ pub fn read_payroll(
     projects: usize,
 ) -> Result<Payroll, IngestError> {
     let mut t = Payroll::default();
-    let mut workers = WorkerCache::new(sink.pseudonymizer);
-    let mut fingerprints: FastMap<u64, u32> = FastMap::default();
-    let mut collided: FastMap<(Option<ProjectIx>, EmployerIx, WorkerKey, crate::contract::Month), ()> = FastMap::default();
+    let expected = source::row_count_hint(source);
+    t.reserve(expected);
+    let mut fingerprints: Vec<u64> = Vec::with_capacity(expected);
+    let mut ordinals: Vec<u64> = Vec::with_capacity(expected);
+    let pseudonymizer = sink.pseudonymizer;
     let (mut last_employer, mut last_project) = (LastId::default(), LastId::default());
+    let (mut project_memo, mut employer_memo) = (DictMemo::new(), DictMemo::new());
+    let (mut worker_memo, mut period_memo) = (DictMemo::new(), DictMemo::new());
     each_row(source, sink, &mut |row| {
-        let project_id = row.id(0);
-        let employer_id = row.id(1);
-        let worker = row.id(2).map(|w| workers.key(w));
-        let period = row.month(3);
+        let project = if row.cols[0].is_null_at(row.row) {
+            Some(None)
+        } else {
+            project_memo
+                .get(row, 0, |row| {
+                    let id = row.id(0)?;
+                    match last_project.get(id, |id| project_ids.get(id).filter(|&i| i < projects)) {
+                        Some(i) => Some(ProjectIx::new(i)),
+                        None => row.reference(0, Some(id), project_ids, projects, Table::Projects).map(ProjectIx::new),
+                    }
+                })
+                .map(Some)
+        };
+        let employer = employer_memo.get(row, 1, |row| {
+            let id = row.id(1)?;
+            match last_employer.get(id, |id| employer_ids.get(id).filter(|&i| i < employers)) {
+                Some(i) => Some(EmployerIx::new(i)),
+                None => row.reference(1, Some(id), employer_ids, employers, Table::Employers).map(EmployerIx::new),
+            }
+        });
+        let worker = worker_memo.get(row, 2, |row| row.id(2).map(|w| pseudonymizer.pseudonym(w)));
+        let period = period_memo.get(row, 3, |row| row.month(3));
         let days = row.int(4);
         let wage_due = row.money(5);
         let due_date = row.date(6);
-        let project = match project_id {
-            Some(id) => match last_project.get(id, |id| project_ids.get(id).filter(|&i| i < projects)) {
-                Some(i) => Some(Some(ProjectIx::new(i))),
-                None => row.reference(0, Some(id), project_ids, projects, Table::Projects).map(|i| Some(ProjectIx::new(i))),
-            },
-            None => Some(None),
-        };
-        let employer = match employer_id {
-            Some(id) => match last_employer.get(id, |id| employer_ids.get(id).filter(|&i| i < employers)) {
-                Some(i) => Some(EmployerIx::new(i)),
-                None => row.reference(1, Some(id), employer_ids, employers, Table::Employers).map(EmployerIx::new),
-            },
-            None => None,
-        };
         let (Some(project), Some(employer), Some(worker), Some(period), Some(days), Some(wage_due), Some(due_date)) =
             (project, employer, worker, period, days, wage_due, due_date)
         else {
@@ -393,28 +488,8 @@ pub fn read_payroll(
         if !row.ok() {
             return;
         }
-        let fp = payroll_fingerprint(project, employer, worker, period);
-        let n = t.len() as u32;
-        let duplicate = match fingerprints.entry(fp) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(n);
-                false
-            }
-            std::collections::hash_map::Entry::Occupied(o) => {
-                let j = *o.get() as usize;
-                let same = t.project[j] == project && t.employer[j] == employer && t.worker[j] == worker && t.period[j] == period;
-                // A different key with the same fingerprint (vanishingly rare) is checked exactly instead.
-                same || collided.insert((project, employer, worker, period), ()).is_some()
-            }
-        };
-        if duplicate {
-            row.fail(
-                None,
-                ProblemKind::DuplicateKey,
-                format!("an earlier row has the same project_id, employer_id, worker_id and period ({period})"),
-            );
-            return;
-        }
+        fingerprints.push(payroll_key_fingerprint(project, employer, worker, period));
+        ordinals.push(row.ordinal());
         t.project.push(project);
         t.employer.push(employer);
         t.worker.push(worker);
@@ -423,7 +498,75 @@ pub fn read_payroll(
         t.wage_due.push(wage_due);
         t.due_date.push(due_date);
     })?;
+    let duplicates = duplicate_payroll_rows(&t, &fingerprints);
+    if !duplicates.is_empty() {
+        let mut keep = vec![true; t.len()];
+        for &(dup, first) in &duplicates {
+            keep[dup] = false;
+            let (file, row) = sink.locate(ordinals[dup]);
+            let (first_file, first_row) = sink.locate(ordinals[first]);
+            let same_file = if first_file == file { String::new() } else { format!(" of {}", first_file.display()) };
+            let problem = RowProblem {
+                table: Table::Payroll,
+                file,
+                row,
+                column: None,
+                kind: ProblemKind::DuplicateKey,
+                reason: format!(
+                    "row {first_row}{same_file} has the same project_id, employer_id, worker_id and period ({})",
+                    t.period[dup]
+                ),
+            };
+            let values = vec![
+                t.project[dup].map_or(String::new(), |p| project_ids.name(p.index()).to_string()),
+                employer_ids.name(t.employer[dup].index()).to_string(),
+                t.worker[dup].to_string(),
+                t.period[dup].to_string(),
+                t.days_worked[dup].to_string(),
+                t.wage_due[dup].to_string(),
+                t.due_date[dup].to_string(),
+            ];
+            sink.reject_detached(&[problem], &values)?;
+        }
+        t.retain(&keep);
+    }
     Ok(t)
+}
+
+/// Pairs (duplicate row, earlier row with the same key), in row order.
+fn duplicate_payroll_rows(t: &Payroll, fingerprints: &[u64]) -> Vec<(usize, usize)> {
+    let mut sorted = fingerprints.to_vec();
+    sorted.sort_unstable();
+    let mut repeated: FastMap<u64, Vec<usize>> = FastMap::default();
+    for w in sorted.windows(2) {
+        if w[0] == w[1] {
+            repeated.entry(w[0]).or_default();
+        }
+    }
+    if repeated.is_empty() {
+        return Vec::new();
+    }
+    for (r, fp) in fingerprints.iter().enumerate() {
+        if let Some(rows) = repeated.get_mut(fp) {
+            rows.push(r);
+        }
+    }
+    let same = |a: usize, b: usize| {
+        t.project[a] == t.project[b]
+            && t.employer[a] == t.employer[b]
+            && t.worker[a] == t.worker[b]
+            && t.period[a] == t.period[b]
+    };
+    let mut out = Vec::new();
+    for rows in repeated.values() {
+        for (k, &r) in rows.iter().enumerate() {
+            if let Some(&first) = rows[..k].iter().find(|&&e| same(e, r)) {
+                out.push((r, first));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
 }
 
 /// Reads `payments`; ids that `employers` or `projects` do not register are kept as unregistered ids.
@@ -434,27 +577,41 @@ pub fn read_payments(
     project_ids: &mut IdSet,
 ) -> Result<Payments, IngestError> {
     let mut t = Payments::default();
-    let mut workers = WorkerCache::new(sink.pseudonymizer);
+    t.reserve(source::row_count_hint(source));
+    let pseudonymizer = sink.pseudonymizer;
     let (mut last_employer, mut last_project) = (LastId::default(), LastId::default());
+    let (mut project_memo, mut employer_memo) = (DictMemo::new(), DictMemo::new());
+    let (mut worker_memo, mut period_memo) = (DictMemo::new(), DictMemo::new());
     each_row(source, sink, &mut |row| {
-        let project_id = row.id(0);
-        let employer_id = row.id(1);
-        let worker = row.id(2).map(|w| workers.key(w));
-        let period = row.month(3);
+        // Unregistered ids are interned, never rejected, so a memoised index stays right.
+        let project = if row.cols[0].is_null_at(row.row) {
+            Some(None)
+        } else {
+            project_memo
+                .get(row, 0, |row| {
+                    let id = row.id(0)?;
+                    last_project.get(id, |id| Some(lookup_or_intern(project_ids, id))).map(ProjectIx::new)
+                })
+                .map(Some)
+        };
+        let employer = employer_memo.get(row, 1, |row| {
+            let id = row.id(1)?;
+            last_employer.get(id, |id| Some(lookup_or_intern(employer_ids, id))).map(EmployerIx::new)
+        });
+        let worker = worker_memo.get(row, 2, |row| row.id(2).map(|w| pseudonymizer.pseudonym(w)));
+        let period = period_memo.get(row, 3, |row| row.month(3));
         let amount = row.money(4);
         let paid_on = row.date(5);
-        let (Some(employer_id), Some(worker), Some(period), Some(amount), Some(paid_on)) =
-            (employer_id, worker, period, amount, paid_on)
+        let (Some(project), Some(employer), Some(worker), Some(period), Some(amount), Some(paid_on)) =
+            (project, employer, worker, period, amount, paid_on)
         else {
             return;
         };
         if !row.ok() {
             return;
         }
-        let project = project_id.and_then(|id| last_project.get(id, |id| Some(lookup_or_intern(project_ids, id))));
-        let employer = last_employer.get(employer_id, |id| Some(lookup_or_intern(employer_ids, id))).expect("interned");
-        t.project.push(project.map(ProjectIx::new));
-        t.employer.push(EmployerIx::new(employer));
+        t.project.push(project);
+        t.employer.push(employer);
         t.worker.push(worker);
         t.period.push(period);
         t.amount.push(amount);
@@ -486,7 +643,8 @@ pub fn read_complaints(
         if employer.is_none() && project.is_none() && row.ok() {
             row.fail(None, ProblemKind::NoSubject, "neither employer_id nor project_id is set".into());
         }
-        let (Some(id), Some(received), Some(channel), Some(category), Some(workers)) = (id, received, channel, category, workers)
+        let (Some(id), Some(received), Some(channel), Some(category), Some(workers)) =
+            (id, received, channel, category, workers)
         else {
             return;
         };
@@ -562,7 +720,11 @@ pub fn read_inspections(
             return;
         }
         if let Some(first) = seen.get(id) {
-            row.fail(Some(0), ProblemKind::DuplicateKey, format!("inspection_id {id:?} already appears in row {first}"));
+            row.fail(
+                Some(0),
+                ProblemKind::DuplicateKey,
+                format!("inspection_id {id:?} already appears in row {first}"),
+            );
             return;
         }
         seen.insert(id.into(), row.source_row());

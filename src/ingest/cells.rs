@@ -20,6 +20,9 @@ pub enum Col {
     /// The file has no such column, or it holds only nulls.
     Null,
     Utf8(arrow_array::StringArray),
+    /// Dictionary-encoded text (Int32 keys), as ingest asks Parquet to deliver id columns: each distinct
+    /// value can then be checked once per dictionary instead of once per row.
+    Dict(arrow_array::Int32Array, arrow_array::StringArray),
     LargeUtf8(arrow_array::LargeStringArray),
     Utf8View(arrow_array::StringViewArray),
     Date32(Date32Array),
@@ -42,6 +45,10 @@ pub fn normalise(array: Option<&ArrayRef>, kind: Kind) -> Result<Col, String> {
         (_, DataType::Utf8) => Col::Utf8(array.as_string::<i32>().clone()),
         (_, DataType::LargeUtf8) => Col::LargeUtf8(array.as_string::<i64>().clone()),
         (_, DataType::Utf8View) => Col::Utf8View(array.as_string_view().clone()),
+        (_, DataType::Dictionary(k, v)) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+            let dict = array.as_dictionary::<arrow_array::types::Int32Type>();
+            Col::Dict(dict.keys().clone(), dict.values().as_string::<i32>().clone())
+        }
         _ if dictionary_of_strings => Col::Utf8(cast(&DataType::Utf8)?.as_string::<i32>().clone()),
         (Kind::Id | Kind::Text | Kind::Region, _) if integer => {
             Col::Utf8(cast(&DataType::Utf8)?.as_string::<i32>().clone())
@@ -50,7 +57,9 @@ pub fn normalise(array: Option<&ArrayRef>, kind: Kind) -> Result<Col, String> {
         (Kind::Date | Kind::Month, DataType::Date64 | DataType::Timestamp(_, _)) => {
             Col::Date32(cast(&DataType::Date32)?.as_primitive::<Date32Type>().clone())
         }
-        (Kind::Money | Kind::Int { .. }, DataType::Float64) => Col::Float64(array.as_primitive::<Float64Type>().clone()),
+        (Kind::Money | Kind::Int { .. }, DataType::Float64) => {
+            Col::Float64(array.as_primitive::<Float64Type>().clone())
+        }
         (Kind::Money | Kind::Int { .. }, DataType::Float32 | DataType::Float16) => {
             Col::Float64(cast(&DataType::Float64)?.as_primitive::<Float64Type>().clone())
         }
@@ -65,6 +74,15 @@ pub fn normalise(array: Option<&ArrayRef>, kind: Kind) -> Result<Col, String> {
         _ => return Err(dt.to_string()),
     };
     Ok(col)
+}
+
+/// Trims white space, with a fast path for the usual value that has none at either end.
+fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 fn wrong(what: &str, value: &str, quote: bool) -> CellProblem {
@@ -90,9 +108,34 @@ impl Col {
             Col::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
             Col::LargeUtf8(a) => a.is_valid(i).then(|| a.value(i)),
             Col::Utf8View(a) => a.is_valid(i).then(|| a.value(i)),
+            Col::Dict(keys, values) => keys.is_valid(i).then(|| values.value(keys.value(i) as usize)),
             _ => return None,
         };
-        Some(s.map(str::trim).filter(|s| !s.is_empty()))
+        Some(s.map(trim).filter(|s| !s.is_empty()))
+    }
+
+    /// For a dictionary column, the dictionary key of row `i` (`None` when null or not a dictionary).
+    pub fn dict_key(&self, i: usize) -> Option<usize> {
+        match self {
+            Col::Dict(keys, _) if keys.is_valid(i) => Some(keys.value(i) as usize),
+            _ => None,
+        }
+    }
+
+    /// For a dictionary column, its dictionary (to recognise it in the next chunk).
+    pub fn dictionary(&self) -> Option<&arrow_array::StringArray> {
+        match self {
+            Col::Dict(_, values) => Some(values),
+            _ => None,
+        }
+    }
+
+    /// Whether cell `i` is null or blank.
+    pub fn is_null_at(&self, i: usize) -> bool {
+        match self.str(i) {
+            Some(s) => s.is_none(),
+            None => self.is_null(i),
+        }
     }
 
     fn is_null(&self, i: usize) -> bool {
@@ -101,6 +144,7 @@ impl Col {
             Col::Utf8(a) => a.is_null(i),
             Col::LargeUtf8(a) => a.is_null(i),
             Col::Utf8View(a) => a.is_null(i),
+            Col::Dict(k, _) => k.is_null(i),
             Col::Date32(a) => a.is_null(i),
             Col::Int64(a) => a.is_null(i),
             Col::Float64(a) => a.is_null(i),

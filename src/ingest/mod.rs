@@ -144,7 +144,14 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
             Some(d) => Some(QuarantineWriter::create(d, table).map_err(|source| IngestError::Quarantine { source })?),
             None => None,
         };
-        Ok(Sink { table, log: ProblemLog::new(options.problems_listed), quarantine, pseudonymizer, rows_read: 0 })
+        Ok(Sink {
+            table,
+            log: ProblemLog::new(options.problems_listed),
+            quarantine,
+            pseudonymizer,
+            rows_read: 0,
+            files: Vec::new(),
+        })
     };
     let required = |t: Table| source_of(t).expect("required tables were located");
 
@@ -163,13 +170,24 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
     let (payroll, rest) = std::thread::scope(|scope| {
         let payroll = scope.spawn(|| -> Result<_, IngestError> {
             let mut s = sink(Table::Payroll)?;
-            let t = build::read_payroll(required(Table::Payroll), &mut s, &employer_ids, n_employers, &project_ids, n_projects)?;
+            let t = build::read_payroll(
+                required(Table::Payroll),
+                &mut s,
+                &employer_ids,
+                n_employers,
+                &project_ids,
+                n_projects,
+            )?;
             Ok((t, s))
         });
         let rest = (|| -> Result<_, IngestError> {
             let mut pay_sink = sink(Table::Payments)?;
-            let payments =
-                build::read_payments(required(Table::Payments), &mut pay_sink, &mut more_employer_ids, &mut more_project_ids)?;
+            let payments = build::read_payments(
+                required(Table::Payments),
+                &mut pay_sink,
+                &mut more_employer_ids,
+                &mut more_project_ids,
+            )?;
             let mut complaints_sink = sink(Table::Complaints)?;
             let complaints = build::read_complaints(
                 required(Table::Complaints),
@@ -184,15 +202,27 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
             };
             let mut inspections_sink = sink(Table::Inspections)?;
             let inspections = match source_of(Table::Inspections) {
-                Some(src) => build::read_inspections(src, &mut inspections_sink, &mut more_employer_ids, &mut more_project_ids)?,
+                Some(src) => {
+                    build::read_inspections(src, &mut inspections_sink, &mut more_employer_ids, &mut more_project_ids)?
+                }
                 None => Default::default(),
             };
-            Ok((payments, pay_sink, complaints, complaints_sink, progress, progress_sink, inspections, inspections_sink))
+            Ok((
+                payments,
+                pay_sink,
+                complaints,
+                complaints_sink,
+                progress,
+                progress_sink,
+                inspections,
+                inspections_sink,
+            ))
         })();
         (payroll.join().expect("the payroll reader does not panic"), rest)
     });
     let (payroll, payroll_sink) = payroll?;
-    let (payments, payments_sink, complaints, complaints_sink, progress, progress_sink, inspections, inspections_sink) = rest?;
+    let (payments, payments_sink, complaints, complaints_sink, progress, progress_sink, inspections, inspections_sink) =
+        rest?;
 
     let accepted = [
         employers.len(),
@@ -216,15 +246,8 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
     ds.progress_payments = progress;
     ds.inspections = inspections;
 
-    let sinks = [
-        employers_sink,
-        projects_sink,
-        payroll_sink,
-        payments_sink,
-        complaints_sink,
-        progress_sink,
-        inspections_sink,
-    ];
+    let sinks =
+        [employers_sink, projects_sink, payroll_sink, payments_sink, complaints_sink, progress_sink, inspections_sink];
     let mut reports = Vec::new();
     for (sink, accepted) in sinks.into_iter().zip(accepted) {
         let source = source_of(sink.table).map(|s: &TableSource| (s.format, s.files.clone()));

@@ -84,7 +84,8 @@ pub struct RowProblem {
 
 impl fmt::Display for RowProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = self.file.file_name().map_or_else(|| self.file.display().to_string(), |n| n.to_string_lossy().into());
+        let file =
+            self.file.file_name().map_or_else(|| self.file.display().to_string(), |n| n.to_string_lossy().into());
         write!(f, "{} ({file}) row {}", self.table, self.row)?;
         if let Some(column) = self.column {
             write!(f, ", column {column}")?;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, RecordBatch};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 
 use super::IngestError;
@@ -67,18 +68,18 @@ pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, IngestErr
             (true, false) => found.push(TableSource { table, format: Format::Csv, files: csv_files }),
             (true, true) => return Err(IngestError::EmptyFolder { table, path: folder }),
             (false, false) => {
-                return Err(IngestError::TwoForms { table, first: parquet_files.remove(0), second: csv_files.remove(0) })
+                return Err(IngestError::TwoForms {
+                    table,
+                    first: parquet_files.remove(0),
+                    second: csv_files.remove(0),
+                })
             }
         }
     }
     match found.len() {
         0 => Ok(None),
         1 => Ok(found.pop()),
-        _ => Err(IngestError::TwoForms {
-            table,
-            first: found[0].files[0].clone(),
-            second: found[1].files[0].clone(),
-        }),
+        _ => Err(IngestError::TwoForms { table, first: found[0].files[0].clone(), second: found[1].files[0].clone() }),
     }
 }
 
@@ -86,7 +87,8 @@ fn collect_files(dir: &Path, parquet: &mut Vec<PathBuf>, csv: &mut Vec<PathBuf>)
     let io = |source| IngestError::Io { path: dir.to_path_buf(), source };
     for entry in fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.starts_with('_'));
+        let hidden =
+            path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.starts_with('_'));
         if hidden {
             continue; // _SUCCESS markers, .crc files and the like written by Spark and Hadoop tools
         }
@@ -101,6 +103,23 @@ fn collect_files(dir: &Path, parquet: &mut Vec<PathBuf>, csv: &mut Vec<PathBuf>)
         }
     }
     Ok(())
+}
+
+/// The number of rows a table holds, from Parquet footers (0 for CSV, where only reading tells).
+pub fn row_count_hint(source: &TableSource) -> usize {
+    if source.format != Format::Parquet {
+        return 0;
+    }
+    source
+        .files
+        .iter()
+        .filter_map(|f| fs::File::open(f).ok())
+        .filter_map(|f| parquet::file::reader::SerializedFileReader::new(f).ok())
+        .map(|r| {
+            use parquet::file::reader::FileReader;
+            r.metadata().file_metadata().num_rows().max(0) as usize
+        })
+        .sum()
 }
 
 /// Reads every file of a table, calling `each` with consecutive chunks.
@@ -127,7 +146,22 @@ fn read_parquet(
     if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(IngestError::EmptyFile { table, path: path.to_path_buf() });
     }
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(e.to_string()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(
+        file.try_clone().map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?,
+    )
+    .map_err(|e| unreadable(e.to_string()))?;
+    // Ask for id and month columns as dictionaries: their distinct values are then checked once each.
+    let hinted = dictionary_hint(table, builder.schema());
+    let builder = match hinted {
+        Some(schema) => {
+            let options = ArrowReaderOptions::new().with_schema(schema);
+            match ParquetRecordBatchReaderBuilder::try_new_with_options(file, options) {
+                Ok(b) => b,
+                Err(_) => builder,
+            }
+        }
+        None => builder,
+    };
     let arrow_schema = builder.schema().clone();
     // Map contract columns to top-level fields; extra columns are never decoded.
     let mut roots = Vec::new();
@@ -139,11 +173,8 @@ fn read_parquet(
     let present: Vec<String> = roots.iter().map(|&i| arrow_schema.field(i).name().trim().to_string()).collect();
     check_required(table, path, present.iter().map(String::as_str))?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(CHUNK_ROWS)
-        .build()
-        .map_err(|e| unreadable(e.to_string()))?;
+    let reader =
+        builder.with_projection(mask).with_batch_size(CHUNK_ROWS).build().map_err(|e| unreadable(e.to_string()))?;
     let file: Arc<Path> = Arc::from(path);
     let mut next_row = 1u64;
     for batch in reader {
@@ -159,6 +190,29 @@ fn read_parquet(
         next_row += len as u64;
     }
     Ok(())
+}
+
+/// The file's schema with plain-string id and month columns turned into Int32 dictionaries, if any are.
+fn dictionary_hint(table: Table, schema: &SchemaRef) -> Option<SchemaRef> {
+    let mut changed = false;
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let wanted = table.column_index(f.name().trim()).is_some_and(|c| {
+                matches!(table.columns()[c].kind, crate::contract::Kind::Id | crate::contract::Kind::Month)
+            });
+            if wanted && *f.data_type() == DataType::Utf8 {
+                changed = true;
+                f.as_ref()
+                    .clone()
+                    .with_data_type(DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    changed.then(|| std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
 }
 
 fn read_csv(
@@ -195,7 +249,11 @@ fn read_csv(
     for (pos, name) in names.iter().enumerate() {
         if let Some(ix) = table.column_index(name) {
             if targets.iter().any(|&(_, seen)| seen == ix) {
-                return Err(IngestError::DuplicateColumn { table, path: path.to_path_buf(), column: table.columns()[ix].name });
+                return Err(IngestError::DuplicateColumn {
+                    table,
+                    path: path.to_path_buf(),
+                    column: table.columns()[ix].name,
+                });
             }
             targets.push((pos, ix));
         }
@@ -203,7 +261,8 @@ fn read_csv(
     let file_ref: Arc<Path> = Arc::from(path);
     let mut record = csv::ByteRecord::new();
     let mut next_row = 1u64;
-    let new_builders = || targets.iter().map(|_| StringBuilder::with_capacity(CHUNK_ROWS, CHUNK_ROWS * 8)).collect::<Vec<_>>();
+    let new_builders =
+        || targets.iter().map(|_| StringBuilder::with_capacity(CHUNK_ROWS, CHUNK_ROWS * 8)).collect::<Vec<_>>();
     let mut builders = new_builders();
     let mut malformed = Vec::new();
     let mut len = 0usize;
@@ -211,7 +270,8 @@ fn read_csv(
         let more = reader.read_byte_record(&mut record).map_err(|e| unreadable(csv_error(&e)))?;
         if more {
             if record.len() != names.len() {
-                malformed.push((len, format!("expected {} fields as in the header, found {}", names.len(), record.len())));
+                malformed
+                    .push((len, format!("expected {} fields as in the header, found {}", names.len(), record.len())));
                 builders.iter_mut().for_each(StringBuilder::append_null);
             } else {
                 let mut bad_utf8 = None;
@@ -242,7 +302,13 @@ fn read_csv(
             for ((_, ix), mut builder) in targets.iter().zip(std::mem::replace(&mut builders, new_builders())) {
                 columns[*ix] = Some(Arc::new(builder.finish()));
             }
-            let chunk = Chunk { file: file_ref.clone(), first_row: next_row, len, columns, malformed: std::mem::take(&mut malformed) };
+            let chunk = Chunk {
+                file: file_ref.clone(),
+                first_row: next_row,
+                len,
+                columns,
+                malformed: std::mem::take(&mut malformed),
+            };
             each(chunk)?;
             next_row += len as u64;
             len = 0;
@@ -260,7 +326,11 @@ fn csv_error(e: &csv::Error) -> String {
     }
 }
 
-fn check_required<'a>(table: Table, path: &Path, present: impl Iterator<Item = &'a str> + Clone) -> Result<(), IngestError> {
+fn check_required<'a>(
+    table: Table,
+    path: &Path,
+    present: impl Iterator<Item = &'a str> + Clone,
+) -> Result<(), IngestError> {
     for column in table.columns().iter().filter(|c| c.required) {
         if !present.clone().any(|p| p == column.name) {
             return Err(IngestError::MissingColumn { table, path: path.to_path_buf(), column: column.name });

@@ -73,14 +73,22 @@ impl DatasetSummary {
             after_as_of.push(("payments (paid_on)", after(&mut ds.payments.paid_on.iter().copied())));
             after_as_of.push(("complaints (received_on)", after(&mut ds.complaints.received_on.iter().copied())));
             after_as_of.push(("inspections (inspected_on)", after(&mut ds.inspections.inspected_on.iter().copied())));
-            after_as_of.push(("progress payments (scheduled_on)", after(&mut ds.progress_payments.scheduled_on.iter().copied())));
+            after_as_of.push((
+                "progress payments (scheduled_on)",
+                after(&mut ds.progress_payments.scheduled_on.iter().copied()),
+            ));
         }
         DatasetSummary {
             as_of,
             employers: ds.employers.len(),
             employers_by_kind: by_kind,
             regions: regions.len(),
-            blacklisted: ds.employers.blacklisted_on.iter().filter(|b| b.is_some_and(|d| as_of.is_none_or(|t| d <= t))).count(),
+            blacklisted: ds
+                .employers
+                .blacklisted_on
+                .iter()
+                .filter(|b| b.is_some_and(|d| as_of.is_none_or(|t| d <= t)))
+                .count(),
             unregistered_employers: ds.employer_ids.len() - ds.employers.len(),
             projects: ds.projects.len(),
             owners: ds.owner_ids.len(),
@@ -115,15 +123,42 @@ impl fmt::Display for DatasetSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kinds: Vec<String> = self.employers_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
         writeln!(f, "employers     {} ({}), in {} regions", self.employers, kinds.join(", "), self.regions)?;
-        writeln!(f, "              {} blacklisted, {} ids named by other tables but not registered", self.blacklisted, self.unregistered_employers)?;
-        writeln!(f, "projects      {} ({} owners, {} without a wage account)", self.projects, self.owners, self.projects_without_wage_account)?;
-        writeln!(f, "payroll       {} worker-months of {} workers, periods {}, {} due", self.payroll_rows, self.workers, show_range(&self.periods), wan(self.wage_due))?;
-        writeln!(f, "payments      {} payments, paid {}, {}", self.payment_rows, show_range(&self.paid_on), wan(self.paid))?;
+        writeln!(
+            f,
+            "              {} blacklisted, {} ids named by other tables but not registered",
+            self.blacklisted, self.unregistered_employers
+        )?;
+        writeln!(
+            f,
+            "projects      {} ({} owners, {} without a wage account)",
+            self.projects, self.owners, self.projects_without_wage_account
+        )?;
+        writeln!(
+            f,
+            "payroll       {} worker-months of {} workers, periods {}, {} due",
+            self.payroll_rows,
+            self.workers,
+            show_range(&self.periods),
+            wan(self.wage_due)
+        )?;
+        writeln!(
+            f,
+            "payments      {} payments, paid {}, {}",
+            self.payment_rows,
+            show_range(&self.paid_on),
+            wan(self.paid)
+        )?;
         let cats: Vec<String> = Category::ALL
             .iter()
             .map(|c| format!("{} {}", c.code(), self.complaints_by_category.get(c.code()).copied().unwrap_or(0)))
             .collect();
-        writeln!(f, "complaints    {} received {} ({})", self.complaints, show_range(&self.received_on), cats.join(", "))?;
+        writeln!(
+            f,
+            "complaints    {} received {} ({})",
+            self.complaints,
+            show_range(&self.received_on),
+            cats.join(", ")
+        )?;
         writeln!(f, "inspections   {} ({} found arrears)", self.inspections, self.inspections_found_arrears)?;
         writeln!(f, "progress pay. {} instalments", self.progress_payments)?;
         if let Some(t) = self.as_of {

@@ -48,6 +48,24 @@ dense_index!(
     OwnerIx
 );
 
+/// A 64-bit fingerprint of a payroll key (project, employer, worker, period): equal keys give equal
+/// fingerprints, and different keys collide with probability about 2^-64.
+pub fn payroll_key_fingerprint(
+    project: Option<ProjectIx>,
+    employer: EmployerIx,
+    worker: WorkerKey,
+    period: Month,
+) -> u64 {
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let p = project.map_or(0, |p| p.index() as u64 + 1);
+    let e = employer.index() as u64;
+    mix(worker.value() ^ mix((p << 32) | e) ^ mix(period.index() as u64 ^ 0x5851_f42d_4c95_7f2d))
+}
+
 /// Interned identifiers: position `i` holds the id of index `i`.
 #[derive(Clone, Default)]
 pub struct IdSet {
@@ -206,7 +224,38 @@ pub struct Payroll {
     pub due_date: Vec<Date>,
 }
 
+/// Keeps the elements whose `keep` flag is set.
+fn retain_flagged<T>(v: &mut Vec<T>, keep: &[bool]) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
 impl Payroll {
+    /// Reserves room for `n` more rows.
+    pub fn reserve(&mut self, n: usize) {
+        self.project.reserve(n);
+        self.employer.reserve(n);
+        self.worker.reserve(n);
+        self.period.reserve(n);
+        self.days_worked.reserve(n);
+        self.wage_due.reserve(n);
+        self.due_date.reserve(n);
+    }
+
+    /// Keeps the rows whose `keep` flag is set.
+    pub fn retain(&mut self, keep: &[bool]) {
+        retain_flagged(&mut self.project, keep);
+        retain_flagged(&mut self.employer, keep);
+        retain_flagged(&mut self.worker, keep);
+        retain_flagged(&mut self.period, keep);
+        retain_flagged(&mut self.days_worked, keep);
+        retain_flagged(&mut self.wage_due, keep);
+        retain_flagged(&mut self.due_date, keep);
+    }
+
     /// The number of rows.
     pub fn len(&self) -> usize {
         self.employer.len()
@@ -230,6 +279,16 @@ pub struct Payments {
 }
 
 impl Payments {
+    /// Reserves room for `n` more rows.
+    pub fn reserve(&mut self, n: usize) {
+        self.project.reserve(n);
+        self.employer.reserve(n);
+        self.worker.reserve(n);
+        self.period.reserve(n);
+        self.amount.reserve(n);
+        self.paid_on.reserve(n);
+    }
+
     /// The number of rows.
     pub fn len(&self) -> usize {
         self.employer.len()

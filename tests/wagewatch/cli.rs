@@ -75,7 +75,21 @@ fn raw_worker_ids_appear_in_no_output() {
 fn generate_then_validate_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let out = wagewatch(
-        &["generate", "--out", "prov", "--employers", "30", "--seed", "5", "--start", "2024-01-01", "--end", "2024-06-30", "--format", "csv"],
+        &[
+            "generate",
+            "--out",
+            "prov",
+            "--employers",
+            "30",
+            "--seed",
+            "5",
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2024-06-30",
+            "--format",
+            "csv",
+        ],
         dir.path(),
     );
     assert!(out.status.success(), "{}", text(&out));

@@ -4,11 +4,11 @@
 use std::fs;
 use std::sync::Arc;
 
+use arrow_array::types::Int32Type;
 use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Int32Array, Int64Array, LargeStringArray,
     RecordBatch, StringArray, StringViewArray,
 };
-use arrow_array::types::Int32Type;
 use parquet::arrow::ArrowWriter;
 
 use wagewatch::contract::{Date, Money, Table};
@@ -32,7 +32,9 @@ fn check(edits: &[(&str, Option<&str>)], expect: Expect) {
     match expect {
         Expect::Problem { table, row, column, kind } => {
             let err = load_strict(dir.path()).expect_err("strict mode must refuse a bad row");
-            let IngestError::Invalid { total, bad_rows, first } = &err else { panic!("expected row problems, got {err}") };
+            let IngestError::Invalid { total, bad_rows, first } = &err else {
+                panic!("expected row problems, got {err}")
+            };
             assert_eq!((*bad_rows, first.len()), (1, *total as usize), "{err}");
             let p = &first[0];
             assert_eq!((p.table, p.row, p.column, p.kind), (table, row, column, kind), "{err}");
@@ -94,28 +96,96 @@ fn every_kind_of_bad_row_is_reported_where_it_is() {
     use ProblemKind::*;
     use Table::*;
     let cases: Vec<(&str, String, Expect)> = vec![
-        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-05,abc,100,2024-06-15"), problem(Payroll, 4, "days_worked", WrongType)),
-        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-05,32,100,2024-06-15"), problem(Payroll, 4, "days_worked", OutOfRange)),
-        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-05,20,-100,2024-06-15"), problem(Payroll, 4, "wage_due", NegativeMoney)),
-        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-5,20,100,2024-06-15"), problem(Payroll, 4, "period", WrongType)),
-        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-05,20,100,2024/06/15"), problem(Payroll, 4, "due_date", WrongType)),
-        ("payroll.csv", with_line("payroll.csv", "P1,E2,,2024-05,20,100,2024-06-15"), problem(Payroll, 4, "worker_id", MissingValue)),
-        ("payroll.csv", with_line("payroll.csv", "P1,E9,W9,2024-05,20,100,2024-06-15"), problem(Payroll, 4, "employer_id", UnknownReference)),
-        ("payroll.csv", with_line("payroll.csv", "P9,E2,W9,2024-05,20,100,2024-06-15"), problem(Payroll, 4, "project_id", UnknownReference)),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P1,E2,W9,2024-05,abc,100,2024-06-15"),
+            problem(Payroll, 4, "days_worked", WrongType),
+        ),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P1,E2,W9,2024-05,32,100,2024-06-15"),
+            problem(Payroll, 4, "days_worked", OutOfRange),
+        ),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P1,E2,W9,2024-05,20,-100,2024-06-15"),
+            problem(Payroll, 4, "wage_due", NegativeMoney),
+        ),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P1,E2,W9,2024-5,20,100,2024-06-15"),
+            problem(Payroll, 4, "period", WrongType),
+        ),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P1,E2,W9,2024-05,20,100,2024/06/15"),
+            problem(Payroll, 4, "due_date", WrongType),
+        ),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P1,E2,,2024-05,20,100,2024-06-15"),
+            problem(Payroll, 4, "worker_id", MissingValue),
+        ),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P1,E9,W9,2024-05,20,100,2024-06-15"),
+            problem(Payroll, 4, "employer_id", UnknownReference),
+        ),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P9,E2,W9,2024-05,20,100,2024-06-15"),
+            problem(Payroll, 4, "project_id", UnknownReference),
+        ),
         (
             "payroll.csv",
             with_line("payroll.csv", "P1,E2,320102199001011234,2024-05,3,100,2024-06-20"),
             Expect::Problem { table: Payroll, row: 4, column: None, kind: DuplicateKey },
         ),
-        ("payroll.csv", with_line("payroll.csv", "P1,E2,W9,2024-05,20,100,2024-06-15,extra"), Expect::Problem { table: Payroll, row: 4, column: None, kind: MalformedRecord }),
-        ("payments.csv", with_line("payments.csv", "P1,E2,W9,2024-05,10.123,2024-06-14"), problem(Payments, 3, "amount", TooManyDecimals)),
-        ("payments.csv", with_line("payments.csv", "P1,E2,W9,2024-05,10,1989-12-31"), problem(Payments, 3, "paid_on", DateOutOfRange)),
-        ("payments.csv", with_line("payments.csv", "P1,E2,W9,2101-01,10,2024-06-14"), problem(Payments, 3, "period", DateOutOfRange)),
-        ("employers.csv", with_line("employers.csv", "E4,,other,other,320102,,,"), problem(Employers, 4, "name", MissingValue)),
-        ("employers.csv", with_line("employers.csv", "E4,某公司,contractor,construction,320102,,,"), problem(Employers, 4, "kind", UnknownEnumValue)),
-        ("employers.csv", with_line("employers.csv", "E4,某公司,other,construction,32010,,,"), problem(Employers, 4, "region_code", BadRegionCode)),
-        ("employers.csv", with_line("employers.csv", "E1,某公司,other,construction,320102,,,"), problem(Employers, 4, "employer_id", DuplicateKey)),
-        ("employers.csv", with_line("employers.csv", "E4,某公司,other,other,320102,,2101-01-01,"), problem(Employers, 4, "founded_on", DateOutOfRange)),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P1,E2,W9,2024-05,20,100,2024-06-15,extra"),
+            Expect::Problem { table: Payroll, row: 4, column: None, kind: MalformedRecord },
+        ),
+        (
+            "payments.csv",
+            with_line("payments.csv", "P1,E2,W9,2024-05,10.123,2024-06-14"),
+            problem(Payments, 3, "amount", TooManyDecimals),
+        ),
+        (
+            "payments.csv",
+            with_line("payments.csv", "P1,E2,W9,2024-05,10,1989-12-31"),
+            problem(Payments, 3, "paid_on", DateOutOfRange),
+        ),
+        (
+            "payments.csv",
+            with_line("payments.csv", "P1,E2,W9,2101-01,10,2024-06-14"),
+            problem(Payments, 3, "period", DateOutOfRange),
+        ),
+        (
+            "employers.csv",
+            with_line("employers.csv", "E4,,other,other,320102,,,"),
+            problem(Employers, 4, "name", MissingValue),
+        ),
+        (
+            "employers.csv",
+            with_line("employers.csv", "E4,某公司,contractor,construction,320102,,,"),
+            problem(Employers, 4, "kind", UnknownEnumValue),
+        ),
+        (
+            "employers.csv",
+            with_line("employers.csv", "E4,某公司,other,construction,32010,,,"),
+            problem(Employers, 4, "region_code", BadRegionCode),
+        ),
+        (
+            "employers.csv",
+            with_line("employers.csv", "E1,某公司,other,construction,320102,,,"),
+            problem(Employers, 4, "employer_id", DuplicateKey),
+        ),
+        (
+            "employers.csv",
+            with_line("employers.csv", "E4,某公司,other,other,320102,,2101-01-01,"),
+            problem(Employers, 4, "founded_on", DateOutOfRange),
+        ),
         (
             "employers.csv",
             with_line("employers.csv", &format!("{},某公司,other,other,320102,,,", "E".repeat(65))),
@@ -136,13 +206,41 @@ fn every_kind_of_bad_row_is_reported_where_it_is() {
             with_line("complaints.csv", "C2,2024-07-21,,,online,wage_arrears,1,,,"),
             Expect::Problem { table: Complaints, row: 2, column: None, kind: NoSubject },
         ),
-        ("complaints.csv", with_line("complaints.csv", "C2,2024-07-21,E2,,online,wage_arrears,0,,,"), problem(Complaints, 2, "workers_involved", OutOfRange)),
-        ("complaints.csv", with_line("complaints.csv", "C2,2024-07-21,E2,,fax,wage_arrears,1,,,"), problem(Complaints, 2, "channel", UnknownEnumValue)),
-        ("complaints.csv", with_line("complaints.csv", "C2,2024-07-21,E2,,online,wage_arrears,1,,,lost"), problem(Complaints, 2, "outcome", UnknownEnumValue)),
-        ("complaints.csv", with_line("complaints.csv", "C1,2024-07-21,E2,,online,wage_arrears,1,,,"), problem(Complaints, 2, "complaint_id", DuplicateKey)),
-        ("progress_payments.csv", with_line("progress_payments.csv", "P9,2024-09-30,100,,"), problem(ProgressPayments, 3, "project_id", UnknownReference)),
-        ("inspections.csv", with_line("inspections.csv", "I1,E2,,2024-09-01,false,,"), problem(Inspections, 2, "inspection_id", DuplicateKey)),
-        ("inspections.csv", with_line("inspections.csv", "I2,E2,,2024-09-01,yes,,"), problem(Inspections, 2, "found_arrears", WrongType)),
+        (
+            "complaints.csv",
+            with_line("complaints.csv", "C2,2024-07-21,E2,,online,wage_arrears,0,,,"),
+            problem(Complaints, 2, "workers_involved", OutOfRange),
+        ),
+        (
+            "complaints.csv",
+            with_line("complaints.csv", "C2,2024-07-21,E2,,fax,wage_arrears,1,,,"),
+            problem(Complaints, 2, "channel", UnknownEnumValue),
+        ),
+        (
+            "complaints.csv",
+            with_line("complaints.csv", "C2,2024-07-21,E2,,online,wage_arrears,1,,,lost"),
+            problem(Complaints, 2, "outcome", UnknownEnumValue),
+        ),
+        (
+            "complaints.csv",
+            with_line("complaints.csv", "C1,2024-07-21,E2,,online,wage_arrears,1,,,"),
+            problem(Complaints, 2, "complaint_id", DuplicateKey),
+        ),
+        (
+            "progress_payments.csv",
+            with_line("progress_payments.csv", "P9,2024-09-30,100,,"),
+            problem(ProgressPayments, 3, "project_id", UnknownReference),
+        ),
+        (
+            "inspections.csv",
+            with_line("inspections.csv", "I1,E2,,2024-09-01,false,,"),
+            problem(Inspections, 2, "inspection_id", DuplicateKey),
+        ),
+        (
+            "inspections.csv",
+            with_line("inspections.csv", "I2,E2,,2024-09-01,yes,,"),
+            problem(Inspections, 2, "found_arrears", WrongType),
+        ),
     ];
     for (file, content, expect) in cases {
         check(&[(file, Some(&content))], expect);
@@ -232,20 +330,30 @@ fn parquet_from_other_tools_loads_like_csv() {
     let date = |s: &str| Date::parse(s).unwrap().days();
     let employers = RecordBatch::try_from_iter([
         ("employer_id", Arc::new(LargeStringArray::from(vec!["E1", "E2", "E3"])) as ArrayRef),
-        ("name", Arc::new(StringViewArray::from(vec!["华东建工有限公司", "苏南劳务有限公司", "金陵制衣厂, 二分厂"])) as ArrayRef),
+        (
+            "name",
+            Arc::new(StringViewArray::from(vec!["华东建工有限公司", "苏南劳务有限公司", "金陵制衣厂, 二分厂"]))
+                as ArrayRef,
+        ),
         (
             "kind",
-            Arc::new(DictionaryArray::<Int32Type>::from_iter(["general_contractor", "labor_service", "manufacturer"])) as ArrayRef,
+            Arc::new(DictionaryArray::<Int32Type>::from_iter(["general_contractor", "labor_service", "manufacturer"]))
+                as ArrayRef,
         ),
         ("sector", Arc::new(StringArray::from(vec!["construction", "construction", "manufacturing"])) as ArrayRef),
         ("region_code", Arc::new(Int64Array::from(vec![320102, 320104, 320105])) as ArrayRef),
         (
             "registered_capital",
             Arc::new(
-                Decimal128Array::from(vec![Some(5_000_000_000), Some(200_000_050), None]).with_precision_and_scale(18, 2).unwrap(),
+                Decimal128Array::from(vec![Some(5_000_000_000), Some(200_000_050), None])
+                    .with_precision_and_scale(18, 2)
+                    .unwrap(),
             ) as ArrayRef,
         ),
-        ("founded_on", Arc::new(Date32Array::from(vec![Some(date("2005-03-01")), None, Some(date("2010-06-01"))])) as ArrayRef),
+        (
+            "founded_on",
+            Arc::new(Date32Array::from(vec![Some(date("2005-03-01")), None, Some(date("2010-06-01"))])) as ArrayRef,
+        ),
         ("blacklisted_on", Arc::new(StringArray::from(vec![None, None, Some("2024-05-01")])) as ArrayRef),
     ])
     .unwrap();
@@ -258,9 +366,13 @@ fn parquet_from_other_tools_loads_like_csv() {
         ("days_worked", Arc::new(Int64Array::from(vec![26, 22, 21])) as ArrayRef),
         (
             "wage_due",
-            Arc::new(Decimal128Array::from(vec![650_000, 550_000, 420_050]).with_precision_and_scale(12, 2).unwrap()) as ArrayRef,
+            Arc::new(Decimal128Array::from(vec![650_000, 550_000, 420_050]).with_precision_and_scale(12, 2).unwrap())
+                as ArrayRef,
         ),
-        ("due_date", Arc::new(Date32Array::from(vec![date("2024-06-15"), date("2024-06-15"), date("2024-06-10")])) as ArrayRef),
+        (
+            "due_date",
+            Arc::new(Date32Array::from(vec![date("2024-06-15"), date("2024-06-15"), date("2024-06-10")])) as ArrayRef,
+        ),
         ("source_system", Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef),
     ])
     .unwrap();

@@ -5,4 +5,5 @@ mod support;
 
 mod cli;
 mod ingest;
+mod model;
 mod synth;

@@ -24,10 +24,8 @@ fn generate(config: &SynthConfig, dir: &Path) -> synth::SynthSummary {
 }
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = all_bytes(dir)
-        .into_iter()
-        .map(|(p, b)| (p.strip_prefix(dir).unwrap().display().to_string(), b))
-        .collect();
+    let mut out: Vec<(String, Vec<u8>)> =
+        all_bytes(dir).into_iter().map(|(p, b)| (p.strip_prefix(dir).unwrap().display().to_string(), b)).collect();
     out.sort();
     out
 }

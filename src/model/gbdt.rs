@@ -1,0 +1,474 @@
+//! Gradient-boosted decision trees for a binary event, in linfa's shape: unchecked params
+//! ([`GbdtParams`]) checked into [`GbdtValidParams`], which implement `linfa::traits::Fit` and give a
+//! fitted [`Gbdt`].
+//!
+//! linfa 0.8's own tree ensembles give labels, not probabilities, and do not serialise, so the ensemble is
+//! written here: second-order boosting of the logistic loss on histogram-binned features (up to 64 bins a
+//! feature), depth-wise trees with the parent-minus-sibling histogram trick, row and feature subsampling,
+//! and per-feature contributions (the change of node value along each decision path) for reasons.
+
+use linfa::dataset::{AsSingleTargets, DatasetBase};
+use linfa::traits::Fit;
+use linfa::ParamGuard;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+
+/// Boosting hyperparameters, unchecked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GbdtParams(GbdtValidParams);
+
+/// Boosting hyperparameters that passed [`ParamGuard::check`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct GbdtValidParams {
+    pub trees: usize,
+    pub learning_rate: f64,
+    pub max_depth: usize,
+    pub min_leaf_rows: usize,
+    pub min_leaf_hessian: f64,
+    pub l2: f64,
+    pub row_fraction: f64,
+    pub feature_fraction: f64,
+    pub max_bins: usize,
+    pub seed: u64,
+}
+
+impl Default for GbdtParams {
+    fn default() -> Self {
+        GbdtParams(GbdtValidParams {
+            trees: 300,
+            learning_rate: 0.05,
+            max_depth: 5,
+            min_leaf_rows: 40,
+            min_leaf_hessian: 0.5,
+            l2: 1.0,
+            row_fraction: 0.8,
+            feature_fraction: 0.8,
+            max_bins: 64,
+            seed: 17,
+        })
+    }
+}
+
+impl GbdtParams {
+    /// The number of boosting rounds.
+    pub fn trees(mut self, n: usize) -> Self {
+        self.0.trees = n;
+        self
+    }
+
+    /// The shrinkage applied to every tree.
+    pub fn learning_rate(mut self, rate: f64) -> Self {
+        self.0.learning_rate = rate;
+        self
+    }
+
+    /// The deepest a tree may grow.
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.0.max_depth = depth;
+        self
+    }
+
+    /// The fewest training rows a leaf may hold.
+    pub fn min_leaf_rows(mut self, rows: usize) -> Self {
+        self.0.min_leaf_rows = rows;
+        self
+    }
+
+    /// The share of rows each tree sees.
+    pub fn row_fraction(mut self, fraction: f64) -> Self {
+        self.0.row_fraction = fraction;
+        self
+    }
+
+    /// The share of features each tree may split on.
+    pub fn feature_fraction(mut self, fraction: f64) -> Self {
+        self.0.feature_fraction = fraction;
+        self
+    }
+
+    /// The seed of the subsampling.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+}
+
+impl ParamGuard for GbdtParams {
+    type Checked = GbdtValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&GbdtValidParams, ModelError> {
+        let p = &self.0;
+        let bad = |reason: &str| Err(ModelError::InvalidParams { reason: reason.to_string() });
+        if p.trees == 0 {
+            return bad("trees must be at least 1");
+        }
+        if !(p.learning_rate > 0.0 && p.learning_rate <= 1.0) {
+            return bad("learning_rate must be in (0, 1]");
+        }
+        if p.max_depth == 0 || p.max_depth > 12 {
+            return bad("max_depth must be in 1..=12");
+        }
+        if !(p.row_fraction > 0.0 && p.row_fraction <= 1.0) || !(p.feature_fraction > 0.0 && p.feature_fraction <= 1.0)
+        {
+            return bad("row_fraction and feature_fraction must be in (0, 1]");
+        }
+        if !(2..=256).contains(&p.max_bins) {
+            return bad("max_bins must be in 2..=256");
+        }
+        if p.l2 < 0.0 || p.min_leaf_hessian < 0.0 {
+            return bad("l2 and min_leaf_hessian must not be negative");
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<GbdtValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// One node of a tree: a split (`feature` < `u16::MAX`) or a leaf.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// The feature split on, or `u16::MAX` for a leaf.
+    pub feature: u16,
+    /// Rows with `x[feature] <= threshold` go left.
+    pub threshold: f64,
+    pub left: u32,
+    pub right: u32,
+    /// The node's value (log-odds contribution, learning rate applied); a leaf's is its prediction.
+    pub value: f64,
+}
+
+/// A fitted boosted ensemble.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Gbdt {
+    /// The initial log-odds.
+    pub base_score: f64,
+    /// Trees as flat node lists; node 0 is the root.
+    pub trees: Vec<Vec<Node>>,
+    pub n_features: usize,
+}
+
+const LEAF: u16 = u16::MAX;
+
+impl Gbdt {
+    /// The raw score (log-odds) of one row.
+    pub fn raw_score(&self, x: ArrayView1<f64>) -> f64 {
+        let mut s = self.base_score;
+        for tree in &self.trees {
+            let mut n = 0usize;
+            loop {
+                let node = &tree[n];
+                if node.feature == LEAF {
+                    s += node.value;
+                    break;
+                }
+                n = if x[node.feature as usize] <= node.threshold { node.left as usize } else { node.right as usize };
+            }
+        }
+        s
+    }
+
+    /// Raw scores of every row.
+    pub fn raw_scores(&self, x: ArrayView2<f64>) -> Array1<f64> {
+        x.rows().into_iter().map(|r| self.raw_score(r)).collect()
+    }
+
+    /// Per-feature contributions to the raw score of one row (they sum, with the returned bias, to the score).
+    pub fn contributions(&self, x: ArrayView1<f64>) -> (f64, Vec<f64>) {
+        let mut contrib = vec![0.0; self.n_features];
+        let mut bias = self.base_score;
+        for tree in &self.trees {
+            let mut n = 0usize;
+            bias += tree[0].value;
+            loop {
+                let node = &tree[n];
+                if node.feature == LEAF {
+                    break;
+                }
+                let next = if x[node.feature as usize] <= node.threshold { node.left } else { node.right } as usize;
+                contrib[node.feature as usize] += tree[next].value - node.value;
+                n = next;
+            }
+        }
+        (bias, contrib)
+    }
+
+    /// Keeps only the first `n` trees.
+    pub fn truncate(&mut self, n: usize) {
+        self.trees.truncate(n);
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// A small deterministic generator for subsampling.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Bin edges per feature: value `x` falls in bin `partition_point(edges, |e| e < x)`.
+fn bin_edges(x: ArrayView2<f64>, max_bins: usize) -> Vec<Vec<f64>> {
+    let n = x.nrows();
+    (0..x.ncols())
+        .map(|j| {
+            let mut v: Vec<f64> = x.column(j).iter().copied().collect();
+            v.sort_unstable_by(f64::total_cmp);
+            let mut uniq = v.clone();
+            uniq.dedup();
+            if uniq.len() <= max_bins {
+                uniq.windows(2).map(|w| w[0] + (w[1] - w[0]) / 2.0).collect()
+            } else {
+                let mut edges: Vec<f64> = (1..max_bins).map(|k| v[(k * n / max_bins).min(n - 1)]).collect();
+                edges.dedup();
+                edges
+            }
+        })
+        .collect()
+}
+
+#[derive(Clone, Copy, Default)]
+struct Bin {
+    g: f64,
+    h: f64,
+    n: u32,
+}
+
+struct Builder<'a> {
+    bins: &'a [u8],
+    p: usize,
+    edges: &'a [Vec<f64>],
+    grad: &'a [f64],
+    hess: &'a [f64],
+    features: Vec<bool>,
+    params: &'a GbdtValidParams,
+    nodes: Vec<Node>,
+}
+
+impl Builder<'_> {
+    fn histogram(&self, rows: &[u32]) -> Vec<Bin> {
+        let mut hist = vec![Bin::default(); self.p * 256];
+        for &r in rows {
+            let r = r as usize;
+            let (g, h) = (self.grad[r], self.hess[r]);
+            let row = &self.bins[r * self.p..(r + 1) * self.p];
+            for (j, &b) in row.iter().enumerate() {
+                let cell = &mut hist[j * 256 + b as usize];
+                cell.g += g;
+                cell.h += h;
+                cell.n += 1;
+            }
+        }
+        hist
+    }
+
+    fn value(&self, g: f64, h: f64) -> f64 {
+        -g / (h + self.params.l2) * self.params.learning_rate
+    }
+
+    /// Grows the subtree of `rows` (with histogram `hist`), returning its node index.
+    fn grow(&mut self, rows: &mut [u32], hist: Vec<Bin>, depth: usize) -> u32 {
+        let (mut g, mut h) = (0.0, 0.0);
+        for &r in rows.iter() {
+            g += self.grad[r as usize];
+            h += self.hess[r as usize];
+        }
+        let id = self.nodes.len() as u32;
+        self.nodes.push(Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, value: self.value(g, h) });
+        let prm = self.params;
+        if depth >= prm.max_depth || rows.len() < 2 * prm.min_leaf_rows {
+            return id;
+        }
+        let l2 = prm.l2;
+        let parent_score = g * g / (h + l2);
+        let mut best: Option<(f64, usize, usize)> = None;
+        for j in (0..self.p).filter(|&j| self.features[j]) {
+            let n_bins = self.edges[j].len() + 1;
+            let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0u32);
+            for b in 0..n_bins.saturating_sub(1) {
+                let cell = hist[j * 256 + b];
+                gl += cell.g;
+                hl += cell.h;
+                nl += cell.n;
+                let nr = rows.len() as u32 - nl;
+                if (nl as usize) < prm.min_leaf_rows || hl < prm.min_leaf_hessian {
+                    continue;
+                }
+                if (nr as usize) < prm.min_leaf_rows || h - hl < prm.min_leaf_hessian {
+                    break;
+                }
+                let (gr, hr) = (g - gl, h - hl);
+                let gain = gl * gl / (hl + l2) + gr * gr / (hr + l2) - parent_score;
+                if gain > 1e-9 && best.is_none_or(|(bg, _, _)| gain > bg) {
+                    best = Some((gain, j, b));
+                }
+            }
+        }
+        let Some((_, j, b)) = best else { return id };
+        // Partition rows in place: bin <= b to the left.
+        let mut split = 0;
+        for i in 0..rows.len() {
+            if self.bins[rows[i] as usize * self.p + j] as usize <= b {
+                rows.swap(i, split);
+                split += 1;
+            }
+        }
+        let (left_rows, right_rows) = rows.split_at_mut(split);
+        let (small_hist, small_is_left) = if left_rows.len() <= right_rows.len() {
+            (self.histogram(left_rows), true)
+        } else {
+            (self.histogram(right_rows), false)
+        };
+        let mut large_hist = hist;
+        for (l, s) in large_hist.iter_mut().zip(&small_hist) {
+            l.g -= s.g;
+            l.h -= s.h;
+            l.n -= s.n;
+        }
+        let (left_hist, right_hist) = if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
+        let left = self.grow(left_rows, left_hist, depth + 1);
+        let right = self.grow(right_rows, right_hist, depth + 1);
+        let node = &mut self.nodes[id as usize];
+        node.feature = j as u16;
+        node.threshold = self.edges[j][b];
+        node.left = left;
+        node.right = right;
+        id
+    }
+}
+
+/// Training rows for boosting: features, events and optional sample weights.
+pub struct TrainSet<'a> {
+    pub x: ArrayView2<'a, f64>,
+    pub y: &'a [bool],
+    pub weights: Option<&'a [f64]>,
+}
+
+impl GbdtValidParams {
+    /// Fits on `train`, recording after every tree the mean log loss on `valid` when given.
+    pub fn fit_tracking(
+        &self,
+        train: &TrainSet<'_>,
+        valid: Option<(ArrayView2<f64>, &[bool])>,
+    ) -> Result<(Gbdt, Vec<f64>), ModelError> {
+        let (n, p) = train.x.dim();
+        if n == 0 || train.y.len() != n {
+            return Err(ModelError::EmptyTrainingSet);
+        }
+        if p >= LEAF as usize {
+            return Err(ModelError::InvalidParams { reason: "too many features".into() });
+        }
+        let weight = |i: usize| train.weights.map_or(1.0, |w| w[i]);
+        let (mut pos, mut total) = (0.0, 0.0);
+        for i in 0..n {
+            total += weight(i);
+            if train.y[i] {
+                pos += weight(i);
+            }
+        }
+        if pos == 0.0 || pos == total {
+            return Err(ModelError::OneClass);
+        }
+        let base = (pos / (total - pos)).ln();
+        let edges = bin_edges(train.x, self.max_bins);
+        let mut bins = vec![0u8; n * p];
+        for i in 0..n {
+            for j in 0..p {
+                let x = train.x[(i, j)];
+                bins[i * p + j] = edges[j].partition_point(|e| *e < x) as u8;
+            }
+        }
+        let mut score = vec![base; n];
+        let mut grad = vec![0.0; n];
+        let mut hess = vec![0.0; n];
+        let mut rng = SplitMix(self.seed);
+        let mut model = Gbdt { base_score: base, trees: Vec::with_capacity(self.trees), n_features: p };
+        let mut valid_score: Option<Vec<f64>> = valid.map(|(vx, _)| vec![base; vx.nrows()]);
+        let mut valid_loss = Vec::new();
+        for _ in 0..self.trees {
+            for i in 0..n {
+                let prob = sigmoid(score[i]);
+                let w = weight(i);
+                grad[i] = w * (prob - f64::from(u8::from(train.y[i])));
+                hess[i] = w * (prob * (1.0 - prob)).max(1e-12);
+            }
+            let mut rows: Vec<u32> =
+                (0..n as u32).filter(|_| self.row_fraction >= 1.0 || rng.unit() < self.row_fraction).collect();
+            let features: Vec<bool> =
+                (0..p).map(|_| self.feature_fraction >= 1.0 || rng.unit() < self.feature_fraction).collect();
+            let mut builder = Builder {
+                bins: &bins,
+                p,
+                edges: &edges,
+                grad: &grad,
+                hess: &hess,
+                features,
+                params: self,
+                nodes: Vec::new(),
+            };
+            let hist = builder.histogram(&rows);
+            builder.grow(&mut rows, hist, 0);
+            let tree = builder.nodes;
+            for i in 0..n {
+                let mut k = 0usize;
+                // x <= edges[b] exactly when the row's bin is at most b, so raw values route as bins do.
+                while tree[k].feature != LEAF {
+                    let node = &tree[k];
+                    k = if train.x[(i, node.feature as usize)] <= node.threshold { node.left } else { node.right }
+                        as usize;
+                }
+                score[i] += tree[k].value;
+            }
+            model.trees.push(tree);
+            if let (Some((vx, vy)), Some(vs)) = (valid, valid_score.as_mut()) {
+                let tree = model.trees.last().expect("just pushed");
+                let mut loss = 0.0;
+                for (i, row) in vx.rows().into_iter().enumerate() {
+                    let mut k = 0usize;
+                    while tree[k].feature != LEAF {
+                        k = if row[tree[k].feature as usize] <= tree[k].threshold {
+                            tree[k].left
+                        } else {
+                            tree[k].right
+                        } as usize;
+                    }
+                    vs[i] += tree[k].value;
+                    let prob = sigmoid(vs[i]).clamp(1e-12, 1.0 - 1e-12);
+                    loss -= if vy[i] { prob.ln() } else { (1.0 - prob).ln() };
+                }
+                valid_loss.push(loss / vx.nrows().max(1) as f64);
+            }
+        }
+        Ok((model, valid_loss))
+    }
+}
+
+impl<T: AsSingleTargets<Elem = bool>> Fit<Array2<f64>, T, ModelError> for GbdtValidParams {
+    type Object = Gbdt;
+
+    fn fit(&self, dataset: &DatasetBase<Array2<f64>, T>) -> Result<Gbdt, ModelError> {
+        let targets = dataset.as_single_targets();
+        let y: Vec<bool> = targets.iter().copied().collect();
+        let weights: Option<Vec<f64>> = dataset.weights().map(|w| w.iter().map(|v| f64::from(*v)).collect());
+        let train = TrainSet { x: dataset.records().view(), y: &y, weights: weights.as_deref() };
+        Ok(self.fit_tracking(&train, None)?.0)
+    }
+}

@@ -1,0 +1,473 @@
+//! The risk model: trains, for each entity type, a standardised logistic scorecard and a boosted tree
+//! ensemble on a rolling panel of past as-of dates, picks the better by out-of-time validation, calibrates
+//! it on the latest time slice, and scores entities with calibrated probabilities and reasons.
+//!
+//! Honesty rules: every training row is an (entity, as-of date) pair whose label window, plus the 30 days
+//! a worker-month has to be paid, closed on or before the training cutoff; labels are taken as they were
+//! known at the cutoff; features never see past their own as-of date. Ranks follow the uncalibrated score,
+//! so the isotonic calibrator's flat steps do not create ties.
+
+pub mod artifact;
+pub mod calibrate;
+pub mod gbdt;
+pub mod reasons;
+pub mod scorecard;
+
+use std::path::PathBuf;
+
+use linfa::ParamGuard;
+use ndarray::{Array2, ArrayView1};
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{Date, RegionCode};
+use crate::features::{self, Alerts, EntityType, Feature, FeatureMatrix, Features, WorkerMonths};
+use crate::ingest::tables::Dataset;
+use crate::target::{labels_known_at, Labels};
+
+pub use calibrate::Calibrator;
+pub use gbdt::{Gbdt, GbdtParams};
+pub use reasons::Reason;
+pub use scorecard::Scorecard;
+
+/// Why a model could not be trained, saved, loaded or used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("invalid hyperparameters: {reason}")]
+    InvalidParams { reason: String },
+    #[error("linfa: {0}")]
+    Linfa(#[from] linfa::Error),
+    #[error("no training rows")]
+    EmptyTrainingSet,
+    #[error("the training rows hold only one class (no events, or only events)")]
+    OneClass,
+    #[error("logistic regression failed: {reason}")]
+    Logistic { reason: String },
+    #[error("calibration failed: {reason}")]
+    Calibration { reason: String },
+    #[error(
+        "no as-of date before {cutoff} has a closed label window and scored entities; the data must reach further back"
+    )]
+    NoTrainingDates { cutoff: Date },
+    #[error("cannot read or write {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("model file {path} is not valid: {reason}")]
+    BadFile { path: PathBuf, reason: String },
+    #[error("model file {path} has schema version {found}; this wagewatch reads version {expected}")]
+    SchemaVersion { path: PathBuf, found: u32, expected: u32 },
+    #[error("no model {id} under {dir}")]
+    UnknownModel { id: String, dir: PathBuf },
+}
+
+/// Which learner a model uses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Learner {
+    Scorecard(Scorecard),
+    Gbdt(Gbdt),
+}
+
+impl Learner {
+    /// The learner's short name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Learner::Scorecard(_) => "logistic_scorecard",
+            Learner::Gbdt(_) => "gbdt",
+        }
+    }
+
+    /// The raw (uncalibrated) score of one row.
+    pub fn raw_score(&self, x: ArrayView1<f64>) -> f64 {
+        match self {
+            Learner::Scorecard(s) => s.raw_score(x),
+            Learner::Gbdt(g) => g.raw_score(x),
+        }
+    }
+
+    /// Per-feature contributions to the raw score of one row.
+    pub fn contributions(&self, x: ArrayView1<f64>) -> Vec<f64> {
+        match self {
+            Learner::Scorecard(s) => s.contributions(x),
+            Learner::Gbdt(g) => g.contributions(x).1,
+        }
+    }
+}
+
+/// How one candidate learner did on the validation slice.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CandidateScore {
+    pub learner: String,
+    pub average_precision: f64,
+    pub roc_auc: f64,
+    pub log_loss: f64,
+}
+
+/// The model of one entity type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntityModel {
+    pub entity_type: EntityType,
+    pub features: Vec<Feature>,
+    pub learner: Learner,
+    /// The scorecard, kept beside a chosen tree ensemble for interpretation.
+    pub scorecard: Scorecard,
+    pub calibrator: Calibrator,
+    pub validation: Vec<CandidateScore>,
+    pub training_rows: usize,
+    pub training_events: usize,
+    pub calibration_rows: usize,
+}
+
+/// A trained model for both entity types.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RiskModel {
+    pub model_id: String,
+    /// The training cutoff: nothing known after it was used.
+    pub trained_as_of: Date,
+    pub horizon_days: i32,
+    pub fit_dates: Vec<Date>,
+    pub calibration_dates: Vec<Date>,
+    pub data_fingerprint: String,
+    pub employer: EntityModel,
+    pub project: EntityModel,
+}
+
+impl RiskModel {
+    /// The model of one entity type.
+    pub fn entity(&self, t: EntityType) -> &EntityModel {
+        match t {
+            EntityType::Employer => &self.employer,
+            EntityType::Project => &self.project,
+        }
+    }
+}
+
+/// How to train.
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    /// The training cutoff T: labels must be known by T.
+    pub as_of: Date,
+    pub horizon_days: i32,
+    /// Monthly as-of dates in the panel.
+    pub panel_months: usize,
+    /// The latest of them, held out for choosing the learner and calibrating it.
+    pub calibration_months: usize,
+    pub gbdt: GbdtParams,
+    pub logistic_alpha: f64,
+}
+
+impl TrainConfig {
+    /// The defaults: 24 monthly dates, the last 6 for validation and calibration.
+    pub fn new(as_of: Date, horizon_days: i32) -> TrainConfig {
+        TrainConfig {
+            as_of,
+            horizon_days,
+            panel_months: 24,
+            calibration_months: 6,
+            gbdt: GbdtParams::default().trees(400),
+            logistic_alpha: 1.0,
+        }
+    }
+}
+
+/// The monthly as-of dates (first of the month) whose label windows are closed and paid out by `cutoff`,
+/// latest last.
+pub fn panel_dates(cutoff: Date, horizon_days: i32, months: usize) -> Vec<Date> {
+    let latest_allowed = cutoff.add_days(-(horizon_days + 30));
+    let mut m = latest_allowed.month();
+    if m.first_day() > latest_allowed {
+        m = m.add(-1);
+    }
+    let mut dates: Vec<Date> = (0..months as i32).map(|k| m.add(-k).first_day()).collect();
+    dates.reverse();
+    dates
+}
+
+/// Features and labels of one as-of date.
+pub struct PanelSlice {
+    pub features: Features,
+    pub labels: Labels,
+}
+
+/// Computes the features of `dates` and their labels as known at `known_at`, two dates at a time.
+pub fn panel(
+    ds: &Dataset,
+    wm: &WorkerMonths,
+    dates: &[Date],
+    horizon_days: i32,
+    known_at: Option<Date>,
+) -> Vec<PanelSlice> {
+    let compute = |t: Date| PanelSlice {
+        features: features::compute(ds, wm, t, horizon_days),
+        labels: labels_known_at(ds, wm, t, horizon_days, known_at),
+    };
+    let half = dates.len().div_ceil(2);
+    let (a, b) = dates.split_at(half);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| b.iter().map(|&t| compute(t)).collect::<Vec<_>>());
+        let mut out: Vec<PanelSlice> = a.iter().map(|&t| compute(t)).collect();
+        out.extend(other.join().expect("feature computation does not panic"));
+        out
+    })
+}
+
+/// Stacks the rows of one entity type over panel slices: features and events.
+fn stack(slices: &[&PanelSlice], t: EntityType) -> (Array2<f64>, Vec<bool>) {
+    let p = t.features().len();
+    let n: usize = slices.iter().map(|s| s.features.matrix(t).rows()).sum();
+    let mut values = Vec::with_capacity(n * p);
+    let mut y = Vec::with_capacity(n);
+    for s in slices {
+        let m = s.features.matrix(t);
+        values.extend_from_slice(&m.values);
+        let events = match t {
+            EntityType::Employer => &s.labels.employers,
+            EntityType::Project => &s.labels.projects,
+        };
+        y.extend(m.entities.iter().map(|&e| events[e as usize].any()));
+    }
+    (Array2::from_shape_vec((n, p), values).expect("rows times features"), y)
+}
+
+/// Heavy-tailed features, which the scorecard log-transforms.
+fn log_transformed(f: Feature) -> bool {
+    matches!(f.def().unit, "yuan" | "count" | "workers") || f == Feature::OverdueUnpaidToMonthlyWageBill
+}
+
+fn train_entity(
+    fit: &[&PanelSlice],
+    valid: &[&PanelSlice],
+    t: EntityType,
+    config: &TrainConfig,
+) -> Result<EntityModel, ModelError> {
+    let features = t.features();
+    let (x, y) = stack(fit, t);
+    let (vx, vy) = stack(valid, t);
+    if x.nrows() == 0 || vx.nrows() == 0 {
+        return Err(ModelError::EmptyTrainingSet);
+    }
+    let card = scorecard::fit_scorecard(
+        x.view(),
+        &y,
+        features.iter().map(|f| log_transformed(*f)).collect(),
+        config.logistic_alpha,
+    )?;
+    let card_raw: Vec<f64> = vx.rows().into_iter().map(|r| card.raw_score(r)).collect();
+    let gbdt_params = config.gbdt.clone().check()?;
+    let train = gbdt::TrainSet { x: x.view(), y: &y, weights: None };
+    let (mut forest, valid_loss) = gbdt_params.fit_tracking(&train, Some((vx.view(), &vy)))?;
+    let best =
+        valid_loss.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map_or(forest.trees.len(), |(i, _)| i + 1);
+    forest.truncate(best.max(10));
+    let forest_raw: Vec<f64> = vx.rows().into_iter().map(|r| forest.raw_score(r)).collect();
+    let card_score = candidate("logistic_scorecard", &card_raw, &vy);
+    let forest_score = candidate("gbdt", &forest_raw, &vy);
+    let (learner, raw) = if forest_score.average_precision > card_score.average_precision {
+        (Learner::Gbdt(forest), forest_raw)
+    } else {
+        (Learner::Scorecard(card.clone()), card_raw)
+    };
+    let calibrator = calibrate::fit_isotonic(&raw, &vy)?;
+    Ok(EntityModel {
+        entity_type: t,
+        features,
+        learner,
+        scorecard: card,
+        calibrator,
+        validation: vec![card_score, forest_score],
+        training_rows: x.nrows(),
+        training_events: y.iter().filter(|v| **v).count(),
+        calibration_rows: vx.nrows(),
+    })
+}
+
+fn candidate(name: &str, raw: &[f64], y: &[bool]) -> CandidateScore {
+    let prob: Vec<f64> = raw.iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect();
+    CandidateScore {
+        learner: name.to_string(),
+        average_precision: crate::metrics::average_precision(raw, y),
+        roc_auc: crate::metrics::roc_auc(raw, y),
+        log_loss: crate::metrics::log_loss(&prob, y),
+    }
+}
+
+/// Trains a model on the panel before `config.as_of`.
+pub fn train(ds: &Dataset, wm: &WorkerMonths, config: &TrainConfig, model_id: String) -> Result<RiskModel, ModelError> {
+    let dates = panel_dates(config.as_of, config.horizon_days, config.panel_months);
+    let slices = panel(ds, wm, &dates, config.horizon_days, Some(config.as_of));
+    let usable: Vec<&PanelSlice> =
+        slices.iter().filter(|s| s.features.employers.rows() > 0 || s.features.projects.rows() > 0).collect();
+    let n_valid = config.calibration_months.min(usable.len() / 3).max(1);
+    if usable.len() < 2 {
+        return Err(ModelError::NoTrainingDates { cutoff: config.as_of });
+    }
+    let (fit, valid) = usable.split_at(usable.len() - n_valid);
+    let (employer, project) = std::thread::scope(|s| {
+        let project = s.spawn(|| train_entity(fit, valid, EntityType::Project, config));
+        let employer = train_entity(fit, valid, EntityType::Employer, config);
+        (employer, project.join().expect("training does not panic"))
+    });
+    Ok(RiskModel {
+        model_id,
+        trained_as_of: config.as_of,
+        horizon_days: config.horizon_days,
+        fit_dates: fit.iter().map(|s| s.features.as_of).collect(),
+        calibration_dates: valid.iter().map(|s| s.features.as_of).collect(),
+        data_fingerprint: fingerprint(ds),
+        employer: employer?,
+        project: project?,
+    })
+}
+
+/// A short content hash of a dataset, recorded with models and runs.
+pub fn fingerprint(ds: &Dataset) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(&(ds.employers.len() as u64).to_le_bytes());
+    h.update(&(ds.projects.len() as u64).to_le_bytes());
+    for id in ds.employer_ids.iter().chain(ds.project_ids.iter()) {
+        h.update(id.as_bytes());
+        h.update(&[0]);
+    }
+    let mut buf = Vec::with_capacity(1 << 16);
+    let flush = |buf: &mut Vec<u8>, h: &mut blake3::Hasher| {
+        h.update(buf);
+        buf.clear();
+    };
+    let p = &ds.payroll;
+    for r in 0..p.len() {
+        buf.extend_from_slice(&p.worker[r].value().to_le_bytes());
+        buf.extend_from_slice(&p.wage_due[r].fen().to_le_bytes());
+        buf.extend_from_slice(&p.due_date[r].days().to_le_bytes());
+        buf.extend_from_slice(&(p.employer[r].index() as u32).to_le_bytes());
+        if buf.len() > 60_000 {
+            flush(&mut buf, &mut h);
+        }
+    }
+    let q = &ds.payments;
+    for r in 0..q.len() {
+        buf.extend_from_slice(&q.worker[r].value().to_le_bytes());
+        buf.extend_from_slice(&q.amount[r].fen().to_le_bytes());
+        buf.extend_from_slice(&q.paid_on[r].days().to_le_bytes());
+        if buf.len() > 60_000 {
+            flush(&mut buf, &mut h);
+        }
+    }
+    for r in 0..ds.complaints.len() {
+        buf.extend_from_slice(ds.complaints.complaint_id.get(r).as_bytes());
+        buf.extend_from_slice(&ds.complaints.received_on[r].days().to_le_bytes());
+    }
+    for r in 0..ds.inspections.len() {
+        buf.extend_from_slice(&ds.inspections.inspected_on[r].days().to_le_bytes());
+        buf.push(u8::from(ds.inspections.found_arrears[r]));
+    }
+    flush(&mut buf, &mut h);
+    h.finalize().to_hex()[..16].to_string()
+}
+
+/// Risk bands by calibrated probability.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BandCutoffs {
+    pub red: f64,
+    pub orange: f64,
+    pub yellow: f64,
+}
+
+impl Default for BandCutoffs {
+    fn default() -> Self {
+        BandCutoffs { red: 0.5, orange: 0.25, yellow: 0.1 }
+    }
+}
+
+/// A risk band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Band {
+    Red,
+    Orange,
+    Yellow,
+    Green,
+}
+
+impl Band {
+    /// The contract's code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Band::Red => "red",
+            Band::Orange => "orange",
+            Band::Yellow => "yellow",
+            Band::Green => "green",
+        }
+    }
+
+    /// The band for a contract code.
+    pub fn parse(code: &str) -> Option<Band> {
+        [Band::Red, Band::Orange, Band::Yellow, Band::Green].into_iter().find(|b| b.code() == code)
+    }
+}
+
+impl BandCutoffs {
+    /// The band of a probability.
+    pub fn band(&self, p: f64) -> Band {
+        if p >= self.red {
+            Band::Red
+        } else if p >= self.orange {
+            Band::Orange
+        } else if p >= self.yellow {
+            Band::Yellow
+        } else {
+            Band::Green
+        }
+    }
+}
+
+/// One scored entity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scored {
+    pub entity_type: EntityType,
+    /// Dense employer or project index.
+    pub entity: u32,
+    pub region: RegionCode,
+    /// The learner's uncalibrated score (log-odds), which orders the ranks.
+    pub raw_score: f64,
+    /// The calibrated probability of an arrears event in the horizon.
+    pub probability: f64,
+    /// 1 = highest risk within the entity type.
+    pub rank: u32,
+    pub band: Band,
+    pub reasons: Vec<Reason>,
+    pub alerts: Alerts,
+}
+
+/// Scores every row of a feature matrix with the model of its entity type.
+pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs) -> Vec<Scored> {
+    let p = m.features.len();
+    let x = ndarray::ArrayView2::from_shape((m.rows(), p), &m.values).expect("rows times features");
+    let mut out: Vec<Scored> = (0..m.rows())
+        .map(|i| {
+            let row = x.row(i);
+            let raw = model.learner.raw_score(row);
+            let probability = model.calibrator.probability(raw);
+            let contributions = model.learner.contributions(row);
+            Scored {
+                entity_type: m.entity_type,
+                entity: m.entities[i],
+                region: m.regions[i],
+                raw_score: raw,
+                probability,
+                rank: 0,
+                band: bands.band(probability),
+                reasons: reasons::top_reasons(m, i, &contributions, 3),
+                alerts: m.alerts[i],
+            }
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by(|&a, &b| out[b].raw_score.total_cmp(&out[a].raw_score).then(out[a].entity.cmp(&out[b].entity)));
+    for (rank, i) in order.into_iter().enumerate() {
+        out[i].rank = rank as u32 + 1;
+    }
+    out
+}
+
+/// Scores both entity types of a feature set.
+pub fn score(model: &RiskModel, features: &Features, bands: &BandCutoffs) -> Vec<Scored> {
+    let mut out = score_matrix(&model.employer, &features.employers, bands);
+    out.extend(score_matrix(&model.project, &features.projects, bands));
+    out
+}

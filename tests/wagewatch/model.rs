@@ -1,0 +1,231 @@
+//! Features, labels and models: point-in-time discipline, the contract's event, and saved models that score
+//! bit for bit like the ones trained.
+
+use wagewatch::contract::{Category, Channel, Date, Money, Month, Outcome};
+use wagewatch::features::{self, EntityType, Feature, WorkerMonths};
+use wagewatch::ingest::tables::{Dataset, EmployerIx, ProjectIx};
+use wagewatch::ingest::WorkerKey;
+use wagewatch::model::{self, artifact, BandCutoffs, TrainConfig};
+use wagewatch::synth::{self, OutputFormat, SynthConfig};
+use wagewatch::target;
+
+use crate::support::*;
+
+fn d(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+
+fn province(employers: usize, seed: u64, start: &str, end: &str) -> Dataset {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SynthConfig { employers, seed, start: d(start), end: d(end), format: OutputFormat::Parquet };
+    synth::generate(&config, dir.path(), &|_| {}).unwrap();
+    load_strict(dir.path()).unwrap().dataset
+}
+
+/// A tiny deterministic generator for random mutations.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Adds and changes facts dated after `t` in random ways.
+fn add_future_facts(ds: &mut Dataset, t: Date, rng: &mut Rng) {
+    let after = |rng: &mut Rng| t.add_days(1 + rng.below(400) as i32);
+    let n_e = ds.employers.len();
+    let n_p = ds.projects.len();
+    for _ in 0..200 {
+        // New worker-months due after T, and payments after T for worker-months due before T.
+        let e = EmployerIx::new(rng.below(n_e));
+        let p = (n_p > 0 && rng.below(2) == 0).then(|| ProjectIx::new(rng.below(n_p)));
+        let due = after(rng);
+        ds.payroll.project.push(p);
+        ds.payroll.employer.push(e);
+        ds.payroll.worker.push(ds.payroll.worker[rng.below(ds.payroll.len())]);
+        ds.payroll.period.push(Month::from_index(due.month().index() + 1000));
+        ds.payroll.days_worked.push(20);
+        ds.payroll.wage_due.push(Money::from_fen(600_000));
+        ds.payroll.due_date.push(due);
+        let r = rng.below(ds.payroll.len());
+        ds.payments.project.push(ds.payroll.project[r]);
+        ds.payments.employer.push(ds.payroll.employer[r]);
+        ds.payments.worker.push(ds.payroll.worker[r]);
+        ds.payments.period.push(ds.payroll.period[r]);
+        ds.payments.amount.push(Money::from_fen(rng.below(5_000_000) as i64));
+        ds.payments.paid_on.push(after(rng).max(ds.payroll.due_date[r]));
+    }
+    for _ in 0..40 {
+        ds.complaints.complaint_id.push(&format!("FUT{}", rng.next()));
+        ds.complaints.received_on.push(after(rng));
+        ds.complaints.employer.push(Some(EmployerIx::new(rng.below(n_e))));
+        ds.complaints.project.push((n_p > 0).then(|| ProjectIx::new(rng.below(n_p))));
+        ds.complaints.channel.push(Channel::Hotline);
+        ds.complaints.category.push(Category::GroupIncident);
+        ds.complaints.workers_involved.push(30);
+        ds.complaints.amount_claimed.push(Some(Money::from_fen(90_000_000)));
+        ds.complaints.closed_on.push(None);
+        ds.complaints.outcome.push(None);
+        ds.inspections.inspection_id.push(&format!("FUT{}", rng.next()));
+        ds.inspections.employer.push(EmployerIx::new(rng.below(n_e)));
+        ds.inspections.project.push(None);
+        ds.inspections.inspected_on.push(after(rng));
+        ds.inspections.found_arrears.push(true);
+        ds.inspections.arrears_amount.push(Some(Money::from_fen(1_000_000)));
+        ds.inspections.workers_affected.push(Some(3));
+        if n_p > 0 {
+            ds.progress_payments.project.push(ProjectIx::new(rng.below(n_p)));
+            ds.progress_payments.scheduled_on.push(after(rng));
+            ds.progress_payments.amount_due.push(Money::from_fen(1_000_000_000));
+            ds.progress_payments.paid_on.push(None);
+            ds.progress_payments.amount_paid.push(None);
+        }
+    }
+    // Change what is dated after T: outcomes closed later, later project ends, later blacklistings,
+    // later payments of instalments.
+    for i in 0..ds.complaints.len() {
+        if ds.complaints.closed_on[i].is_some_and(|c| c > t) {
+            ds.complaints.outcome[i] =
+                Some(if rng.below(2) == 0 { Outcome::Substantiated } else { Outcome::Withdrawn });
+        }
+    }
+    for p in 0..n_p {
+        if ds.projects.actual_end_date[p].is_none_or(|e| e > t) && rng.below(2) == 0 {
+            ds.projects.actual_end_date[p] = Some(after(rng));
+        }
+    }
+    for e in 0..n_e {
+        if ds.employers.blacklisted_on[e].is_none_or(|b| b > t) && rng.below(5) == 0 {
+            ds.employers.blacklisted_on[e] = Some(after(rng));
+        }
+    }
+    for i in 0..ds.progress_payments.len() {
+        if ds.progress_payments.paid_on[i].is_none_or(|p| p > t) {
+            ds.progress_payments.paid_on[i] = Some(after(rng));
+            ds.progress_payments.amount_paid[i] = Some(ds.progress_payments.amount_due[i]);
+        }
+    }
+}
+
+#[test]
+fn adding_future_facts_changes_no_feature() {
+    let ds = province(80, 11, "2023-01-01", "2025-06-30");
+    let wm = WorkerMonths::build(&ds);
+    let mut rng = Rng(99);
+    for t in ["2024-01-15", "2024-06-01", "2024-12-20"] {
+        let t = d(t);
+        let before = features::compute(&ds, &wm, t, 60);
+        assert!(before.employers.rows() > 20, "{} employers scored", before.employers.rows());
+        for _ in 0..3 {
+            let mut changed = ds.clone();
+            add_future_facts(&mut changed, t, &mut rng);
+            let wm2 = WorkerMonths::build(&changed);
+            let after = features::compute(&changed, &wm2, t, 60);
+            assert_eq!(before, after, "features as of {t} changed with facts dated after it");
+        }
+    }
+}
+
+#[test]
+fn labels_and_population_follow_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    // E2 works on P1 (general contractor E1). W1's June wage is due 2024-07-15; 80% is paid by 08-14 (an event),
+    // W2 is paid in full but 35 days late (an event), E3's worker is paid on time.
+    let payroll = "project_id,employer_id,worker_id,period,days_worked,wage_due,due_date
+P1,E2,W1,2024-05,26,6000,2024-06-15
+P1,E2,W1,2024-06,26,6000,2024-07-15
+P1,E2,W2,2024-06,26,5000,2024-07-15
+,E3,W3,2024-05,21,4000,2024-06-10
+,E3,W3,2024-06,21,4000,2024-07-10
+";
+    let payments = "project_id,employer_id,worker_id,period,amount,paid_on
+P1,E2,W1,2024-05,6000,2024-06-15
+P1,E2,W1,2024-06,4800,2024-07-20
+P1,E2,W2,2024-06,5000,2024-08-19
+,E3,W3,2024-05,4000,2024-06-10
+,E3,W3,2024-06,4000,2024-07-10
+";
+    let complaints = "complaint_id,received_on,employer_id,project_id,channel,category,workers_involved,amount_claimed,closed_on,outcome
+C1,2024-07-20,E3,,hotline,wage_arrears,1,4000,2024-09-30,unsubstantiated
+C2,2024-07-25,,P2,online,wage_arrears,1,100,2024-12-01,substantiated
+";
+    write_dataset(
+        dir.path(),
+        &[
+            ("payroll.csv", Some(payroll)),
+            ("payments.csv", Some(payments)),
+            ("complaints.csv", Some(complaints)),
+            ("inspections.csv", None),
+        ],
+    );
+    let ds = load_strict(dir.path()).unwrap().dataset;
+    let wm = WorkerMonths::build(&ds);
+    let t = d("2024-07-01");
+    let pop = target::population(&ds, &wm, t);
+    // P2 ended 2024-08-01 but that is after T-60; it has no payroll in the last year, so it is not scored.
+    assert_eq!(pop.projects, vec![ProjectIx::new(0)]);
+    // E1 is scored as general contractor of P1, E2 and E3 by their payroll.
+    assert_eq!(pop.employers, vec![EmployerIx::new(0), EmployerIx::new(1), EmployerIx::new(2)]);
+    let labels = target::labels(&ds, &wm, t, 60);
+    assert!(labels.employers[1].payroll, "E2 short-paid W1");
+    assert!(labels.employers[0].payroll, "a project's events count against its general contractor");
+    assert!(labels.projects[0].payroll);
+    assert!(!labels.employers[2].any(), "E3 paid on time; its complaint was unsubstantiated");
+    assert!(labels.projects[1].complaint, "P2's complaint was substantiated");
+    assert!(labels.employers[0].complaint, "and counts against P2's contractor E1");
+    // Known at 2024-10-01, C2's outcome (closed 2024-12-01) was not yet known.
+    let early = target::labels_known_at(&ds, &wm, t, 60, Some(d("2024-10-01")));
+    assert!(!early.projects[1].complaint);
+    // A shorter horizon that ends before the paydays sees no payroll event.
+    let short = target::labels(&ds, &wm, t, 10);
+    assert!(!short.employers[1].payroll);
+    let _ = WorkerKey::value;
+}
+
+#[test]
+fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
+    let ds = province(160, 21, "2023-01-01", "2025-12-31");
+    let wm = WorkerMonths::build(&ds);
+    let mut config = TrainConfig::new(d("2025-09-01"), 60);
+    config.panel_months = 12;
+    config.calibration_months = 3;
+    config.gbdt = model::GbdtParams::default().trees(60);
+    let trained = model::train(&ds, &wm, &config, "test-model".into()).unwrap();
+    // No training row's label window reaches past the cutoff.
+    assert!(trained.calibration_dates.last().unwrap().add_days(90) <= d("2025-09-01"));
+    let dir = tempfile::tempdir().unwrap();
+    artifact::save(&trained, dir.path(), "").unwrap();
+    let loaded = artifact::load(dir.path(), "test-model").unwrap();
+    assert_eq!(loaded, trained);
+    let feats = features::compute(&ds, &wm, d("2025-09-01"), 60);
+    let a = model::score(&trained, &feats, &BandCutoffs::default());
+    let b = model::score(&loaded, &feats, &BandCutoffs::default());
+    assert_eq!(a.len(), feats.employers.rows() + feats.projects.rows());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.probability.to_bits(), y.probability.to_bits());
+        assert_eq!(x.raw_score.to_bits(), y.raw_score.to_bits());
+        assert_eq!(x.rank, y.rank);
+        assert!((0.0..=1.0).contains(&x.probability));
+        assert!(x.reasons.len() <= 3);
+    }
+    // Ranks are 1..n within each entity type.
+    for t in EntityType::ALL {
+        let mut ranks: Vec<u32> = a.iter().filter(|s| s.entity_type == t).map(|s| s.rank).collect();
+        ranks.sort_unstable();
+        assert!(ranks.iter().enumerate().all(|(i, r)| *r as usize == i + 1));
+    }
+    // The card states the training window.
+    let card = std::fs::read_to_string(dir.path().join("test-model/model_card.md")).unwrap();
+    assert!(card.contains("training cutoff: 2025-09-01"), "{card}");
+    assert!(matches!(artifact::load(dir.path(), "nope"), Err(model::ModelError::UnknownModel { .. })));
+    let _ = Feature::ALL;
+}
