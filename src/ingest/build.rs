@@ -498,7 +498,9 @@ pub fn read_payroll(
         t.wage_due.push(wage_due);
         t.due_date.push(due_date);
     })?;
+    let started = std::time::Instant::now();
     let duplicates = duplicate_payroll_rows(&t, &fingerprints);
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "payroll keys checked");
     if !duplicates.is_empty() {
         let mut keep = vec![true; t.len()];
         for &(dup, first) in &duplicates {

@@ -169,6 +169,7 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
     let mut more_project_ids = project_ids.clone();
     let (payroll, rest) = std::thread::scope(|scope| {
         let payroll = scope.spawn(|| -> Result<_, IngestError> {
+            let started = std::time::Instant::now();
             let mut s = sink(Table::Payroll)?;
             let t = build::read_payroll(
                 required(Table::Payroll),
@@ -178,9 +179,11 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
                 &project_ids,
                 n_projects,
             )?;
+            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "payroll read");
             Ok((t, s))
         });
         let rest = (|| -> Result<_, IngestError> {
+            let started = std::time::Instant::now();
             let mut pay_sink = sink(Table::Payments)?;
             let payments = build::read_payments(
                 required(Table::Payments),
@@ -188,6 +191,7 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
                 &mut more_employer_ids,
                 &mut more_project_ids,
             )?;
+            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "payments read");
             let mut complaints_sink = sink(Table::Complaints)?;
             let complaints = build::read_complaints(
                 required(Table::Complaints),

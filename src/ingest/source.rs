@@ -10,6 +10,8 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use parquet::basic::Encoding;
+use parquet::file::metadata::ParquetMetaData;
 
 use super::IngestError;
 use crate::contract::Table;
@@ -151,7 +153,7 @@ fn read_parquet(
     )
     .map_err(|e| unreadable(e.to_string()))?;
     // Ask for id and month columns as dictionaries: their distinct values are then checked once each.
-    let hinted = dictionary_hint(table, builder.schema());
+    let hinted = dictionary_hint(table, builder.schema(), builder.metadata());
     let builder = match hinted {
         Some(schema) => {
             let options = ArrowReaderOptions::new().with_schema(schema);
@@ -192,8 +194,23 @@ fn read_parquet(
     Ok(())
 }
 
-/// The file's schema with plain-string id and month columns turned into Int32 dictionaries, if any are.
-fn dictionary_hint(table: Table, schema: &SchemaRef) -> Option<SchemaRef> {
+/// Whether every data page of the column is dictionary-encoded in every row group, so that reading it as
+/// a dictionary costs nothing extra (a column whose dictionary overflowed into plain pages would have to be
+/// hashed back into one, which costs more than it saves).
+fn dictionary_encoded(metadata: &ParquetMetaData, name: &str) -> bool {
+    metadata.row_groups().iter().all(|rg| {
+        rg.columns().iter().filter(|c| c.column_path().string() == name).all(|c| {
+            c.dictionary_page_offset().is_some()
+                && c.page_encoding_stats_mask().is_some_and(|mask| {
+                    mask.is_only(Encoding::PLAIN_DICTIONARY) || mask.is_only(Encoding::RLE_DICTIONARY)
+                })
+        })
+    })
+}
+
+/// The file's schema with wholly dictionary-encoded id and month columns read as Int32 dictionaries, if
+/// there are any.
+fn dictionary_hint(table: Table, schema: &SchemaRef, metadata: &ParquetMetaData) -> Option<SchemaRef> {
     let mut changed = false;
     let fields: Vec<Field> = schema
         .fields()
@@ -201,7 +218,7 @@ fn dictionary_hint(table: Table, schema: &SchemaRef) -> Option<SchemaRef> {
         .map(|f| {
             let wanted = table.column_index(f.name().trim()).is_some_and(|c| {
                 matches!(table.columns()[c].kind, crate::contract::Kind::Id | crate::contract::Kind::Month)
-            });
+            }) && dictionary_encoded(metadata, f.name());
             if wanted && *f.data_type() == DataType::Utf8 {
                 changed = true;
                 f.as_ref()

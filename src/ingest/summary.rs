@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::tables::{Dataset, FastMap};
+use super::tables::Dataset;
 use crate::contract::{Category, Date, Money, Month};
 
 /// Facts about a dataset, computed once for printing.
@@ -57,11 +57,9 @@ impl DatasetSummary {
         let mut regions: Vec<u32> = ds.employers.region.iter().chain(&ds.projects.region).map(|r| r.value()).collect();
         regions.sort_unstable();
         regions.dedup();
-        let mut workers: FastMap<u64, ()> = FastMap::default();
-        workers.reserve(ds.payroll.len() / 16);
-        for w in &ds.payroll.worker {
-            workers.insert(w.value(), ());
-        }
+        let mut workers: Vec<u64> = ds.payroll.worker.iter().map(|w| w.value()).collect();
+        workers.sort_unstable();
+        workers.dedup();
         let mut by_category = BTreeMap::new();
         for c in &ds.complaints.category {
             *by_category.entry(c.code()).or_default() += 1;
