@@ -39,6 +39,17 @@ pub fn days_to_spring_festival(date: Date) -> i32 {
     next_spring_festival(date).map_or(365, |f| f.days_since(date))
 }
 
+/// The wage-arrears peak: the days before each Spring Festival when late and short pay concentrate.
+pub const PRE_FESTIVAL_PEAK_DAYS: i32 = 60;
+
+/// Whether the horizon `(t, t + horizon_days]` overlaps the 60 days before the next Spring Festival.
+pub fn horizon_in_pre_festival_peak(t: Date, horizon_days: i32) -> bool {
+    next_spring_festival(t.add_days(1)).is_some_and(|f| {
+        let peak_start = f.add_days(-PRE_FESTIVAL_PEAK_DAYS);
+        t.add_days(horizon_days) >= peak_start && t < f
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +62,10 @@ mod tests {
         assert_eq!(days_to_spring_festival(d("2027-01-05")), 32);
         assert_eq!(spring_festival_of_year(2024), Some(d("2024-02-10")));
         assert_eq!(days_to_spring_festival(d("2031-01-01")), 365);
+        assert!(horizon_in_pre_festival_peak(d("2026-12-01"), 60));
+        assert!(horizon_in_pre_festival_peak(d("2027-01-20"), 60));
+        assert!(!horizon_in_pre_festival_peak(d("2026-10-01"), 60));
+        assert!(!horizon_in_pre_festival_peak(d("2026-06-01"), 60));
+        assert!(!horizon_in_pre_festival_peak(d("2027-02-06"), 60));
     }
 }

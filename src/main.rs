@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate the demo province (if not there yet) and validate it.
+    /// Generate the demo province (if not there yet), validate it, train a model and score it as of 2026-12-01.
     Demo(DemoArgs),
     /// Read a dataset folder, check it against the data contract and print a summary.
     Validate(ValidateArgs),
@@ -227,14 +227,27 @@ fn main() -> Result<()> {
     }
 }
 
+/// The demo's as-of date: just before the 2027 Spring Festival peak.
+const DEMO_AS_OF: &str = "2026-12-01";
+
 fn demo(args: DemoArgs) -> Result<()> {
+    let started = Instant::now();
     if args.data.join("employers.parquet").is_file() {
         tracing::info!(path = %args.data.display(), "demo province already generated");
     } else {
         let config = SynthConfig::demo();
         run_generate(&config, &args.data)?;
     }
-    validate(ValidateArgs { data: args.data, as_of: None, quarantine: None, show: 20, key: args.key })
+    let as_of = Date::parse(DEMO_AS_OF).expect("a valid date");
+    let data = DataArgs { data: args.data.clone(), quarantine: None, key: args.key };
+    let (ds, wm) = load_dataset(&data)?;
+    print!("{}", DatasetSummary::compute(&ds, Some(as_of)));
+    let trained =
+        train_and_save(&ds, &wm, TrainConfig::new(as_of, 60), Path::new("models"), Some(format!("demo-{DEMO_AS_OF}")))?;
+    let out = args.data.with_file_name("demo-watchlist.csv");
+    score_and_write(&ds, &wm, &trained, as_of, &out)?;
+    println!("demo done in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 fn validate(args: ValidateArgs) -> Result<()> {
@@ -317,6 +330,23 @@ fn run_generate(config: &SynthConfig, out: &Path) -> Result<()> {
     for (table, rows) in &summary.rows {
         println!("  {:<18} {rows:>11} rows", table.name());
     }
+    println!();
+    println!("  wage month  worker-months  short-paid  (share)   owed 万元  complaints  group incidents  inspections");
+    for m in &summary.monthly {
+        let share =
+            if m.worker_months > 0 { m.short_paid_worker_months as f64 / m.worker_months as f64 * 100.0 } else { 0.0 };
+        println!(
+            "  {}  {:>13}  {:>10}  {:>6.2}%  {:>9.1}  {:>10}  {:>15}  {:>11}",
+            m.month,
+            m.worker_months,
+            m.short_paid_worker_months,
+            share,
+            m.owed_fen as f64 / 1_000_000.0,
+            m.complaints,
+            m.group_incidents,
+            m.inspections
+        );
+    }
     Ok(())
 }
 
@@ -368,14 +398,24 @@ fn list_features(args: FeaturesArgs) -> Result<()> {
 
 fn train(args: TrainArgs) -> Result<()> {
     let (ds, wm) = load_dataset(&args.data)?;
-    let started = Instant::now();
     let mut config = TrainConfig::new(args.as_of, args.horizon);
     config.panel_months = args.panel_months;
-    let id = args
-        .id
-        .unwrap_or_else(|| format!("m{}-{}", args.as_of.to_string().replace('-', ""), &model::fingerprint(&ds)[..8]));
-    let trained = model::train(&ds, &wm, &config, id).context("training")?;
-    let dir = artifact::save(&trained, &args.models, "").context("saving the model")?;
+    train_and_save(&ds, &wm, config, &args.models, args.id)?;
+    Ok(())
+}
+
+fn train_and_save(
+    ds: &Dataset,
+    wm: &WorkerMonths,
+    config: TrainConfig,
+    models: &Path,
+    id: Option<String>,
+) -> Result<model::RiskModel> {
+    let started = Instant::now();
+    let id = id
+        .unwrap_or_else(|| format!("m{}-{}", config.as_of.to_string().replace('-', ""), &model::fingerprint(ds)[..8]));
+    let trained = model::train(ds, wm, &config, id).context("training")?;
+    let dir = artifact::save(&trained, models, "").context("saving the model")?;
     println!(
         "model {} trained in {:.1} s, saved in {}",
         trained.model_id,
@@ -383,7 +423,7 @@ fn train(args: TrainArgs) -> Result<()> {
         dir.display()
     );
     for m in [&trained.employer, &trained.project] {
-        let chosen = m.validation.iter().find(|c| c.learner == m.learner.name());
+        let chosen = m.validation.last();
         println!(
             "  {:<8} {} on {} rows ({} events); validation AP {:.3}, AUC {:.3}",
             m.entity_type.code(),
@@ -394,23 +434,27 @@ fn train(args: TrainArgs) -> Result<()> {
             chosen.map_or(0.0, |c| c.roc_auc)
         );
     }
-    Ok(())
+    Ok(trained)
 }
 
 fn score(args: ScoreArgs) -> Result<()> {
     let trained = artifact::load(&args.models, &args.model).context("loading the model")?;
     let (ds, wm) = load_dataset(&args.data)?;
+    score_and_write(&ds, &wm, &trained, args.as_of, &args.out)
+}
+
+fn score_and_write(ds: &Dataset, wm: &WorkerMonths, trained: &model::RiskModel, as_of: Date, out: &Path) -> Result<()> {
     let started = Instant::now();
-    let feats = features::compute(&ds, &wm, args.as_of, trained.horizon_days);
-    let scored = model::score(&trained, &feats, &BandCutoffs::default());
-    watchlist::write(&ds, &scored, &args.out).context("writing the watchlist")?;
+    let feats = features::compute(ds, wm, as_of, trained.horizon_days);
+    let scored = model::score(trained, &feats, &BandCutoffs::default());
+    watchlist::write(ds, &scored, out).context("writing the watchlist")?;
     println!(
         "scored {} employers and {} projects as of {} in {:.2} s -> {}",
         feats.employers.rows(),
         feats.projects.rows(),
-        args.as_of,
+        as_of,
         started.elapsed().as_secs_f64(),
-        args.out.display()
+        out.display()
     );
     Ok(())
 }

@@ -99,7 +99,7 @@ pub fn run(ds: &Dataset, wm: &WorkerMonths, config: &BacktestConfig) -> Result<B
             });
         }
         for et in EntityType::ALL {
-            learners.push((t, et, trained.entity(et).learner.name().to_string()));
+            learners.push((t, et, trained.entity(et).learner.name()));
         }
         tracing::info!(as_of = %t, "backtest date done");
     }

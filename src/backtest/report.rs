@@ -103,7 +103,10 @@ pub fn write_report(b: &Backtest, dir: &Path) -> Result<PathBuf, ModelError> {
         let v = &json["entity_types"][t.code()];
         md.push_str(&format!("## {}s\n\n", t.code()));
         md.push_str(&table("all test dates", &v["pooled"]));
-        md.push_str(&table("pre-festival windows (the horizon covers Spring Festival)", &v["pre_festival"]));
+        md.push_str(&table(
+            "pre-festival windows (the horizon overlaps the 60 days before Spring Festival)",
+            &v["pre_festival"],
+        ));
         md.push_str(&table("off-peak windows", &v["off_peak"]));
         md.push_str("By label source (complaints and inspections are selective labels; payroll is not):\n\n| source | events | AUC | avg. precision | rule AUC | rule avg. precision |\n|---|---|---|---|---|---|\n");
         for src in ["complaint", "inspection", "payroll"] {

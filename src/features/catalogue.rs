@@ -120,7 +120,7 @@ catalogue! {
     InspectionArrears365dYuan => ("inspection_arrears_365d_yuan", "yuan", "inspections", Both, "arrears found by inspections in the last 365 days"),
     DaysSinceArrearsFound => ("days_since_arrears_found", "days", "inspections", Both, "days since an inspection last found arrears (730 if never)"),
     DaysToSpringFestival => ("days_to_spring_festival", "days", "season", Both, "days from T to the next Spring Festival"),
-    HorizonCoversFestival => ("horizon_covers_festival", "flag", "season", Both, "1 when the next Spring Festival falls within the prediction horizon"),
+    HorizonInPreFestivalPeak => ("horizon_in_pre_festival_peak", "flag", "season", Both, "1 when the prediction horizon overlaps the 60 days before the next Spring Festival"),
     EmployerAgeYears => ("employer_age_years", "years", "employer", Employer, "years since founding (0 if unknown)"),
     LogRegisteredCapital => ("log_registered_capital", "log yuan", "employer", Employer, "ln(1 + registered capital), 0 if unknown"),
     CapitalUnknown => ("capital_unknown", "flag", "employer", Employer, "1 when registered capital is not given"),

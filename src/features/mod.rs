@@ -10,7 +10,7 @@ pub mod alerts;
 pub mod catalogue;
 pub mod worker_months;
 
-use crate::calendar::{days_to_spring_festival, next_spring_festival};
+use crate::calendar::{days_to_spring_festival, horizon_in_pre_festival_peak};
 use crate::contract::{Category, Date, EmployerKind, Outcome, RegionCode, Sector};
 use crate::ingest::tables::{Dataset, FastMap, ProjectIx};
 use crate::target::{population, Population};
@@ -499,9 +499,8 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
     }
 
     let blacklisted = |e: usize| ds.employers.blacklisted_on[e].is_some_and(|d| d <= t);
-    let next_festival = next_spring_festival(t);
     let days_to_festival = f64::from(days_to_spring_festival(t));
-    let covers_festival = next_festival.is_some_and(|f| f <= t.add_days(horizon_days));
+    let in_peak = horizon_in_pre_festival_peak(t, horizon_days);
 
     let mut row = vec![0.0f64; Feature::COUNT];
     let fill_common = |row: &mut [f64], a: &WageAcc, c: &ComplaintAcc, i: &InspectionAcc, region: RegionCode| {
@@ -553,7 +552,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
         row[F::InspectionArrears365dYuan as usize] = i.amount_365 as f64 / 100.0;
         row[F::DaysSinceArrearsFound as usize] = days_since(t, i.last_found);
         row[F::DaysToSpringFestival as usize] = days_to_festival;
-        row[F::HorizonCoversFestival as usize] = f64::from(u8::from(covers_festival));
+        row[F::HorizonInPreFestivalPeak as usize] = f64::from(u8::from(in_peak));
     };
     let common_alerts = |a: &WageAcc, region: RegionCode| {
         let mut alerts = Alerts::default();

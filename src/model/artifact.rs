@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Calibrator, CandidateScore, EntityModel, Learner, ModelError, RiskModel, Scorecard};
+use super::{Calibrator, CandidateScore, EntityModel, Learner, ModelError, RiskModel};
 use crate::contract::Date;
 use crate::features::{EntityType, Feature};
 
@@ -32,9 +32,9 @@ struct EntityFile {
     entity_type: String,
     features: Vec<String>,
     learner: Learner,
-    scorecard: Scorecard,
     calibrator: Calibrator,
     validation: Vec<CandidateScore>,
+    trees: usize,
     training_rows: usize,
     training_events: usize,
     calibration_rows: usize,
@@ -45,9 +45,9 @@ fn entity_file(m: &EntityModel) -> EntityFile {
         entity_type: m.entity_type.code().to_string(),
         features: m.features.iter().map(|f| f.name().to_string()).collect(),
         learner: m.learner.clone(),
-        scorecard: m.scorecard.clone(),
         calibrator: m.calibrator.clone(),
         validation: m.validation.clone(),
+        trees: m.trees,
         training_rows: m.training_rows,
         training_events: m.training_events,
         calibration_rows: m.calibration_rows,
@@ -130,9 +130,9 @@ pub fn load(models: &Path, id: &str) -> Result<RiskModel, ModelError> {
             entity_type,
             features,
             learner: e.learner,
-            scorecard: e.scorecard,
             calibrator: e.calibrator,
             validation: e.validation,
+            trees: e.trees,
             training_rows: e.training_rows,
             training_events: e.training_events,
             calibration_rows: e.calibration_rows,
@@ -197,9 +197,10 @@ pub fn model_card(model: &RiskModel, extra: &str) -> String {
     for m in [&model.employer, &model.project] {
         s.push_str(&format!("## {} model\n\n", m.entity_type));
         s.push_str(&format!(
-            "- chosen learner: **{}** ({} features), calibrated with isotonic regression on {} held-out rows\n",
+            "- chosen learner: **{}** ({} features, {} boosting rounds), calibrated with isotonic regression on {} held-out rows\n",
             m.learner.name(),
             m.features.len(),
+            m.trees,
             m.calibration_rows
         ));
         s.push_str(&format!("- training rows: {} ({} with an event)\n\n", m.training_rows, m.training_events));

@@ -58,36 +58,46 @@ pub enum ModelError {
     UnknownModel { id: String, dir: PathBuf },
 }
 
-/// Which learner a model uses.
+/// The scoring function of one entity type: a blend, in log-odds, of the boosted trees and the scorecard,
+/// with the weight chosen by out-of-time validation (1 = trees only, 0 = scorecard only).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Learner {
-    Scorecard(Scorecard),
-    Gbdt(Gbdt),
+pub struct Learner {
+    pub gbdt: Gbdt,
+    pub scorecard: Scorecard,
+    pub gbdt_weight: f64,
 }
 
 impl Learner {
-    /// The learner's short name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Learner::Scorecard(_) => "logistic_scorecard",
-            Learner::Gbdt(_) => "gbdt",
+    /// A short description, such as `blend(gbdt 0.75, scorecard 0.25)`.
+    pub fn name(&self) -> String {
+        if self.gbdt_weight >= 1.0 {
+            "gbdt".into()
+        } else if self.gbdt_weight <= 0.0 {
+            "logistic_scorecard".into()
+        } else {
+            format!("blend(gbdt {:.2}, scorecard {:.2})", self.gbdt_weight, 1.0 - self.gbdt_weight)
         }
     }
 
-    /// The raw (uncalibrated) score of one row.
+    /// The raw (uncalibrated) score of one row, in log-odds.
     pub fn raw_score(&self, x: ArrayView1<f64>) -> f64 {
-        match self {
-            Learner::Scorecard(s) => s.raw_score(x),
-            Learner::Gbdt(g) => g.raw_score(x),
-        }
+        let w = self.gbdt_weight;
+        let g = if w > 0.0 { self.gbdt.raw_score(x) } else { 0.0 };
+        let s = if w < 1.0 { self.scorecard.raw_score(x) } else { 0.0 };
+        w * g + (1.0 - w) * s
     }
 
     /// Per-feature contributions to the raw score of one row.
     pub fn contributions(&self, x: ArrayView1<f64>) -> Vec<f64> {
-        match self {
-            Learner::Scorecard(s) => s.contributions(x),
-            Learner::Gbdt(g) => g.contributions(x).1,
+        let w = self.gbdt_weight;
+        let mut c = if w > 0.0 { self.gbdt.contributions(x).1 } else { vec![0.0; self.scorecard.coef.len()] };
+        c.iter_mut().for_each(|v| *v *= w);
+        if w < 1.0 {
+            for (v, s) in c.iter_mut().zip(self.scorecard.contributions(x)) {
+                *v += (1.0 - w) * s;
+            }
         }
+        c
     }
 }
 
@@ -106,10 +116,11 @@ pub struct EntityModel {
     pub entity_type: EntityType,
     pub features: Vec<Feature>,
     pub learner: Learner,
-    /// The scorecard, kept beside a chosen tree ensemble for interpretation.
-    pub scorecard: Scorecard,
     pub calibrator: Calibrator,
+    /// How the scorecard, the trees and the chosen blend did on the validation slice.
     pub validation: Vec<CandidateScore>,
+    /// Boosting rounds chosen by early stopping on the validation slice.
+    pub trees: usize,
     pub training_rows: usize,
     pub training_events: usize,
     pub calibration_rows: usize,
@@ -238,42 +249,65 @@ fn train_entity(
     config: &TrainConfig,
 ) -> Result<EntityModel, ModelError> {
     let features = t.features();
+    let log_cols: Vec<bool> = features.iter().map(|f| log_transformed(*f)).collect();
     let (x, y) = stack(fit, t);
     let (vx, vy) = stack(valid, t);
     if x.nrows() == 0 || vx.nrows() == 0 {
         return Err(ModelError::EmptyTrainingSet);
     }
-    let card = scorecard::fit_scorecard(
-        x.view(),
-        &y,
-        features.iter().map(|f| log_transformed(*f)).collect(),
-        config.logistic_alpha,
-    )?;
+    // 1. Fit both learners on the earlier dates; stop boosting where the later dates' loss is lowest.
+    let card = scorecard::fit_scorecard(x.view(), &y, log_cols.clone(), config.logistic_alpha)?;
     let card_raw: Vec<f64> = vx.rows().into_iter().map(|r| card.raw_score(r)).collect();
     let gbdt_params = config.gbdt.clone().check()?;
     let train = gbdt::TrainSet { x: x.view(), y: &y, weights: None };
     let (mut forest, valid_loss) = gbdt_params.fit_tracking(&train, Some((vx.view(), &vy)))?;
-    let best =
-        valid_loss.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map_or(forest.trees.len(), |(i, _)| i + 1);
-    forest.truncate(best.max(10));
+    let trees = valid_loss
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(forest.trees.len(), |(i, _)| i + 1)
+        .max(10);
+    forest.truncate(trees);
     let forest_raw: Vec<f64> = vx.rows().into_iter().map(|r| forest.raw_score(r)).collect();
-    let card_score = candidate("logistic_scorecard", &card_raw, &vy);
-    let forest_score = candidate("gbdt", &forest_raw, &vy);
-    let (learner, raw) = if forest_score.average_precision > card_score.average_precision {
-        (Learner::Gbdt(forest), forest_raw)
-    } else {
-        (Learner::Scorecard(card.clone()), card_raw)
-    };
-    let calibrator = calibrate::fit_isotonic(&raw, &vy)?;
+    // 2. Choose the blend weight by average precision on the later dates, and calibrate that blend there.
+    let blend = |w: f64| -> Vec<f64> { forest_raw.iter().zip(&card_raw).map(|(g, s)| w * g + (1.0 - w) * s).collect() };
+    let weights = [0.0, 0.25, 0.5, 0.75, 1.0];
+    let (best_w, best_raw) = weights
+        .iter()
+        .map(|&w| (w, blend(w)))
+        .max_by(|a, b| {
+            let (ap_a, ap_b) =
+                (crate::metrics::average_precision(&a.1, &vy), crate::metrics::average_precision(&b.1, &vy));
+            ap_a.total_cmp(&ap_b).then(b.0.total_cmp(&a.0))
+        })
+        .expect("five weights");
+    let calibrator = calibrate::fit_isotonic(&best_raw, &vy)?;
+    let validation = vec![
+        candidate("logistic_scorecard", &card_raw, &vy),
+        candidate("gbdt", &forest_raw, &vy),
+        candidate(
+            &Learner { gbdt: forest.clone(), scorecard: card.clone(), gbdt_weight: best_w }.name(),
+            &best_raw,
+            &vy,
+        ),
+    ];
+    // 3. Refit both learners on all dates, so the latest months teach the model too; the calibration
+    // curve from step 2 carries over (same learners, same rounds, a quarter more data).
+    let all: Vec<&PanelSlice> = fit.iter().chain(valid).copied().collect();
+    let (ax, ay) = stack(&all, t);
+    let card_all = scorecard::fit_scorecard(ax.view(), &ay, log_cols, config.logistic_alpha)?;
+    let all_train = gbdt::TrainSet { x: ax.view(), y: &ay, weights: None };
+    let refit_params = config.gbdt.clone().trees(trees).check()?;
+    let (forest_all, _) = refit_params.fit_tracking(&all_train, None)?;
     Ok(EntityModel {
         entity_type: t,
         features,
-        learner,
-        scorecard: card,
+        learner: Learner { gbdt: forest_all, scorecard: card_all, gbdt_weight: best_w },
         calibrator,
-        validation: vec![card_score, forest_score],
-        training_rows: x.nrows(),
-        training_events: y.iter().filter(|v| **v).count(),
+        validation,
+        trees,
+        training_rows: ax.nrows(),
+        training_events: ay.iter().filter(|v| **v).count(),
         calibration_rows: vx.nrows(),
     })
 }

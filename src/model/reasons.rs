@@ -57,7 +57,7 @@ fn labels(f: Feature) -> (&'static str, &'static str) {
         F::InspectionArrears365dYuan => ("近一年检查查出欠薪", "arrears found by inspections in the last year"),
         F::DaysSinceArrearsFound => ("距上次查出欠薪天数", "days since arrears were last found"),
         F::DaysToSpringFestival => ("距春节天数", "days to Spring Festival"),
-        F::HorizonCoversFestival => ("预测期含春节", "the horizon covers Spring Festival"),
+        F::HorizonInPreFestivalPeak => ("预测期处于春节前欠薪高峰", "the horizon falls in the pre-festival peak"),
         F::EmployerAgeYears => ("成立年限", "years since founding"),
         F::LogRegisteredCapital => ("注册资本(对数)", "registered capital (log)"),
         F::CapitalUnknown => ("注册资本不详", "registered capital unknown"),
