@@ -96,6 +96,12 @@ fn monthly_minimum_wage(region: RegionCode) -> f64 {
 #[derive(Clone, Debug, Default)]
 struct WageAcc {
     overdue_unpaid: i64,
+    due_30: i64,
+    unpaid_30: i64,
+    due_365: i64,
+    unpaid_365: i64,
+    events_90: u32,
+    late3_n: u32,
     due_90: i64,
     paid_90: i64,
     due_90_180: i64,
@@ -228,6 +234,17 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
 
         let add = |a: &mut WageAcc| {
             a.overdue_unpaid += unpaid;
+            if age < 30 {
+                a.due_30 += due;
+                a.unpaid_30 += unpaid;
+            }
+            if age < 365 {
+                a.due_365 += due;
+                a.unpaid_365 += unpaid;
+            }
+            if known_event && age < 120 {
+                a.events_90 += 1;
+            }
             if age < 90 {
                 a.due_90 += due;
                 a.paid_90 += paid_t;
@@ -240,6 +257,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
                 if !short && due > 0 {
                     if let Some(last) = paid.last_paid_on {
                         let late = last.days_since(due_date).max(0);
+                        a.late3_n += u32::from(late > 3);
                         a.late_n += 1;
                         a.late_sum += i64::from(late);
                         a.late_max = a.late_max.max(late);
@@ -509,6 +527,10 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
         row[F::OverdueUnpaidYuan as usize] = a.overdue_unpaid as f64 / 100.0;
         row[F::OverdueUnpaidToMonthlyWageBill as usize] = a.unpaid_ratio_90().min(100.0);
         row[F::MonthlyWageBillYuan as usize] = monthly_bill;
+        row[F::UnpaidRatio30d as usize] = ratio(a.unpaid_30 as f64, a.due_30 as f64);
+        row[F::UnpaidRatio365d as usize] = ratio(a.unpaid_365 as f64, a.due_365 as f64);
+        row[F::ArrearsEvents90d as usize] = f64::from(a.events_90);
+        row[F::ShareLate90d as usize] = ratio(f64::from(a.late3_n), f64::from(a.rows_90));
         row[F::ShortPaidWorkerMonths1m as usize] = f64::from(a.short_30);
         row[F::ShortPaidWorkerMonths3m as usize] = f64::from(a.short_90);
         row[F::ShortPaidWorkerMonths6m as usize] = f64::from(a.short_180);

@@ -4,7 +4,7 @@
 //!
 //! linfa 0.8's own tree ensembles give labels, not probabilities, and do not serialise, so the ensemble is
 //! written here: second-order boosting of the logistic loss on histogram-binned features (up to 64 bins a
-//! feature), depth-wise trees with the parent-minus-sibling histogram trick, row and feature subsampling,
+//! feature), leaf-wise trees (best split first) with the parent-minus-sibling histogram trick, row and feature subsampling,
 //! and per-feature contributions (the change of node value along each decision path) for reasons.
 
 use linfa::dataset::{AsSingleTargets, DatasetBase};
@@ -25,6 +25,8 @@ pub struct GbdtValidParams {
     pub trees: usize,
     pub learning_rate: f64,
     pub max_depth: usize,
+    /// Leaves per tree: trees grow leaf-wise, best split first.
+    pub max_leaves: usize,
     pub min_leaf_rows: usize,
     pub min_leaf_hessian: f64,
     pub l2: f64,
@@ -32,14 +34,17 @@ pub struct GbdtValidParams {
     pub feature_fraction: f64,
     pub max_bins: usize,
     pub seed: u64,
+    /// With a validation set, stop after this many rounds without a better validation loss.
+    pub patience: usize,
 }
 
 impl Default for GbdtParams {
     fn default() -> Self {
         GbdtParams(GbdtValidParams {
-            trees: 300,
-            learning_rate: 0.05,
-            max_depth: 5,
+            trees: 1000,
+            learning_rate: 0.03,
+            max_depth: 8,
+            max_leaves: 15,
             min_leaf_rows: 40,
             min_leaf_hessian: 0.5,
             l2: 1.0,
@@ -47,6 +52,7 @@ impl Default for GbdtParams {
             feature_fraction: 0.8,
             max_bins: 64,
             seed: 17,
+            patience: 60,
         })
     }
 }
@@ -110,6 +116,9 @@ impl ParamGuard for GbdtParams {
         }
         if p.max_depth == 0 || p.max_depth > 12 {
             return bad("max_depth must be in 1..=12");
+        }
+        if p.max_leaves < 2 {
+            return bad("max_leaves must be at least 2");
         }
         if !(p.row_fraction > 0.0 && p.row_fraction <= 1.0) || !(p.feature_fraction > 0.0 && p.feature_fraction <= 1.0)
         {
@@ -264,14 +273,19 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    fn stride(&self) -> usize {
+        self.params.max_bins
+    }
+
     fn histogram(&self, rows: &[u32]) -> Vec<Bin> {
-        let mut hist = vec![Bin::default(); self.p * 256];
+        let stride = self.stride();
+        let mut hist = vec![Bin::default(); self.p * stride];
         for &r in rows {
             let r = r as usize;
             let (g, h) = (self.grad[r], self.hess[r]);
             let row = &self.bins[r * self.p..(r + 1) * self.p];
             for (j, &b) in row.iter().enumerate() {
-                let cell = &mut hist[j * 256 + b as usize];
+                let cell = &mut hist[j * stride + b as usize];
                 cell.g += g;
                 cell.h += h;
                 cell.n += 1;
@@ -284,35 +298,28 @@ impl Builder<'_> {
         -g / (h + self.params.l2) * self.params.learning_rate
     }
 
-    /// Grows the subtree of `rows` (with histogram `hist`), returning its node index.
-    fn grow(&mut self, rows: &mut [u32], hist: Vec<Bin>, depth: usize) -> u32 {
-        let (mut g, mut h) = (0.0, 0.0);
-        for &r in rows.iter() {
-            g += self.grad[r as usize];
-            h += self.hess[r as usize];
-        }
-        let id = self.nodes.len() as u32;
-        self.nodes.push(Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, value: self.value(g, h) });
+    /// The best split of a leaf with histogram `hist` and totals `g`, `h` over `n` rows: (gain, feature, bin).
+    fn best_split(&self, hist: &[Bin], g: f64, h: f64, n: usize, depth: usize) -> Option<(f64, usize, usize)> {
         let prm = self.params;
-        if depth >= prm.max_depth || rows.len() < 2 * prm.min_leaf_rows {
-            return id;
+        if depth >= prm.max_depth || n < 2 * prm.min_leaf_rows {
+            return None;
         }
         let l2 = prm.l2;
         let parent_score = g * g / (h + l2);
+        let stride = self.stride();
         let mut best: Option<(f64, usize, usize)> = None;
         for j in (0..self.p).filter(|&j| self.features[j]) {
             let n_bins = self.edges[j].len() + 1;
-            let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0u32);
+            let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
             for b in 0..n_bins.saturating_sub(1) {
-                let cell = hist[j * 256 + b];
+                let cell = hist[j * stride + b];
                 gl += cell.g;
                 hl += cell.h;
-                nl += cell.n;
-                let nr = rows.len() as u32 - nl;
-                if (nl as usize) < prm.min_leaf_rows || hl < prm.min_leaf_hessian {
+                nl += cell.n as usize;
+                if nl < prm.min_leaf_rows || hl < prm.min_leaf_hessian {
                     continue;
                 }
-                if (nr as usize) < prm.min_leaf_rows || h - hl < prm.min_leaf_hessian {
+                if n - nl < prm.min_leaf_rows || h - hl < prm.min_leaf_hessian {
                     break;
                 }
                 let (gr, hr) = (g - gl, h - hl);
@@ -322,36 +329,75 @@ impl Builder<'_> {
                 }
             }
         }
-        let Some((_, j, b)) = best else { return id };
-        // Partition rows in place: bin <= b to the left.
-        let mut split = 0;
-        for i in 0..rows.len() {
-            if self.bins[rows[i] as usize * self.p + j] as usize <= b {
-                rows.swap(i, split);
-                split += 1;
+        best
+    }
+
+    /// Grows a tree leaf-wise: always splits the open leaf whose best split gains most, up to
+    /// `max_leaves` leaves (and `max_depth` levels).
+    fn grow(&mut self, rows: &mut [u32], hist: Vec<Bin>) {
+        struct Open {
+            id: u32,
+            start: usize,
+            end: usize,
+            depth: usize,
+            hist: Vec<Bin>,
+            split: Option<(f64, usize, usize)>,
+        }
+        let stride = self.stride();
+        let totals = move |hist: &[Bin]| hist[..stride].iter().fold((0.0, 0.0), |(g, h), c| (g + c.g, h + c.h));
+        let (g, h) = totals(&hist);
+        let mut nodes = vec![Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, value: self.value(g, h) }];
+        let split = self.best_split(&hist, g, h, rows.len(), 0);
+        let mut open = vec![Open { id: 0, start: 0, end: rows.len(), depth: 0, hist, split }];
+        let mut leaves = 1;
+        while leaves < self.params.max_leaves {
+            let Some(k) = (0..open.len())
+                .filter(|&k| open[k].split.is_some())
+                .max_by(|&a, &b| open[a].split.expect("some").0.total_cmp(&open[b].split.expect("some").0))
+            else {
+                break;
+            };
+            let leaf = open.swap_remove(k);
+            let (_, j, b) = leaf.split.expect("chosen for its split");
+            let part = &mut rows[leaf.start..leaf.end];
+            let mut split = 0;
+            for i in 0..part.len() {
+                if self.bins[part[i] as usize * self.p + j] as usize <= b {
+                    part.swap(i, split);
+                    split += 1;
+                }
             }
+            let (left_rows, right_rows) = part.split_at(split);
+            let small_is_left = left_rows.len() <= right_rows.len();
+            let small_hist = self.histogram(if small_is_left { left_rows } else { right_rows });
+            let mut large_hist = leaf.hist;
+            for (l, s) in large_hist.iter_mut().zip(&small_hist) {
+                l.g -= s.g;
+                l.h -= s.h;
+                l.n -= s.n;
+            }
+            let (left_hist, right_hist) =
+                if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
+            let mid = leaf.start + split;
+            let child = |start: usize, end: usize, hist: Vec<Bin>, nodes: &mut Vec<Node>| {
+                let (g, h) = totals(&hist);
+                let id = nodes.len() as u32;
+                nodes.push(Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, value: self.value(g, h) });
+                let split = self.best_split(&hist, g, h, end - start, leaf.depth + 1);
+                Open { id, start, end, depth: leaf.depth + 1, hist, split }
+            };
+            let left = child(leaf.start, mid, left_hist, &mut nodes);
+            let right = child(mid, leaf.end, right_hist, &mut nodes);
+            let parent = &mut nodes[leaf.id as usize];
+            parent.feature = j as u16;
+            parent.threshold = self.edges[j][b];
+            parent.left = left.id;
+            parent.right = right.id;
+            open.push(left);
+            open.push(right);
+            leaves += 1;
         }
-        let (left_rows, right_rows) = rows.split_at_mut(split);
-        let (small_hist, small_is_left) = if left_rows.len() <= right_rows.len() {
-            (self.histogram(left_rows), true)
-        } else {
-            (self.histogram(right_rows), false)
-        };
-        let mut large_hist = hist;
-        for (l, s) in large_hist.iter_mut().zip(&small_hist) {
-            l.g -= s.g;
-            l.h -= s.h;
-            l.n -= s.n;
-        }
-        let (left_hist, right_hist) = if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
-        let left = self.grow(left_rows, left_hist, depth + 1);
-        let right = self.grow(right_rows, right_hist, depth + 1);
-        let node = &mut self.nodes[id as usize];
-        node.feature = j as u16;
-        node.threshold = self.edges[j][b];
-        node.left = left;
-        node.right = right;
-        id
+        self.nodes = nodes;
     }
 }
 
@@ -425,7 +471,7 @@ impl GbdtValidParams {
                 nodes: Vec::new(),
             };
             let hist = builder.histogram(&rows);
-            builder.grow(&mut rows, hist, 0);
+            builder.grow(&mut rows, hist);
             let tree = builder.nodes;
             for i in 0..n {
                 let mut k = 0usize;
@@ -455,6 +501,11 @@ impl GbdtValidParams {
                     loss -= if vy[i] { prob.ln() } else { (1.0 - prob).ln() };
                 }
                 valid_loss.push(loss / vx.nrows().max(1) as f64);
+                // Early stopping: no better validation loss in the last `patience` rounds.
+                let best = valid_loss.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+                if valid_loss.len() - 1 - best >= self.patience {
+                    break;
+                }
             }
         }
         Ok((model, valid_loss))

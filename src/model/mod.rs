@@ -172,7 +172,7 @@ impl TrainConfig {
             horizon_days,
             panel_months: 24,
             calibration_months: 6,
-            gbdt: GbdtParams::default().trees(400),
+            gbdt: GbdtParams::default(),
             logistic_alpha: 1.0,
         }
     }
@@ -255,12 +255,19 @@ fn train_entity(
     if x.nrows() == 0 || vx.nrows() == 0 {
         return Err(ModelError::EmptyTrainingSet);
     }
-    // 1. Fit both learners on the earlier dates; stop boosting where the later dates' loss is lowest.
-    let card = scorecard::fit_scorecard(x.view(), &y, log_cols.clone(), config.logistic_alpha)?;
-    let card_raw: Vec<f64> = vx.rows().into_iter().map(|r| card.raw_score(r)).collect();
+    // 1. Fit both learners on the earlier dates, side by side; stop boosting where the later dates' loss
+    // is lowest.
+    let started = std::time::Instant::now();
     let gbdt_params = config.gbdt.clone().check()?;
     let train = gbdt::TrainSet { x: x.view(), y: &y, weights: None };
-    let (mut forest, valid_loss) = gbdt_params.fit_tracking(&train, Some((vx.view(), &vy)))?;
+    let (card, boosted) = std::thread::scope(|s| {
+        let boosted = s.spawn(|| gbdt_params.fit_tracking(&train, Some((vx.view(), &vy))));
+        let card = scorecard::fit_scorecard(x.view(), &y, log_cols.clone(), config.logistic_alpha);
+        (card, boosted.join().expect("boosting does not panic"))
+    });
+    let card = card?;
+    let (mut forest, valid_loss) = boosted?;
+    let card_raw: Vec<f64> = vx.rows().into_iter().map(|r| card.raw_score(r)).collect();
     let trees = valid_loss
         .iter()
         .enumerate()
@@ -268,6 +275,7 @@ fn train_entity(
         .map_or(forest.trees.len(), |(i, _)| i + 1)
         .max(10);
     forest.truncate(trees);
+    tracing::debug!(entity = t.code(), trees, seconds = started.elapsed().as_secs_f64(), "learners fitted");
     let forest_raw: Vec<f64> = vx.rows().into_iter().map(|r| forest.raw_score(r)).collect();
     // 2. Choose the blend weight by average precision on the later dates, and calibrate that blend there.
     let blend = |w: f64| -> Vec<f64> { forest_raw.iter().zip(&card_raw).map(|(g, s)| w * g + (1.0 - w) * s).collect() };
@@ -295,10 +303,15 @@ fn train_entity(
     // curve from step 2 carries over (same learners, same rounds, a quarter more data).
     let all: Vec<&PanelSlice> = fit.iter().chain(valid).copied().collect();
     let (ax, ay) = stack(&all, t);
-    let card_all = scorecard::fit_scorecard(ax.view(), &ay, log_cols, config.logistic_alpha)?;
     let all_train = gbdt::TrainSet { x: ax.view(), y: &ay, weights: None };
     let refit_params = config.gbdt.clone().trees(trees).check()?;
-    let (forest_all, _) = refit_params.fit_tracking(&all_train, None)?;
+    let (card_all, forest_all) = std::thread::scope(|s| {
+        let boosted = s.spawn(|| refit_params.fit_tracking(&all_train, None));
+        let card = scorecard::fit_scorecard(ax.view(), &ay, log_cols, config.logistic_alpha);
+        (card, boosted.join().expect("boosting does not panic"))
+    });
+    let (card_all, (forest_all, _)) = (card_all?, forest_all?);
+    tracing::debug!(entity = t.code(), seconds = started.elapsed().as_secs_f64(), "refitted on all dates");
     Ok(EntityModel {
         entity_type: t,
         features,
@@ -324,8 +337,14 @@ fn candidate(name: &str, raw: &[f64], y: &[bool]) -> CandidateScore {
 
 /// Trains a model on the panel before `config.as_of`.
 pub fn train(ds: &Dataset, wm: &WorkerMonths, config: &TrainConfig, model_id: String) -> Result<RiskModel, ModelError> {
+    let started = std::time::Instant::now();
     let dates = panel_dates(config.as_of, config.horizon_days, config.panel_months);
     let slices = panel(ds, wm, &dates, config.horizon_days, Some(config.as_of));
+    tracing::info!(
+        dates = dates.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "panel features and labels computed"
+    );
     let usable: Vec<&PanelSlice> =
         slices.iter().filter(|s| s.features.employers.rows() > 0 || s.features.projects.rows() > 0).collect();
     let n_valid = config.calibration_months.min(usable.len() / 3).max(1);
@@ -333,11 +352,9 @@ pub fn train(ds: &Dataset, wm: &WorkerMonths, config: &TrainConfig, model_id: St
         return Err(ModelError::NoTrainingDates { cutoff: config.as_of });
     }
     let (fit, valid) = usable.split_at(usable.len() - n_valid);
-    let (employer, project) = std::thread::scope(|s| {
-        let project = s.spawn(|| train_entity(fit, valid, EntityType::Project, config));
-        let employer = train_entity(fit, valid, EntityType::Employer, config);
-        (employer, project.join().expect("training does not panic"))
-    });
+    // Each entity type trains its two learners side by side, so the types go one after the other.
+    let employer = train_entity(fit, valid, EntityType::Employer, config);
+    let project = train_entity(fit, valid, EntityType::Project, config);
     Ok(RiskModel {
         model_id,
         trained_as_of: config.as_of,

@@ -87,8 +87,8 @@ pub fn fit_scorecard(
     let dataset = Dataset::new(z, targets);
     let fitted = LogisticRegression::default()
         .alpha(alpha)
-        .max_iterations(300)
-        .gradient_tolerance(1e-6)
+        .max_iterations(150)
+        .gradient_tolerance(1e-3)
         .fit(&dataset)
         .map_err(|e| ModelError::Logistic { reason: e.to_string() })?;
     // linfa models P(labels().pos); make the score the log-odds of an event.
