@@ -48,7 +48,7 @@ pub fn write(ds: &Dataset, scored: &[Scored], path: &Path) -> Result<(), Watchli
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(io)?;
     }
-    let reasons = |s: &Scored| s.reasons.iter().map(|r| r.code).collect::<Vec<_>>().join(";");
+    let reasons = |s: &Scored| s.reasons.iter().map(|r| r.code()).collect::<Vec<_>>().join(";");
     match ext {
         "csv" => {
             let mut w = csv::Writer::from_path(&tmp)

@@ -87,17 +87,31 @@ impl Learner {
         w * g + (1.0 - w) * s
     }
 
-    /// Per-feature contributions to the raw score of one row.
-    pub fn contributions(&self, x: ArrayView1<f64>) -> Vec<f64> {
+    /// The raw score of one row and each feature's contribution to it, in one pass over the trees.
+    pub fn score_with_contributions(&self, x: ArrayView1<f64>) -> (f64, Vec<f64>) {
         let w = self.gbdt_weight;
-        let mut c = if w > 0.0 { self.gbdt.contributions(x).1 } else { vec![0.0; self.scorecard.coef.len()] };
-        c.iter_mut().for_each(|v| *v *= w);
+        let mut raw = 0.0;
+        let mut c = vec![0.0; self.scorecard.coef.len()];
+        if w > 0.0 {
+            let (bias, contrib) = self.gbdt.contributions(x);
+            raw += w * (bias + contrib.iter().sum::<f64>());
+            for (v, g) in c.iter_mut().zip(contrib) {
+                *v += w * g;
+            }
+        }
         if w < 1.0 {
-            for (v, s) in c.iter_mut().zip(self.scorecard.contributions(x)) {
+            let contrib = self.scorecard.contributions(x);
+            raw += (1.0 - w) * (self.scorecard.intercept + contrib.iter().sum::<f64>());
+            for (v, s) in c.iter_mut().zip(contrib) {
                 *v += (1.0 - w) * s;
             }
         }
-        c
+        (raw, c)
+    }
+
+    /// Per-feature contributions to the raw score of one row.
+    pub fn contributions(&self, x: ArrayView1<f64>) -> Vec<f64> {
+        self.score_with_contributions(x).1
     }
 }
 
@@ -489,12 +503,10 @@ pub struct Scored {
 pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs) -> Vec<Scored> {
     let p = m.features.len();
     let x = ndarray::ArrayView2::from_shape((m.rows(), p), &m.values).expect("rows times features");
-    let mut out: Vec<Scored> = (0..m.rows())
-        .map(|i| {
-            let row = x.row(i);
-            let raw = model.learner.raw_score(row);
+    let score_rows = |rows: std::ops::Range<usize>| -> Vec<Scored> {
+        rows.map(|i| {
+            let (raw, contributions) = model.learner.score_with_contributions(x.row(i));
             let probability = model.calibrator.probability(raw);
-            let contributions = model.learner.contributions(row);
             Scored {
                 entity_type: m.entity_type,
                 entity: m.entities[i],
@@ -507,7 +519,16 @@ pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs)
                 alerts: m.alerts[i],
             }
         })
-        .collect();
+        .collect()
+    };
+    // Two halves side by side; the scores do not depend on the split.
+    let half = m.rows() / 2;
+    let mut out = std::thread::scope(|s| {
+        let second = s.spawn(|| score_rows(half..m.rows()));
+        let mut first = score_rows(0..half);
+        first.extend(second.join().expect("scoring does not panic"));
+        first
+    });
     let mut order: Vec<usize> = (0..out.len()).collect();
     order.sort_by(|&a, &b| out[b].raw_score.total_cmp(&out[a].raw_score).then(out[a].entity.cmp(&out[b].entity)));
     for (rank, i) in order.into_iter().enumerate() {

@@ -3,15 +3,29 @@
 
 use crate::features::{Feature, FeatureMatrix};
 
-/// One reason behind a score.
-#[derive(Clone, Debug, PartialEq)]
+/// One reason behind a score: a feature that pushed it up, with the entity's own values.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Reason {
-    /// A stable machine-readable code: the feature's name.
-    pub code: &'static str,
-    pub zh: String,
-    pub en: String,
+    pub feature: Feature,
+    /// The entity's value of the feature.
+    pub value: f64,
+    /// A related value the text quotes (for overdue wages, their ratio to the monthly wage bill).
+    pub related: Option<f64>,
     /// The feature's contribution to the raw score (log-odds).
     pub weight: f64,
+}
+
+impl Reason {
+    /// The stable machine-readable code: the feature's name.
+    pub fn code(&self) -> &'static str {
+        self.feature.name()
+    }
+
+    /// The reason in Chinese and in English.
+    pub fn texts(&self) -> (String, String) {
+        let related = self.related;
+        reason_text(self.feature, self.value, |_| related)
+    }
 }
 
 /// Chinese and English labels of each feature, as a reason reads them.
@@ -148,17 +162,30 @@ pub fn reason_text(feature: Feature, value: f64, related: impl Fn(Feature) -> Op
     }
 }
 
-/// The top `k` reasons of row `i` of `m`, from the features' contributions to its raw score.
+/// The value a reason about `f` quotes beside its own.
+fn related_feature(f: Feature) -> Option<Feature> {
+    (f == Feature::OverdueUnpaidYuan).then_some(Feature::OverdueUnpaidToMonthlyWageBill)
+}
+
+/// The top `k` reasons of row `i` of `m`, from the features' contributions to its raw score. Texts are
+/// made on demand ([`Reason::texts`]): a batch of 100,000 scores needs only the codes.
 pub fn top_reasons(m: &FeatureMatrix, i: usize, contributions: &[f64], k: usize) -> Vec<Reason> {
-    let mut order: Vec<usize> = (0..contributions.len()).filter(|&j| contributions[j] > 1e-6).collect();
-    order.sort_by(|&a, &b| contributions[b].total_cmp(&contributions[a]).then(a.cmp(&b)));
-    order
-        .into_iter()
-        .take(k)
+    let mut top: Vec<usize> = Vec::with_capacity(k + 1);
+    for (j, &c) in contributions.iter().enumerate() {
+        if c <= 1e-6 {
+            continue;
+        }
+        let at = top.partition_point(|&t| contributions[t] >= c);
+        if at < k {
+            top.insert(at, j);
+            top.truncate(k);
+        }
+    }
+    top.into_iter()
         .map(|j| {
-            let f = m.features[j];
-            let (zh, en) = reason_text(f, m.row(i)[j], |g| m.get(i, g));
-            Reason { code: f.name(), zh, en, weight: contributions[j] }
+            let feature = m.features[j];
+            let related = related_feature(feature).and_then(|g| m.get(i, g));
+            Reason { feature, value: m.row(i)[j], related, weight: contributions[j] }
         })
         .collect()
 }
