@@ -468,6 +468,7 @@ fn run_backtest(args: BacktestArgs) -> Result<()> {
         horizon_days: args.horizon,
         panel_months: args.panel_months,
         calibration_months: 6,
+        watchlists: Some(args.out.join("watchlists")),
     };
     let result = backtest::run(&ds, &wm, &config).context("backtesting")?;
     let path = backtest::write_report(&result, &args.out).context("writing the report")?;

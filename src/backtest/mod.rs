@@ -26,6 +26,8 @@ pub struct BacktestConfig {
     /// Training settings; the cutoff is set to each test date.
     pub panel_months: usize,
     pub calibration_months: usize,
+    /// Where to write each test date's watchlist (for judging it with other tools), if anywhere.
+    pub watchlists: Option<std::path::PathBuf>,
 }
 
 /// One scored entity of one test date, with what happened.
@@ -78,8 +80,12 @@ pub fn run(ds: &Dataset, wm: &WorkerMonths, config: &BacktestConfig) -> Result<B
         let feats = features::compute(ds, wm, t, config.horizon_days);
         let scored = model::score(&trained, &feats, &BandCutoffs::default());
         let truth = labels(ds, wm, t, config.horizon_days);
-        let pre_festival =
-            crate::calendar::next_spring_festival(t).is_some_and(|f| f <= t.add_days(config.horizon_days));
+        let pre_festival = crate::calendar::horizon_in_pre_festival_peak(t, config.horizon_days);
+        if let Some(dir) = &config.watchlists {
+            let path = dir.join(format!("watchlist_{t}.csv"));
+            crate::watchlist::write(ds, &scored, &path)
+                .map_err(|e| ModelError::Io { path, source: std::io::Error::other(e.to_string()) })?;
+        }
         for (i, s) in scored.iter().enumerate() {
             let m = feats.matrix(s.entity_type);
             let row = if s.entity_type == EntityType::Employer { i } else { i - feats.employers.rows() };

@@ -50,7 +50,7 @@ impl Default for GbdtParams {
             l2: 1.0,
             row_fraction: 0.8,
             feature_fraction: 0.8,
-            max_bins: 64,
+            max_bins: 255,
             seed: 17,
             patience: 60,
         })
