@@ -68,7 +68,7 @@ pub fn run(ds: &Dataset, wm: &WorkerMonths, config: &BacktestConfig) -> Result<B
     }
     while m.first_day() <= config.to {
         dates.push(m.first_day());
-        m = m.add(config.step_months.max(1));
+        m = m.plus_months(config.step_months.max(1));
     }
     let mut per_type: Vec<(EntityType, Vec<Outcome>)> = EntityType::ALL.iter().map(|t| (*t, Vec::new())).collect();
     let mut learners = Vec::new();

@@ -14,7 +14,10 @@ use crate::model::ModelError;
 const CURVE_KS: [usize; 10] = [10, 25, 50, 75, 100, 150, 200, 300, 400, 500];
 
 /// Mean precision@k over test dates, for the model and the rule.
-fn precision_curve(b: &Backtest, outcomes: &[Outcome]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>, f64) {
+/// Points of a chart line.
+type Curve = Vec<(f64, f64)>;
+
+fn precision_curve(b: &Backtest, outcomes: &[Outcome]) -> (Curve, Curve, f64) {
     let mut model = vec![0.0; CURVE_KS.len()];
     let mut rule = vec![0.0; CURVE_KS.len()];
     let mut rate = 0.0;

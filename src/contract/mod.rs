@@ -233,7 +233,7 @@ impl Money {
 
     /// Converts yuan given as a float, or `None` when it is negative, not finite, or has more than 2 decimals.
     pub fn from_yuan(yuan: f64) -> Option<Money> {
-        if !yuan.is_finite() || yuan < 0.0 || yuan > 9.0e15 {
+        if !yuan.is_finite() || !(0.0..=9.0e15).contains(&yuan) {
             return None;
         }
         let fen = (yuan * 100.0).round();

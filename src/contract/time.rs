@@ -145,7 +145,7 @@ impl Month {
     }
 
     /// This month moved by `n` months.
-    pub fn add(self, n: i32) -> Month {
+    pub fn plus_months(self, n: i32) -> Month {
         Month(self.0 + n)
     }
 

@@ -203,8 +203,8 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
     let pr = &ds.payroll;
     // The latest wage month on the books as of T, and the months 3 and 12 before it.
     let p0 = window.iter().map(|&r| pr.period[r as usize]).max().unwrap_or(t.month());
-    let (p3, p12) = (p0.add(-3), p0.add(-12));
-    let two_months_ago = t.month().add(-2);
+    let (p3, p12) = (p0.plus_months(-3), p0.plus_months(-12));
+    let two_months_ago = t.month().plus_months(-2);
 
     let mut emp = vec![WageAcc::default(); n_e];
     let mut prj = vec![WageAcc::default(); n_p];
@@ -213,7 +213,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
     let mut prj_workers: FastMap<(u32, u64), WorkerState> = FastMap::default();
     // Wage bill of the last 90 days per (employer, project), for exposure features.
     let mut footprint: FastMap<(u32, u32), i64> = FastMap::default();
-    let six_months_ago = p0.add(-6);
+    let six_months_ago = p0.plus_months(-6);
 
     for &r in window {
         let r = r as usize;
@@ -332,7 +332,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
             *footprint.entry((e as u32, p as u32)).or_default() += due;
         }
     }
-    let leaver_cutoff = p0.add(-2).index();
+    let leaver_cutoff = p0.plus_months(-2).index();
     for (accs, map) in [(&mut emp, &emp_workers), (&mut prj, &prj_workers)] {
         for (&(scope, _), s) in map {
             let a = &mut accs[scope as usize];

@@ -120,8 +120,8 @@ impl ParamGuard for GbdtParams {
         if p.max_leaves < 2 {
             return bad("max_leaves must be at least 2");
         }
-        if !(p.row_fraction > 0.0 && p.row_fraction <= 1.0) || !(p.feature_fraction > 0.0 && p.feature_fraction <= 1.0)
-        {
+        let fraction = |f: f64| f > 0.0 && f <= 1.0;
+        if !fraction(p.row_fraction) || !fraction(p.feature_fraction) {
             return bad("row_fraction and feature_fraction must be in (0, 1]");
         }
         if !(2..=256).contains(&p.max_bins) {
@@ -473,7 +473,7 @@ impl GbdtValidParams {
             let hist = builder.histogram(&rows);
             builder.grow(&mut rows, hist);
             let tree = builder.nodes;
-            for i in 0..n {
+            for (i, s) in score.iter_mut().enumerate() {
                 let mut k = 0usize;
                 // x <= edges[b] exactly when the row's bin is at most b, so raw values route as bins do.
                 while tree[k].feature != LEAF {
@@ -481,7 +481,7 @@ impl GbdtValidParams {
                     k = if train.x[(i, node.feature as usize)] <= node.threshold { node.left } else { node.right }
                         as usize;
                 }
-                score[i] += tree[k].value;
+                *s += tree[k].value;
             }
             model.trees.push(tree);
             if let (Some((vx, vy)), Some(vs)) = (valid, valid_score.as_mut()) {

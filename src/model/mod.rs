@@ -198,9 +198,9 @@ pub fn panel_dates(cutoff: Date, horizon_days: i32, months: usize) -> Vec<Date> 
     let latest_allowed = cutoff.add_days(-(horizon_days + 30));
     let mut m = latest_allowed.month();
     if m.first_day() > latest_allowed {
-        m = m.add(-1);
+        m = m.plus_months(-1);
     }
-    let mut dates: Vec<Date> = (0..months as i32).map(|k| m.add(-k).first_day()).collect();
+    let mut dates: Vec<Date> = (0..months as i32).map(|k| m.plus_months(-k).first_day()).collect();
     dates.reverse();
     dates
 }

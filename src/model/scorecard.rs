@@ -63,8 +63,8 @@ pub fn fit_scorecard(
         return Err(ModelError::OneClass);
     }
     let mut z = x.to_owned();
-    for j in 0..p {
-        if log_transform[j] {
+    for (j, log) in log_transform.iter().enumerate() {
+        if *log {
             z.column_mut(j).mapv_inplace(signed_log);
         }
     }

@@ -142,7 +142,7 @@ impl World {
             };
             if o.rng.bernoulli(hazard) {
                 o.crisis_permanent = !o.government && o.rng.bernoulli(0.4);
-                o.crisis_until = Some(m.add(o.rng.int_in(6, 24) as i32));
+                o.crisis_until = Some(m.plus_months(o.rng.int_in(6, 24) as i32));
                 o.health = -3.0;
             }
         }
@@ -776,7 +776,7 @@ impl World {
                 continue;
             }
             // Arrears older than 18 months are written off: nobody will pay them any more.
-            let horizon = m.add(-18);
+            let horizon = m.plus_months(-18);
             self.employers[e].arrears.retain(|a| a.period >= horizon);
             let emp = &self.employers[e];
             let closed = emp.exited.is_some();

@@ -343,7 +343,7 @@ impl World {
             next_pool: Vec::new(),
             stats: (0..periods)
                 .map(|k| MonthStats {
-                    month: first_period.add(k as i32),
+                    month: first_period.plus_months(k as i32),
                     worker_months: 0,
                     construction_worker_months: 0,
                     short_paid_worker_months: 0,
@@ -384,7 +384,7 @@ impl World {
     fn seed_running_projects(&mut self, first_period: Month) {
         let rate = PROJECTS_PER_EMPLOYER_MONTH * self.employers.len() as f64;
         for back in (1..=36).rev() {
-            let month = first_period.add(-back);
+            let month = first_period.plus_months(-back);
             let n = self.rng.poisson(rate);
             for _ in 0..n {
                 let day = month.first_day().add_days(self.rng.index(28) as i32);

@@ -99,3 +99,14 @@ fn generate_then_validate_end_to_end() {
     assert!(all.contains("employers     30"), "{all}");
     assert!(all.contains("after as-of 2024-03-31"), "{all}");
 }
+
+#[test]
+fn the_committed_sample_validates_strictly() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    let out = wagewatch(&["validate", "--data", sample.to_str().unwrap()], dir.path());
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("employers     25"), "{all}");
+    assert!(!all.contains("problems by kind"), "{all}");
+}
