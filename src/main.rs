@@ -374,6 +374,7 @@ fn load_dataset(args: &DataArgs) -> Result<(Dataset, WorkerMonths)> {
 }
 
 fn list_features(args: FeaturesArgs) -> Result<()> {
+    use std::io::Write;
     if !args.list && !args.markdown {
         bail!("say --list (or --markdown) to print the feature catalogue");
     }
@@ -381,16 +382,26 @@ fn list_features(args: FeaturesArgs) -> Result<()> {
         let types: Vec<&str> = EntityType::ALL.iter().filter(|t| t.features().contains(&f)).map(|t| t.code()).collect();
         types.join("+")
     };
+    let mut out = std::io::stdout().lock();
+    let mut lines = Vec::new();
     if args.markdown {
-        println!("| feature | unit | group | entities | meaning |\n|---|---|---|---|---|");
-        for f in Feature::ALL {
-            let d = f.def();
-            println!("| `{}` | {} | {} | {} | {} |", d.name, d.unit, d.group, scope(*f), d.meaning);
-        }
-    } else {
-        for f in Feature::ALL {
-            let d = f.def();
-            println!("{:<38} {:<9} {:<12} {:<17} {}", d.name, d.unit, d.group, scope(*f), d.meaning);
+        lines.push("| feature | unit | group | entities | meaning |\n|---|---|---|---|---|".to_string());
+    }
+    for f in Feature::ALL {
+        let d = f.def();
+        lines.push(if args.markdown {
+            format!("| `{}` | {} | {} | {} | {} |", d.name, d.unit, d.group, scope(*f), d.meaning)
+        } else {
+            format!("{:<38} {:<9} {:<12} {:<17} {}", d.name, d.unit, d.group, scope(*f), d.meaning)
+        });
+    }
+    for line in lines {
+        // A reader that stops early (`| head`) is not an error.
+        if let Err(e) = writeln!(out, "{line}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return Err(e.into());
         }
     }
     Ok(())
