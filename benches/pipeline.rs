@@ -3,8 +3,10 @@
 //! printed, never asserted.
 //!
 //! ```bash
-//! cargo bench --bench pipeline -- [DATASET] [AS_OF]
+//! cargo bench --bench pipeline -- [DATASET] [AS_OF] [features]
 //! ```
+//!
+//! With a third argument `features` it stops after the features (for large provinces).
 //!
 //! DATASET defaults to `bench-data/p2000` (written by `benches/ingest.sh`, or generated here with the demo
 //! configuration when missing); AS_OF defaults to 2026-12-01. Peak memory: run the binary under
@@ -65,6 +67,9 @@ fn main() {
         timed("features again (warm)", || features::compute(&ds, &wm, as_of, 60));
     }
     println!("  {} employers and {} projects scored", feats.employers.rows(), feats.projects.rows());
+    if args.get(2).is_some_and(|a| a == "features") {
+        return;
+    }
     let config = TrainConfig::new(as_of, 60);
     let trained = timed("training: 24-date panel, features to calibrated model", || {
         model::train(&ds, &wm, &config, "bench".into()).expect("training")

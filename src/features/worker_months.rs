@@ -5,7 +5,7 @@
 //! accessors take the date they are asked "as of", so point-in-time filtering stays in one place.
 
 use crate::contract::{Date, Money};
-use crate::ingest::tables::{payroll_key_fingerprint, Dataset};
+use crate::ingest::tables::{payroll_key_fingerprint, Dataset, FastMap};
 
 /// Payroll rows with their payments, ordered for point-in-time scans.
 #[derive(Debug, Clone)]
@@ -33,42 +33,6 @@ pub struct PaidAsOf {
     pub last_paid_on: Option<Date>,
 }
 
-/// A second fingerprint of a payroll key, independent of `payroll_key_fingerprint`.
-fn second_fingerprint(project: Option<usize>, employer: usize, worker: u64, period: i32) -> u64 {
-    let mix = |mut z: u64| {
-        z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-        z = (z ^ (z >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        z ^ (z >> 33)
-    };
-    let p = project.map_or(0, |p| p as u64 + 1);
-    mix(mix(worker.rotate_left(17) ^ 0x2545_f491_4f6c_dd1d)
-        ^ mix((p << 32) ^ employer as u64 ^ ((period as u64) << 48)))
-}
-
-/// Sorts by a 64-bit key: least-significant-digit radix sort, 16 bits a pass (stable).
-fn radix_sort_by<T: Copy + Default>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
-    let mut buf = vec![T::default(); v.len()];
-    for pass in 0..4 {
-        let shift = pass * 16;
-        let mut counts = vec![0usize; 1 << 16];
-        for x in v.iter() {
-            counts[((key(x) >> shift) & 0xffff) as usize] += 1;
-        }
-        let mut sum = 0;
-        for c in counts.iter_mut() {
-            let n = *c;
-            *c = sum;
-            sum += n;
-        }
-        for x in v.iter() {
-            let d = ((key(x) >> shift) & 0xffff) as usize;
-            buf[counts[d]] = *x;
-            counts[d] += 1;
-        }
-        std::mem::swap(v, &mut buf);
-    }
-}
-
 impl WorkerMonths {
     /// Joins payments to payroll rows on (project, employer, worker, period).
     pub fn build(ds: &Dataset) -> WorkerMonths {
@@ -76,52 +40,90 @@ impl WorkerMonths {
         let payroll = &ds.payroll;
         let payments = &ds.payments;
         let n = payroll.len();
-        // Sort-merge join on 128-bit key fingerprints (two independent 64-bit ones), both sides radix-sorted
-        // side by side. Comparing fingerprints instead of keys avoids a random access per payment; two
-        // different keys agree on 128 bits with probability about 2^-128.
-        let payroll_fp = |r: usize| {
-            let (p, e, w, m) = (payroll.project[r], payroll.employer[r], payroll.worker[r], payroll.period[r]);
-            (
-                payroll_key_fingerprint(p, e, w, m),
-                second_fingerprint(p.map(|p| p.index()), e.index(), w.value(), m.index()),
-            )
+        // Hash join month by month: the key includes the wage month, so each month's payments only meet
+        // that month's payroll rows. Memory stays at one month's hash table, and rows of a month are mostly
+        // contiguous in the files, so the exact key comparison stays in cache.
+        let lo = payroll.period.iter().chain(&payments.period).map(|m| m.index()).min().unwrap_or(0);
+        let hi = payroll.period.iter().chain(&payments.period).map(|m| m.index()).max().unwrap_or(0);
+        let months = (hi - lo + 1).max(1) as usize;
+        let by_month = |periods: &[crate::contract::Month]| -> (Vec<u32>, Vec<usize>) {
+            let mut starts = vec![0usize; months + 1];
+            for m in periods {
+                starts[(m.index() - lo) as usize + 1] += 1;
+            }
+            for k in 0..months {
+                starts[k + 1] += starts[k];
+            }
+            let mut fill = starts.clone();
+            let mut rows = vec![0u32; periods.len()];
+            for (i, m) in periods.iter().enumerate() {
+                let k = (m.index() - lo) as usize;
+                rows[fill[k]] = i as u32;
+                fill[k] += 1;
+            }
+            (rows, starts)
         };
-        let payment_fp = |i: usize| {
-            let (p, e, w, m) = (payments.project[i], payments.employer[i], payments.worker[i], payments.period[i]);
-            (
-                payroll_key_fingerprint(p, e, w, m),
-                second_fingerprint(p.map(|p| p.index()), e.index(), w.value(), m.index()),
-            )
+        let (payroll_rows, payroll_starts) = by_month(&payroll.period);
+        let (payment_rows, payment_starts) = by_month(&payments.period);
+        let same = |r: usize, i: usize| {
+            payroll.project[r] == payments.project[i]
+                && payroll.employer[r] == payments.employer[i]
+                && payroll.worker[r] == payments.worker[i]
         };
-        let sorted = |len: usize, fp: &(dyn Fn(usize) -> (u64, u64) + Sync)| {
-            let mut keys: Vec<(u64, u64, u32)> = (0..len)
-                .map(|i| {
-                    let (a, b) = fp(i);
-                    (a, b, i as u32)
-                })
-                .collect();
-            radix_sort_by(&mut keys, |k| k.0);
-            keys
-        };
-        let (by_key, pay_keys) = std::thread::scope(|s| {
-            let other = s.spawn(|| sorted(payments.len(), &payment_fp));
-            (sorted(n, &payroll_fp), other.join().expect("sorting does not panic"))
-        });
         let mut target: Vec<u32> = vec![u32::MAX; payments.len()];
         let mut counts = vec![0u32; n + 1];
         let mut unmatched = 0usize;
-        let mut a = 0usize;
-        for &(fp, fp2, i) in &pay_keys {
-            while a < by_key.len() && by_key[a].0 < fp {
-                a += 1;
+        // Within a month, rows are split again by the top bits of their fingerprint, so that each hash table
+        // is small enough to stay in cache.
+        const PARTS: usize = 64;
+        let mut table: FastMap<u64, u32> = FastMap::default();
+        let mut payroll_parts: Vec<Vec<(u64, u32)>> = vec![Vec::new(); PARTS];
+        let mut payment_parts: Vec<Vec<(u64, u32)>> = vec![Vec::new(); PARTS];
+        let part = |fp: u64| (fp >> 58) as usize;
+        for k in 0..months {
+            payroll_parts.iter_mut().chain(payment_parts.iter_mut()).for_each(Vec::clear);
+            for &r in &payroll_rows[payroll_starts[k]..payroll_starts[k + 1]] {
+                let ru = r as usize;
+                let fp = payroll_key_fingerprint(
+                    payroll.project[ru],
+                    payroll.employer[ru],
+                    payroll.worker[ru],
+                    payroll.period[ru],
+                );
+                payroll_parts[part(fp)].push((fp, r));
             }
-            let row = by_key[a..].iter().take_while(|k| k.0 == fp).find(|k| k.1 == fp2);
-            match row {
-                Some(&(_, _, r)) => {
-                    counts[r as usize + 1] += 1;
-                    target[i as usize] = r;
+            for &i in &payment_rows[payment_starts[k]..payment_starts[k + 1]] {
+                let iu = i as usize;
+                let fp = payroll_key_fingerprint(
+                    payments.project[iu],
+                    payments.employer[iu],
+                    payments.worker[iu],
+                    payments.period[iu],
+                );
+                payment_parts[part(fp)].push((fp, i));
+            }
+            for (rows, pays) in payroll_parts.iter().zip(&payment_parts) {
+                table.clear();
+                for &(fp, r) in rows {
+                    // Payroll keys are unique (ingest checks), so a repeated fingerprint is a collision: such
+                    // rows are marked, and their payments are matched by an exact scan.
+                    table.entry(fp).and_modify(|v| *v = u32::MAX).or_insert(r);
                 }
-                None => unmatched += 1,
+                for &(fp, i) in pays {
+                    let i = i as usize;
+                    let row = match table.get(&fp) {
+                        Some(&r) if r != u32::MAX => Some(r as usize).filter(|&r| same(r, i)),
+                        Some(_) => rows.iter().map(|&(_, r)| r as usize).find(|&r| same(r, i)),
+                        None => None,
+                    };
+                    match row {
+                        Some(r) => {
+                            counts[r + 1] += 1;
+                            target[i] = r as u32;
+                        }
+                        None => unmatched += 1,
+                    }
+                }
             }
         }
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "payments matched to payroll");
@@ -153,11 +155,23 @@ impl WorkerMonths {
             }
         }
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "payments sorted");
-        let mut due_keys: Vec<(u64, u32)> = (0..n)
-            .map(|r| ((((i64::from(payroll.due_date[r].days()) + (1 << 31)) as u64) << 32) | r as u64, r as u32))
-            .collect();
-        radix_sort_by(&mut due_keys, |k| k.0);
-        let by_due: Vec<u32> = due_keys.into_iter().map(|(_, r)| r).collect();
+        // Counting sort by due date (a few thousand distinct days): one pass, stable, so ties keep row order.
+        let (first_day, last_day) =
+            payroll.due_date.iter().fold((i32::MAX, i32::MIN), |(a, b), d| (a.min(d.days()), b.max(d.days())));
+        let days = if n == 0 { 0 } else { (last_day - first_day + 1) as usize };
+        let mut day_starts = vec![0usize; days + 1];
+        for d in &payroll.due_date {
+            day_starts[(d.days() - first_day) as usize + 1] += 1;
+        }
+        for k in 0..days {
+            day_starts[k + 1] += day_starts[k];
+        }
+        let mut by_due = vec![0u32; n];
+        for (r, d) in payroll.due_date.iter().enumerate() {
+            let k = (d.days() - first_day) as usize;
+            by_due[day_starts[k]] = r as u32;
+            day_starts[k] += 1;
+        }
         let due_sorted = by_due.iter().map(|&r| payroll.due_date[r as usize]).collect();
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "worker-month index built");
         WorkerMonths { by_due, due_sorted, pay_offsets, pay_on, pay_amount, unmatched_payments: unmatched }

@@ -117,7 +117,8 @@ fn the_feature_docs_match_the_catalogue() {
     let out = wagewatch(&["features", "--markdown"], dir.path());
     assert!(out.status.success());
     let table = String::from_utf8(out.stdout).unwrap();
-    let docs = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/features.md")).unwrap();
+    let docs =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/features.md")).unwrap();
     assert!(table.lines().count() > 80, "{table}");
     assert!(docs.ends_with(&table), "docs/features.md is stale: regenerate it with `wagewatch features --markdown`");
 }
