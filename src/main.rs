@@ -425,7 +425,10 @@ fn train_and_save(
     let started = Instant::now();
     let id = id
         .unwrap_or_else(|| format!("m{}-{}", config.as_of.to_string().replace('-', ""), &model::fingerprint(ds)[..8]));
-    let trained = model::train(ds, wm, &config, id).context("training")?;
+    let spin = spinner(&format!("training on {} monthly dates before {}", config.panel_months, config.as_of));
+    let trained = model::train(ds, wm, &config, id);
+    spin.finish_and_clear();
+    let trained = trained.context("training")?;
     let dir = artifact::save(&trained, models, "").context("saving the model")?;
     println!(
         "model {} trained in {:.1} s, saved in {}",
@@ -481,7 +484,18 @@ fn run_backtest(args: BacktestArgs) -> Result<()> {
         calibration_months: 6,
         watchlists: Some(args.out.join("watchlists")),
     };
-    let result = backtest::run(&ds, &wm, &config).context("backtesting")?;
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("backtest [{bar:40}] {pos}/{len} test dates, {elapsed}, {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let result = backtest::run(&ds, &wm, &config, &|t, n| {
+        bar.set_length(n as u64);
+        bar.set_message(format!("{t} done"));
+        bar.inc(1);
+    })
+    .context("backtesting")?;
+    bar.finish_and_clear();
     let path = backtest::write_report(&result, &args.out).context("writing the report")?;
     println!("backtest of {} dates in {:.0} s -> {}", result.dates.len(), result.seconds, path.display());
     Ok(())

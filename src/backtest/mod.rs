@@ -58,8 +58,13 @@ pub fn rule_score(alerts: usize, overdue_unpaid_yuan: f64) -> f64 {
     alerts as f64 * 1.0e12 + overdue_unpaid_yuan
 }
 
-/// Runs the backtest.
-pub fn run(ds: &Dataset, wm: &WorkerMonths, config: &BacktestConfig) -> Result<Backtest, ModelError> {
+/// Runs the backtest; `progress` hears of each test date done, with the number of dates.
+pub fn run(
+    ds: &Dataset,
+    wm: &WorkerMonths,
+    config: &BacktestConfig,
+    progress: &dyn Fn(Date, usize),
+) -> Result<Backtest, ModelError> {
     let started = std::time::Instant::now();
     let mut dates = Vec::new();
     let mut m = config.from.month();
@@ -108,6 +113,7 @@ pub fn run(ds: &Dataset, wm: &WorkerMonths, config: &BacktestConfig) -> Result<B
             learners.push((t, et, trained.entity(et).learner.name()));
         }
         tracing::info!(as_of = %t, "backtest date done");
+        progress(t, dates.len());
     }
     Ok(Backtest {
         config: config.clone(),

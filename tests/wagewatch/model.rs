@@ -229,3 +229,58 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     assert!(matches!(artifact::load(dir.path(), "nope"), Err(model::ModelError::UnknownModel { .. })));
     let _ = Feature::ALL;
 }
+
+#[test]
+fn backtest_and_watchlist_follow_the_contract() {
+    use wagewatch::backtest::{self, BacktestConfig};
+    let ds = province(160, 31, "2023-01-01", "2026-03-31");
+    let wm = WorkerMonths::build(&ds);
+    let out = tempfile::tempdir().unwrap();
+    let config = BacktestConfig {
+        from: d("2025-06-01"),
+        to: d("2025-12-01"),
+        step_months: 6,
+        horizon_days: 60,
+        panel_months: 12,
+        calibration_months: 3,
+        watchlists: Some(out.path().join("watchlists")),
+    };
+    let seen = std::cell::Cell::new(0);
+    let result = backtest::run(&ds, &wm, &config, &|_, _| seen.set(seen.get() + 1)).unwrap();
+    assert_eq!(result.dates, vec![d("2025-06-01"), d("2025-12-01")]);
+    assert_eq!(seen.get(), 2);
+    let json = result.to_json();
+    let pooled = &json["entity_types"]["employer"]["pooled"];
+    let auc = pooled["model"]["roc_auc"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&auc), "{pooled}");
+    assert!(pooled["events"].as_u64().unwrap() > 0, "{pooled}");
+    // 2025-12-01 is pre-festival (the 2026 festival is on 02-17), 2025-06-01 off-peak.
+    assert!(json["entity_types"]["employer"]["pre_festival"]["entities"].as_u64().unwrap() > 0);
+    assert!(json["entity_types"]["employer"]["off_peak"]["entities"].as_u64().unwrap() > 0);
+    let report = backtest::write_report(&result, out.path()).unwrap();
+    let md = std::fs::read_to_string(report).unwrap();
+    assert!(md.contains("rule baseline") && md.contains("Reliability"), "{md}");
+    for svg in ["precision_at_k_employer.svg", "reliability_project.svg"] {
+        let text = std::fs::read_to_string(out.path().join(svg)).unwrap();
+        assert!(text.starts_with("<svg") && text.contains("polyline"), "{svg}");
+    }
+    // The watchlist: the contract's columns, ranks 1..n within each type, scores in 0..1, known bands.
+    let csv = std::fs::read_to_string(out.path().join("watchlists/watchlist_2025-12-01.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next().unwrap(), "entity_type,entity_id,region_code,score,rank,band,reasons,alerts,raw_score");
+    let mut ranks: std::collections::HashMap<String, Vec<u32>> = Default::default();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let score: f64 = f[3].parse().unwrap();
+        assert!((0.0..=1.0).contains(&score), "{line}");
+        assert!(["red", "orange", "yellow", "green"].contains(&f[5]), "{line}");
+        assert_eq!(f[2].len(), 6, "{line}");
+        assert!(f[6].split(';').filter(|c| !c.is_empty()).all(|c| Feature::parse(c).is_some()), "{line}");
+        ranks.entry(f[0].to_string()).or_default().push(f[4].parse().unwrap());
+    }
+    assert_eq!(ranks.len(), 2);
+    for (_, mut r) in ranks {
+        r.sort_unstable();
+        assert!(r.iter().enumerate().all(|(i, v)| *v as usize == i + 1));
+    }
+}
