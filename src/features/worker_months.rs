@@ -202,9 +202,4 @@ impl WorkerMonths {
         }
         out
     }
-
-    /// The number of payments matched to payroll row `r` (all dates).
-    pub fn payments_of(&self, r: usize) -> usize {
-        (self.pay_offsets[r + 1] - self.pay_offsets[r]) as usize
-    }
 }

@@ -10,7 +10,7 @@
 use linfa::dataset::{AsSingleTargets, DatasetBase};
 use linfa::traits::Fit;
 use linfa::ParamGuard;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
@@ -180,11 +180,6 @@ impl Gbdt {
             }
         }
         s
-    }
-
-    /// Raw scores of every row.
-    pub fn raw_scores(&self, x: ArrayView2<f64>) -> Array1<f64> {
-        x.rows().into_iter().map(|r| self.raw_score(r)).collect()
     }
 
     /// Per-feature contributions to the raw score of one row (they sum, with the returned bias, to the score).

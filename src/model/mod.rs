@@ -108,11 +108,6 @@ impl Learner {
         }
         (raw, c)
     }
-
-    /// Per-feature contributions to the raw score of one row.
-    pub fn contributions(&self, x: ArrayView1<f64>) -> Vec<f64> {
-        self.score_with_contributions(x).1
-    }
 }
 
 /// How one candidate learner did on the validation slice.
