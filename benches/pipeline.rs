@@ -72,7 +72,7 @@ fn main() {
     }
     let config = TrainConfig::new(as_of, 60);
     let trained = timed("training: 24-date panel, features to calibrated model", || {
-        model::train(&ds, &wm, &config, "bench".into()).expect("training")
+        model::train(&ds, &wm, &config, "bench".into(), &model::fingerprint(&ds)).expect("training")
     });
     let employers = replicate(&feats.employers, 80_000);
     let projects = replicate(&feats.projects, 20_000);

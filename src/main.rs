@@ -423,10 +423,10 @@ fn train_and_save(
     id: Option<String>,
 ) -> Result<model::RiskModel> {
     let started = Instant::now();
-    let id = id
-        .unwrap_or_else(|| format!("m{}-{}", config.as_of.to_string().replace('-', ""), &model::fingerprint(ds)[..8]));
+    let data_fingerprint = model::fingerprint(ds);
+    let id = id.unwrap_or_else(|| format!("m{}-{}", config.as_of.to_string().replace('-', ""), &data_fingerprint[..8]));
     let spin = spinner(&format!("training on {} monthly dates before {}", config.panel_months, config.as_of));
-    let trained = model::train(ds, wm, &config, id);
+    let trained = model::train(ds, wm, &config, id, &data_fingerprint);
     spin.finish_and_clear();
     let trained = trained.context("training")?;
     let dir = artifact::save(&trained, models, "").context("saving the model")?;

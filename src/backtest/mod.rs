@@ -75,13 +75,14 @@ pub fn run(
         dates.push(m.first_day());
         m = m.plus_months(config.step_months.max(1));
     }
+    let data_fingerprint = model::fingerprint(ds);
     let mut per_type: Vec<(EntityType, Vec<Outcome>)> = EntityType::ALL.iter().map(|t| (*t, Vec::new())).collect();
     let mut learners = Vec::new();
     for &t in &dates {
         let mut tc = TrainConfig::new(t, config.horizon_days);
         tc.panel_months = config.panel_months;
         tc.calibration_months = config.calibration_months;
-        let trained = model::train(ds, wm, &tc, format!("backtest-{t}"))?;
+        let trained = model::train(ds, wm, &tc, format!("backtest-{t}"), &data_fingerprint)?;
         let feats = features::compute(ds, wm, t, config.horizon_days);
         let scored = model::score(&trained, &feats, &BandCutoffs::default());
         let truth = labels(ds, wm, t, config.horizon_days);

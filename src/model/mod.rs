@@ -344,8 +344,15 @@ fn candidate(name: &str, raw: &[f64], y: &[bool]) -> CandidateScore {
     }
 }
 
-/// Trains a model on the panel before `config.as_of`.
-pub fn train(ds: &Dataset, wm: &WorkerMonths, config: &TrainConfig, model_id: String) -> Result<RiskModel, ModelError> {
+/// Trains a model on the panel before `config.as_of`; `data_fingerprint` ([`fingerprint`] of `ds`, which the
+/// caller computes once however many models it trains) is recorded with it.
+pub fn train(
+    ds: &Dataset,
+    wm: &WorkerMonths,
+    config: &TrainConfig,
+    model_id: String,
+    data_fingerprint: &str,
+) -> Result<RiskModel, ModelError> {
     let started = std::time::Instant::now();
     let dates = panel_dates(config.as_of, config.horizon_days, config.panel_months);
     let slices = panel(ds, wm, &dates, config.horizon_days, Some(config.as_of));
@@ -370,7 +377,7 @@ pub fn train(ds: &Dataset, wm: &WorkerMonths, config: &TrainConfig, model_id: St
         horizon_days: config.horizon_days,
         fit_dates: fit.iter().map(|s| s.features.as_of).collect(),
         calibration_dates: valid.iter().map(|s| s.features.as_of).collect(),
-        data_fingerprint: fingerprint(ds),
+        data_fingerprint: data_fingerprint.to_string(),
         employer: employer?,
         project: project?,
     })

@@ -199,7 +199,7 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     config.panel_months = 12;
     config.calibration_months = 3;
     config.gbdt = model::GbdtParams::default().trees(60);
-    let trained = model::train(&ds, &wm, &config, "test-model".into()).unwrap();
+    let trained = model::train(&ds, &wm, &config, "test-model".into(), &model::fingerprint(&ds)).unwrap();
     // No training row's label window reaches past the cutoff.
     assert!(trained.calibration_dates.last().unwrap().add_days(90) <= d("2025-09-01"));
     let dir = tempfile::tempdir().unwrap();
