@@ -251,18 +251,8 @@ fn demo(args: DemoArgs) -> Result<()> {
 }
 
 fn validate(args: ValidateArgs) -> Result<()> {
-    let pseudonymizer =
-        Pseudonymizer::from_env_or_file(&args.key.key_file).context("loading the pseudonymisation key")?;
-    let mode = match args.quarantine {
-        Some(dir) => Mode::Quarantine(dir),
-        None => Mode::Strict,
-    };
-    let options = IngestOptions { mode, problems_listed: args.show };
-    let spinner = spinner(&format!("reading {}", args.data.display()));
     let started = Instant::now();
-    let result = ingest::load(&args.data, &pseudonymizer, &options);
-    spinner.finish_and_clear();
-    let ingested = result.with_context(|| format!("validating {}", args.data.display()))?;
+    let ingested = read_dataset(&args.data, args.quarantine, &args.key, args.show)?;
     let elapsed = started.elapsed();
     println!("dataset {} read and checked in {:.2} s", args.data.display(), elapsed.as_secs_f64());
     println!();
@@ -358,16 +348,29 @@ fn spinner(message: &str) -> ProgressBar {
 }
 
 /// Loads a dataset (strict, or quarantining bad rows) and builds its worker-month index.
-fn load_dataset(args: &DataArgs) -> Result<(Dataset, WorkerMonths)> {
-    let pseudonymizer =
-        Pseudonymizer::from_env_or_file(&args.key.key_file).context("loading the pseudonymisation key")?;
-    let mode = args.quarantine.clone().map_or(Mode::Strict, Mode::Quarantine);
-    let started = Instant::now();
-    let ingested = ingest::load(&args.data, &pseudonymizer, &IngestOptions { mode, problems_listed: 20 })
-        .with_context(|| format!("reading {}", args.data.display()))?;
+/// Reads and checks a dataset (strict, or setting bad rows aside in `quarantine`), with a spinner.
+fn read_dataset(
+    data: &Path,
+    quarantine: Option<PathBuf>,
+    key: &KeyArgs,
+    problems_listed: usize,
+) -> Result<ingest::Ingested> {
+    let pseudonymizer = Pseudonymizer::from_env_or_file(&key.key_file).context("loading the pseudonymisation key")?;
+    let options = IngestOptions { mode: quarantine.map_or(Mode::Strict, Mode::Quarantine), problems_listed };
+    let spinner = spinner(&format!("reading {}", data.display()));
+    let result = ingest::load(data, &pseudonymizer, &options);
+    spinner.finish_and_clear();
+    let ingested = result.with_context(|| format!("reading {}", data.display()))?;
     if ingested.rows_set_aside() > 0 {
         tracing::warn!(rows = ingested.rows_set_aside(), "bad rows set aside in the quarantine folder");
     }
+    Ok(ingested)
+}
+
+/// Reads a dataset and builds its worker-month index.
+fn load_dataset(args: &DataArgs) -> Result<(Dataset, WorkerMonths)> {
+    let started = Instant::now();
+    let ingested = read_dataset(&args.data, args.quarantine.clone(), &args.key, 20)?;
     let wm = WorkerMonths::build(&ingested.dataset);
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "dataset read");
     Ok((ingested.dataset, wm))
