@@ -33,6 +33,14 @@ pub struct PaidAsOf {
     pub last_paid_on: Option<Date>,
 }
 
+/// Splits rows by the top bits of their key fingerprint into `parts`, keeping the fingerprint beside each.
+fn partition(rows: &[u32], fingerprint: &dyn Fn(usize) -> u64, parts: &mut [Vec<(u64, u32)>]) {
+    for &r in rows {
+        let fp = fingerprint(r as usize);
+        parts[(fp >> 58) as usize].push((fp, r));
+    }
+}
+
 impl WorkerMonths {
     /// Joins payments to payroll rows on (project, employer, worker, period).
     pub fn build(ds: &Dataset) -> WorkerMonths {
@@ -79,29 +87,16 @@ impl WorkerMonths {
         let mut table: FastMap<u64, u32> = FastMap::default();
         let mut payroll_parts: Vec<Vec<(u64, u32)>> = vec![Vec::new(); PARTS];
         let mut payment_parts: Vec<Vec<(u64, u32)>> = vec![Vec::new(); PARTS];
-        let part = |fp: u64| (fp >> 58) as usize;
+        let payroll_fp = |r: usize| {
+            payroll_key_fingerprint(payroll.project[r], payroll.employer[r], payroll.worker[r], payroll.period[r])
+        };
+        let payment_fp = |i: usize| {
+            payroll_key_fingerprint(payments.project[i], payments.employer[i], payments.worker[i], payments.period[i])
+        };
         for k in 0..months {
             payroll_parts.iter_mut().chain(payment_parts.iter_mut()).for_each(Vec::clear);
-            for &r in &payroll_rows[payroll_starts[k]..payroll_starts[k + 1]] {
-                let ru = r as usize;
-                let fp = payroll_key_fingerprint(
-                    payroll.project[ru],
-                    payroll.employer[ru],
-                    payroll.worker[ru],
-                    payroll.period[ru],
-                );
-                payroll_parts[part(fp)].push((fp, r));
-            }
-            for &i in &payment_rows[payment_starts[k]..payment_starts[k + 1]] {
-                let iu = i as usize;
-                let fp = payroll_key_fingerprint(
-                    payments.project[iu],
-                    payments.employer[iu],
-                    payments.worker[iu],
-                    payments.period[iu],
-                );
-                payment_parts[part(fp)].push((fp, i));
-            }
+            partition(&payroll_rows[payroll_starts[k]..payroll_starts[k + 1]], &payroll_fp, &mut payroll_parts);
+            partition(&payment_rows[payment_starts[k]..payment_starts[k + 1]], &payment_fp, &mut payment_parts);
             for (rows, pays) in payroll_parts.iter().zip(&payment_parts) {
                 table.clear();
                 for &(fp, r) in rows {
