@@ -38,6 +38,28 @@ pub struct FeatureMatrix {
 }
 
 impl FeatureMatrix {
+    /// An empty matrix with the catalogue's columns for `entity_type`, with room for `rows` rows.
+    fn with_capacity(entity_type: EntityType, as_of: Date, rows: usize) -> FeatureMatrix {
+        let features = entity_type.features();
+        FeatureMatrix {
+            entity_type,
+            as_of,
+            values: Vec::with_capacity(rows * features.len()),
+            features,
+            entities: Vec::with_capacity(rows),
+            regions: Vec::with_capacity(rows),
+            alerts: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Appends an entity, taking its columns from a row of every feature in catalogue order.
+    fn push(&mut self, entity: usize, region: RegionCode, catalogue_row: &[f64], alerts: Alerts) {
+        self.entities.push(entity as u32);
+        self.regions.push(region);
+        self.values.extend(self.features.iter().map(|f| catalogue_row[*f as usize]));
+        self.alerts.push(alerts);
+    }
+
     /// The number of rows.
     pub fn rows(&self) -> usize {
         self.entities.len()
@@ -594,16 +616,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
     };
 
     // Employers.
-    let e_features = EntityType::Employer.features();
-    let mut em = FeatureMatrix {
-        entity_type: EntityType::Employer,
-        as_of: t,
-        features: e_features.clone(),
-        entities: Vec::with_capacity(pop.employers.len()),
-        regions: Vec::with_capacity(pop.employers.len()),
-        values: Vec::with_capacity(pop.employers.len() * e_features.len()),
-        alerts: Vec::with_capacity(pop.employers.len()),
-    };
+    let mut em = FeatureMatrix::with_capacity(EntityType::Employer, t, pop.employers.len());
     for &ix in &pop.employers {
         use Feature as F;
         let e = ix.index();
@@ -637,27 +650,15 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
         row[F::SiteArrearsEvents365d as usize] = f64::from(site[e].events_365);
         row[F::SiteComplaints90d as usize] = f64::from(site_complaints_90[e]);
         row[F::ContractedProgressOverdueRatio as usize] = ratio(gc_pp[e].0, gc_pp[e].1).min(10.0);
-        em.entities.push(e as u32);
-        em.regions.push(region);
-        em.values.extend(e_features.iter().map(|f| row[*f as usize]));
         let mut alerts = common_alerts(&emp[e], region);
         for a in gc_missing[e].iter() {
             alerts.insert(a);
         }
-        em.alerts.push(alerts);
+        em.push(e, region, &row, alerts);
     }
 
     // Projects.
-    let p_features = EntityType::Project.features();
-    let mut pm = FeatureMatrix {
-        entity_type: EntityType::Project,
-        as_of: t,
-        features: p_features.clone(),
-        entities: Vec::with_capacity(pop.projects.len()),
-        regions: Vec::with_capacity(pop.projects.len()),
-        values: Vec::with_capacity(pop.projects.len() * p_features.len()),
-        alerts: Vec::with_capacity(pop.projects.len()),
-    };
+    let mut pm = FeatureMatrix::with_capacity(EntityType::Project, t, pop.projects.len());
     for &ix in &pop.projects {
         use Feature as F;
         let p = ix.index();
@@ -692,9 +693,6 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
         row[F::CrewMaxUnpaidRatio90d as usize] =
             crew_of.iter().map(|&e| emp[e as usize].unpaid_ratio_90().min(100.0)).fold(0.0, f64::max);
         row[F::CrewAnyBlacklisted as usize] = f64::from(u8::from(crew_of.iter().any(|&e| blacklisted(e as usize))));
-        pm.entities.push(p as u32);
-        pm.regions.push(region);
-        pm.values.extend(p_features.iter().map(|f| row[*f as usize]));
         let mut alerts = common_alerts(&prj[p], region);
         if !pj.wage_account_opened[p] {
             alerts.insert(Alert::NoWageAccount);
@@ -702,7 +700,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
         if pj.guarantee_deposit[p].is_none() {
             alerts.insert(Alert::NoGuaranteeDeposit);
         }
-        pm.alerts.push(alerts);
+        pm.push(p, region, &row, alerts);
     }
     Features { as_of: t, population: pop, employers: em, projects: pm }
 }
