@@ -8,11 +8,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use wagewatch::backtest::{self, BacktestConfig};
-use wagewatch::contract::Date;
+use wagewatch::contract::{Date, RegionPrefix};
 use wagewatch::features::{self, EntityType, Feature, WorkerMonths};
 use wagewatch::ingest::{self, Dataset, DatasetSummary, IngestOptions, Mode, Pseudonymizer};
 use wagewatch::model::{self, artifact, BandCutoffs, TrainConfig};
 use wagewatch::synth::{self, OutputFormat, SynthConfig};
+use wagewatch::runs;
+use wagewatch::server;
+use wagewatch::state::{AuditQuery, Role, Store, Timestamp};
 use wagewatch::watchlist;
 
 /// wagewatch warns of unpaid wages (欠薪) before they happen.
@@ -39,6 +42,116 @@ enum Command {
     Score(ScoreArgs),
     /// At each test date, train on the past only, score, and compare with what happened.
     Backtest(BacktestArgs),
+    /// Score every employer and project as of a date and publish it as a run in the state folder.
+    Rescore(RescoreArgs),
+    /// Serve the API (and re-score on the configured schedule).
+    Serve(ServeArgs),
+    /// Create, list or revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// List the audit log of score reads, newest first.
+    Audit(AuditArgs),
+}
+
+#[derive(Args)]
+struct StateArgs {
+    /// The state folder: database, runs, key.
+    #[arg(long, default_value = "state")]
+    state: PathBuf,
+    /// The TOML configuration (default: wagewatch.toml if it exists, else the built-in defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl StateArgs {
+    fn config(&self) -> Result<runs::Config> {
+        match &self.config {
+            Some(path) => Ok(runs::Config::load(path, true)?),
+            None => Ok(runs::Config::load(Path::new("wagewatch.toml"), false)?),
+        }
+    }
+}
+
+#[derive(Args)]
+struct RescoreArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// The dataset folder (default: the configuration's `data`).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The model folder (default: the configuration's `models`).
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// The model id (default: the configured one, else the newest).
+    #[arg(long)]
+    model: Option<String>,
+    /// The as-of date scored.
+    #[arg(long, value_parser = parse_date)]
+    as_of: Date,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// Address to listen on (default: the configuration's `server.listen`, 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Do not re-score on a schedule (overrides the configuration).
+    #[arg(long)]
+    no_schedule: bool,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print its secret (shown once, stored only hashed).
+    Create {
+        #[command(flatten)]
+        state: StateArgs,
+        /// inspector, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// Region code prefix: 2 digits province, 4 city, 6 district (admins may omit it).
+        #[arg(long, default_value = "")]
+        region: String,
+        /// Who holds it, e.g. "江宁区监察大队 张三".
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[command(flatten)]
+        state: StateArgs,
+        /// The token id shown by `token list`.
+        id: i64,
+    },
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// Only this token's entries.
+    #[arg(long)]
+    token_id: Option<i64>,
+    /// Only this route template, e.g. /v1/watchlist.
+    #[arg(long)]
+    route: Option<String>,
+    /// Only entries at or after this time (YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long)]
+    since: Option<String>,
+    /// How many entries.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
 }
 
 #[derive(Args)]
@@ -224,6 +337,10 @@ fn main() -> Result<()> {
         Command::Train(args) => train(args),
         Command::Score(args) => score(args),
         Command::Backtest(args) => run_backtest(args),
+        Command::Rescore(args) => rescore(args),
+        Command::Serve(args) => serve(args),
+        Command::Token(command) => token(command),
+        Command::Audit(args) => audit(args),
     }
 }
 
@@ -501,5 +618,112 @@ fn run_backtest(args: BacktestArgs) -> Result<()> {
     bar.finish_and_clear();
     let path = backtest::write_report(&result, &args.out).context("writing the report")?;
     println!("backtest of {} dates in {:.0} s -> {}", result.dates.len(), result.seconds, path.display());
+    Ok(())
+}
+
+fn rescore(args: RescoreArgs) -> Result<()> {
+    let mut config = args.state.config()?;
+    if let Some(data) = args.data {
+        config.data = data;
+    }
+    if let Some(models) = args.models {
+        config.models = models;
+    }
+    let key = Pseudonymizer::from_env_or_file(&args.key.key_file).context("loading the pseudonymisation key")?;
+    let mut store = Store::open(&args.state.state).context("opening the state folder")?;
+    let spin = spinner(&format!("re-scoring {} as of {}", config.data.display(), args.as_of));
+    let result = runs::rescore_from_folder(&mut store, &config, &key, args.as_of, args.model.as_deref(), "cli");
+    spin.finish_and_clear();
+    let record = result.context("re-scoring")?;
+    let c = &record.counts;
+    println!(
+        "run {} published in {:.1} s: {} employers, {} projects as of {} with model {}",
+        record.run_id, record.seconds, c.employers, c.projects, record.as_of, record.model_id
+    );
+    println!("  red {}, orange {}, yellow {}, green {}; {} new on the list", c.red, c.orange, c.yellow, c.green, c.new_on_list);
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let mut config = args.state.config()?;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if args.no_schedule {
+        config.schedule.enabled = false;
+    }
+    let listen = config.server.listen.clone();
+    let state = server::AppState::open(config, &args.state.state, args.key.key_file.clone()).context("opening the state")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
+        tracing::info!(address = %listen, "serving; ctrl-c or SIGTERM stops");
+        server::serve(state, listener).await.context("serving")
+    })
+}
+
+fn token(command: TokenCommand) -> Result<()> {
+    match command {
+        TokenCommand::Create { state, role, region, name } => {
+            let role = Role::parse(&role).with_context(|| format!("unknown role {role:?}: use inspector, supervisor or admin"))?;
+            let region = RegionPrefix::parse(&region)
+                .with_context(|| format!("region {region:?} is not 2, 4 or 6 digits"))?;
+            if role != Role::Admin && region == RegionPrefix::ALL {
+                bail!("inspector and supervisor tokens need --region");
+            }
+            let mut store = Store::open(&state.state).context("opening the state folder")?;
+            let (record, secret) = store.create_token(&name, role, region).context("creating the token")?;
+            eprintln!("token {} created for {} ({}, region {}); the secret is shown only now:", record.token_id, record.name, role.code(), if region == RegionPrefix::ALL { "all".to_string() } else { region.to_string() });
+            println!("{secret}");
+        }
+        TokenCommand::List { state } => {
+            let store = Store::open(&state.state).context("opening the state folder")?;
+            println!("{:>4}  {:<10}  {:<7}  {:<20}  {:<20}  name", "id", "role", "region", "created", "revoked");
+            for t in store.tokens()? {
+                println!(
+                    "{:>4}  {:<10}  {:<7}  {:<20}  {:<20}  {}",
+                    t.token_id,
+                    t.role.code(),
+                    if t.region == RegionPrefix::ALL { "all".to_string() } else { t.region.to_string() },
+                    t.created_at,
+                    t.revoked_at.map(|r| r.to_string()).unwrap_or_default(),
+                    t.name
+                );
+            }
+        }
+        TokenCommand::Revoke { state, id } => {
+            let mut store = Store::open(&state.state).context("opening the state folder")?;
+            store.revoke_token(id)?;
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+fn audit(args: AuditArgs) -> Result<()> {
+    let store = Store::open(&args.state.state).context("opening the state folder")?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| Timestamp::parse(s).with_context(|| format!("--since {s:?} is not YYYY-MM-DDTHH:MM:SSZ")))
+        .transpose()?;
+    let query = AuditQuery { token_id: args.token_id, route: args.route, since, before_id: None, limit: args.limit };
+    for r in store.audit(&query)? {
+        let e = &r.entry;
+        println!(
+            "{:>7}  {}  token {:>3} {:<24} {:<10} {} {} ?{}  rows {}  status {}",
+            r.audit_id,
+            e.at,
+            e.token_id.map(|t| t.to_string()).unwrap_or_default(),
+            e.token_name,
+            e.role.map_or("", |r| r.code()),
+            e.method,
+            e.route,
+            e.filters,
+            e.rows,
+            e.status
+        );
+    }
     Ok(())
 }

@@ -325,6 +325,69 @@ impl fmt::Display for RegionCode {
     }
 }
 
+/// A region filter: a 2-digit province, 4-digit city or 6-digit district code prefix, or the whole
+/// country (written as the empty string).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RegionPrefix {
+    digits: u8,
+    value: u32,
+}
+
+impl RegionPrefix {
+    /// Every region.
+    pub const ALL: RegionPrefix = RegionPrefix { digits: 0, value: 0 };
+
+    /// Parses an empty string (all), or 2, 4 or 6 ASCII digits.
+    pub fn parse(text: &str) -> Option<RegionPrefix> {
+        let b = text.as_bytes();
+        if !matches!(b.len(), 0 | 2 | 4 | 6) || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(RegionPrefix { digits: b.len() as u8, value: if b.is_empty() { 0 } else { text.parse().ok()? } })
+    }
+
+    /// The prefix of a whole district code.
+    pub fn district(code: RegionCode) -> RegionPrefix {
+        RegionPrefix { digits: 6, value: code.value() }
+    }
+
+    /// The number of digits: 0 (all), 2, 4 or 6.
+    pub fn digits(self) -> u8 {
+        self.digits
+    }
+
+    /// Whether a district lies in this region.
+    pub fn contains(self, code: RegionCode) -> bool {
+        code.value() / 10u32.pow(6 - self.digits as u32) == self.value
+    }
+
+    /// Whether every district of `inner` lies in this region.
+    pub fn covers(self, inner: RegionPrefix) -> bool {
+        inner.digits >= self.digits && inner.value / 10u32.pow((inner.digits - self.digits) as u32) == self.value
+    }
+
+    /// The districts in both regions: the narrower one when one covers the other, else none.
+    pub fn intersect(self, other: RegionPrefix) -> Option<RegionPrefix> {
+        if self.covers(other) {
+            Some(other)
+        } else if other.covers(self) {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for RegionPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.digits == 0 {
+            Ok(())
+        } else {
+            write!(f, "{:0width$}", self.value, width = self.digits as usize)
+        }
+    }
+}
+
 /// Generates a closed enum over one contract enumeration, with its code list kept in one place.
 macro_rules! contract_enum {
     ($(#[$doc:meta])* $name:ident, $codes:ident, [$($variant:ident),+]) => {
@@ -383,6 +446,23 @@ mod tests {
     #[track_caller]
     fn check(text: &str, expected: Result<i64, MoneyProblem>) {
         assert_eq!(Money::parse(text).map(Money::fen), expected, "{text:?}");
+    }
+
+    #[test]
+    fn region_prefixes_nest_by_digits() {
+        let d = RegionCode::parse("320102").unwrap();
+        let p = |t: &str| RegionPrefix::parse(t).unwrap();
+        for (prefix, inside) in [("", true), ("32", true), ("3201", true), ("320102", true), ("3202", false), ("31", false)] {
+            assert_eq!(p(prefix).contains(d), inside, "{prefix}");
+            assert_eq!(p(prefix).to_string(), prefix);
+        }
+        assert!(p("32").covers(p("320102")) && !p("320102").covers(p("32")));
+        assert_eq!(p("3201").intersect(p("32")), Some(p("3201")));
+        assert_eq!(p("3201").intersect(p("3202")), None);
+        assert_eq!(p("05").to_string(), "05");
+        for bad in ["3", "32010", "3201020", "32a1", " 32"] {
+            assert_eq!(RegionPrefix::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

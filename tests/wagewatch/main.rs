@@ -1,9 +1,10 @@
 //! The integration tests of wagewatch, in one binary: ingest against the data contract (every kind of bad
-//! input), format equivalence, the generator, and the command line end to end.
+//! input), format equivalence, the generator, the command line end to end, and the runs and HTTP API.
 
 mod support;
 
 mod cli;
 mod ingest;
 mod model;
+mod server;
 mod synth;

@@ -1,0 +1,114 @@
+//! The immutable in-memory view of the published runs. The server holds one `Arc<Snapshot>` and swaps it
+//! whole when a run is published, so a request that took the snapshot sees one run from start to end.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+
+use super::wire::WatchlistItem;
+use crate::features::EntityType;
+use crate::runs::{Link, RunData, RunError, RunRow};
+use crate::state::Store;
+
+/// One run with its lookups.
+#[derive(Debug)]
+pub struct RunView {
+    pub data: RunData,
+    /// Row position by entity.
+    index: HashMap<(EntityType, String), usize>,
+    /// Link positions by project id and by employer id.
+    by_project: HashMap<String, Vec<usize>>,
+    by_employer: HashMap<String, Vec<usize>>,
+    /// Each row's watchlist JSON, rendered once: a page is these fragments joined.
+    items: Vec<Box<RawValue>>,
+}
+
+impl RunView {
+    /// Indexes a run.
+    pub fn new(data: RunData) -> RunView {
+        let index = data.rows.iter().enumerate().map(|(i, r)| ((r.entity_type, r.entity_id.clone()), i)).collect();
+        let mut by_project: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_employer: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, l) in data.links.iter().enumerate() {
+            by_project.entry(l.project_id.clone()).or_default().push(i);
+            by_employer.entry(l.employer_id.clone()).or_default().push(i);
+        }
+        let items = data
+            .rows
+            .iter()
+            .map(|r| serde_json::value::to_raw_value(&WatchlistItem::from_row(r)).expect("rows serialise"))
+            .collect();
+        RunView { data, index, by_project, by_employer, items }
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.data.record.run_id
+    }
+
+    /// The watchlist JSON of the row at a position.
+    pub fn item_json(&self, position: usize) -> &RawValue {
+        &self.items[position]
+    }
+
+    /// An entity's row.
+    pub fn row(&self, t: EntityType, id: &str) -> Option<&RunRow> {
+        self.index.get(&(t, id.to_string())).map(|&i| &self.data.rows[i])
+    }
+
+    /// The position of a row in the run's order (employers then projects, each by rank).
+    pub fn position(&self, t: EntityType, id: &str) -> Option<usize> {
+        self.index.get(&(t, id.to_string())).copied()
+    }
+
+    /// The links of a project.
+    pub fn project_links(&self, project_id: &str) -> impl Iterator<Item = &Link> {
+        self.by_project.get(project_id).into_iter().flatten().map(|&i| &self.data.links[i])
+    }
+
+    /// The links of an employer.
+    pub fn employer_links(&self, employer_id: &str) -> impl Iterator<Item = &Link> {
+        self.by_employer.get(employer_id).into_iter().flatten().map(|&i| &self.data.links[i])
+    }
+}
+
+/// Every kept published run, newest first; the first is current.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub runs: Vec<Arc<RunView>>,
+}
+
+impl Snapshot {
+    /// Reads every published run in the registry.
+    pub fn load(store: &Store) -> Result<Snapshot, RunError> {
+        let mut runs = Vec::new();
+        for record in store.published()? {
+            runs.push(Arc::new(RunView::new(RunData::load(store, record)?)));
+        }
+        Ok(Snapshot { runs })
+    }
+
+    /// Adds a freshly published run in front, keeping the views of the older ones (no re-read), and drops
+    /// those the registry no longer keeps.
+    pub fn with_new_run(&self, store: &Store) -> Result<Snapshot, RunError> {
+        let mut runs = Vec::new();
+        for record in store.published()? {
+            match self.runs.iter().find(|v| v.run_id() == record.run_id) {
+                Some(v) => runs.push(v.clone()),
+                None => runs.push(Arc::new(RunView::new(RunData::load(store, record)?))),
+            }
+        }
+        Ok(Snapshot { runs })
+    }
+
+    /// The current run.
+    pub fn current(&self) -> Option<&Arc<RunView>> {
+        self.runs.first()
+    }
+
+    /// A kept run by id.
+    pub fn run(&self, run_id: &str) -> Option<&Arc<RunView>> {
+        self.runs.iter().find(|v| v.run_id() == run_id)
+    }
+}

@@ -1,0 +1,124 @@
+//! The audit log: who read which scores, when, through which route and filters, and how many rows.
+
+use rusqlite::params;
+
+use super::{Role, StateError, Store, Timestamp};
+
+/// One request to write down.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub token_id: Option<i64>,
+    pub token_name: String,
+    pub role: Option<Role>,
+    pub method: String,
+    /// The route template, e.g. `/v1/employers/{id}`, with the id in `filters`.
+    pub route: String,
+    /// The query and path parameters as `key=value` pairs joined by `&`.
+    pub filters: String,
+    pub rows: u64,
+    pub status: u16,
+}
+
+/// A stored entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRecord {
+    pub audit_id: i64,
+    pub entry: AuditEntry,
+}
+
+/// Which entries to list, newest first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditQuery {
+    pub token_id: Option<i64>,
+    pub route: Option<String>,
+    pub since: Option<Timestamp>,
+    /// List entries with ids below this (for paging backwards).
+    pub before_id: Option<i64>,
+    pub limit: usize,
+}
+
+impl Store {
+    /// Appends entries in one transaction (the server batches concurrent requests into one commit).
+    pub fn append_audit(&mut self, entries: &[AuditEntry]) -> Result<(), StateError> {
+        let path = self.dir.join(super::DB_FILE);
+        let db = |source| StateError::Db { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(db)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO audit (at, token_id, token_name, role, method, route, filters, rows, status)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(db)?;
+            for e in entries {
+                stmt.execute(params![
+                    e.at.to_string(),
+                    e.token_id,
+                    e.token_name,
+                    e.role.map_or("", Role::code),
+                    e.method,
+                    e.route,
+                    e.filters,
+                    e.rows as i64,
+                    e.status
+                ])
+                .map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)
+    }
+
+    /// Lists entries, newest first.
+    pub fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT audit_id, at, token_id, token_name, role, method, route, filters, rows, status FROM audit
+                 WHERE (?1 IS NULL OR token_id = ?1) AND (?2 IS NULL OR route = ?2) AND (?3 IS NULL OR at >= ?3)
+                   AND (?4 IS NULL OR audit_id < ?4)
+                 ORDER BY audit_id DESC LIMIT ?5",
+            )
+            .map_err(|e| self.db_err(e))?;
+        let rows = stmt
+            .query_map(
+                params![q.token_id, q.route, q.since.map(|t| t.to_string()), q.before_id, q.limit as i64],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, Option<i64>>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, String>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, String>(7)?,
+                        row.get::<_, i64>(8)?,
+                        row.get::<_, u16>(9)?,
+                    ))
+                },
+            )
+            .map_err(|e| self.db_err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (audit_id, at, token_id, token_name, role, method, route, filters, rows, status) =
+                row.map_err(|e| self.db_err(e))?;
+            out.push(AuditRecord {
+                audit_id,
+                entry: AuditEntry {
+                    at: Timestamp::parse(&at)
+                        .ok_or_else(|| StateError::Corrupt { what: format!("audit {audit_id}: at") })?,
+                    token_id,
+                    token_name,
+                    role: Role::parse(&role),
+                    method,
+                    route,
+                    filters,
+                    rows: rows.max(0) as u64,
+                    status,
+                },
+            });
+        }
+        Ok(out)
+    }
+}

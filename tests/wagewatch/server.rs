@@ -1,0 +1,787 @@
+//! Runs and the HTTP API, in process: every route, the role x route x region matrix, the audit log, the
+//! OpenAPI document, exports, failed and killed re-scores.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use wagewatch::contract::{Date, RegionPrefix};
+use wagewatch::features::WorkerMonths;
+use wagewatch::ingest::Pseudonymizer;
+use wagewatch::model::{self, artifact, TrainConfig};
+use wagewatch::runs::{self, Config};
+use wagewatch::server::{self, AppState, ERROR_CODES};
+use wagewatch::state::{Role, Store};
+use wagewatch::synth::{self, OutputFormat, SynthConfig};
+
+use crate::support::*;
+
+/// A small province, a model and two published runs, made once for the whole binary.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    models: PathBuf,
+    /// A state folder with the two runs; each test works on its own copy.
+    state: PathBuf,
+    key: PathBuf,
+}
+
+fn d(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let config = SynthConfig { employers: 160, seed: 5, start: d("2023-01-01"), end: d("2026-03-31"), format: OutputFormat::Parquet };
+        synth::generate(&config, &data, &|_| {}).unwrap();
+        let key = dir.path().join("pseudonym.key");
+        Pseudonymizer::from_env_or_file(&key).unwrap();
+        let ds = load_strict(&data).unwrap().dataset;
+        let wm = WorkerMonths::build(&ds);
+        let mut train = TrainConfig::new(d("2025-10-01"), 60);
+        train.panel_months = 12;
+        train.calibration_months = 3;
+        train.gbdt = model::GbdtParams::default().trees(40);
+        let trained = model::train(&ds, &wm, &train, "m-test".into(), &model::fingerprint(&ds)).unwrap();
+        let models = dir.path().join("models");
+        artifact::save(&trained, &models, "").unwrap();
+        let state = dir.path().join("state");
+        let mut store = Store::open(&state).unwrap();
+        let cfg = config_for(&data, &models);
+        for as_of in ["2025-11-01", "2025-12-01"] {
+            let request = runs::RescoreRequest { as_of: d(as_of), trigger: "cli".into() };
+            runs::rescore(&mut store, &ds, &wm, &trained, "fp", &request, &cfg).unwrap();
+        }
+        Fixture { _dir: dir, data, models, state, key }
+    })
+}
+
+fn config_for(data: &Path, models: &Path) -> Config {
+    let mut c = Config::default();
+    c.data = data.to_path_buf();
+    c.models = models.to_path_buf();
+    c.schedule.enabled = false;
+    c
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// One server over a private copy of the fixture's state, with a token per caller kind.
+struct App {
+    rt: tokio::runtime::Runtime,
+    state: AppState,
+    router: axum::Router,
+    dir: tempfile::TempDir,
+    tokens: HashMap<&'static str, String>,
+    /// The district of the in-region callers, and another district with entities.
+    home: String,
+    away: String,
+}
+
+/// The callers of the matrix.
+const CALLERS: [&str; 5] = ["admin", "supervisor", "inspector", "inspector_away", "city_supervisor"];
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+impl App {
+    fn new() -> App {
+        App::with_config(|_| {})
+    }
+
+    fn with_config(edit: impl FnOnce(&mut Config)) -> App {
+        let f = fixture();
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&f.state, dir.path());
+        let mut store = Store::open(dir.path()).unwrap();
+        // The two districts with the most employers in the current run.
+        let run = store.latest_published().unwrap().unwrap();
+        let data = runs::RunData::load(&store, run).unwrap();
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for r in &data.rows {
+            *counts.entry(r.region.to_string()).or_default() += 1;
+        }
+        let mut districts: Vec<(usize, String)> = counts.into_iter().map(|(k, v)| (v, k)).collect();
+        districts.sort_by(|a, b| b.cmp(a));
+        let home = districts[0].1.clone();
+        let away = districts.iter().find(|(_, d)| d[..4] != home[..4]).unwrap_or(&districts[1]).1.clone();
+        let mut tokens = HashMap::new();
+        let p = |s: &str| RegionPrefix::parse(s).unwrap();
+        for (name, role, region) in [
+            ("admin", Role::Admin, p("")),
+            ("supervisor", Role::Supervisor, p(&home)),
+            ("inspector", Role::Inspector, p(&home)),
+            ("inspector_away", Role::Inspector, p(&away)),
+            ("city_supervisor", Role::Supervisor, p(&home[..4])),
+        ] {
+            tokens.insert(name, store.create_token(name, role, region).unwrap().1);
+        }
+        drop(store);
+        let mut config = config_for(&f.data, &f.models);
+        edit(&mut config);
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let state = AppState::open(config, dir.path(), f.key.clone()).unwrap();
+        let router = server::router(state.clone());
+        App { rt, state, router, dir, tokens, home, away }
+    }
+
+    fn call(&self, method: &str, uri: &str, caller: Option<&str>, body: Option<&str>) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(c) = caller {
+            request = request.header("authorization", format!("Bearer {}", self.tokens[c]));
+        }
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let request = request.body(Body::from(body.unwrap_or("").to_string())).unwrap();
+        self.rt.block_on(async {
+            let response = self.router.clone().oneshot(request).await.unwrap();
+            let status = response.status();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec();
+            Reply { status, content_type, body }
+        })
+    }
+
+    fn get(&self, uri: &str, caller: &str) -> Value {
+        let r = self.call("GET", uri, Some(caller), None);
+        assert_eq!(r.status, StatusCode::OK, "{uri} as {caller}: {}", String::from_utf8_lossy(&r.body));
+        r.json()
+    }
+
+    /// Every watchlist row a caller gets for a query, through all pages.
+    fn all_pages(&self, query: &str, caller: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut uri = format!("/v1/watchlist?{query}&limit=37");
+        loop {
+            let page = self.get(&uri, caller);
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => uri = format!("/v1/watchlist?{query}&limit=37&cursor={c}"),
+                None => {
+                    assert_eq!(items.len() as u64, page["total"].as_u64().unwrap(), "{query}");
+                    return items;
+                }
+            }
+        }
+    }
+
+    /// An entity id of a type in a district (or outside it).
+    fn entity(&self, entity_type: &str, in_district: &str, inside: bool) -> String {
+        let page = self.get(&format!("/v1/watchlist?entity_type={entity_type}&limit=500"), "admin");
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| (i["region_code"].as_str().unwrap() == in_district) == inside)
+            .unwrap_or_else(|| panic!("no {entity_type} {} {in_district}", if inside { "in" } else { "outside" }))["entity_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn current_run(&self) -> String {
+        self.get("/v1/runs", "admin")["current_run_id"].as_str().unwrap().to_string()
+    }
+}
+
+/// One matrix case: a caller calls a route and gets a status.
+#[track_caller]
+fn check(app: &App, caller: Option<&str>, method: &str, uri: &str, body: Option<&str>, expected: u16) -> Reply {
+    let reply = app.call(method, uri, caller, body);
+    assert_eq!(
+        reply.status.as_u16(),
+        expected,
+        "{method} {uri} as {caller:?}: {}",
+        String::from_utf8_lossy(&reply.body[..reply.body.len().min(400)])
+    );
+    if reply.content_type.starts_with("application/json") && !reply.status.is_success() {
+        let e = reply.json();
+        let code = e["code"].as_str().unwrap();
+        assert!(ERROR_CODES.iter().any(|(c, s)| *c == code && *s == expected), "{code} with {expected}");
+        assert!(!e["message"].as_str().unwrap().is_empty());
+    }
+    reply
+}
+
+#[test]
+fn every_route_answers_each_role_by_the_rules() {
+    let app = App::new();
+    let emp_in = app.entity("employer", &app.home, true);
+    let emp_away = app.entity("employer", &app.away, true);
+    let prj_in = app.entity("project", &app.home, true);
+    let run = app.current_run();
+    let all = |s| [s; 5];
+    // (method, uri, body, expected status for admin, supervisor, inspector, inspector_away, city_supervisor)
+    let cases: Vec<(&str, String, Option<String>, [u16; 5])> = vec![
+        ("GET", "/v1/watchlist".into(), None, all(200)),
+        ("GET", format!("/v1/watchlist?region={}", app.home), None, [200, 200, 200, 403, 200]),
+        ("GET", format!("/v1/watchlist?region={}", &app.home[..2]), None, all(200)),
+        ("GET", "/v1/watchlist/export?format=csv".into(), None, [200, 200, 403, 403, 200]),
+        ("GET", "/v1/watchlist/export?format=xlsx".into(), None, [200, 200, 403, 403, 200]),
+        ("GET", "/v1/watchlist/export?format=parquet".into(), None, [200, 200, 403, 403, 200]),
+        ("GET", format!("/v1/employers/{emp_in}"), None, [200, 200, 200, 404, 200]),
+        ("GET", format!("/v1/projects/{prj_in}"), None, [200, 200, 200, 404, 200]),
+        ("GET", "/v1/employers/nope".into(), None, all(404)),
+        ("GET", "/v1/runs".into(), None, all(200)),
+        ("GET", format!("/v1/runs/{run}"), None, all(200)),
+        ("GET", "/v1/runs/nope".into(), None, all(404)),
+        ("GET", "/v1/jobs/nope".into(), None, all(404)),
+        ("GET", "/v1/models".into(), None, all(200)),
+        ("GET", "/v1/models/m-test".into(), None, all(200)),
+        ("GET", "/v1/models/nope".into(), None, all(404)),
+        ("GET", "/v1/tokens".into(), None, [200, 403, 403, 403, 403]),
+        ("GET", "/v1/audit".into(), None, [200, 403, 403, 403, 403]),
+        ("POST", "/v1/tokens".into(), Some(r#"{"name":"n","role":"inspector","region":"32"}"#.into()), [201, 403, 403, 403, 403]),
+        ("DELETE", "/v1/tokens/999".into(), None, [404, 403, 403, 403, 403]),
+        (
+            "POST",
+            "/v1/inspections".into(),
+            Some(format!(r#"{{"inspection_id":"X-{{n}}","employer_id":"{emp_in}","inspected_on":"2025-12-03","found_arrears":true,"arrears_amount":1200.5,"workers_affected":3}}"#)),
+            [201, 403, 201, 404, 403],
+        ),
+        (
+            "POST",
+            "/v1/inspections".into(),
+            Some(format!(r#"{{"inspection_id":"Y-{{n}}","employer_id":"{emp_away}","inspected_on":"2025-12-03","found_arrears":false}}"#)),
+            [201, 403, 404, 201, 403],
+        ),
+        ("POST", "/v1/runs".into(), Some(r#"{"as_of":"nope"}"#.into()), [400, 403, 403, 403, 403]),
+        ("GET", "/healthz".into(), None, all(200)),
+        ("GET", "/readyz".into(), None, all(200)),
+        ("GET", "/metrics".into(), None, all(200)),
+        ("GET", "/openapi.json".into(), None, all(200)),
+    ];
+    for (method, uri, body, expected) in &cases {
+        for (i, caller) in CALLERS.iter().enumerate() {
+            let want = expected[i];
+            let body = body.as_ref().map(|b| b.replace("{n}", &format!("{i}")));
+            check(&app, Some(caller), method, uri, body.as_deref(), want);
+        }
+        // Without a token only the operational routes answer.
+        let open = ["/healthz", "/readyz", "/metrics", "/openapi.json"].contains(&uri.as_str());
+        check(&app, None, method, uri, body.as_deref(), if open { 200 } else { 401 });
+    }
+    // A wrong or revoked token.
+    let reply = app.rt.block_on(
+        app.router.clone().oneshot(Request::get("/v1/watchlist").header("authorization", "Bearer ww_nope").body(Body::empty()).unwrap()),
+    );
+    assert_eq!(reply.unwrap().status(), StatusCode::UNAUTHORIZED);
+    check(&app, None, "GET", "/v1/nothing", None, 404);
+    check(&app, Some("admin"), "PUT", "/v1/watchlist", None, 405);
+}
+
+#[test]
+fn no_route_ever_returns_an_entity_outside_the_callers_region() {
+    let app = App::new();
+    let everything = app.all_pages("", "admin");
+    for caller in ["supervisor", "inspector", "inspector_away", "city_supervisor"] {
+        let region = RegionPrefix::parse(match caller {
+            "inspector_away" => &app.away,
+            "city_supervisor" => &app.home[..4],
+            _ => &app.home,
+        })
+        .unwrap();
+        let inside = |v: &Value| region.contains(wagewatch::contract::RegionCode::parse(v["region_code"].as_str().unwrap()).unwrap());
+        let expected: BTreeSet<String> =
+            everything.iter().filter(|v| inside(v)).map(|v| v["entity_id"].as_str().unwrap().to_string()).collect();
+        assert!(!expected.is_empty(), "{caller} sees nothing at all");
+        // The watchlist, unfiltered and with filters meant to widen it.
+        for query in ["", "region=32", "band=red,orange,yellow,green", "min_score=0", "q=9"] {
+            let got = app.all_pages(query, caller);
+            assert!(got.iter().all(inside), "{caller} {query}");
+            if query.is_empty() || query.starts_with("region") || query.starts_with("band") || query.starts_with("min") {
+                let ids: BTreeSet<String> = got.iter().map(|v| v["entity_id"].as_str().unwrap().to_string()).collect();
+                assert_eq!(ids, expected, "{caller} {query}");
+            }
+        }
+        // Every entity by id: in region 200, outside 404, and related entities outside carry no scores.
+        for v in &everything {
+            let kind = v["entity_type"].as_str().unwrap();
+            let id = v["entity_id"].as_str().unwrap();
+            let reply = app.call("GET", &format!("/v1/{kind}s/{id}"), Some(caller), None);
+            if inside(v) {
+                assert_eq!(reply.status, StatusCode::OK, "{caller} {id}");
+                for rel in reply.json()["related"].as_array().unwrap() {
+                    if let Some(code) = rel["region_code"].as_str() {
+                        assert!(region.contains(wagewatch::contract::RegionCode::parse(code).unwrap()), "{caller} {rel}");
+                    } else {
+                        assert!(rel["band"].is_null() && rel["score"].is_null() && rel["name"].is_null(), "{rel}");
+                    }
+                }
+            } else {
+                assert_eq!(reply.status, StatusCode::NOT_FOUND, "{caller} {id}");
+            }
+        }
+        // Exports hold the same rows as the watchlist.
+        if caller.contains("supervisor") {
+            let csv = app.call("GET", "/v1/watchlist/export?format=csv", Some(caller), None);
+            let text = String::from_utf8(csv.body).unwrap();
+            let ids: BTreeSet<String> = text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect();
+            assert_eq!(ids, expected, "{caller} export");
+        }
+    }
+}
+
+#[test]
+fn watchlist_filters_order_and_pages_are_stable() {
+    let app = App::new();
+    let all = app.all_pages("", "admin");
+    // Employers then projects, each by rank 1..n.
+    let mut last = ("employer".to_string(), 0u64);
+    for v in &all {
+        let key = (v["entity_type"].as_str().unwrap().to_string(), v["rank"].as_u64().unwrap());
+        if key.0 == last.0 {
+            assert_eq!(key.1, last.1 + 1, "{v}");
+        } else {
+            assert_eq!((key.0.as_str(), key.1), ("project", 1));
+        }
+        last = key;
+        // The contract's fields.
+        assert!(["red", "orange", "yellow", "green"].contains(&v["band"].as_str().unwrap()));
+        let score = v["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score));
+        let reasons = v["reasons"].as_str().unwrap();
+        let codes: Vec<&str> = v["reason_texts"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+        assert_eq!(reasons, codes.join(";"));
+    }
+    let red = app.all_pages("band=red&entity_type=employer", "admin");
+    assert!(red.iter().all(|v| v["band"] == "red" && v["entity_type"] == "employer"));
+    let high = app.all_pages("min_score=0.3", "admin");
+    assert!(high.iter().all(|v| v["score"].as_f64().unwrap() >= 0.3));
+    assert_eq!(high.len(), all.iter().filter(|v| v["score"].as_f64().unwrap() >= 0.3).count());
+    let subs = app.all_pages("kind=subcontractor&sector=construction", "admin");
+    assert!(!subs.is_empty());
+    let name = all[0]["name"].as_str().unwrap();
+    let found = app.all_pages(&format!("q={}", urlencode(name)), "admin");
+    assert!(found.iter().any(|v| v["entity_id"] == all[0]["entity_id"]));
+    // Bad parameters are 400 with the parameter named.
+    for (query, name) in [("entity_type=firm", "entity_type"), ("region=3", "region"), ("band=blue", "band"), ("min_score=2", "min_score"), ("limit=0", "limit"), ("limit=100000", "limit"), ("cursor=zzz", "cursor"), ("limit=x", "query")] {
+        let r = check(&app, Some("admin"), "GET", &format!("/v1/watchlist?{query}"), None, 400);
+        assert!(r.json()["message"].as_str().unwrap().contains(name), "{query}");
+    }
+    // An older run by id, and a cursor keeps its run even after a new one is published.
+    let runs = app.get("/v1/runs", "admin");
+    let older = runs["runs"][1]["run_id"].as_str().unwrap().to_string();
+    let page = app.get(&format!("/v1/watchlist?run={older}&limit=5"), "admin");
+    assert_eq!(page["run_id"], older.as_str());
+    assert!(page["items"][0]["previous_score"].is_null(), "the first run has no previous one");
+    let current = app.get("/v1/watchlist?limit=5", "admin");
+    assert!(current["items"][0]["band_change"].as_str().is_some());
+    let cursor = current["next_cursor"].as_str().unwrap().to_string();
+    let r = check(&app, Some("admin"), "GET", &format!("/v1/watchlist?run={older}&cursor={cursor}"), None, 400);
+    assert!(r.json()["message"].as_str().unwrap().contains("another run"));
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[test]
+fn entity_pages_show_reasons_history_and_relations() {
+    let app = App::new();
+    let prj = app.entity("project", "000000", false);
+    let p = app.get(&format!("/v1/projects/{prj}"), "admin");
+    assert_eq!(p["history"].as_array().unwrap().len(), 2, "{p}");
+    assert!(p["related"].as_array().unwrap().iter().any(|r| r["relation"] == "general_contractor"));
+    assert!(!p["key_features"].as_array().unwrap().is_empty());
+    for r in p["reasons"].as_array().unwrap() {
+        assert!(!r["zh"].as_str().unwrap().is_empty() && !r["en"].as_str().unwrap().is_empty());
+    }
+    let gc = p["related"].as_array().unwrap().iter().find(|r| r["relation"] == "general_contractor").unwrap();
+    let e = app.get(&format!("/v1/employers/{}", gc["entity_id"].as_str().unwrap()), "admin");
+    assert!(e["related"].as_array().unwrap().iter().any(|r| r["entity_id"] == prj.as_str() && r["relation"] == "general_contractor"));
+    assert!(e["kind"].as_str().is_some());
+}
+
+#[test]
+fn score_reads_are_audited_with_caller_route_filters_and_rows() {
+    let app = App::new();
+    let page = app.get(&format!("/v1/watchlist?region={}&limit=7&band=red,orange,yellow,green", app.home), "inspector");
+    let rows = page["items"].as_array().unwrap().len() as u64;
+    let emp = app.entity("employer", &app.home, true);
+    app.get(&format!("/v1/employers/{emp}"), "supervisor");
+    check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=xlsx&band=red", None, 200);
+    let audit = app.get("/v1/audit?limit=1000", "admin")["entries"].as_array().unwrap().clone();
+    let find = |token: &str, route: &str| audit.iter().find(|a| a["token_name"] == token && a["route"] == route).cloned();
+    let w = find("inspector", "/v1/watchlist").expect("watchlist read audited");
+    assert_eq!(w["rows"].as_u64().unwrap(), rows);
+    assert!(w["filters"].as_str().unwrap().contains(&format!("region={}", app.home)), "{w}");
+    assert_eq!(w["role"], "inspector");
+    let e = find("supervisor", "/v1/employers/{id}").expect("entity read audited");
+    assert_eq!(e["filters"].as_str().unwrap(), format!("id={emp}"));
+    let x = find("supervisor", "/v1/watchlist/export").expect("export audited");
+    assert!(x["filters"].as_str().unwrap().contains("format=xlsx"));
+    // The admin's own entity lookups made by the helper are there too; denied requests read nothing.
+    assert!(find("admin", "/v1/watchlist").is_some());
+    check(&app, Some("inspector"), "GET", "/v1/watchlist/export", None, 403);
+    let audit = app.get("/v1/audit?route=/v1/watchlist/export", "admin")["entries"].as_array().unwrap().clone();
+    assert!(audit.iter().all(|a| a["token_name"] != "inspector"));
+    // The log is in the database: the CLI's store reads the same entries.
+    let store = Store::open(app.dir.path()).unwrap();
+    let stored = store.audit(&wagewatch::state::AuditQuery { limit: 1000, ..Default::default() }).unwrap();
+    assert!(stored.iter().any(|r| r.entry.token_name == "inspector" && r.entry.rows == rows));
+    // Nothing the API returns or logs holds a raw worker id (the fixture's ids are 18-character numbers).
+    for r in &stored {
+        assert!(!r.entry.filters.chars().filter(|c| c.is_ascii_digit()).collect::<String>().contains("19900101"));
+    }
+}
+
+#[test]
+fn exports_open_as_csv_parquet_and_excel() {
+    let app = App::new();
+    let csv = check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=csv&band=red,orange,yellow", None, 200);
+    assert!(csv.content_type.starts_with("text/csv"));
+    let text = String::from_utf8(csv.body).unwrap();
+    assert!(text.starts_with('\u{feff}'), "a BOM for Excel");
+    assert!(text.lines().next().unwrap().contains("entity_type,entity_id,name,region_code,score,rank,band,reasons"));
+    let pq = check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=parquet", None, 200);
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(axum::body::Bytes::from(pq.body)).unwrap().build().unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    let expected = app.get(&format!("/v1/watchlist?region={}&limit=1", app.home), "supervisor")["total"].as_u64().unwrap();
+    assert_eq!(rows as u64, expected);
+    let xlsx = check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=xlsx", None, 200);
+    assert_eq!(&xlsx.body[..2], b"PK", "a zip container");
+    check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=pdf", None, 400);
+}
+
+#[test]
+fn recorded_inspections_are_durable_and_feed_later_runs() {
+    let app = App::new();
+    let emp = app.entity("employer", &app.home, true);
+    let body = format!(r#"{{"inspection_id":"API-1","employer_id":"{emp}","inspected_on":"2025-11-20","found_arrears":true,"arrears_amount":52000,"workers_affected":12}}"#);
+    let r = check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&body), 201);
+    assert_eq!(r.json()["recorded_by"], "inspector");
+    check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&body), 409);
+    for (bad, word) in [
+        (r#"{"inspection_id":"A","employer_id":"x"}"#, "missing field"),
+        (r#"{"inspection_id":"A","employer_id":"x","inspected_on":"2025-13-01","found_arrears":true}"#, "inspected_on"),
+        (r#"not json"#, "expected"),
+    ] {
+        let r = check(&app, Some("inspector"), "POST", "/v1/inspections", Some(bad), 400);
+        assert!(r.json()["message"].as_str().unwrap().contains(word), "{bad}");
+    }
+    let huge = format!(r#"{{"inspection_id":"{}"}}"#, "x".repeat(100_000));
+    check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&huge), 413);
+    // Stored in the database, and merged into the dataset a later re-score reads.
+    let store = Store::open(app.dir.path()).unwrap();
+    let recorded = store.recorded_inspections().unwrap();
+    assert_eq!(recorded.len(), 1);
+    let f = fixture();
+    let mut ds = load_strict(&f.data).unwrap().dataset;
+    let before = ds.inspections.len();
+    assert_eq!(runs::merge_recorded_inspections(&mut ds, &recorded), 1);
+    assert_eq!(ds.inspections.len(), before + 1);
+    assert_eq!(runs::merge_recorded_inspections(&mut ds, &recorded), 0, "merged once only");
+    let wm = WorkerMonths::build(&ds);
+    let feats = wagewatch::features::compute(&ds, &wm, d("2025-12-01"), 60);
+    let e = ds.employer_ids.get(&emp).unwrap() as u32;
+    let row = feats.employers.entities.iter().position(|&x| x == e).unwrap();
+    let found = feats.employers.get(row, wagewatch::features::Feature::InspectionsFoundArrears365d).unwrap();
+    assert!(found >= 1.0, "the recorded inspection counts as of a later date");
+}
+
+#[test]
+fn tokens_are_hashed_and_revocation_takes_effect() {
+    let app = App::new();
+    let created = check(&app, Some("admin"), "POST", "/v1/tokens", Some(r#"{"name":"新人","role":"supervisor","region":"3201"}"#), 201).json();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("ww_"));
+    check(&app, Some("admin"), "POST", "/v1/tokens", Some(r#"{"name":"x","role":"inspector"}"#), 400);
+    let listed = app.get("/v1/tokens", "admin");
+    assert!(!listed.to_string().contains(&secret), "a listing never shows a secret");
+    for file in ["wagewatch.db", "wagewatch.db-wal"] {
+        let bytes = std::fs::read(app.dir.path().join(file)).unwrap_or_default();
+        assert!(!contains(&bytes, &secret), "{file} holds only the hash");
+    }
+    let id = created["token_id"].as_i64().unwrap();
+    let with = |s: &str| Request::get("/v1/runs").header("authorization", format!("Bearer {s}")).body(Body::empty()).unwrap();
+    assert_eq!(app.rt.block_on(app.router.clone().oneshot(with(&secret))).unwrap().status(), StatusCode::OK);
+    check(&app, Some("admin"), "DELETE", &format!("/v1/tokens/{id}"), None, 204);
+    assert_eq!(app.rt.block_on(app.router.clone().oneshot(with(&secret))).unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Checks the OpenAPI document: version, a path and operation for every route, every `$ref` resolving,
+/// every error response using the error schema, and the external validator's verdict.
+#[test]
+fn the_openapi_document_covers_every_route_and_validates() {
+    let app = App::new();
+    let doc = check(&app, None, "GET", "/openapi.json", None, 200).json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let routes = [
+        ("get", "/v1/watchlist"),
+        ("get", "/v1/watchlist/export"),
+        ("get", "/v1/employers/{id}"),
+        ("get", "/v1/projects/{id}"),
+        ("get", "/v1/runs"),
+        ("post", "/v1/runs"),
+        ("get", "/v1/runs/{id}"),
+        ("get", "/v1/jobs/{id}"),
+        ("get", "/v1/models"),
+        ("get", "/v1/models/{id}"),
+        ("post", "/v1/inspections"),
+        ("get", "/v1/tokens"),
+        ("post", "/v1/tokens"),
+        ("delete", "/v1/tokens/{id}"),
+        ("get", "/v1/audit"),
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/metrics"),
+        ("get", "/openapi.json"),
+    ];
+    let paths = doc["paths"].as_object().unwrap();
+    let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(documented, routes.len(), "documented operations: {:?}", paths.keys().collect::<Vec<_>>());
+    for (method, path) in routes {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        let secured = path.starts_with("/v1/");
+        assert_eq!(op["security"].is_array(), secured, "{method} {path}");
+        let responses = op["responses"].as_object().unwrap();
+        if secured {
+            assert!(responses.contains_key("401"), "{method} {path} documents 401");
+        }
+        for (status, r) in responses {
+            if status.starts_with('4') || status.starts_with('5') {
+                let schema = &r["content"]["application/json"]["schema"]["$ref"];
+                assert!(schema.as_str().is_some_and(|s| s.ends_with("/ErrorBody") || s.ends_with("/Ready")), "{method} {path} {status}");
+            }
+        }
+        // Every route answers something other than 404/405 (it exists in the router).
+        let uri = path.replace("{id}", "x");
+        let body = (method == "post").then_some(r#"{"as_of":"x"}"#);
+        let reply = app.call(&method.to_uppercase(), &uri, Some("admin"), body);
+        assert!(!matches!(reply.status.as_u16(), 405) && reply.json_or_text_code() != "no_route", "{method} {path}");
+    }
+    // Every $ref resolves.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if k == "$ref" {
+                        out.push(x.as_str().unwrap().to_string());
+                    }
+                    refs(x, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap();
+        assert!(doc["components"]["schemas"][name].is_object(), "{r} does not resolve");
+    }
+    // Every error code is described.
+    let description = doc["info"]["description"].as_str().unwrap();
+    for (code, _) in ERROR_CODES {
+        assert!(description.contains(code), "{code} undocumented");
+    }
+    // The external validator (installed by .ci/run: pip install openapi-spec-validator).
+    let file = app.dir.path().join("openapi.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator (pip install openapi-spec-validator): {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Reply {
+    fn json_or_text_code(&self) -> String {
+        serde_json::from_slice::<Value>(&self.body).ok().and_then(|v| v["code"].as_str().map(str::to_string)).unwrap_or_default()
+    }
+}
+
+#[test]
+fn a_rescore_over_the_api_publishes_and_a_failed_one_keeps_the_current_run() {
+    let app = App::new();
+    let before = app.current_run();
+    let job = check(&app, Some("admin"), "POST", "/v1/runs", Some(r#"{"as_of":"2026-01-01"}"#), 202).json();
+    let job = wait_for_job(&app, job["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let after = app.current_run();
+    assert_ne!(after, before);
+    assert_eq!(job["run_id"].as_str().unwrap(), after);
+    let page = app.get("/v1/watchlist?limit=1", "admin");
+    assert_eq!(page["as_of"], "2026-01-01");
+    let run = app.get(&format!("/v1/runs/{after}"), "admin");
+    assert_eq!(run["previous_run_id"].as_str().unwrap(), before);
+    assert_eq!(run["trigger"], "api");
+    assert_eq!(app.state.snapshot().runs.len(), 3);
+
+    // A re-score whose data folder is gone fails, is reported, and the current run stays served.
+    let broken = App::with_config(|c| c.data = PathBuf::from("/nonexistent/data"));
+    let served = broken.current_run();
+    let job = check(&broken, Some("admin"), "POST", "/v1/runs", Some("{}"), 202).json();
+    let job = wait_for_job(&broken, job["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "failed");
+    assert!(job["error"].as_str().unwrap().contains("nonexistent"), "{job}");
+    let runs = broken.get("/v1/runs", "admin");
+    assert_eq!(runs["current_run_id"].as_str().unwrap(), served);
+    assert_eq!(runs["runs"][0]["status"], "failed");
+    assert!(runs["runs"][0]["error"].as_str().unwrap().contains("nonexistent"));
+    check(&broken, Some("admin"), "GET", "/v1/watchlist?limit=1", None, 200);
+}
+
+fn wait_for_job(app: &App, id: &str) -> Value {
+    for _ in 0..600 {
+        let job = app.get(&format!("/v1/jobs/{id}"), "admin");
+        if job["status"] == "succeeded" || job["status"] == "failed" {
+            return job;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("job {id} did not finish in a minute");
+}
+
+#[test]
+fn killing_a_rescore_midway_leaves_the_previous_run_served() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&f.state, dir.path());
+    let before = Store::open(dir.path()).unwrap().latest_published().unwrap().unwrap().run_id;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+        .args(["rescore", "--as-of", "2026-01-01", "--state"])
+        .arg(dir.path())
+        .arg("--data")
+        .arg(&f.data)
+        .arg("--models")
+        .arg(&f.models)
+        .arg("--key-file")
+        .arg(&f.key)
+        .env(runs::FAILPOINT_ENV, "rescore-after-scores")
+        .env_remove("WAGEWATCH_PSEUDONYM_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the run's first file is written in its staging folder, then kill the process.
+    let staged = || {
+        std::fs::read_dir(dir.path().join("runs")).unwrap().flatten().any(|e| {
+            e.file_name().to_string_lossy().starts_with(".staging-") && e.path().join("scores.parquet").exists()
+        })
+    };
+    let started = std::time::Instant::now();
+    while !staged() {
+        assert!(started.elapsed().as_secs() < 60, "the re-score never reached its first file");
+        assert!(child.try_wait().unwrap().is_none(), "the re-score ended before the failpoint");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The registry still serves the previous run; the half-written folder is gone at the next start.
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.latest_published().unwrap().unwrap().run_id, before);
+    assert_eq!(store.published().unwrap().len(), 2);
+    let left: Vec<String> = std::fs::read_dir(dir.path().join("runs")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(left.iter().all(|n| !n.starts_with(".staging-")), "{left:?}");
+    drop(store);
+    let mut config = config_for(&f.data, &f.models);
+    config.schedule.enabled = false;
+    let state = AppState::open(config, dir.path(), f.key.clone()).unwrap();
+    assert_eq!(state.snapshot().current().unwrap().run_id(), before);
+    // And a re-score without the failpoint then publishes normally.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+        .args(["rescore", "--as-of", "2026-01-01", "--state"])
+        .arg(dir.path())
+        .arg("--data")
+        .arg(&f.data)
+        .arg("--models")
+        .arg(&f.models)
+        .arg("--key-file")
+        .arg(&f.key)
+        .env_remove("WAGEWATCH_PSEUDONYM_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = Store::open(dir.path()).unwrap();
+    assert_ne!(store.latest_published().unwrap().unwrap().run_id, before);
+}
+
+#[test]
+fn retention_keeps_the_newest_runs_and_deletes_older_folders() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&f.state, dir.path());
+    let mut store = Store::open(dir.path()).unwrap();
+    let mut config = config_for(&f.data, &f.models);
+    config.retention.keep_runs = 2;
+    let key = Pseudonymizer::from_env_or_file(&f.key).unwrap();
+    let oldest = store.published().unwrap().last().unwrap().run_id.clone();
+    let record = runs::rescore_from_folder(&mut store, &config, &key, d("2026-01-01"), None, "cli").unwrap();
+    let kept: Vec<String> = store.published().unwrap().into_iter().map(|r| r.run_id).collect();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[0], record.run_id);
+    assert!(!kept.contains(&oldest));
+    assert!(!dir.path().join("runs").join(&oldest).exists());
+    // The new run's rows carry the change since the previous run.
+    let data = runs::RunData::load(&store, store.latest_published().unwrap().unwrap()).unwrap();
+    assert!(data.rows.iter().all(|r| r.previous_score.is_some() || r.new_on_list || r.band == wagewatch::model::Band::Green));
+    assert_eq!(data.record.model_id, "m-test");
+}
+
+#[test]
+fn metrics_count_requests_by_route() {
+    let app = App::new();
+    app.get("/v1/watchlist?limit=1", "admin");
+    app.get("/v1/watchlist?limit=1", "admin");
+    let text = String::from_utf8(check(&app, None, "GET", "/metrics", None, 200).body).unwrap();
+    assert!(text.contains(r#"wagewatch_http_requests_total{route="/v1/watchlist",status="200"} 2"#), "{text}");
+    assert!(text.contains("wagewatch_http_request_duration_seconds_bucket"));
+    assert!(text.contains("wagewatch_current_run_age_seconds"));
+    let ready = app.get("/readyz", "admin");
+    assert_eq!(ready["ready"], true);
+}
+
+#[test]
+fn the_config_file_sets_bands_and_rejects_mistakes_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wagewatch.toml");
+    std::fs::write(&path, "[bands]\nred = 0.9\norange = 0.95\n").unwrap();
+    let err = Config::load(&path, true).unwrap_err().to_string();
+    assert!(err.contains("wagewatch.toml") && err.contains("red >= orange"), "{err}");
+    assert!(Config::load(&dir.path().join("missing.toml"), true).is_err());
+    assert_eq!(Config::load(&dir.path().join("missing.toml"), false).unwrap(), Config::default());
+    let _ = Role::ALL;
+}
