@@ -12,10 +12,10 @@ use wagewatch::contract::{Date, RegionPrefix};
 use wagewatch::features::{self, EntityType, Feature, WorkerMonths};
 use wagewatch::ingest::{self, Dataset, DatasetSummary, IngestOptions, Mode, Pseudonymizer};
 use wagewatch::model::{self, artifact, BandCutoffs, TrainConfig};
-use wagewatch::synth::{self, OutputFormat, SynthConfig};
 use wagewatch::runs;
 use wagewatch::server;
 use wagewatch::state::{AuditQuery, Role, Store, Timestamp};
+use wagewatch::synth::{self, OutputFormat, SynthConfig};
 use wagewatch::watchlist;
 
 /// wagewatch warns of unpaid wages (欠薪) before they happen.
@@ -640,7 +640,10 @@ fn rescore(args: RescoreArgs) -> Result<()> {
         "run {} published in {:.1} s: {} employers, {} projects as of {} with model {}",
         record.run_id, record.seconds, c.employers, c.projects, record.as_of, record.model_id
     );
-    println!("  red {}, orange {}, yellow {}, green {}; {} new on the list", c.red, c.orange, c.yellow, c.green, c.new_on_list);
+    println!(
+        "  red {}, orange {}, yellow {}, green {}; {} new on the list",
+        c.red, c.orange, c.yellow, c.green, c.new_on_list
+    );
     Ok(())
 }
 
@@ -653,7 +656,8 @@ fn serve(args: ServeArgs) -> Result<()> {
         config.schedule.enabled = false;
     }
     let listen = config.server.listen.clone();
-    let state = server::AppState::open(config, &args.state.state, args.key.key_file.clone()).context("opening the state")?;
+    let state =
+        server::AppState::open(config, &args.state.state, args.key.key_file.clone()).context("opening the state")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let listener =
@@ -666,15 +670,22 @@ fn serve(args: ServeArgs) -> Result<()> {
 fn token(command: TokenCommand) -> Result<()> {
     match command {
         TokenCommand::Create { state, role, region, name } => {
-            let role = Role::parse(&role).with_context(|| format!("unknown role {role:?}: use inspector, supervisor or admin"))?;
-            let region = RegionPrefix::parse(&region)
-                .with_context(|| format!("region {region:?} is not 2, 4 or 6 digits"))?;
+            let role = Role::parse(&role)
+                .with_context(|| format!("unknown role {role:?}: use inspector, supervisor or admin"))?;
+            let region =
+                RegionPrefix::parse(&region).with_context(|| format!("region {region:?} is not 2, 4 or 6 digits"))?;
             if role != Role::Admin && region == RegionPrefix::ALL {
                 bail!("inspector and supervisor tokens need --region");
             }
             let mut store = Store::open(&state.state).context("opening the state folder")?;
             let (record, secret) = store.create_token(&name, role, region).context("creating the token")?;
-            eprintln!("token {} created for {} ({}, region {}); the secret is shown only now:", record.token_id, record.name, role.code(), if region == RegionPrefix::ALL { "all".to_string() } else { region.to_string() });
+            eprintln!(
+                "token {} created for {} ({}, region {}); the secret is shown only now:",
+                record.token_id,
+                record.name,
+                role.code(),
+                if region == RegionPrefix::ALL { "all".to_string() } else { region.to_string() }
+            );
             println!("{secret}");
         }
         TokenCommand::List { state } => {

@@ -452,7 +452,9 @@ mod tests {
     fn region_prefixes_nest_by_digits() {
         let d = RegionCode::parse("320102").unwrap();
         let p = |t: &str| RegionPrefix::parse(t).unwrap();
-        for (prefix, inside) in [("", true), ("32", true), ("3201", true), ("320102", true), ("3202", false), ("31", false)] {
+        for (prefix, inside) in
+            [("", true), ("32", true), ("3201", true), ("320102", true), ("3202", false), ("31", false)]
+        {
             assert_eq!(p(prefix).contains(d), inside, "{prefix}");
             assert_eq!(p(prefix).to_string(), prefix);
         }

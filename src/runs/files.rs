@@ -47,7 +47,8 @@ fn write_batch(path: &Path, columns: Vec<(String, ArrayRef)>) -> Result<(), RunE
 fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, RunError> {
     let bad = |reason: String| RunError::File { path: path.to_path_buf(), reason };
     let file = File::open(path).map_err(|source| RunError::Io { path: path.to_path_buf(), source })?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build()).map_err(|e| bad(e.to_string()))?;
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build()).map_err(|e| bad(e.to_string()))?;
     reader.map(|b| b.map_err(|e| bad(e.to_string()))).collect()
 }
 
@@ -93,7 +94,8 @@ pub fn write_scores(path: &Path, rows: &[RunRow]) -> Result<(), RunError> {
         let slot = |r: &RunRow| r.reasons.get(k).copied();
         columns.push((format!("reason{}_code", k + 1), strings(rows.iter().map(|r| slot(r).map(|x| x.code())))));
         columns.push((format!("reason{}_value", k + 1), floats(rows.iter().map(|r| slot(r).map(|x| x.value)))));
-        columns.push((format!("reason{}_related", k + 1), floats(rows.iter().map(|r| slot(r).and_then(|x| x.related)))));
+        columns
+            .push((format!("reason{}_related", k + 1), floats(rows.iter().map(|r| slot(r).and_then(|x| x.related)))));
         columns.push((format!("reason{}_weight", k + 1), floats(rows.iter().map(|r| slot(r).map(|x| x.weight)))));
     }
     write_batch(path, columns)
@@ -101,7 +103,10 @@ pub fn write_scores(path: &Path, rows: &[RunRow]) -> Result<(), RunError> {
 
 /// Reads `scores.parquet` back into rows (features empty until [`read_features`]).
 pub fn read_scores(path: &Path) -> Result<Vec<RunRow>, RunError> {
-    let bad = |row: usize, column: &str| RunError::File { path: path.to_path_buf(), reason: format!("row {}: bad {column}", row + 1) };
+    let bad = |row: usize, column: &str| RunError::File {
+        path: path.to_path_buf(),
+        reason: format!("row {}: bad {column}", row + 1),
+    };
     let mut out = Vec::new();
     for batch in read_batches(path)? {
         let et = col::<StringArray>(&batch, "entity_type", path)?;
@@ -159,7 +164,9 @@ pub fn read_scores(path: &Path) -> Result<Vec<RunRow>, RunError> {
                 reasons,
                 alerts: alert_set,
                 previous_score: opt_f64(prev_score, i),
-                previous_band: opt_str(prev_band, i).map(|b| Band::parse(b).ok_or_else(|| bad(i, "previous_band"))).transpose()?,
+                previous_band: opt_str(prev_band, i)
+                    .map(|b| Band::parse(b).ok_or_else(|| bad(i, "previous_band")))
+                    .transpose()?,
                 new_on_list: new_on_list.value(i),
                 general_contractor_id: opt_str(gc, i).map(str::to_string),
                 owner_id: opt_str(owner, i).map(str::to_string),
@@ -201,7 +208,13 @@ pub fn read_features(path: &Path, rows: &mut [RunRow]) -> Result<(), RunError> {
         let id = col::<StringArray>(&batch, "entity_id", path)?;
         let lists: Vec<(EntityType, Vec<&Float64Array>)> = EntityType::ALL
             .iter()
-            .map(|&t| t.features().iter().map(|f| col::<Float64Array>(&batch, f.name(), path)).collect::<Result<_, _>>().map(|c| (t, c)))
+            .map(|&t| {
+                t.features()
+                    .iter()
+                    .map(|f| col::<Float64Array>(&batch, f.name(), path))
+                    .collect::<Result<_, _>>()
+                    .map(|c| (t, c))
+            })
             .collect::<Result<_, _>>()?;
         for i in 0..batch.num_rows() {
             let row = rows.get_mut(next).filter(|r| r.entity_id == id.value(i)).ok_or_else(|| RunError::File {

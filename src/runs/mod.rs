@@ -252,8 +252,13 @@ pub fn rescore(
 ) -> Result<RunRecord, RunError> {
     let started = Instant::now();
     let created_at = Timestamp::now();
-    let run_id = format!("run-{}-{}", created_at.to_string().replace([':', '-'], "").trim_end_matches('Z'), &crate::state::random_id("")[..6]);
-    let result = build_and_publish(store, ds, wm, trained, data_fingerprint, request, config, &run_id, created_at, started);
+    let run_id = format!(
+        "run-{}-{}",
+        created_at.to_string().replace([':', '-'], "").trim_end_matches('Z'),
+        &crate::state::random_id("")[..6]
+    );
+    let result =
+        build_and_publish(store, ds, wm, trained, data_fingerprint, request, config, &run_id, created_at, started);
     match result {
         Ok(record) => Ok(record),
         Err(e) => {
@@ -280,7 +285,12 @@ pub fn rescore(
 }
 
 /// Records a re-score that failed before a model or dataset was at hand (for `/v1/runs`).
-pub fn record_failure(store: &mut Store, request: &RescoreRequest, model_id: &str, error: &str) -> Result<(), RunError> {
+pub fn record_failure(
+    store: &mut Store,
+    request: &RescoreRequest,
+    model_id: &str,
+    error: &str,
+) -> Result<(), RunError> {
     let created_at = Timestamp::now();
     store.insert_run(&RunRecord {
         run_id: format!("failed-{}", crate::state::random_id("")),

@@ -39,7 +39,12 @@ pub fn interval_seconds(config: &ScheduleConfig, today: crate::contract::Date) -
 }
 
 /// Whether a re-score is due now, given the last run attempt and whether the data changed.
-pub fn due(config: &ScheduleConfig, last_attempt: Option<Timestamp>, now: Timestamp, data_changed: bool) -> Option<Due> {
+pub fn due(
+    config: &ScheduleConfig,
+    last_attempt: Option<Timestamp>,
+    now: Timestamp,
+    data_changed: bool,
+) -> Option<Due> {
     if !config.enabled {
         return None;
     }
@@ -66,12 +71,7 @@ pub fn data_stamp(dir: &Path) -> String {
                 stack.push(e.path());
             } else {
                 let modified = meta.modified().ok().and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok());
-                entries.push(format!(
-                    "{}|{}|{}",
-                    e.path().display(),
-                    meta.len(),
-                    modified.map_or(0, |m| m.as_nanos())
-                ));
+                entries.push(format!("{}|{}|{}", e.path().display(), meta.len(), modified.map_or(0, |m| m.as_nanos())));
             }
         }
     }

@@ -39,10 +39,9 @@ impl Caller {
         let allowed = self.0.region;
         match requested {
             None => Ok(allowed),
-            Some(r) => allowed.intersect(r).ok_or_else(|| ApiError::OutsideRegion {
-                requested: r.to_string(),
-                allowed: allowed.to_string(),
-            }),
+            Some(r) => allowed
+                .intersect(r)
+                .ok_or_else(|| ApiError::OutsideRegion { requested: r.to_string(), allowed: allowed.to_string() }),
         }
     }
 }

@@ -22,10 +22,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    let uri: axum::http::Uri = format!("/?{query}").parse().map_err(|_| ApiError::BadParameter {
-        name: "query",
-        reason: "the query string is not valid".into(),
-    })?;
+    let uri: axum::http::Uri = format!("/?{query}")
+        .parse()
+        .map_err(|_| ApiError::BadParameter { name: "query", reason: "the query string is not valid".into() })?;
     axum::extract::Query::<T>::try_from_uri(&uri)
         .map(|q| q.0)
         .map_err(|e| ApiError::BadParameter { name: "query", reason: e.body_text() })
@@ -48,4 +47,3 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| ApiError::BadBody { reason: e.to_string() })
     }
 }
-

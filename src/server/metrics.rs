@@ -61,7 +61,11 @@ impl Metrics {
                     s.buckets[i]
                 );
             }
-            let _ = writeln!(out, "wagewatch_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "wagewatch_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                s.count
+            );
             let _ = writeln!(out, "wagewatch_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", s.sum_seconds);
             let _ = writeln!(out, "wagewatch_http_request_duration_seconds_count{{route=\"{route}\"}} {}", s.count);
         }

@@ -187,7 +187,8 @@ impl AppState {
             let _ = state.with_store(|s| s.update_job(&job_id, JobStatus::Running, None, None));
             let worker = state.clone();
             let result =
-                tokio::task::spawn_blocking(move || worker.rescore_blocking(as_of, model_id.as_deref(), &trigger)).await;
+                tokio::task::spawn_blocking(move || worker.rescore_blocking(as_of, model_id.as_deref(), &trigger))
+                    .await;
             let outcome = match result {
                 Ok(Ok(record)) => Ok(record),
                 Ok(Err(e)) => Err(e.to_string()),
@@ -199,7 +200,8 @@ impl AppState {
                         tracing::error!(error = %e, "published run could not be loaded");
                     }
                     tracing::info!(run = %record.run_id, seconds = record.seconds, "run published");
-                    let _ = state.with_store(|s| s.update_job(&job_id, JobStatus::Succeeded, Some(&record.run_id), None));
+                    let _ =
+                        state.with_store(|s| s.update_job(&job_id, JobStatus::Succeeded, Some(&record.run_id), None));
                 }
                 Err(e) => {
                     tracing::error!(job = %job_id, error = %e, "re-score failed; the current run stays served");

@@ -276,7 +276,8 @@ impl Store {
         }
         let store = Store { conn, dir: dir.to_path_buf() };
         // Only when no re-score is running (it holds the lock) are unregistered folders leftovers.
-        let lock = fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE)).map_err(io)?;
+        let lock =
+            fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE)).map_err(io)?;
         if lock.try_lock().is_ok() {
             store.remove_unpublished_run_folders()?;
         }
@@ -407,8 +408,19 @@ impl Store {
             .map_err(|e| self.db_err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (run_id, as_of, model_id, data_fingerprint, created_at, status, trigger, previous_run_id, counts, seconds, error) =
-                row.map_err(|e| self.db_err(e))?;
+            let (
+                run_id,
+                as_of,
+                model_id,
+                data_fingerprint,
+                created_at,
+                status,
+                trigger,
+                previous_run_id,
+                counts,
+                seconds,
+                error,
+            ) = row.map_err(|e| self.db_err(e))?;
             let corrupt = |what: &str| StateError::Corrupt { what: format!("run {run_id}: {what}") };
             out.push(RunRecord {
                 as_of: Date::parse(&as_of).ok_or_else(|| corrupt("as_of"))?,

@@ -114,7 +114,9 @@ impl Store {
                 role: Role::parse(&role).ok_or_else(|| corrupt("role"))?,
                 region: RegionPrefix::parse(&region).ok_or_else(|| corrupt("region"))?,
                 created_at: Timestamp::parse(&created_at).ok_or_else(|| corrupt("created_at"))?,
-                revoked_at: revoked_at.map(|t| Timestamp::parse(&t).ok_or_else(|| corrupt("revoked_at"))).transpose()?,
+                revoked_at: revoked_at
+                    .map(|t| Timestamp::parse(&t).ok_or_else(|| corrupt("revoked_at")))
+                    .transpose()?,
                 token_id,
                 name,
             });
@@ -141,10 +143,17 @@ impl Store {
     pub fn principal(&self, secret: &str) -> Result<Option<Principal>, StateError> {
         let row = self
             .conn
-            .prepare_cached("SELECT token_id, name, role, region FROM tokens WHERE secret_hash = ?1 AND revoked_at IS NULL")
+            .prepare_cached(
+                "SELECT token_id, name, role, region FROM tokens WHERE secret_hash = ?1 AND revoked_at IS NULL",
+            )
             .and_then(|mut stmt| {
                 stmt.query_row([secret_hash(secret)], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, String>(3)?))
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                    ))
                 })
                 .optional()
             })

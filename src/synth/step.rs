@@ -262,7 +262,7 @@ impl World {
             p.unbilled += step * 0.85 * p.contract_fen as f64;
             let done = p.progress >= 0.999;
             let bill_day = m.next().first_day().add_days(24);
-            if (!p.quarterly || m.number() % 3 == 0 || done) && p.unbilled >= 1_000_000.0 {
+            if (!p.quarterly || m.number().is_multiple_of(3) || done) && p.unbilled >= 1_000_000.0 {
                 let amount = round_to(p.unbilled, 10_000);
                 p.unbilled = 0.0;
                 if bill_day <= end {

@@ -40,7 +40,13 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let config = SynthConfig { employers: 160, seed: 5, start: d("2023-01-01"), end: d("2026-03-31"), format: OutputFormat::Parquet };
+        let config = SynthConfig {
+            employers: 160,
+            seed: 5,
+            start: d("2023-01-01"),
+            end: d("2026-03-31"),
+            format: OutputFormat::Parquet,
+        };
         synth::generate(&config, &data, &|_| {}).unwrap();
         let key = dir.path().join("pseudonym.key");
         Pseudonymizer::from_env_or_file(&key).unwrap();
@@ -65,9 +71,7 @@ fn fixture() -> &'static Fixture {
 }
 
 fn config_for(data: &Path, models: &Path) -> Config {
-    let mut c = Config::default();
-    c.data = data.to_path_buf();
-    c.models = models.to_path_buf();
+    let mut c = Config { data: data.to_path_buf(), models: models.to_path_buf(), ..Default::default() };
     c.schedule.enabled = false;
     c
 }
@@ -107,7 +111,8 @@ struct Reply {
 
 impl Reply {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -164,11 +169,8 @@ impl App {
         self.rt.block_on(async {
             let response = self.router.clone().oneshot(request).await.unwrap();
             let status = response.status();
-            let content_type = response
-                .headers()
-                .get("content-type")
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default();
+            let content_type =
+                response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
             let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec();
             Reply { status, content_type, body }
         })
@@ -205,7 +207,8 @@ impl App {
             .unwrap()
             .iter()
             .find(|i| (i["region_code"].as_str().unwrap() == in_district) == inside)
-            .unwrap_or_else(|| panic!("no {entity_type} {} {in_district}", if inside { "in" } else { "outside" }))["entity_id"]
+            .unwrap_or_else(|| panic!("no {entity_type} {} {in_district}", if inside { "in" } else { "outside" }))
+            ["entity_id"]
             .as_str()
             .unwrap()
             .to_string()
@@ -263,18 +266,27 @@ fn every_route_answers_each_role_by_the_rules() {
         ("GET", "/v1/models/nope".into(), None, all(404)),
         ("GET", "/v1/tokens".into(), None, [200, 403, 403, 403, 403]),
         ("GET", "/v1/audit".into(), None, [200, 403, 403, 403, 403]),
-        ("POST", "/v1/tokens".into(), Some(r#"{"name":"n","role":"inspector","region":"32"}"#.into()), [201, 403, 403, 403, 403]),
+        (
+            "POST",
+            "/v1/tokens".into(),
+            Some(r#"{"name":"n","role":"inspector","region":"32"}"#.into()),
+            [201, 403, 403, 403, 403],
+        ),
         ("DELETE", "/v1/tokens/999".into(), None, [404, 403, 403, 403, 403]),
         (
             "POST",
             "/v1/inspections".into(),
-            Some(format!(r#"{{"inspection_id":"X-{{n}}","employer_id":"{emp_in}","inspected_on":"2025-12-03","found_arrears":true,"arrears_amount":1200.5,"workers_affected":3}}"#)),
+            Some(format!(
+                r#"{{"inspection_id":"X-{{n}}","employer_id":"{emp_in}","inspected_on":"2025-12-03","found_arrears":true,"arrears_amount":1200.5,"workers_affected":3}}"#
+            )),
             [201, 403, 201, 404, 403],
         ),
         (
             "POST",
             "/v1/inspections".into(),
-            Some(format!(r#"{{"inspection_id":"Y-{{n}}","employer_id":"{emp_away}","inspected_on":"2025-12-03","found_arrears":false}}"#)),
+            Some(format!(
+                r#"{{"inspection_id":"Y-{{n}}","employer_id":"{emp_away}","inspected_on":"2025-12-03","found_arrears":false}}"#
+            )),
             [201, 403, 404, 201, 403],
         ),
         ("POST", "/v1/runs".into(), Some(r#"{"as_of":"nope"}"#.into()), [400, 403, 403, 403, 403]),
@@ -294,9 +306,10 @@ fn every_route_answers_each_role_by_the_rules() {
         check(&app, None, method, uri, body.as_deref(), if open { 200 } else { 401 });
     }
     // A wrong or revoked token.
-    let reply = app.rt.block_on(
-        app.router.clone().oneshot(Request::get("/v1/watchlist").header("authorization", "Bearer ww_nope").body(Body::empty()).unwrap()),
-    );
+    let reply =
+        app.rt.block_on(app.router.clone().oneshot(
+            Request::get("/v1/watchlist").header("authorization", "Bearer ww_nope").body(Body::empty()).unwrap(),
+        ));
     assert_eq!(reply.unwrap().status(), StatusCode::UNAUTHORIZED);
     check(&app, None, "GET", "/v1/nothing", None, 404);
     check(&app, Some("admin"), "PUT", "/v1/watchlist", None, 405);
@@ -313,7 +326,9 @@ fn no_route_ever_returns_an_entity_outside_the_callers_region() {
             _ => &app.home,
         })
         .unwrap();
-        let inside = |v: &Value| region.contains(wagewatch::contract::RegionCode::parse(v["region_code"].as_str().unwrap()).unwrap());
+        let inside = |v: &Value| {
+            region.contains(wagewatch::contract::RegionCode::parse(v["region_code"].as_str().unwrap()).unwrap())
+        };
         let expected: BTreeSet<String> =
             everything.iter().filter(|v| inside(v)).map(|v| v["entity_id"].as_str().unwrap().to_string()).collect();
         assert!(!expected.is_empty(), "{caller} sees nothing at all");
@@ -321,7 +336,8 @@ fn no_route_ever_returns_an_entity_outside_the_callers_region() {
         for query in ["", "region=32", "band=red,orange,yellow,green", "min_score=0", "q=9"] {
             let got = app.all_pages(query, caller);
             assert!(got.iter().all(inside), "{caller} {query}");
-            if query.is_empty() || query.starts_with("region") || query.starts_with("band") || query.starts_with("min") {
+            if query.is_empty() || query.starts_with("region") || query.starts_with("band") || query.starts_with("min")
+            {
                 let ids: BTreeSet<String> = got.iter().map(|v| v["entity_id"].as_str().unwrap().to_string()).collect();
                 assert_eq!(ids, expected, "{caller} {query}");
             }
@@ -335,7 +351,10 @@ fn no_route_ever_returns_an_entity_outside_the_callers_region() {
                 assert_eq!(reply.status, StatusCode::OK, "{caller} {id}");
                 for rel in reply.json()["related"].as_array().unwrap() {
                     if let Some(code) = rel["region_code"].as_str() {
-                        assert!(region.contains(wagewatch::contract::RegionCode::parse(code).unwrap()), "{caller} {rel}");
+                        assert!(
+                            region.contains(wagewatch::contract::RegionCode::parse(code).unwrap()),
+                            "{caller} {rel}"
+                        );
                     } else {
                         assert!(rel["band"].is_null() && rel["score"].is_null() && rel["name"].is_null(), "{rel}");
                     }
@@ -348,7 +367,8 @@ fn no_route_ever_returns_an_entity_outside_the_callers_region() {
         if caller.contains("supervisor") {
             let csv = app.call("GET", "/v1/watchlist/export?format=csv", Some(caller), None);
             let text = String::from_utf8(csv.body).unwrap();
-            let ids: BTreeSet<String> = text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect();
+            let ids: BTreeSet<String> =
+                text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect();
             assert_eq!(ids, expected, "{caller} export");
         }
     }
@@ -373,7 +393,8 @@ fn watchlist_filters_order_and_pages_are_stable() {
         let score = v["score"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&score));
         let reasons = v["reasons"].as_str().unwrap();
-        let codes: Vec<&str> = v["reason_texts"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+        let codes: Vec<&str> =
+            v["reason_texts"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
         assert_eq!(reasons, codes.join(";"));
     }
     let red = app.all_pages("band=red&entity_type=employer", "admin");
@@ -387,7 +408,16 @@ fn watchlist_filters_order_and_pages_are_stable() {
     let found = app.all_pages(&format!("q={}", urlencode(name)), "admin");
     assert!(found.iter().any(|v| v["entity_id"] == all[0]["entity_id"]));
     // Bad parameters are 400 with the parameter named.
-    for (query, name) in [("entity_type=firm", "entity_type"), ("region=3", "region"), ("band=blue", "band"), ("min_score=2", "min_score"), ("limit=0", "limit"), ("limit=100000", "limit"), ("cursor=zzz", "cursor"), ("limit=x", "query")] {
+    for (query, name) in [
+        ("entity_type=firm", "entity_type"),
+        ("region=3", "region"),
+        ("band=blue", "band"),
+        ("min_score=2", "min_score"),
+        ("limit=0", "limit"),
+        ("limit=100000", "limit"),
+        ("cursor=zzz", "cursor"),
+        ("limit=x", "query"),
+    ] {
         let r = check(&app, Some("admin"), "GET", &format!("/v1/watchlist?{query}"), None, 400);
         assert!(r.json()["message"].as_str().unwrap().contains(name), "{query}");
     }
@@ -421,7 +451,11 @@ fn entity_pages_show_reasons_history_and_relations() {
     }
     let gc = p["related"].as_array().unwrap().iter().find(|r| r["relation"] == "general_contractor").unwrap();
     let e = app.get(&format!("/v1/employers/{}", gc["entity_id"].as_str().unwrap()), "admin");
-    assert!(e["related"].as_array().unwrap().iter().any(|r| r["entity_id"] == prj.as_str() && r["relation"] == "general_contractor"));
+    assert!(e["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["entity_id"] == prj.as_str() && r["relation"] == "general_contractor"));
     assert!(e["kind"].as_str().is_some());
 }
 
@@ -434,7 +468,8 @@ fn score_reads_are_audited_with_caller_route_filters_and_rows() {
     app.get(&format!("/v1/employers/{emp}"), "supervisor");
     check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=xlsx&band=red", None, 200);
     let audit = app.get("/v1/audit?limit=1000", "admin")["entries"].as_array().unwrap().clone();
-    let find = |token: &str, route: &str| audit.iter().find(|a| a["token_name"] == token && a["route"] == route).cloned();
+    let find =
+        |token: &str, route: &str| audit.iter().find(|a| a["token_name"] == token && a["route"] == route).cloned();
     let w = find("inspector", "/v1/watchlist").expect("watchlist read audited");
     assert_eq!(w["rows"].as_u64().unwrap(), rows);
     assert!(w["filters"].as_str().unwrap().contains(&format!("region={}", app.home)), "{w}");
@@ -461,15 +496,21 @@ fn score_reads_are_audited_with_caller_route_filters_and_rows() {
 #[test]
 fn exports_open_as_csv_parquet_and_excel() {
     let app = App::new();
-    let csv = check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=csv&band=red,orange,yellow", None, 200);
+    let csv =
+        check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=csv&band=red,orange,yellow", None, 200);
     assert!(csv.content_type.starts_with("text/csv"));
     let text = String::from_utf8(csv.body).unwrap();
     assert!(text.starts_with('\u{feff}'), "a BOM for Excel");
     assert!(text.lines().next().unwrap().contains("entity_type,entity_id,name,region_code,score,rank,band,reasons"));
     let pq = check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=parquet", None, 200);
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(axum::body::Bytes::from(pq.body)).unwrap().build().unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(axum::body::Bytes::from(pq.body))
+            .unwrap()
+            .build()
+            .unwrap();
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
-    let expected = app.get(&format!("/v1/watchlist?region={}&limit=1", app.home), "supervisor")["total"].as_u64().unwrap();
+    let expected =
+        app.get(&format!("/v1/watchlist?region={}&limit=1", app.home), "supervisor")["total"].as_u64().unwrap();
     assert_eq!(rows as u64, expected);
     let xlsx = check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=xlsx", None, 200);
     assert_eq!(&xlsx.body[..2], b"PK", "a zip container");
@@ -480,7 +521,9 @@ fn exports_open_as_csv_parquet_and_excel() {
 fn recorded_inspections_are_durable_and_feed_later_runs() {
     let app = App::new();
     let emp = app.entity("employer", &app.home, true);
-    let body = format!(r#"{{"inspection_id":"API-1","employer_id":"{emp}","inspected_on":"2025-11-20","found_arrears":true,"arrears_amount":52000,"workers_affected":12}}"#);
+    let body = format!(
+        r#"{{"inspection_id":"API-1","employer_id":"{emp}","inspected_on":"2025-11-20","found_arrears":true,"arrears_amount":52000,"workers_affected":12}}"#
+    );
     let r = check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&body), 201);
     assert_eq!(r.json()["recorded_by"], "inspector");
     check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&body), 409);
@@ -515,7 +558,15 @@ fn recorded_inspections_are_durable_and_feed_later_runs() {
 #[test]
 fn tokens_are_hashed_and_revocation_takes_effect() {
     let app = App::new();
-    let created = check(&app, Some("admin"), "POST", "/v1/tokens", Some(r#"{"name":"新人","role":"supervisor","region":"3201"}"#), 201).json();
+    let created = check(
+        &app,
+        Some("admin"),
+        "POST",
+        "/v1/tokens",
+        Some(r#"{"name":"新人","role":"supervisor","region":"3201"}"#),
+        201,
+    )
+    .json();
     let secret = created["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("ww_"));
     check(&app, Some("admin"), "POST", "/v1/tokens", Some(r#"{"name":"x","role":"inspector"}"#), 400);
@@ -526,7 +577,8 @@ fn tokens_are_hashed_and_revocation_takes_effect() {
         assert!(!contains(&bytes, &secret), "{file} holds only the hash");
     }
     let id = created["token_id"].as_i64().unwrap();
-    let with = |s: &str| Request::get("/v1/runs").header("authorization", format!("Bearer {s}")).body(Body::empty()).unwrap();
+    let with =
+        |s: &str| Request::get("/v1/runs").header("authorization", format!("Bearer {s}")).body(Body::empty()).unwrap();
     assert_eq!(app.rt.block_on(app.router.clone().oneshot(with(&secret))).unwrap().status(), StatusCode::OK);
     check(&app, Some("admin"), "DELETE", &format!("/v1/tokens/{id}"), None, 204);
     assert_eq!(app.rt.block_on(app.router.clone().oneshot(with(&secret))).unwrap().status(), StatusCode::UNAUTHORIZED);
@@ -575,7 +627,10 @@ fn the_openapi_document_covers_every_route_and_validates() {
         for (status, r) in responses {
             if status.starts_with('4') || status.starts_with('5') {
                 let schema = &r["content"]["application/json"]["schema"]["$ref"];
-                assert!(schema.as_str().is_some_and(|s| s.ends_with("/ErrorBody") || s.ends_with("/Ready")), "{method} {path} {status}");
+                assert!(
+                    schema.as_str().is_some_and(|s| s.ends_with("/ErrorBody") || s.ends_with("/Ready")),
+                    "{method} {path} {status}"
+                );
             }
         }
         // Every route answers something other than 404/405 (it exists in the router).
@@ -629,7 +684,10 @@ fn the_openapi_document_covers_every_route_and_validates() {
 
 impl Reply {
     fn json_or_text_code(&self) -> String {
-        serde_json::from_slice::<Value>(&self.body).ok().and_then(|v| v["code"].as_str().map(str::to_string)).unwrap_or_default()
+        serde_json::from_slice::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v["code"].as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 }
 
@@ -714,7 +772,11 @@ fn killing_a_rescore_midway_leaves_the_previous_run_served() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.latest_published().unwrap().unwrap().run_id, before);
     assert_eq!(store.published().unwrap().len(), 2);
-    let left: Vec<String> = std::fs::read_dir(dir.path().join("runs")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let left: Vec<String> = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(left.iter().all(|n| !n.starts_with(".staging-")), "{left:?}");
     drop(store);
     let mut config = config_for(&f.data, &f.models);
@@ -757,7 +819,10 @@ fn retention_keeps_the_newest_runs_and_deletes_older_folders() {
     assert!(!dir.path().join("runs").join(&oldest).exists());
     // The new run's rows carry the change since the previous run.
     let data = runs::RunData::load(&store, store.latest_published().unwrap().unwrap()).unwrap();
-    assert!(data.rows.iter().all(|r| r.previous_score.is_some() || r.new_on_list || r.band == wagewatch::model::Band::Green));
+    assert!(data
+        .rows
+        .iter()
+        .all(|r| r.previous_score.is_some() || r.new_on_list || r.band == wagewatch::model::Band::Green));
     assert_eq!(data.record.model_id, "m-test");
 }
 

@@ -81,7 +81,11 @@ pub async fn create_token(
         (status = 404, description = "No such token", body = ErrorBody)
     )
 )]
-pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     caller.require(&[Role::Admin], "admin")?;
     let id: i64 = id.parse().map_err(|_| ApiError::BadParameter { name: "id", reason: "not a token id".into() })?;
     state.with_store(|s| s.revoke_token(id))?;
@@ -114,7 +118,10 @@ pub async fn list_audit(
     let since = p
         .since
         .as_deref()
-        .map(|t| Timestamp::parse(t).ok_or_else(|| ApiError::BadParameter { name: "since", reason: "use YYYY-MM-DDTHH:MM:SSZ".into() }))
+        .map(|t| {
+            Timestamp::parse(t)
+                .ok_or_else(|| ApiError::BadParameter { name: "since", reason: "use YYYY-MM-DDTHH:MM:SSZ".into() })
+        })
         .transpose()?;
     let query = AuditQuery { token_id: p.token_id, route: p.route, since, before_id: p.before, limit };
     let records = state.with_store(|s| s.audit(&query))?;

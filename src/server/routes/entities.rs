@@ -11,7 +11,9 @@ use super::watchlist::pick_run;
 use crate::features::{EntityType, Feature};
 use crate::runs::Relation;
 use crate::server::extract::ApiQuery;
-use crate::server::wire::{band_change, AlertOut, EntityDetail, ErrorBody, FeatureOut, HistoryPoint, ReasonOut, RelatedOut};
+use crate::server::wire::{
+    band_change, AlertOut, EntityDetail, ErrorBody, FeatureOut, HistoryPoint, ReasonOut, RelatedOut,
+};
 use crate::server::{ApiError, AppState, Caller};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -44,7 +46,13 @@ const KEY_FEATURES: [Feature; 14] = [
     Feature::DepositToMonthlyWageBill,
 ];
 
-async fn detail(state: AppState, caller: Caller, t: EntityType, id: String, q: EntityQuery) -> Result<EntityDetail, ApiError> {
+async fn detail(
+    state: AppState,
+    caller: Caller,
+    t: EntityType,
+    id: String,
+    q: EntityQuery,
+) -> Result<EntityDetail, ApiError> {
     let view = pick_run(&state, q.run.as_deref())?;
     // An entity outside the caller's region is answered exactly like one that does not exist.
     let not_found = || ApiError::NotFound { what: format!("{} {id}", t.code()) };

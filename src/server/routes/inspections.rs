@@ -50,7 +50,9 @@ pub async fn record_inspection(
         .ok_or_else(|| bad(format!("inspected_on {:?} is not a date YYYY-MM-DD", body.inspected_on)))?;
     let arrears_amount = body
         .arrears_amount
-        .map(|y| Money::from_yuan(y).ok_or_else(|| bad("arrears_amount must be yuan >= 0 with at most 2 decimals".into())))
+        .map(|y| {
+            Money::from_yuan(y).ok_or_else(|| bad("arrears_amount must be yuan >= 0 with at most 2 decimals".into()))
+        })
         .transpose()?;
     if body.workers_affected == Some(0) && body.found_arrears {
         return Err(bad("workers_affected is 0 although arrears were found".into()));

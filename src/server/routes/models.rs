@@ -45,7 +45,11 @@ pub async fn list_models(State(state): State<AppState>, _caller: Caller) -> Resu
         (status = 404, description = "No such model", body = ErrorBody)
     )
 )]
-pub async fn get_model(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Result<Json<ModelDetail>, ApiError> {
+pub async fn get_model(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ModelDetail>, ApiError> {
     if !artifact::list(&state.config().models).contains(&id) {
         return Err(ApiError::NotFound { what: format!("model {id}") });
     }

@@ -45,7 +45,11 @@ pub async fn list_runs(State(state): State<AppState>, _caller: Caller) -> Result
         (status = 404, description = "No such run", body = ErrorBody)
     )
 )]
-pub async fn get_run(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Result<Json<RunOut>, ApiError> {
+pub async fn get_run(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RunOut>, ApiError> {
     let current = state.snapshot().current().map(|v| v.run_id().to_string());
     let run = state.with_store(|s| s.run(&id))?.ok_or_else(|| ApiError::NotFound { what: format!("run {id}") })?;
     Ok(Json(RunOut::from_record(&run, current.as_deref())))
@@ -72,7 +76,9 @@ pub async fn start_rescore(
 ) -> Result<(StatusCode, Json<JobOut>), ApiError> {
     caller.require(&[Role::Admin], "admin")?;
     let as_of = match body.as_of.as_deref() {
-        Some(d) => Date::parse(d).ok_or_else(|| ApiError::BadBody { reason: format!("as_of {d:?} is not YYYY-MM-DD") })?,
+        Some(d) => {
+            Date::parse(d).ok_or_else(|| ApiError::BadBody { reason: format!("as_of {d:?} is not YYYY-MM-DD") })?
+        }
         None => Timestamp(Timestamp::now().0 + 8 * 3600).date(),
     };
     if let Some(m) = &body.model_id {
@@ -93,7 +99,11 @@ pub async fn start_rescore(
         (status = 404, description = "No such job", body = ErrorBody)
     )
 )]
-pub async fn get_job(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Result<Json<JobOut>, ApiError> {
+pub async fn get_job(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<JobOut>, ApiError> {
     let job = state.with_store(|s| s.job(&id))?.ok_or_else(|| ApiError::NotFound { what: format!("job {id}") })?;
     Ok(Json(JobOut::from_record(&job)))
 }

@@ -50,11 +50,8 @@ impl Filter {
             .filter(|r| !r.is_empty())
             .map(|r| RegionPrefix::parse(r).ok_or_else(|| bad("region", "use 2, 4 or 6 digits")))
             .transpose()?;
-        let sector = q
-            .sector
-            .as_deref()
-            .map(|s| Sector::parse(s).ok_or_else(|| bad("sector", "unknown sector")))
-            .transpose()?;
+        let sector =
+            q.sector.as_deref().map(|s| Sector::parse(s).ok_or_else(|| bad("sector", "unknown sector"))).transpose()?;
         let kind =
             q.kind.as_deref().map(|k| EmployerKind::parse(k).ok_or_else(|| bad("kind", "unknown kind"))).transpose()?;
         let bands = q
