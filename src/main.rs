@@ -28,7 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate the demo province (if not there yet), validate it, train a model and score it as of 2026-12-01.
+    /// The whole system on a demo province: generate it (if not there yet), train, backtest, re-score as of
+    /// 2026-12-01, then serve the dashboard and API on 127.0.0.1:8080 with two tokens printed.
     Demo(DemoArgs),
     /// Read a dataset folder, check it against the data contract and print a summary.
     Validate(ValidateArgs),
@@ -236,7 +237,7 @@ struct BacktestArgs {
     out: PathBuf,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct KeyArgs {
     /// File holding the worker-id pseudonymisation key (created with mode 0600 on first use).
     /// The WAGEWATCH_PSEUDONYM_KEY environment variable (64 hex digits) takes precedence.
@@ -249,6 +250,15 @@ struct DemoArgs {
     /// Where the demo province is generated.
     #[arg(long, default_value = "data/generated/demo")]
     data: PathBuf,
+    /// The state folder the demo's runs and tokens go to.
+    #[arg(long, default_value = "state")]
+    state: PathBuf,
+    /// Address the dashboard and API listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Prepare everything, print the tokens, but do not start the server.
+    #[arg(long)]
+    no_serve: bool,
     #[command(flatten)]
     key: KeyArgs,
 }
@@ -346,6 +356,8 @@ fn main() -> Result<()> {
 
 /// The demo's as-of date: just before the 2027 Spring Festival peak.
 const DEMO_AS_OF: &str = "2026-12-01";
+/// The demo's previous run, so that the dashboard shows changes.
+const DEMO_PREVIOUS: &str = "2026-11-01";
 
 fn demo(args: DemoArgs) -> Result<()> {
     let started = Instant::now();
@@ -356,15 +368,83 @@ fn demo(args: DemoArgs) -> Result<()> {
         run_generate(&config, &args.data)?;
     }
     let as_of = Date::parse(DEMO_AS_OF).expect("a valid date");
-    let data = DataArgs { data: args.data.clone(), quarantine: None, key: args.key };
+    let data = DataArgs { data: args.data.clone(), quarantine: None, key: args.key.clone() };
     let (ds, wm) = load_dataset(&data)?;
     print!("{}", DatasetSummary::compute(&ds, Some(as_of)));
-    let trained =
-        train_and_save(&ds, &wm, TrainConfig::new(as_of, 60), Path::new("models"), Some(format!("demo-{DEMO_AS_OF}")))?;
+    let models = Path::new("models");
+    let model_id = format!("demo-{DEMO_AS_OF}");
+    let trained = train_and_save(&ds, &wm, TrainConfig::new(as_of, 60), models, Some(model_id.clone()))?;
     let out = args.data.with_file_name("demo-watchlist.csv");
     score_and_write(&ds, &wm, &trained, as_of, &out)?;
-    println!("demo done in {:.0} s", started.elapsed().as_secs_f64());
-    Ok(())
+
+    // A short backtest (an off-peak and a pre-festival date) for the dashboard's model page.
+    let model_dir = artifact::model_dir(models, &model_id);
+    let report_dir = PathBuf::from("out/demo-backtest");
+    let config = BacktestConfig {
+        from: Date::parse("2026-06-01").expect("a valid date"),
+        to: as_of,
+        step_months: 6,
+        horizon_days: 60,
+        panel_months: 24,
+        calibration_months: 6,
+        watchlists: None,
+    };
+    let spin = spinner("backtesting at 2026-06-01 and 2026-12-01");
+    let result = backtest::run(&ds, &wm, &config, &|_, _| {}).context("backtesting")?;
+    spin.finish_and_clear();
+    backtest::write_report(&result, &report_dir).context("writing the backtest report")?;
+    std::fs::copy(report_dir.join("report.json"), model_dir.join("backtest.json")).context("copying the backtest")?;
+    for svg in ["precision_at_k_employer.svg", "precision_at_k_project.svg", "reliability_employer.svg", "reliability_project.svg"] {
+        std::fs::copy(report_dir.join(svg), model_dir.join(svg)).with_context(|| format!("copying {svg}"))?;
+    }
+    println!("backtest of 2 dates in {:.0} s -> {}", result.seconds, report_dir.display());
+
+    // Two runs, so that the dashboard shows the change since the last one, then tokens and the server.
+    let mut config = runs::Config { data: args.data.clone(), models: models.to_path_buf(), ..Default::default() };
+    config.schedule.enabled = false;
+    config.server.listen = args.listen.clone();
+    let mut store = Store::open(&args.state).context("opening the state folder")?;
+    let fingerprint = model::fingerprint(&ds);
+    let mut last = None;
+    for day in [DEMO_PREVIOUS, DEMO_AS_OF] {
+        let request = runs::RescoreRequest { as_of: Date::parse(day).expect("a valid date"), trigger: "cli".into() };
+        last = Some(runs::rescore(&mut store, &ds, &wm, &trained, &fingerprint, &request, &config).context("re-scoring")?);
+    }
+    let run = last.expect("two runs");
+    let district = busiest_district(&store, &run)?;
+    let (_, supervisor) = store.create_token("演示主管 demo supervisor", Role::Supervisor, district).context("creating a token")?;
+    let (_, inspector) = store.create_token("演示监察员 demo inspector", Role::Inspector, district).context("creating a token")?;
+    drop(store);
+    println!();
+    println!("demo ready in {:.0} s: run {} as of {}", started.elapsed().as_secs_f64(), run.run_id, run.as_of);
+    println!("  dashboard:  http://{}/", args.listen);
+    println!("  supervisor token (district {district}): {supervisor}");
+    println!("  inspector token  (district {district}): {inspector}");
+    println!("  API: curl -H 'Authorization: Bearer <token>' 'http://{}/v1/watchlist?limit=5'", args.listen);
+    if args.no_serve {
+        return Ok(());
+    }
+    println!("serving until ctrl-c");
+    let state = server::AppState::open(config, &args.state, args.key.key_file.clone()).context("opening the state")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo serving");
+        server::serve(state, listener).await.context("serving")
+    })
+}
+
+/// The district with the most scored entities in a run.
+fn busiest_district(store: &Store, run: &wagewatch::state::RunRecord) -> Result<RegionPrefix> {
+    let data = runs::RunData::load(store, run.clone()).context("reading the run")?;
+    let mut counts: std::collections::HashMap<wagewatch::contract::RegionCode, usize> = Default::default();
+    for r in &data.rows {
+        *counts.entry(r.region).or_default() += 1;
+    }
+    let (code, _) = counts.into_iter().max_by_key(|(c, n)| (*n, std::cmp::Reverse(*c))).context("an empty run")?;
+    Ok(RegionPrefix::district(code))
 }
 
 fn validate(args: ValidateArgs) -> Result<()> {

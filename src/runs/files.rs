@@ -5,20 +5,22 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array};
+use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use super::{Link, Relation, RunError, RunRow};
-use crate::contract::{EmployerKind, RegionCode, Sector};
+use super::{Link, Relation, RunError, RunRow, TimelineEvent, WageMonth};
+use crate::contract::{Date, EmployerKind, Money, Month, RegionCode, Sector};
 use crate::features::{Alert, Alerts, EntityType, Feature};
 use crate::model::{Band, Reason};
 
 pub const SCORES: &str = "scores.parquet";
 pub const FEATURES: &str = "features.parquet";
 pub const RELATIONS: &str = "relations.parquet";
+pub const WAGES: &str = "wages.parquet";
+pub const EVENTS: &str = "events.parquet";
 
 /// How many reasons a row keeps (the columns `reason1_*` .. `reason3_*`).
 pub const REASON_SLOTS: usize = 3;
@@ -259,6 +261,99 @@ pub fn read_links(path: &Path) -> Result<Vec<Link>, RunError> {
                     path: path.to_path_buf(),
                     reason: format!("row {}: bad relation", i + 1),
                 })?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `wages.parquet`: entity, wage month, due and paid in fen.
+pub fn write_wages(path: &Path, wages: &[WageMonth]) -> Result<(), RunError> {
+    write_batch(
+        path,
+        vec![
+            ("entity_type".into(), strings(wages.iter().map(|w| Some(w.entity_type.code())))),
+            ("entity_id".into(), strings(wages.iter().map(|w| Some(w.entity_id.as_str())))),
+            ("month".into(), Arc::new(wages.iter().map(|w| Some(w.month.to_string())).collect::<StringArray>())),
+            ("due_fen".into(), Arc::new(wages.iter().map(|w| w.due.fen()).collect::<Int64Array>())),
+            ("paid_fen".into(), Arc::new(wages.iter().map(|w| w.paid.fen()).collect::<Int64Array>())),
+        ],
+    )
+}
+
+/// Reads `wages.parquet` (empty for runs written before it existed).
+pub fn read_wages(path: &Path) -> Result<Vec<WageMonth>, RunError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for batch in read_batches(path)? {
+        let t = col::<StringArray>(&batch, "entity_type", path)?;
+        let id = col::<StringArray>(&batch, "entity_id", path)?;
+        let month = col::<StringArray>(&batch, "month", path)?;
+        let due = col::<Int64Array>(&batch, "due_fen", path)?;
+        let paid = col::<Int64Array>(&batch, "paid_fen", path)?;
+        for i in 0..batch.num_rows() {
+            let bad = |c: &str| RunError::File { path: path.to_path_buf(), reason: format!("row {}: bad {c}", i + 1) };
+            out.push(WageMonth {
+                entity_type: EntityType::parse(t.value(i)).ok_or_else(|| bad("entity_type"))?,
+                entity_id: id.value(i).to_string(),
+                month: Month::parse(month.value(i)).ok_or_else(|| bad("month"))?,
+                due: Money::from_fen(due.value(i)),
+                paid: Money::from_fen(paid.value(i)),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `events.parquet`: each entity's complaints and inspections.
+pub fn write_events(path: &Path, events: &[TimelineEvent]) -> Result<(), RunError> {
+    write_batch(
+        path,
+        vec![
+            ("entity_type".into(), strings(events.iter().map(|e| Some(e.entity_type.code())))),
+            ("entity_id".into(), strings(events.iter().map(|e| Some(e.entity_id.as_str())))),
+            ("on".into(), Arc::new(events.iter().map(|e| Some(e.on.to_string())).collect::<StringArray>())),
+            ("kind".into(), strings(events.iter().map(|e| Some(e.kind)))),
+            ("detail".into(), strings(events.iter().map(|e| Some(e.detail.as_str())))),
+            ("outcome".into(), strings(events.iter().map(|e| e.outcome.as_deref()))),
+            ("workers".into(), Arc::new(events.iter().map(|e| e.workers).collect::<UInt32Array>())),
+            ("amount_fen".into(), Arc::new(events.iter().map(|e| e.amount.map(Money::fen)).collect::<Int64Array>())),
+        ],
+    )
+}
+
+/// Reads `events.parquet` (empty for runs written before it existed).
+pub fn read_events(path: &Path) -> Result<Vec<TimelineEvent>, RunError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for batch in read_batches(path)? {
+        let t = col::<StringArray>(&batch, "entity_type", path)?;
+        let id = col::<StringArray>(&batch, "entity_id", path)?;
+        let on = col::<StringArray>(&batch, "on", path)?;
+        let kind = col::<StringArray>(&batch, "kind", path)?;
+        let detail = col::<StringArray>(&batch, "detail", path)?;
+        let outcome = col::<StringArray>(&batch, "outcome", path)?;
+        let workers = col::<UInt32Array>(&batch, "workers", path)?;
+        let amount = col::<Int64Array>(&batch, "amount_fen", path)?;
+        for i in 0..batch.num_rows() {
+            let bad = |c: &str| RunError::File { path: path.to_path_buf(), reason: format!("row {}: bad {c}", i + 1) };
+            out.push(TimelineEvent {
+                entity_type: EntityType::parse(t.value(i)).ok_or_else(|| bad("entity_type"))?,
+                entity_id: id.value(i).to_string(),
+                on: Date::parse(on.value(i)).ok_or_else(|| bad("on"))?,
+                kind: match kind.value(i) {
+                    "complaint" => "complaint",
+                    "inspection" => "inspection",
+                    _ => return Err(bad("kind")),
+                },
+                detail: detail.value(i).to_string(),
+                outcome: opt_str(outcome, i).map(str::to_string),
+                workers: workers.is_valid(i).then(|| workers.value(i)),
+                amount: amount.is_valid(i).then(|| Money::from_fen(amount.value(i))),
             });
         }
     }

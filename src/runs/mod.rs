@@ -18,7 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::contract::{Date, EmployerKind, RegionCode, Sector};
+use crate::contract::{Date, EmployerKind, Money, Month, RegionCode, Sector};
 use crate::features::{self, EntityType, Feature, WorkerMonths};
 use crate::ingest::tables::{Dataset, EmployerIx};
 use crate::model::{self, Band, Reason, RiskModel};
@@ -111,12 +111,41 @@ pub struct Link {
     pub relation: Relation,
 }
 
-/// A published run read back: its registry record, rows (employers then projects, each by rank) and links.
+/// A wage month of an entity: what fell due and what had been paid for it by the as-of date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WageMonth {
+    pub entity_type: EntityType,
+    pub entity_id: String,
+    pub month: Month,
+    pub due: Money,
+    pub paid: Money,
+}
+
+/// A complaint or inspection in an entity's timeline, as known on the as-of date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineEvent {
+    pub entity_type: EntityType,
+    pub entity_id: String,
+    pub on: Date,
+    /// `complaint` or `inspection`.
+    pub kind: &'static str,
+    /// A complaint's category code; for an inspection `found_arrears` or `no_arrears`.
+    pub detail: String,
+    /// A complaint's outcome once closed by the as-of date.
+    pub outcome: Option<String>,
+    pub workers: Option<u32>,
+    pub amount: Option<Money>,
+}
+
+/// A published run read back: its registry record, rows (employers then projects, each by rank), links,
+/// and each entity's wage months and timeline.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunData {
     pub record: RunRecord,
     pub rows: Vec<RunRow>,
     pub links: Vec<Link>,
+    pub wages: Vec<WageMonth>,
+    pub events: Vec<TimelineEvent>,
 }
 
 impl RunData {
@@ -131,7 +160,9 @@ impl RunData {
         let mut rows = files::read_scores(&dir.join(files::SCORES))?;
         files::read_features(&dir.join(files::FEATURES), &mut rows)?;
         let links = files::read_links(&dir.join(files::RELATIONS))?;
-        Ok(RunData { record, rows, links })
+        let wages = files::read_wages(&dir.join(files::WAGES))?;
+        let events = files::read_events(&dir.join(files::EVENTS))?;
+        Ok(RunData { record, rows, links, wages, events })
     }
 }
 
@@ -346,6 +377,8 @@ fn build_and_publish(
     }
     files::write_features(&staging.join(files::FEATURES), &rows)?;
     files::write_links(&staging.join(files::RELATIONS), &links)?;
+    files::write_wages(&staging.join(files::WAGES), &wage_months(ds, wm, request.as_of))?;
+    files::write_events(&staging.join(files::EVENTS), &timeline(ds, request.as_of))?;
     let target = runs_dir.join(run_id);
     fs::rename(&staging, &target).map_err(io(&target))?;
     fs::File::open(&runs_dir).and_then(|d| d.sync_all()).map_err(io(&runs_dir))?;
@@ -512,6 +545,94 @@ fn links(ds: &Dataset, as_of: Date) -> Vec<Link> {
             });
         }
     }
+    out
+}
+
+/// Wages due and paid by month over the 12 months of due dates before the as-of date, per employer and
+/// per project.
+fn wage_months(ds: &Dataset, wm: &WorkerMonths, as_of: Date) -> Vec<WageMonth> {
+    let mut acc: std::collections::BTreeMap<(EntityType, usize, Month), (i64, i64)> = Default::default();
+    let pr = &ds.payroll;
+    for &r in wm.due_between(as_of.add_days(-366), as_of) {
+        let r = r as usize;
+        let paid = wm.paid_as_of(r, pr.due_date[r], as_of).paid.fen();
+        let due = pr.wage_due[r].fen();
+        let mut add = |key| {
+            let e: &mut (i64, i64) = acc.entry(key).or_default();
+            e.0 += due;
+            e.1 += paid;
+        };
+        add((EntityType::Employer, pr.employer[r].index(), pr.period[r]));
+        if let Some(p) = pr.project[r] {
+            add((EntityType::Project, p.index(), pr.period[r]));
+        }
+    }
+    acc.into_iter()
+        .map(|((t, i, month), (due, paid))| WageMonth {
+            entity_type: t,
+            entity_id: match t {
+                EntityType::Employer => ds.employer_ids.name(i).to_string(),
+                EntityType::Project => ds.project_ids.name(i).to_string(),
+            },
+            month,
+            due: Money::from_fen(due),
+            paid: Money::from_fen(paid),
+        })
+        .collect()
+}
+
+/// Complaints and inspections of the two years before the as-of date, per employer and per project.
+fn timeline(ds: &Dataset, as_of: Date) -> Vec<TimelineEvent> {
+    let since = as_of.add_days(-730);
+    let mut out = Vec::new();
+    let c = &ds.complaints;
+    for i in 0..c.len() {
+        let on = c.received_on[i];
+        if on > as_of || on <= since {
+            continue;
+        }
+        let outcome = c.outcome[i].filter(|_| c.closed_on[i].is_some_and(|d| d <= as_of)).map(|o| o.code().to_string());
+        let targets = [
+            c.employer[i].map(|e| (EntityType::Employer, ds.employer_ids.name(e.index()))),
+            c.project[i].map(|p| (EntityType::Project, ds.project_ids.name(p.index()))),
+        ];
+        for (t, id) in targets.into_iter().flatten() {
+            out.push(TimelineEvent {
+                entity_type: t,
+                entity_id: id.to_string(),
+                on,
+                kind: "complaint",
+                detail: c.category[i].code().to_string(),
+                outcome: outcome.clone(),
+                workers: Some(c.workers_involved[i]),
+                amount: c.amount_claimed[i],
+            });
+        }
+    }
+    let n = &ds.inspections;
+    for i in 0..n.len() {
+        let on = n.inspected_on[i];
+        if on > as_of || on <= since {
+            continue;
+        }
+        let targets = [
+            Some((EntityType::Employer, ds.employer_ids.name(n.employer[i].index()))),
+            n.project[i].map(|p| (EntityType::Project, ds.project_ids.name(p.index()))),
+        ];
+        for (t, id) in targets.into_iter().flatten() {
+            out.push(TimelineEvent {
+                entity_type: t,
+                entity_id: id.to_string(),
+                on,
+                kind: "inspection",
+                detail: if n.found_arrears[i] { "found_arrears" } else { "no_arrears" }.to_string(),
+                outcome: None,
+                workers: n.workers_affected[i],
+                amount: n.arrears_amount[i],
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.entity_type, &a.entity_id, b.on).cmp(&(b.entity_type, &b.entity_id, a.on)));
     out
 }
 

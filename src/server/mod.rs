@@ -1,11 +1,12 @@
 //! The HTTP server (`wagewatch serve`): the inspectors' API over the published runs, with roles, regions,
 //! an audit log, Prometheus metrics, an OpenAPI document generated from the handlers, scheduled re-scores
-//! and graceful shutdown.
+//! and graceful shutdown; and the supervisors' dashboard (HTML) beside it.
 //!
 //! Every path is registered in [`router`], grouped by resource (one module each under `routes`).
 
 mod audit;
 mod auth;
+mod dashboard;
 mod error;
 mod extract;
 mod metrics;
@@ -281,6 +282,7 @@ pub fn router(state: AppState) -> Router {
     let _ = state.inner.openapi.set(json);
     let limit = state.inner.config.server.body_limit_bytes;
     router
+        .merge(dashboard::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .fallback(no_route)

@@ -22,6 +22,19 @@ pub struct RunView {
     by_employer: HashMap<String, Vec<usize>>,
     /// Each row's watchlist JSON, rendered once: a page is these fragments joined.
     items: Vec<Box<RawValue>>,
+    /// Ranges of `data.wages` and `data.events` by entity (both are grouped by entity).
+    wages_by: HashMap<(EntityType, String), std::ops::Range<usize>>,
+    events_by: HashMap<(EntityType, String), std::ops::Range<usize>>,
+}
+
+/// The ranges of consecutive items with the same key.
+fn ranges<T>(items: &[T], key: impl Fn(&T) -> (EntityType, String)) -> HashMap<(EntityType, String), std::ops::Range<usize>> {
+    let mut out: HashMap<(EntityType, String), std::ops::Range<usize>> = HashMap::new();
+    for (i, x) in items.iter().enumerate() {
+        let r = out.entry(key(x)).or_insert(i..i);
+        r.end = i + 1;
+    }
+    out
 }
 
 impl RunView {
@@ -39,7 +52,9 @@ impl RunView {
             .iter()
             .map(|r| serde_json::value::to_raw_value(&WatchlistItem::from_row(r)).expect("rows serialise"))
             .collect();
-        RunView { data, index, by_project, by_employer, items }
+        let wages_by = ranges(&data.wages, |w| (w.entity_type, w.entity_id.clone()));
+        let events_by = ranges(&data.events, |e| (e.entity_type, e.entity_id.clone()));
+        RunView { data, index, by_project, by_employer, items, wages_by, events_by }
     }
 
     /// The run id.
@@ -50,6 +65,16 @@ impl RunView {
     /// The watchlist JSON of the row at a position.
     pub fn item_json(&self, position: usize) -> &RawValue {
         &self.items[position]
+    }
+
+    /// An entity's wage months, oldest first.
+    pub fn wages(&self, t: EntityType, id: &str) -> &[crate::runs::WageMonth] {
+        self.wages_by.get(&(t, id.to_string())).map_or(&[], |r| &self.data.wages[r.clone()])
+    }
+
+    /// An entity's complaints and inspections, newest first.
+    pub fn events(&self, t: EntityType, id: &str) -> &[crate::runs::TimelineEvent] {
+        self.events_by.get(&(t, id.to_string())).map_or(&[], |r| &self.data.events[r.clone()])
     }
 
     /// An entity's row.

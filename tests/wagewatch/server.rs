@@ -22,20 +22,20 @@ use wagewatch::synth::{self, OutputFormat, SynthConfig};
 use crate::support::*;
 
 /// A small province, a model and two published runs, made once for the whole binary.
-struct Fixture {
+pub struct Fixture {
     _dir: tempfile::TempDir,
-    data: PathBuf,
-    models: PathBuf,
+    pub data: PathBuf,
+    pub models: PathBuf,
     /// A state folder with the two runs; each test works on its own copy.
-    state: PathBuf,
-    key: PathBuf,
+    pub state: PathBuf,
+    pub key: PathBuf,
 }
 
 fn d(s: &str) -> Date {
     Date::parse(s).unwrap()
 }
 
-fn fixture() -> &'static Fixture {
+pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
@@ -76,7 +76,7 @@ fn config_for(data: &Path, models: &Path) -> Config {
     c
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -86,6 +86,22 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
+}
+
+/// The district with the most entities in the current run, and the largest one in another city.
+pub fn largest_districts(state: &Path) -> (String, String) {
+    let store = Store::open(state).unwrap();
+    let run = store.latest_published().unwrap().unwrap();
+    let data = runs::RunData::load(&store, run).unwrap();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for r in &data.rows {
+        *counts.entry(r.region.to_string()).or_default() += 1;
+    }
+    let mut districts: Vec<(usize, String)> = counts.into_iter().map(|(k, v)| (v, k)).collect();
+    districts.sort_by(|a, b| b.cmp(a));
+    let home = districts[0].1.clone();
+    let away = districts.iter().find(|(_, d)| d[..4] != home[..4]).unwrap_or(&districts[1]).1.clone();
+    (home, away)
 }
 
 /// One server over a private copy of the fixture's state, with a token per caller kind.
@@ -125,18 +141,8 @@ impl App {
         let f = fixture();
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&f.state, dir.path());
+        let (home, away) = largest_districts(dir.path());
         let mut store = Store::open(dir.path()).unwrap();
-        // The two districts with the most employers in the current run.
-        let run = store.latest_published().unwrap().unwrap();
-        let data = runs::RunData::load(&store, run).unwrap();
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for r in &data.rows {
-            *counts.entry(r.region.to_string()).or_default() += 1;
-        }
-        let mut districts: Vec<(usize, String)> = counts.into_iter().map(|(k, v)| (v, k)).collect();
-        districts.sort_by(|a, b| b.cmp(a));
-        let home = districts[0].1.clone();
-        let away = districts.iter().find(|(_, d)| d[..4] != home[..4]).unwrap_or(&districts[1]).1.clone();
         let mut tokens = HashMap::new();
         let p = |s: &str| RegionPrefix::parse(s).unwrap();
         for (name, role, region) in [

@@ -214,18 +214,29 @@ pub async fn export_watchlist(
     ApiQuery(q): ApiQuery<WatchlistQuery>,
     ApiQuery(e): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
+    export_file(&state, &caller, &q, e.format.as_deref(), "/v1/watchlist/export").await
+}
+
+/// The filtered watchlist as a file, audited under `route` (the API's export and the dashboard's).
+pub async fn export_file(
+    state: &AppState,
+    caller: &Caller,
+    q: &WatchlistQuery,
+    format: Option<&str>,
+    route: &str,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Supervisor, Role::Admin], "supervisor or admin")?;
-    let format = match e.format.as_deref() {
+    let format = match format {
         None => ExportFormat::Csv,
         Some(f) => ExportFormat::parse(f)
             .ok_or_else(|| ApiError::BadParameter { name: "format", reason: "use csv, parquet or xlsx".into() })?,
     };
-    let filter = Filter::parse(&q, &caller)?;
-    let view = pick_run(&state, q.run.as_deref())?;
+    let filter = Filter::parse(q, caller)?;
+    let view = pick_run(state, q.run.as_deref())?;
     let rows: Vec<&RunRow> = view.data.rows.iter().filter(|r| filter.matches(r)).collect();
     let bytes = export::export(&rows, format).map_err(ApiError::internal)?;
-    let filters = format!("{}&format={}", audit_filters(&q), format.extension());
-    state.audit(&caller, "GET", "/v1/watchlist/export", filters, rows.len() as u64).await?;
+    let filters = format!("{}&format={}", audit_filters(q), format.extension());
+    state.audit(caller, "GET", route, filters, rows.len() as u64).await?;
     let name = format!("wagewatch_{}_{}.{}", view.data.record.as_of, view.run_id(), format.extension());
     Ok((
         [
