@@ -394,7 +394,12 @@ fn demo(args: DemoArgs) -> Result<()> {
     spin.finish_and_clear();
     backtest::write_report(&result, &report_dir).context("writing the backtest report")?;
     std::fs::copy(report_dir.join("report.json"), model_dir.join("backtest.json")).context("copying the backtest")?;
-    for svg in ["precision_at_k_employer.svg", "precision_at_k_project.svg", "reliability_employer.svg", "reliability_project.svg"] {
+    for svg in [
+        "precision_at_k_employer.svg",
+        "precision_at_k_project.svg",
+        "reliability_employer.svg",
+        "reliability_project.svg",
+    ] {
         std::fs::copy(report_dir.join(svg), model_dir.join(svg)).with_context(|| format!("copying {svg}"))?;
     }
     println!("backtest of 2 dates in {:.0} s -> {}", result.seconds, report_dir.display());
@@ -408,12 +413,15 @@ fn demo(args: DemoArgs) -> Result<()> {
     let mut last = None;
     for day in [DEMO_PREVIOUS, DEMO_AS_OF] {
         let request = runs::RescoreRequest { as_of: Date::parse(day).expect("a valid date"), trigger: "cli".into() };
-        last = Some(runs::rescore(&mut store, &ds, &wm, &trained, &fingerprint, &request, &config).context("re-scoring")?);
+        last =
+            Some(runs::rescore(&mut store, &ds, &wm, &trained, &fingerprint, &request, &config).context("re-scoring")?);
     }
     let run = last.expect("two runs");
     let district = busiest_district(&store, &run)?;
-    let (_, supervisor) = store.create_token("演示主管 demo supervisor", Role::Supervisor, district).context("creating a token")?;
-    let (_, inspector) = store.create_token("演示监察员 demo inspector", Role::Inspector, district).context("creating a token")?;
+    let (_, supervisor) =
+        store.create_token("演示主管 demo supervisor", Role::Supervisor, district).context("creating a token")?;
+    let (_, inspector) =
+        store.create_token("演示监察员 demo inspector", Role::Inspector, district).context("creating a token")?;
     drop(store);
     println!();
     println!("demo ready in {:.0} s: run {} as of {}", started.elapsed().as_secs_f64(), run.run_id, run.as_of);

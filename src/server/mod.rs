@@ -221,7 +221,12 @@ impl AppState {
         runs::rescore_from_folder(&mut store, &self.inner.config, &key, as_of, model_id, trigger)
     }
 
-    /// Checks the schedule and the data folder every few seconds and re-scores when due.
+    /// Starts the scheduler on the current runtime: it checks the schedule and the data folder every
+    /// `check_every_seconds` and re-scores when due (`serve` calls this when the schedule is enabled).
+    pub fn spawn_scheduler(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.clone().run_schedule())
+    }
+
     async fn run_schedule(self) {
         let config = self.inner.config.schedule.clone();
         let mut stamp = schedule::data_stamp(&self.inner.config.data);
@@ -296,7 +301,7 @@ pub fn router(state: AppState) -> Router {
 /// configuration enables it.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     if state.inner.config.schedule.enabled {
-        tokio::spawn(state.clone().run_schedule());
+        state.spawn_scheduler();
     }
     let app = router(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await

@@ -28,7 +28,10 @@ pub struct RunView {
 }
 
 /// The ranges of consecutive items with the same key.
-fn ranges<T>(items: &[T], key: impl Fn(&T) -> (EntityType, String)) -> HashMap<(EntityType, String), std::ops::Range<usize>> {
+fn ranges<T>(
+    items: &[T],
+    key: impl Fn(&T) -> (EntityType, String),
+) -> HashMap<(EntityType, String), std::ops::Range<usize>> {
     let mut out: HashMap<(EntityType, String), std::ops::Range<usize>> = HashMap::new();
     for (i, x) in items.iter().enumerate() {
         let r = out.entry(key(x)).or_insert(i..i);

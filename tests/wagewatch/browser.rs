@@ -45,9 +45,8 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Vec<
     };
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
     let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let length = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()));
+    let length =
+        head.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()));
     let chunked = head.contains("transfer-encoding: chunked");
     let done = |raw: &[u8]| {
         let body = &raw[split + 4..];
@@ -139,7 +138,11 @@ impl Browser {
 
     fn find_all(&self, css: &str) -> Vec<String> {
         let v = self.cmd("POST", "/elements", Some(json!({"using": "css selector", "value": css})));
-        v.as_array().unwrap_or_else(|| panic!("{css}: {v}")).iter().map(|e| e[ELEMENT].as_str().unwrap_or_else(|| panic!("{css}: {e}")).to_string()).collect()
+        v.as_array()
+            .unwrap_or_else(|| panic!("{css}: {v}"))
+            .iter()
+            .map(|e| e[ELEMENT].as_str().unwrap_or_else(|| panic!("{css}: {e}")).to_string())
+            .collect()
     }
 
     #[track_caller]
@@ -261,13 +264,22 @@ fn the_dashboard_in_a_browser() {
     let away_employer = {
         let run = store.latest_published().unwrap().unwrap();
         let data = wagewatch::runs::RunData::load(&store, run).unwrap();
-        data.rows.iter().find(|r| r.region.to_string() == away && r.entity_type == wagewatch::features::EntityType::Employer).unwrap().entity_id.clone()
+        data.rows
+            .iter()
+            .find(|r| r.region.to_string() == away && r.entity_type == wagewatch::features::EntityType::Employer)
+            .unwrap()
+            .entity_id
+            .clone()
     };
     drop(store);
     let config = dir.path().join("wagewatch.toml");
     std::fs::write(
         &config,
-        format!("data = {:?}\nmodels = {:?}\n[schedule]\nenabled = false\n", f.data.display().to_string(), f.models.display().to_string()),
+        format!(
+            "data = {:?}\nmodels = {:?}\n[schedule]\nenabled = false\n",
+            f.data.display().to_string(),
+            f.models.display().to_string()
+        ),
     )
     .unwrap();
     let port = free_port();

@@ -856,3 +856,68 @@ fn the_config_file_sets_bands_and_rejects_mistakes_with_the_file_named() {
     assert_eq!(Config::load(&dir.path().join("missing.toml"), false).unwrap(), Config::default());
     let _ = Role::ALL;
 }
+
+#[test]
+fn the_scheduler_rescores_when_the_data_folder_changes() {
+    let f = fixture();
+    let data = tempfile::tempdir().unwrap();
+    copy_dir(&f.data, data.path());
+    let app = App::with_config(|c| {
+        c.data = data.path().to_path_buf();
+        c.schedule.enabled = true;
+        c.schedule.check_every_seconds = 1;
+    });
+    let before = app.current_run();
+    let _scheduler = app.rt.block_on(async { app.state.spawn_scheduler() });
+    // Nothing is due yet: the last run is minutes old and the interval is a week.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(app.current_run(), before);
+    // New data arrives.
+    std::fs::write(data.path().join("README.txt"), "new delivery").unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let runs = app.get("/v1/runs", "admin");
+        if let Some(run) = runs["runs"].as_array().unwrap().iter().find(|r| r["trigger"] == "new_data") {
+            assert_eq!(run["status"], "published", "{run}");
+            assert_eq!(runs["current_run_id"], run["run_id"]);
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "no re-score after new data: {runs}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_server_stops_gracefully_on_sigterm() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&f.state, dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+        .args(["serve", "--no-schedule", "--config", "/dev/null", "--listen", &format!("127.0.0.1:{port}"), "--state"])
+        .arg(dir.path())
+        .arg("--key-file")
+        .arg(&f.key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed().as_secs() < 30, "the server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed().as_secs() < 40, "the server did not stop on SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut log = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut log).unwrap();
+    assert!(status.success(), "{status}: {log}");
+    assert!(log.contains("shutting down"), "{log}");
+}

@@ -150,7 +150,13 @@ pub fn band_bars(rows: &[(String, [u32; 4])], lang: Lang) -> String {
     }
     for (row, (label, counts)) in rows.iter().enumerate() {
         let y = 26.0 + row as f64 * (bar_h + 6.0);
-        let _ = write!(out, r##"<text x="{}" y="{:.1}" font-size="12" text-anchor="end">{}</text>"##, left - 6.0, y + 13.0, esc(label));
+        let _ = write!(
+            out,
+            r##"<text x="{}" y="{:.1}" font-size="12" text-anchor="end">{}</text>"##,
+            left - 6.0,
+            y + 13.0,
+            esc(label)
+        );
         let mut x = left;
         for (b, n) in bands.iter().zip(counts) {
             let width = plot_w * *n as f64 / max;
@@ -165,7 +171,13 @@ pub fn band_bars(rows: &[(String, [u32; 4])], lang: Lang) -> String {
             }
             x += width;
         }
-        let _ = write!(out, r##"<text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##, x + 4.0, y + 13.0, counts.iter().sum::<u32>());
+        let _ = write!(
+            out,
+            r##"<text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
+            x + 4.0,
+            y + 13.0,
+            counts.iter().sum::<u32>()
+        );
     }
     out.push_str("</svg>");
     out

@@ -155,7 +155,11 @@ pub fn layout(lang: Lang, title: &str, nav: Nav, who: Option<&Principal>, here: 
             let current = if n == nav { r#" aria-current="page""# } else { "" };
             format!(r#"<li><a href="{href}"{current}>{}</a></li>"#, lang.t(zh, en))
         };
-        let region = if p.region.digits() == 0 { lang.t("全部地区", "all regions").to_string() } else { p.region.to_string() };
+        let region = if p.region.digits() == 0 {
+            lang.t("全部地区", "all regions").to_string()
+        } else {
+            p.region.to_string()
+        };
         let _ = write!(
             out,
             r#"<nav aria-label="{nav_label}"><ul>{}{}{}</ul></nav>

@@ -93,7 +93,9 @@ impl FromRequestParts<AppState> for Viewer {
 /// An error as a page, with the API's status.
 fn error_page(lang: Lang, viewer: Option<&Viewer>, here: &str, e: ApiError) -> Response {
     let message = match &e {
-        ApiError::NotFound { .. } => lang.t("未找到，或不在您的辖区内。", "Not found, or outside your region.").to_string(),
+        ApiError::NotFound { .. } => {
+            lang.t("未找到，或不在您的辖区内。", "Not found, or outside your region.").to_string()
+        }
         ApiError::OutsideRegion { .. } => {
             lang.t("所选地区不在您的辖区内。", "The region you chose is outside your region.").to_string()
         }
@@ -121,7 +123,8 @@ struct Html(String);
 
 impl IntoResponse for Html {
     fn into_response(self) -> Response {
-        ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], self.0).into_response()
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], self.0)
+            .into_response()
     }
 }
 
@@ -133,7 +136,10 @@ struct SigninQuery {
 async fn signin_page(headers: HeaderMap, axum::extract::Query(q): axum::extract::Query<SigninQuery>) -> Html {
     let lang = lang_of(&headers);
     let error = if q.error.is_some() {
-        format!(r#"<p class="error" role="alert">{}</p>"#, lang.t("令牌无效或已撤销。", "The token is unknown or revoked."))
+        format!(
+            r#"<p class="error" role="alert">{}</p>"#,
+            lang.t("令牌无效或已撤销。", "The token is unknown or revoked.")
+        )
     } else {
         String::new()
     };
@@ -143,7 +149,10 @@ async fn signin_page(headers: HeaderMap, axum::extract::Query(q): axum::extract:
 <p class="meta">{hint}</p><button type="submit">{submit}</button></form></div>"#,
         title = lang.t("登录", "Sign in"),
         label = lang.t("访问令牌", "Access token"),
-        hint = lang.t("令牌由管理员发放（wagewatch token create）。", "Tokens are issued by an administrator (wagewatch token create)."),
+        hint = lang.t(
+            "令牌由管理员发放（wagewatch token create）。",
+            "Tokens are issued by an administrator (wagewatch token create)."
+        ),
         submit = lang.t("登录", "Sign in"),
     );
     Html(layout(lang, lang.t("登录", "Sign in"), Nav::None, None, "/signin", &body))
@@ -224,11 +233,18 @@ impl PageQuery {
     /// The filters as a query string (for links that keep them).
     fn query_string(&self) -> String {
         let f = self.filters();
-        [("entity_type", f.entity_type), ("region", f.region), ("sector", f.sector), ("kind", f.kind), ("band", f.band), ("q", f.q)]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| format!("{k}={}", url(&v))))
-            .collect::<Vec<_>>()
-            .join("&")
+        [
+            ("entity_type", f.entity_type),
+            ("region", f.region),
+            ("sector", f.sector),
+            ("kind", f.kind),
+            ("band", f.band),
+            ("q", f.q),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", url(&v))))
+        .collect::<Vec<_>>()
+        .join("&")
     }
 }
 
@@ -265,10 +281,22 @@ fn change_cell(r: &RunRow, lang: Lang) -> String {
     out
 }
 
-async fn watchlist_page(State(state): State<AppState>, viewer: Viewer, axum::extract::Query(q): axum::extract::Query<PageQuery>) -> Response {
+async fn watchlist_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(q): axum::extract::Query<PageQuery>,
+) -> Response {
     let lang = viewer.lang;
     match render_watchlist(&state, &viewer, &q).await {
-        Ok(page) => Html(layout(lang, lang.t("风险名单", "Watchlist"), Nav::Watchlist, Some(&viewer.caller.0), &viewer.here, &page)).into_response(),
+        Ok(page) => Html(layout(
+            lang,
+            lang.t("风险名单", "Watchlist"),
+            Nav::Watchlist,
+            Some(&viewer.caller.0),
+            &viewer.here,
+            &page,
+        ))
+        .into_response(),
         Err(e) => error_page(lang, Some(&viewer), &viewer.here, e),
     }
 }
@@ -299,7 +327,9 @@ async fn render_watchlist(state: &AppState, viewer: &Viewer, q: &PageQuery) -> R
     let pages = total.div_ceil(PAGE).max(1);
     let page = q.page.unwrap_or(1).clamp(1, pages);
     let shown = &rows[(page - 1) * PAGE..(page * PAGE).min(total)];
-    state.audit(caller, "GET", "/watchlist", format!("{}&sort={sort}&page={page}", q.query_string()), shown.len() as u64).await?;
+    state
+        .audit(caller, "GET", "/watchlist", format!("{}&sort={sort}&page={page}", q.query_string()), shown.len() as u64)
+        .await?;
 
     // Region choices: the cities and districts of the caller's region that have entities.
     let scope = caller.0.region;
@@ -326,7 +356,11 @@ async fn render_watchlist(state: &AppState, viewer: &Viewer, q: &PageQuery) -> R
         lang.t("模型", "model"),
         esc(&record.model_id)
     );
-    let _ = write!(out, r#"<form class="filters" method="get" action="/watchlist" role="search" aria-label="{}">"#, lang.t("筛选", "Filters"));
+    let _ = write!(
+        out,
+        r#"<form class="filters" method="get" action="/watchlist" role="search" aria-label="{}">"#,
+        lang.t("筛选", "Filters")
+    );
     let _ = write!(
         out,
         r#"<label>{}<select name="entity_type"><option value="">{}</option><option value="employer"{}>{}</option><option value="project"{}>{}</option></select></label>"#,
@@ -337,20 +371,46 @@ async fn render_watchlist(state: &AppState, viewer: &Viewer, q: &PageQuery) -> R
         selected(&filters.entity_type, "project"),
         type_name(EntityType::Project, lang)
     );
-    let _ = write!(out, r#"<label>{}<select name="region"><option value="">{}</option>"#, lang.t("地区", "Region"), lang.t("全部辖区", "whole region"));
+    let _ = write!(
+        out,
+        r#"<label>{}<select name="region"><option value="">{}</option>"#,
+        lang.t("地区", "Region"),
+        lang.t("全部辖区", "whole region")
+    );
     for c in &cities {
-        let _ = write!(out, r#"<option value="{c}"{}>{c} {}</option>"#, selected(&filters.region, c), lang.t("（市）", "(city)"));
+        let _ = write!(
+            out,
+            r#"<option value="{c}"{}>{c} {}</option>"#,
+            selected(&filters.region, c),
+            lang.t("（市）", "(city)")
+        );
     }
     for d in &districts {
         let _ = write!(out, r#"<option value="{d}"{}>{d}</option>"#, selected(&filters.region, d));
     }
     out.push_str("</select></label>");
-    let _ = write!(out, r#"<label>{}<select name="sector"><option value="">{}</option>"#, lang.t("行业", "Sector"), lang.t("全部", "all"));
-    for (code, zh, en) in [("construction", "建筑", "construction"), ("manufacturing", "制造", "manufacturing"), ("services", "服务", "services"), ("transport", "运输", "transport"), ("other", "其他", "other")] {
+    let _ = write!(
+        out,
+        r#"<label>{}<select name="sector"><option value="">{}</option>"#,
+        lang.t("行业", "Sector"),
+        lang.t("全部", "all")
+    );
+    for (code, zh, en) in [
+        ("construction", "建筑", "construction"),
+        ("manufacturing", "制造", "manufacturing"),
+        ("services", "服务", "services"),
+        ("transport", "运输", "transport"),
+        ("other", "其他", "other"),
+    ] {
         let _ = write!(out, r#"<option value="{code}"{}>{}</option>"#, selected(&filters.sector, code), lang.t(zh, en));
     }
     out.push_str("</select></label>");
-    let _ = write!(out, r#"<label>{}<select name="kind"><option value="">{}</option>"#, lang.t("企业类别", "Kind"), lang.t("全部", "all"));
+    let _ = write!(
+        out,
+        r#"<label>{}<select name="kind"><option value="">{}</option>"#,
+        lang.t("企业类别", "Kind"),
+        lang.t("全部", "all")
+    );
     for (code, zh, en) in [
         ("general_contractor", "总承包", "general contractor"),
         ("subcontractor", "分包", "subcontractor"),
@@ -362,8 +422,19 @@ async fn render_watchlist(state: &AppState, viewer: &Viewer, q: &PageQuery) -> R
         let _ = write!(out, r#"<option value="{code}"{}>{}</option>"#, selected(&filters.kind, code), lang.t(zh, en));
     }
     out.push_str("</select></label>");
-    let _ = write!(out, r#"<label>{}<select name="band"><option value="">{}</option>"#, lang.t("等级", "Band"), lang.t("全部", "all"));
-    for (code, zh, en) in [("red", "红色", "red"), ("red,orange", "红色和橙色", "red and orange"), ("orange", "橙色", "orange"), ("yellow", "黄色", "yellow"), ("green", "绿色", "green")] {
+    let _ = write!(
+        out,
+        r#"<label>{}<select name="band"><option value="">{}</option>"#,
+        lang.t("等级", "Band"),
+        lang.t("全部", "all")
+    );
+    for (code, zh, en) in [
+        ("red", "红色", "red"),
+        ("red,orange", "红色和橙色", "red and orange"),
+        ("orange", "橙色", "orange"),
+        ("yellow", "黄色", "yellow"),
+        ("green", "绿色", "green"),
+    ] {
         let _ = write!(out, r#"<option value="{code}"{}>{}</option>"#, selected(&filters.band, code), lang.t(zh, en));
     }
     out.push_str("</select></label>");
@@ -384,15 +455,35 @@ async fn render_watchlist(state: &AppState, viewer: &Viewer, q: &PageQuery) -> R
             lang.t("导出 CSV", "Export CSV")
         );
     }
-    let _ = write!(out, r#"<p class="meta" id="count">{}</p>"#, match lang {
-        Lang::Zh => format!("共 {total} 条，第 {page}/{pages} 页"),
-        Lang::En => format!("{total} entities, page {page} of {pages}"),
-    });
+    let _ = write!(
+        out,
+        r#"<p class="meta" id="count">{}</p>"#,
+        match lang {
+            Lang::Zh => format!("共 {total} 条，第 {page}/{pages} 页"),
+            Lang::En => format!("{total} entities, page {page} of {pages}"),
+        }
+    );
     // Sortable headers are links (keyboard usable); aria-sort tells the current order.
     let head = |key: &str, label: &str, num: bool| {
         let next = if sort == key && !desc { "desc" } else { "asc" };
-        let aria = if sort == key { if desc { r#" aria-sort="descending""# } else { r#" aria-sort="ascending""# } } else { "" };
-        let arrow = if sort == key { if desc { " ▼" } else { " ▲" } } else { "" };
+        let aria = if sort == key {
+            if desc {
+                r#" aria-sort="descending""#
+            } else {
+                r#" aria-sort="ascending""#
+            }
+        } else {
+            ""
+        };
+        let arrow = if sort == key {
+            if desc {
+                " ▼"
+            } else {
+                " ▲"
+            }
+        } else {
+            ""
+        };
         format!(
             r#"<th scope="col"{aria}{}><a href="/watchlist?{qs}&sort={key}&dir={next}">{label}{arrow}</a></th>"#,
             if num { r#" class="num""# } else { "" }
@@ -421,7 +512,8 @@ async fn render_watchlist(state: &AppState, viewer: &Viewer, q: &PageQuery) -> R
                 esc(if lang == Lang::Zh { &zh } else { &en })
             })
             .collect();
-        let alerts: Vec<String> = r.alerts.iter().map(|a| esc(if lang == Lang::Zh { a.zh() } else { a.en() })).collect();
+        let alerts: Vec<String> =
+            r.alerts.iter().map(|a| esc(if lang == Lang::Zh { a.zh() } else { a.en() })).collect();
         let href = entity_href(r.entity_type, &r.entity_id);
         let _ = write!(
             out,
@@ -445,10 +537,20 @@ async fn render_watchlist(state: &AppState, viewer: &Viewer, q: &PageQuery) -> R
     let sort_qs = format!("{qs}&sort={sort}&dir={}", if desc { "desc" } else { "asc" });
     out.push_str(r#"<nav class="pager" aria-label="pages">"#);
     if page > 1 {
-        let _ = write!(out, r#"<a href="/watchlist?{sort_qs}&page={}" rel="prev">{}</a>"#, page - 1, lang.t("上一页", "Previous"));
+        let _ = write!(
+            out,
+            r#"<a href="/watchlist?{sort_qs}&page={}" rel="prev">{}</a>"#,
+            page - 1,
+            lang.t("上一页", "Previous")
+        );
     }
     if page < pages {
-        let _ = write!(out, r#"<a href="/watchlist?{sort_qs}&page={}" rel="next">{}</a>"#, page + 1, lang.t("下一页", "Next"));
+        let _ = write!(
+            out,
+            r#"<a href="/watchlist?{sort_qs}&page={}" rel="next">{}</a>"#,
+            page + 1,
+            lang.t("下一页", "Next")
+        );
     }
     out.push_str("</nav>");
     Ok(out)
@@ -461,14 +563,22 @@ struct ExportParams {
     page: PageQuery,
 }
 
-async fn export(State(state): State<AppState>, viewer: Viewer, axum::extract::Query(p): axum::extract::Query<ExportParams>) -> Response {
+async fn export(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(p): axum::extract::Query<ExportParams>,
+) -> Response {
     match export_file(&state, &viewer.caller, &p.page.filters(), p.format.as_deref(), "/export").await {
         Ok(r) => r,
         Err(e) => error_page(viewer.lang, Some(&viewer), &viewer.here, e),
     }
 }
 
-async fn entity_page(State(state): State<AppState>, viewer: Viewer, Path((kind, id)): Path<(String, String)>) -> Response {
+async fn entity_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((kind, id)): Path<(String, String)>,
+) -> Response {
     let lang = viewer.lang;
     let result = async {
         let t = EntityType::parse(&kind).ok_or_else(|| ApiError::NotFound { what: kind.clone() })?;
@@ -476,17 +586,27 @@ async fn entity_page(State(state): State<AppState>, viewer: Viewer, Path((kind, 
     }
     .await;
     match result {
-        Ok((title, body)) => Html(layout(lang, &title, Nav::Watchlist, Some(&viewer.caller.0), &viewer.here, &body)).into_response(),
+        Ok((title, body)) => {
+            Html(layout(lang, &title, Nav::Watchlist, Some(&viewer.caller.0), &viewer.here, &body)).into_response()
+        }
         Err(e) => error_page(lang, Some(&viewer), &viewer.here, e),
     }
 }
 
-async fn render_entity(state: &AppState, viewer: &Viewer, t: EntityType, id: &str) -> Result<(String, String), ApiError> {
+async fn render_entity(
+    state: &AppState,
+    viewer: &Viewer,
+    t: EntityType,
+    id: &str,
+) -> Result<(String, String), ApiError> {
     let lang = viewer.lang;
     let caller = &viewer.caller;
     let snapshot = state.snapshot();
     let view = snapshot.current().cloned().ok_or(ApiError::NoRun)?;
-    let r = view.row(t, id).filter(|r| caller.sees(r.region)).ok_or_else(|| ApiError::NotFound { what: format!("{} {id}", t.code()) })?;
+    let r = view
+        .row(t, id)
+        .filter(|r| caller.sees(r.region))
+        .ok_or_else(|| ApiError::NotFound { what: format!("{} {id}", t.code()) })?;
     state.audit(caller, "GET", "/entity/{kind}/{id}", format!("kind={}&id={id}", t.code()), 1).await?;
     let mut out = String::new();
     let _ = write!(
@@ -541,7 +661,11 @@ async fn render_entity(state: &AppState, viewer: &Viewer, t: EntityType, id: &st
         lang.t("历次评分", "Score history"),
         charts::score_line(&history, lang),
         lang.t("每月应发与实发", "Wages due and paid"),
-        if wages.is_empty() { lang.t("近一年无工资记录。", "No payroll in the last year.").to_string() } else { charts::wage_bars(&wages, lang) }
+        if wages.is_empty() {
+            lang.t("近一年无工资记录。", "No payroll in the last year.").to_string()
+        } else {
+            charts::wage_bars(&wages, lang)
+        }
     );
     if !wages.is_empty() {
         let _ = write!(
@@ -554,7 +678,13 @@ async fn render_entity(state: &AppState, viewer: &Viewer, t: EntityType, id: &st
             lang.t("未发", "Unpaid")
         );
         for (m, due, paid) in &wages {
-            let _ = write!(out, r#"<tr><td>{m}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#, money(*due, lang), money(*paid, lang), money((due - paid).max(0.0), lang));
+            let _ = write!(
+                out,
+                r#"<tr><td>{m}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+                money(*due, lang),
+                money(*paid, lang),
+                money((due - paid).max(0.0), lang)
+            );
         }
         out.push_str("</tbody></table></details>");
     }
@@ -625,8 +755,20 @@ async fn render_entity(state: &AppState, viewer: &Viewer, t: EntityType, id: &st
         let Some(i) = features.iter().position(|g| *g == f) else { continue };
         let d = f.def();
         let v = r.features[i];
-        let value = if d.unit == "yuan" { money(v, lang) } else if d.unit == "ratio" { format!("{v:.2}") } else { thousands(v) };
-        let _ = write!(out, r#"<tr><td><code>{}</code></td><td class="num">{}</td><td>{}</td></tr>"#, d.name, value, esc(d.meaning));
+        let value = if d.unit == "yuan" {
+            money(v, lang)
+        } else if d.unit == "ratio" {
+            format!("{v:.2}")
+        } else {
+            thousands(v)
+        };
+        let _ = write!(
+            out,
+            r#"<tr><td><code>{}</code></td><td class="num">{}</td><td>{}</td></tr>"#,
+            d.name,
+            value,
+            esc(d.meaning)
+        );
     }
     out.push_str("</tbody></table>");
     // Related entities.
@@ -648,8 +790,12 @@ async fn render_entity(state: &AppState, viewer: &Viewer, t: EntityType, id: &st
         }
     };
     let mut related: Vec<(EntityType, String, &'static str)> = match t {
-        EntityType::Employer => view.employer_links(id).map(|l| (EntityType::Project, l.project_id.clone(), l.relation.code())).collect(),
-        EntityType::Project => view.project_links(id).map(|l| (EntityType::Employer, l.employer_id.clone(), l.relation.code())).collect(),
+        EntityType::Employer => {
+            view.employer_links(id).map(|l| (EntityType::Project, l.project_id.clone(), l.relation.code())).collect()
+        }
+        EntityType::Project => {
+            view.project_links(id).map(|l| (EntityType::Employer, l.employer_id.clone(), l.relation.code())).collect()
+        }
     };
     related.sort_by_key(|(_, _, rel)| *rel != "general_contractor");
     for (rt, rid, rel) in &related {
@@ -677,7 +823,8 @@ async fn render_entity(state: &AppState, viewer: &Viewer, t: EntityType, id: &st
         }
     }
     if let Some(owner) = &r.owner_id {
-        let _ = write!(out, r#"<tr><td>{}</td><td>{}</td><td>–</td><td></td></tr>"#, relation_name("owner"), esc(owner));
+        let _ =
+            write!(out, r#"<tr><td>{}</td><td>{}</td><td>–</td><td></td></tr>"#, relation_name("owner"), esc(owner));
     }
     out.push_str("</tbody></table>");
     Ok((r.name.clone(), out))
@@ -686,7 +833,15 @@ async fn render_entity(state: &AppState, viewer: &Viewer, t: EntityType, id: &st
 async fn overview_page(State(state): State<AppState>, viewer: Viewer) -> Response {
     let lang = viewer.lang;
     match render_overview(&state, &viewer).await {
-        Ok(body) => Html(layout(lang, lang.t("地区概览", "Regions"), Nav::Overview, Some(&viewer.caller.0), &viewer.here, &body)).into_response(),
+        Ok(body) => Html(layout(
+            lang,
+            lang.t("地区概览", "Regions"),
+            Nav::Overview,
+            Some(&viewer.caller.0),
+            &viewer.here,
+            &body,
+        ))
+        .into_response(),
         Err(e) => error_page(lang, Some(&viewer), &viewer.here, e),
     }
 }
@@ -755,8 +910,11 @@ async fn render_overview(state: &AppState, viewer: &Viewer) -> Result<String, Ap
         );
     }
     out.push_str("</tbody></table>");
-    let mut risers: Vec<&&RunRow> = rows.iter().filter(|r| r.previous_score.is_some_and(|p| r.score - p > 0.0)).collect();
-    risers.sort_by(|a, b| (b.score - b.previous_score.unwrap_or(0.0)).total_cmp(&(a.score - a.previous_score.unwrap_or(0.0))));
+    let mut risers: Vec<&&RunRow> =
+        rows.iter().filter(|r| r.previous_score.is_some_and(|p| r.score - p > 0.0)).collect();
+    risers.sort_by(|a, b| {
+        (b.score - b.previous_score.unwrap_or(0.0)).total_cmp(&(a.score - a.previous_score.unwrap_or(0.0)))
+    });
     let _ = write!(
         out,
         r#"<h2>{}</h2><table id="risers"><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col" class="num">{}</th><th scope="col" class="num">{}</th></tr></thead><tbody>"#,
@@ -786,7 +944,15 @@ async fn render_overview(state: &AppState, viewer: &Viewer) -> Result<String, Ap
 async fn model_page(State(state): State<AppState>, viewer: Viewer) -> Response {
     let lang = viewer.lang;
     match render_model(&state, &viewer) {
-        Ok(body) => Html(layout(lang, lang.t("模型与批次", "Model & runs"), Nav::Model, Some(&viewer.caller.0), &viewer.here, &body)).into_response(),
+        Ok(body) => Html(layout(
+            lang,
+            lang.t("模型与批次", "Model & runs"),
+            Nav::Model,
+            Some(&viewer.caller.0),
+            &viewer.here,
+            &body,
+        ))
+        .into_response(),
         Err(e) => error_page(lang, Some(&viewer), &viewer.here, e),
     }
 }
@@ -811,7 +977,8 @@ fn render_model(state: &AppState, viewer: &Viewer) -> Result<String, ApiError> {
         lang.t("天", "days")
     );
     // Backtest figures.
-    let backtest: Option<serde_json::Value> = std::fs::read(dir.join("backtest.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let backtest: Option<serde_json::Value> =
+        std::fs::read(dir.join("backtest.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let _ = write!(out, "<h2>{}</h2>", lang.t("回测结果", "Backtest"));
     match &backtest {
         Some(b) => {
@@ -830,7 +997,10 @@ fn render_model(state: &AppState, viewer: &Viewer) -> Result<String, ApiError> {
             for t in EntityType::ALL {
                 let p = &b["entity_types"][t.code()]["pooled"];
                 let at100 = |who: &str| {
-                    p[who]["at_k"].as_array().and_then(|a| a.iter().find(|x| x["k"] == "100")).and_then(|x| x["precision"].as_f64())
+                    p[who]["at_k"]
+                        .as_array()
+                        .and_then(|a| a.iter().find(|x| x["k"] == "100"))
+                        .and_then(|x| x["precision"].as_f64())
                 };
                 let _ = write!(
                     out,
@@ -858,7 +1028,14 @@ fn render_model(state: &AppState, viewer: &Viewer) -> Result<String, ApiError> {
             out.push_str("</div>");
         }
         None => {
-            let _ = write!(out, "<p>{}</p>", lang.t("该模型尚无回测（wagewatch backtest）。", "No backtest for this model yet (wagewatch backtest)."));
+            let _ = write!(
+                out,
+                "<p>{}</p>",
+                lang.t(
+                    "该模型尚无回测（wagewatch backtest）。",
+                    "No backtest for this model yet (wagewatch backtest)."
+                )
+            );
         }
     }
     let _ = write!(out, "<h2>{}</h2>", lang.t("批次记录", "Runs"));
@@ -882,7 +1059,11 @@ fn render_model(state: &AppState, viewer: &Viewer) -> Result<String, ApiError> {
             esc(&r.run_id),
             r.as_of,
             r.created_at.to_string().replace('T', " ").trim_end_matches('Z'),
-            if r.status == crate::state::RunStatus::Published { lang.t("已发布", "published") } else { lang.t("失败", "failed") },
+            if r.status == crate::state::RunStatus::Published {
+                lang.t("已发布", "published")
+            } else {
+                lang.t("失败", "failed")
+            },
             esc(&r.trigger),
             r.counts.red,
             r.counts.orange,
@@ -892,6 +1073,11 @@ fn render_model(state: &AppState, viewer: &Viewer) -> Result<String, ApiError> {
     }
     out.push_str("</tbody></table>");
     let card = std::fs::read_to_string(dir.join("model_card.md")).unwrap_or_default();
-    let _ = write!(out, r#"<h2>{}</h2><pre class="card-md">{}</pre>"#, lang.t("模型说明（英文）", "Model card"), esc(&card));
+    let _ = write!(
+        out,
+        r#"<h2>{}</h2><pre class="card-md">{}</pre>"#,
+        lang.t("模型说明（英文）", "Model card"),
+        esc(&card)
+    );
     Ok(out)
 }
