@@ -868,7 +868,10 @@ fn the_scheduler_rescores_when_the_data_folder_changes() {
         c.schedule.check_every_seconds = 1;
     });
     let before = app.current_run();
-    let _scheduler = app.rt.block_on(async { app.state.spawn_scheduler() });
+    let scheduler = {
+        let _runtime = app.rt.enter();
+        app.state.spawn_scheduler()
+    };
     // Nothing is due yet: the last run is minutes old and the interval is a week.
     std::thread::sleep(std::time::Duration::from_millis(2500));
     assert_eq!(app.current_run(), before);
@@ -885,6 +888,7 @@ fn the_scheduler_rescores_when_the_data_folder_changes() {
         assert!(started.elapsed().as_secs() < 60, "no re-score after new data: {runs}");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    scheduler.abort();
 }
 
 #[test]
