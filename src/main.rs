@@ -181,6 +181,9 @@ struct FeaturesArgs {
 struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
+    /// The state folder whose recorded inspections are added to the data (when it exists).
+    #[arg(long, default_value = "state")]
+    state: PathBuf,
     /// The training cutoff: only what was known on this date is used.
     #[arg(long, value_parser = parse_date)]
     as_of: Date,
@@ -616,7 +619,15 @@ fn list_features(args: FeaturesArgs) -> Result<()> {
 }
 
 fn train(args: TrainArgs) -> Result<()> {
-    let (ds, wm) = load_dataset(&args.data)?;
+    let (mut ds, wm) = load_dataset(&args.data)?;
+    // Inspections recorded over the API are outcomes too: training sees them like the dataset's own.
+    if args.state.join(wagewatch::state::DB_FILE).is_file() {
+        let store = Store::open(&args.state).context("opening the state folder")?;
+        let added = runs::merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
+        if added > 0 {
+            println!("{added} inspection(s) recorded over the API added to the training data");
+        }
+    }
     let mut config = TrainConfig::new(args.as_of, args.horizon);
     config.panel_months = args.panel_months;
     train_and_save(&ds, &wm, config, &args.models, args.id)?;

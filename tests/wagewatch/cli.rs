@@ -122,3 +122,38 @@ fn the_feature_docs_match_the_catalogue() {
     assert!(table.lines().count() > 80, "{table}");
     assert!(docs.ends_with(&table), "docs/features.md is stale: regenerate it with `wagewatch features --markdown`");
 }
+
+#[test]
+fn tokens_and_the_audit_log_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let state = state.to_str().unwrap();
+    let out = wagewatch(
+        &["token", "create", "--state", state, "--role", "inspector", "--region", "320102", "--name", "张三"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let secret = String::from_utf8(out.stdout.clone()).unwrap().trim().to_string();
+    assert!(secret.starts_with("ww_") && secret.len() == 67, "{secret}");
+    let out = wagewatch(&["token", "create", "--state", state, "--role", "supervisor", "--name", "x"], dir.path());
+    assert!(!out.status.success() && text(&out).contains("need --region"), "{}", text(&out));
+    let out = wagewatch(
+        &["token", "create", "--state", state, "--role", "boss", "--region", "32", "--name", "x"],
+        dir.path(),
+    );
+    assert!(!out.status.success() && text(&out).contains("unknown role"), "{}", text(&out));
+    let list = wagewatch(&["token", "list", "--state", state], dir.path());
+    let listing = text(&list);
+    assert!(listing.contains("张三") && listing.contains("320102") && !listing.contains(&secret), "{listing}");
+    let out = wagewatch(&["token", "revoke", "--state", state, "1"], dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = text(&wagewatch(&["token", "list", "--state", state], dir.path()));
+    let row = listing.lines().find(|l| l.contains("张三")).unwrap();
+    assert_eq!(row.matches("Z").count(), 2, "created and revoked times: {row}");
+    let out = wagewatch(&["token", "revoke", "--state", state, "9"], dir.path());
+    assert!(!out.status.success() && text(&out).contains("no token with id 9"), "{}", text(&out));
+    let out = wagewatch(&["audit", "--state", state, "--since", "yesterday"], dir.path());
+    assert!(!out.status.success() && text(&out).contains("--since"), "{}", text(&out));
+    let out = wagewatch(&["audit", "--state", state], dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -225,6 +225,27 @@ impl App {
     }
 }
 
+/// The first `n` raw worker ids of the fixture's payroll (ID-card numbers, personal data).
+fn raw_worker_ids(data: &Path, n: usize) -> Vec<String> {
+    use arrow_array::{Array, StringArray};
+    let file = std::fs::File::open(data.join("payroll.parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let col = batch.column_by_name("worker_id").unwrap();
+        let cast = arrow_cast::cast(col, &arrow_schema::DataType::Utf8).unwrap();
+        let ids = cast.as_any().downcast_ref::<StringArray>().unwrap();
+        out.extend((0..ids.len()).map(|i| ids.value(i).to_string()));
+        if out.len() >= n {
+            break;
+        }
+    }
+    out.truncate(n);
+    assert!(out.iter().all(|id| id.len() == 18), "raw ID-card numbers");
+    out
+}
+
 /// One matrix case: a caller calls a route and gets a status.
 #[track_caller]
 fn check(app: &App, caller: Option<&str>, method: &str, uri: &str, body: Option<&str>, expected: u16) -> Reply {
@@ -301,11 +322,15 @@ fn every_route_answers_each_role_by_the_rules() {
         ("GET", "/metrics".into(), None, all(200)),
         ("GET", "/openapi.json".into(), None, all(200)),
     ];
+    let raw_ids = raw_worker_ids(&fixture().data, 500);
     for (method, uri, body, expected) in &cases {
         for (i, caller) in CALLERS.iter().enumerate() {
             let want = expected[i];
             let body = body.as_ref().map(|b| b.replace("{n}", &format!("{i}")));
-            check(&app, Some(caller), method, uri, body.as_deref(), want);
+            let reply = check(&app, Some(caller), method, uri, body.as_deref(), want);
+            // No response carries a raw worker id.
+            let text = String::from_utf8_lossy(&reply.body);
+            assert!(!raw_ids.iter().any(|id| text.contains(id.as_str())), "{uri} leaks a worker id");
         }
         // Without a token only the operational routes answer.
         let open = ["/healthz", "/readyz", "/metrics", "/openapi.json"].contains(&uri.as_str());
@@ -519,7 +544,15 @@ fn exports_open_as_csv_parquet_and_excel() {
         app.get(&format!("/v1/watchlist?region={}&limit=1", app.home), "supervisor")["total"].as_u64().unwrap();
     assert_eq!(rows as u64, expected);
     let xlsx = check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=xlsx", None, 200);
-    assert_eq!(&xlsx.body[..2], b"PK", "a zip container");
+    let mut book = zip::ZipArchive::new(std::io::Cursor::new(xlsx.body)).unwrap();
+    let mut strings = String::new();
+    std::io::Read::read_to_string(&mut book.by_name("xl/sharedStrings.xml").unwrap(), &mut strings).unwrap();
+    for header in ["编号", "名称", "欠薪风险概率", "风险等级", "主要原因", "新上榜"] {
+        assert!(strings.contains(header), "{header} missing from the Excel headers");
+    }
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(&mut book.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut sheet).unwrap();
+    assert_eq!(sheet.matches("<row ").count() as u64, expected + 1, "a header and one row per entity");
     check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=pdf", None, 400);
 }
 
