@@ -413,11 +413,11 @@ fn demo(args: DemoArgs) -> Result<()> {
     config.server.listen = args.listen.clone();
     let mut store = Store::open(&args.state).context("opening the state folder")?;
     let fingerprint = model::fingerprint(&ds);
+    let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
     let mut last = None;
     for day in [DEMO_PREVIOUS, DEMO_AS_OF] {
         let request = runs::RescoreRequest { as_of: Date::parse(day).expect("a valid date"), trigger: "cli".into() };
-        last =
-            Some(runs::rescore(&mut store, &ds, &wm, &trained, &fingerprint, &request, &config).context("re-scoring")?);
+        last = Some(runs::rescore(&mut store, &inputs, &request, &config).context("re-scoring")?);
     }
     let run = last.expect("two runs");
     let district = busiest_district(&store, &run)?;

@@ -267,52 +267,74 @@ pub fn rescore_from_folder(
     };
     let wm = WorkerMonths::build(&ds);
     let fingerprint = model::fingerprint(&ds);
-    rescore(store, &ds, &wm, &trained, &fingerprint, &request, config)
+    let inputs = ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
+    rescore(store, &inputs, &request, config)
+}
+
+/// What a run is scored from: the dataset, its worker-month index, the model and the data's fingerprint.
+#[derive(Clone, Copy)]
+pub struct ScoringInputs<'a> {
+    pub ds: &'a Dataset,
+    pub wm: &'a WorkerMonths,
+    pub model: &'a RiskModel,
+    pub data_fingerprint: &'a str,
+}
+
+/// One attempt at a run: its id and when it started.
+struct Attempt {
+    run_id: String,
+    created_at: Timestamp,
+    started: Instant,
+}
+
+/// The registry row of a failed attempt.
+fn failed_run(
+    attempt: &Attempt,
+    request: &RescoreRequest,
+    model_id: &str,
+    fingerprint: &str,
+    error: &str,
+) -> RunRecord {
+    RunRecord {
+        run_id: attempt.run_id.clone(),
+        as_of: request.as_of,
+        model_id: model_id.to_string(),
+        data_fingerprint: fingerprint.to_string(),
+        created_at: attempt.created_at,
+        status: RunStatus::Failed,
+        trigger: request.trigger.clone(),
+        previous_run_id: None,
+        counts: RunCounts::default(),
+        seconds: attempt.started.elapsed().as_secs_f64(),
+        error: Some(error.to_string()),
+    }
+}
+
+impl Attempt {
+    fn new(prefix: &str) -> Attempt {
+        let created_at = Timestamp::now();
+        let stamp = created_at.to_string().replace([':', '-'], "");
+        let run_id = format!("{prefix}-{}-{}", stamp.trim_end_matches('Z'), &crate::state::random_id("")[..6]);
+        Attempt { run_id, created_at, started: Instant::now() }
+    }
 }
 
 /// Scores every entity as of a date and publishes the run. A failure is recorded in the registry as a
 /// failed run (and returned); the previously published run stays current.
 pub fn rescore(
     store: &mut Store,
-    ds: &Dataset,
-    wm: &WorkerMonths,
-    trained: &RiskModel,
-    data_fingerprint: &str,
+    inputs: &ScoringInputs,
     request: &RescoreRequest,
     config: &Config,
 ) -> Result<RunRecord, RunError> {
-    let started = Instant::now();
-    let created_at = Timestamp::now();
-    let run_id = format!(
-        "run-{}-{}",
-        created_at.to_string().replace([':', '-'], "").trim_end_matches('Z'),
-        &crate::state::random_id("")[..6]
-    );
-    let result =
-        build_and_publish(store, ds, wm, trained, data_fingerprint, request, config, &run_id, created_at, started);
-    match result {
-        Ok(record) => Ok(record),
-        Err(e) => {
-            let failed = RunRecord {
-                run_id: run_id.clone(),
-                as_of: request.as_of,
-                model_id: trained.model_id.clone(),
-                data_fingerprint: data_fingerprint.to_string(),
-                created_at,
-                status: RunStatus::Failed,
-                trigger: request.trigger.clone(),
-                previous_run_id: None,
-                counts: RunCounts::default(),
-                seconds: started.elapsed().as_secs_f64(),
-                error: Some(e.to_string()),
-            };
-            if let Err(record_err) = store.insert_run(&failed) {
-                tracing::error!(error = %record_err, "could not record the failed run");
-            }
-            let _ = fs::remove_dir_all(store.runs_dir().join(format!(".staging-{run_id}")));
-            Err(e)
+    let attempt = Attempt::new("run");
+    build_and_publish(store, inputs, request, config, &attempt).inspect_err(|e| {
+        let failed = failed_run(&attempt, request, &inputs.model.model_id, inputs.data_fingerprint, &e.to_string());
+        if let Err(record_err) = store.insert_run(&failed) {
+            tracing::error!(error = %record_err, "could not record the failed run");
         }
-    }
+        let _ = fs::remove_dir_all(store.runs_dir().join(format!(".staging-{}", attempt.run_id)));
+    })
 }
 
 /// Records a re-score that failed before a model or dataset was at hand (for `/v1/runs`).
@@ -322,36 +344,19 @@ pub fn record_failure(
     model_id: &str,
     error: &str,
 ) -> Result<(), RunError> {
-    let created_at = Timestamp::now();
-    store.insert_run(&RunRecord {
-        run_id: format!("failed-{}", crate::state::random_id("")),
-        as_of: request.as_of,
-        model_id: model_id.to_string(),
-        data_fingerprint: String::new(),
-        created_at,
-        status: RunStatus::Failed,
-        trigger: request.trigger.clone(),
-        previous_run_id: None,
-        counts: RunCounts::default(),
-        seconds: 0.0,
-        error: Some(error.to_string()),
-    })?;
+    store.insert_run(&failed_run(&Attempt::new("failed"), request, model_id, "", error))?;
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn build_and_publish(
     store: &mut Store,
-    ds: &Dataset,
-    wm: &WorkerMonths,
-    trained: &RiskModel,
-    data_fingerprint: &str,
+    inputs: &ScoringInputs,
     request: &RescoreRequest,
     config: &Config,
-    run_id: &str,
-    created_at: Timestamp,
-    started: Instant,
+    attempt: &Attempt,
 ) -> Result<RunRecord, RunError> {
+    let ScoringInputs { ds, wm, model: trained, data_fingerprint } = *inputs;
+    let run_id = attempt.run_id.as_str();
     let previous = match store.latest_published()? {
         Some(record) => Some(RunData::load(store, record)?),
         None => None,
@@ -388,12 +393,12 @@ fn build_and_publish(
         as_of: request.as_of,
         model_id: trained.model_id.clone(),
         data_fingerprint: data_fingerprint.to_string(),
-        created_at,
+        created_at: attempt.created_at,
         status: RunStatus::Published,
         trigger: request.trigger.clone(),
         previous_run_id: previous.as_ref().map(|p| p.record.run_id.clone()),
         counts,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: attempt.started.elapsed().as_secs_f64(),
         error: None,
     };
     // The one step that makes the run visible.

@@ -62,9 +62,10 @@ pub fn fixture() -> &'static Fixture {
         let state = dir.path().join("state");
         let mut store = Store::open(&state).unwrap();
         let cfg = config_for(&data, &models);
+        let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: "fp" };
         for as_of in ["2025-11-01", "2025-12-01"] {
             let request = runs::RescoreRequest { as_of: d(as_of), trigger: "cli".into() };
-            runs::rescore(&mut store, &ds, &wm, &trained, "fp", &request, &cfg).unwrap();
+            runs::rescore(&mut store, &inputs, &request, &cfg).unwrap();
         }
         Fixture { _dir: dir, data, models, state, key }
     })
@@ -778,17 +779,15 @@ fn killing_a_rescore_midway_leaves_the_previous_run_served() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&f.state, dir.path());
     let before = Store::open(dir.path()).unwrap().latest_published().unwrap().unwrap().run_id;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wagewatch"))
-        .args(["rescore", "--as-of", "2026-01-01", "--state"])
-        .arg(dir.path())
-        .arg("--data")
-        .arg(&f.data)
-        .arg("--models")
-        .arg(&f.models)
-        .arg("--key-file")
-        .arg(&f.key)
+    let rescore = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wagewatch"));
+        command.args(["rescore", "--as-of", "2026-01-01", "--state"]).arg(dir.path());
+        command.arg("--data").arg(&f.data).arg("--models").arg(&f.models).arg("--key-file").arg(&f.key);
+        command.env_remove("WAGEWATCH_PSEUDONYM_KEY");
+        command
+    };
+    let mut child = rescore()
         .env(runs::FAILPOINT_ENV, "rescore-after-scores")
-        .env_remove("WAGEWATCH_PSEUDONYM_KEY")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -823,18 +822,7 @@ fn killing_a_rescore_midway_leaves_the_previous_run_served() {
     let state = AppState::open(config, dir.path(), f.key.clone()).unwrap();
     assert_eq!(state.snapshot().current().unwrap().run_id(), before);
     // And a re-score without the failpoint then publishes normally.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wagewatch"))
-        .args(["rescore", "--as-of", "2026-01-01", "--state"])
-        .arg(dir.path())
-        .arg("--data")
-        .arg(&f.data)
-        .arg("--models")
-        .arg(&f.models)
-        .arg("--key-file")
-        .arg(&f.key)
-        .env_remove("WAGEWATCH_PSEUDONYM_KEY")
-        .output()
-        .unwrap();
+    let out = rescore().output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let store = Store::open(dir.path()).unwrap();
     assert_ne!(store.latest_published().unwrap().unwrap().run_id, before);
