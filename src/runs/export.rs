@@ -111,6 +111,15 @@ pub fn export(rows: &[&RunRow], format: ExportFormat) -> Result<Vec<u8>, ExportE
     }
 }
 
+/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or carriage return first) is
+/// written with a leading apostrophe, so a crafted name in the data cannot become a formula in Excel.
+pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{text}")),
+        _ => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 fn csv_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
     let enc = |e: csv::Error| ExportError::Encode { format: "csv", reason: e.to_string() };
     let mut out = "\u{feff}".as_bytes().to_vec();
@@ -121,8 +130,8 @@ fn csv_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
             let (zh, en) = reason_texts(r);
             w.write_record([
                 r.entity_type.code().to_string(),
-                r.entity_id.clone(),
-                r.name.clone(),
+                spreadsheet_safe(&r.entity_id).into_owned(),
+                spreadsheet_safe(&r.name).into_owned(),
                 r.region.to_string(),
                 r.score.to_string(),
                 r.rank.to_string(),
@@ -210,4 +219,23 @@ fn xlsx_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
     }
     sheet.set_freeze_panes(1, 0).map_err(enc)?;
     book.save_to_buffer().map_err(enc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_in_names_are_defused_for_spreadsheets() {
+        for (text, expected) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("南京建工", "南京建工"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(text), expected);
+        }
+    }
 }
