@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::contract::{Date, EmployerKind, Money, Month, RegionCode, Sector};
-use crate::features::{self, EntityType, Feature, WorkerMonths};
+use crate::features::{self, EntityType, WorkerMonths};
 use crate::ingest::tables::{Dataset, EmployerIx};
 use crate::model::{self, Band, Reason, RiskModel};
 use crate::state::{RecordedInspection, RunCounts, RunRecord, RunStatus, StateError, Store, Timestamp};
@@ -639,11 +639,6 @@ fn timeline(ds: &Dataset, as_of: Date) -> Vec<TimelineEvent> {
     }
     out.sort_by(|a, b| (a.entity_type, &a.entity_id, b.on).cmp(&(b.entity_type, &b.entity_id, a.on)));
     out
-}
-
-/// The feature list of a row's entity type (the order of `RunRow::features`).
-pub fn feature_list(t: EntityType) -> Vec<Feature> {
-    t.features()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::wire::WatchlistItem;
 use crate::features::EntityType;
-use crate::runs::{Link, RunData, RunError, RunRow};
+use crate::runs::{Link, Relation, RunData, RunError, RunRow};
 use crate::state::Store;
 
 /// One run with its lookups.
@@ -90,14 +90,24 @@ impl RunView {
         self.index.get(&(t, id.to_string())).copied()
     }
 
-    /// The links of a project.
-    pub fn project_links(&self, project_id: &str) -> impl Iterator<Item = &Link> {
-        self.by_project.get(project_id).into_iter().flatten().map(|&i| &self.data.links[i])
-    }
-
-    /// The links of an employer.
-    pub fn employer_links(&self, employer_id: &str) -> impl Iterator<Item = &Link> {
-        self.by_employer.get(employer_id).into_iter().flatten().map(|&i| &self.data.links[i])
+    /// The entities linked to one, general contractors first: an employer's projects, a project's
+    /// general contractor and subcontractors (its owner, not scored, is on its row).
+    pub fn linked(&self, t: EntityType, id: &str) -> Vec<(EntityType, &str, Relation)> {
+        let (positions, other) = match t {
+            EntityType::Employer => (self.by_employer.get(id), EntityType::Project),
+            EntityType::Project => (self.by_project.get(id), EntityType::Employer),
+        };
+        let mut out: Vec<(EntityType, &str, Relation)> = positions
+            .into_iter()
+            .flatten()
+            .map(|&i| {
+                let l: &Link = &self.data.links[i];
+                let linked = if other == EntityType::Project { &l.project_id } else { &l.employer_id };
+                (other, linked.as_str(), l.relation)
+            })
+            .collect();
+        out.sort_by_key(|(_, _, relation)| *relation != Relation::GeneralContractor);
+        out
     }
 }
 
@@ -110,15 +120,11 @@ pub struct Snapshot {
 impl Snapshot {
     /// Reads every published run in the registry.
     pub fn load(store: &Store) -> Result<Snapshot, RunError> {
-        let mut runs = Vec::new();
-        for record in store.published()? {
-            runs.push(Arc::new(RunView::new(RunData::load(store, record)?)));
-        }
-        Ok(Snapshot { runs })
+        Snapshot::default().with_new_run(store)
     }
 
-    /// Adds a freshly published run in front, keeping the views of the older ones (no re-read), and drops
-    /// those the registry no longer keeps.
+    /// The runs the registry lists now: views of runs already loaded are kept (no re-read), new ones are
+    /// read, and those the registry no longer keeps are dropped.
     pub fn with_new_run(&self, store: &Store) -> Result<Snapshot, RunError> {
         let mut runs = Vec::new();
         for record in store.published()? {
@@ -133,6 +139,11 @@ impl Snapshot {
     /// The current run.
     pub fn current(&self) -> Option<&Arc<RunView>> {
         self.runs.first()
+    }
+
+    /// An entity's rows in the kept runs, newest first.
+    pub fn history<'a>(&'a self, t: EntityType, id: &'a str) -> impl Iterator<Item = (&'a RunView, &'a RunRow)> + 'a {
+        self.runs.iter().filter_map(move |v| v.row(t, id).map(|r| (v.as_ref(), r)))
     }
 
     /// A kept run by id.

@@ -451,14 +451,15 @@ impl Store {
             return Ok(Vec::new());
         };
         let expired: Vec<String> = published.iter().skip(keep.max(1)).map(|r| r.run_id.clone()).collect();
-        let tx = self.conn.transaction().map_err(|e| StateError::Db { path: self.dir.join(DB_FILE), source: e })?;
+        let path = self.dir.join(DB_FILE);
+        let db = |source| StateError::Db { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(db)?;
         for id in &expired {
-            tx.execute("DELETE FROM runs WHERE run_id = ?1", [id])
-                .map_err(|e| StateError::Db { path: self.dir.join(DB_FILE), source: e })?;
+            tx.execute("DELETE FROM runs WHERE run_id = ?1", [id]).map_err(db)?;
         }
         tx.execute("DELETE FROM runs WHERE status = 'failed' AND created_at < ?1", [oldest_kept.to_string()])
-            .map_err(|e| StateError::Db { path: self.dir.join(DB_FILE), source: e })?;
-        tx.commit().map_err(|e| StateError::Db { path: self.dir.join(DB_FILE), source: e })?;
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
         Ok(expired)
     }
 

@@ -17,11 +17,12 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use self::html::{band_chip, esc, layout, money, percent, thousands, url, Lang, Nav};
+use super::routes::entities::KEY_FEATURES;
 use super::routes::watchlist::{export_file, pick_run, Filter};
 use super::wire::WatchlistQuery;
 use super::{ApiError, AppState, Caller};
 use crate::contract::RegionCode;
-use crate::features::{EntityType, Feature};
+use crate::features::EntityType;
 use crate::model::Band;
 use crate::runs::RunRow;
 use crate::state::Role;
@@ -651,7 +652,7 @@ async fn render_entity(
     }
     // Charts: score across runs, wages due against paid.
     let mut history: Vec<(String, f64)> =
-        snapshot.runs.iter().filter_map(|v| v.row(t, id).map(|x| (v.data.record.as_of.to_string(), x.score))).collect();
+        snapshot.history(t, id).map(|(v, x)| (v.data.record.as_of.to_string(), x.score)).collect();
     history.reverse();
     let wages: Vec<(String, f64, f64)> =
         view.wages(t, id).iter().map(|w| (w.month.to_string(), w.due.yuan(), w.paid.yuan())).collect();
@@ -741,17 +742,7 @@ async fn render_entity(
         lang.t("数值", "Value"),
         lang.t("含义（英文）", "Meaning")
     );
-    for f in [
-        Feature::OverdueUnpaidYuan,
-        Feature::OverdueUnpaidToMonthlyWageBill,
-        Feature::MonthlyWageBillYuan,
-        Feature::HeadcountLastMonth,
-        Feature::LeaversOwed6m,
-        Feature::Complaints90d,
-        Feature::ComplaintsOpen,
-        Feature::ProgressOverdueRatio,
-        Feature::MaxOwnerProgressOverdueRatio,
-    ] {
+    for f in KEY_FEATURES {
         let Some(i) = features.iter().position(|g| *g == f) else { continue };
         let d = f.def();
         let v = r.features[i];
@@ -789,23 +780,15 @@ async fn render_entity(
             _ => rel,
         }
     };
-    let mut related: Vec<(EntityType, String, &'static str)> = match t {
-        EntityType::Employer => {
-            view.employer_links(id).map(|l| (EntityType::Project, l.project_id.clone(), l.relation.code())).collect()
-        }
-        EntityType::Project => {
-            view.project_links(id).map(|l| (EntityType::Employer, l.employer_id.clone(), l.relation.code())).collect()
-        }
-    };
-    related.sort_by_key(|(_, _, rel)| *rel != "general_contractor");
-    for (rt, rid, rel) in &related {
-        match view.row(*rt, rid).filter(|x| caller.sees(x.region)) {
+    for (rt, rid, relation) in view.linked(t, id) {
+        let rel = relation.code();
+        match view.row(rt, rid).filter(|x| caller.sees(x.region)) {
             Some(x) => {
                 let _ = write!(
                     out,
                     r#"<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td class="num">{}</td></tr>"#,
                     relation_name(rel),
-                    entity_href(*rt, rid),
+                    entity_href(rt, rid),
                     esc(&x.name),
                     band_chip(x.band, lang),
                     percent(x.score)

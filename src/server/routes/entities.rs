@@ -29,7 +29,7 @@ pub struct EntityQuery {
 }
 
 /// The features shown with an entity, when its type has them.
-const KEY_FEATURES: [Feature; 14] = [
+pub const KEY_FEATURES: [Feature; 14] = [
     Feature::OverdueUnpaidYuan,
     Feature::OverdueUnpaidToMonthlyWageBill,
     Feature::MonthlyWageBillYuan,
@@ -64,17 +64,14 @@ async fn detail(
         .collect();
     let history = state
         .snapshot()
-        .runs
-        .iter()
-        .filter_map(|v| {
-            v.row(t, &id).map(|r| HistoryPoint {
-                run_id: v.run_id().to_string(),
-                as_of: v.data.record.as_of.to_string(),
-                created_at: v.data.record.created_at.to_string(),
-                score: r.score,
-                rank: r.rank,
-                band: r.band.code().to_string(),
-            })
+        .history(t, &id)
+        .map(|(v, r)| HistoryPoint {
+            run_id: v.run_id().to_string(),
+            as_of: v.data.record.as_of.to_string(),
+            created_at: v.data.record.created_at.to_string(),
+            score: r.score,
+            rank: r.rank,
+            band: r.band.code().to_string(),
         })
         .collect();
     let related_row = |t: EntityType, id: &str, relation: &str| {
@@ -90,29 +87,18 @@ async fn detail(
             score: visible.map(|r| r.score),
         }
     };
-    let mut related = Vec::new();
-    match t {
-        EntityType::Employer => {
-            for l in view.employer_links(&id) {
-                related.push(related_row(EntityType::Project, &l.project_id, l.relation.code()));
-            }
-        }
-        EntityType::Project => {
-            for l in view.project_links(&id) {
-                related.push(related_row(EntityType::Employer, &l.employer_id, l.relation.code()));
-            }
-            if let Some(owner) = &row.owner_id {
-                related.push(RelatedOut {
-                    entity_type: "owner".into(),
-                    entity_id: owner.clone(),
-                    name: None,
-                    relation: "owner".into(),
-                    region_code: None,
-                    band: None,
-                    score: None,
-                });
-            }
-        }
+    let mut related: Vec<RelatedOut> =
+        view.linked(t, &id).into_iter().map(|(lt, lid, relation)| related_row(lt, lid, relation.code())).collect();
+    if let Some(owner) = &row.owner_id {
+        related.push(RelatedOut {
+            entity_type: "owner".into(),
+            entity_id: owner.clone(),
+            name: None,
+            relation: "owner".into(),
+            region_code: None,
+            band: None,
+            score: None,
+        });
     }
     // Links to entities outside the caller's region keep only their id and relation.
     related.sort_by_key(|r| (r.relation != Relation::GeneralContractor.code(), r.band.is_none(), r.entity_id.clone()));
