@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array};
-use parquet::arrow::ArrowWriter;
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt32Array};
 use rust_xlsxwriter::{Format, Workbook};
 
 use super::RunRow;
@@ -156,7 +155,7 @@ fn parquet_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
     let enc = |reason: String| ExportError::Encode { format: "parquet", reason };
     let texts: Vec<(String, String)> = rows.iter().map(|r| reason_texts(r)).collect();
     let s = |v: Vec<Option<String>>| Arc::new(StringArray::from(v)) as ArrayRef;
-    let batch = RecordBatch::try_from_iter([
+    let columns: Vec<(&str, ArrayRef)> = vec![
         ("entity_type", s(rows.iter().map(|r| Some(r.entity_type.code().to_string())).collect())),
         ("entity_id", s(rows.iter().map(|r| Some(r.entity_id.clone())).collect())),
         ("name", s(rows.iter().map(|r| Some(r.name.clone())).collect())),
@@ -172,13 +171,9 @@ fn parquet_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
         ("previous_score", Arc::new(rows.iter().map(|r| r.previous_score).collect::<Float64Array>()) as ArrayRef),
         ("previous_band", s(rows.iter().map(|r| r.previous_band.map(|b| b.code().to_string())).collect())),
         ("new_on_list", Arc::new(rows.iter().map(|r| Some(r.new_on_list)).collect::<BooleanArray>()) as ArrayRef),
-    ])
-    .map_err(|e| enc(e.to_string()))?;
-    let mut out = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut out, batch.schema(), None).map_err(|e| enc(e.to_string()))?;
-    w.write(&batch).map_err(|e| enc(e.to_string()))?;
-    w.close().map_err(|e| enc(e.to_string()))?;
-    Ok(out)
+    ];
+    super::files::encode_parquet(Vec::new(), columns.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        .map_err(enc)
 }
 
 fn xlsx_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {

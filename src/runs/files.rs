@@ -33,15 +33,19 @@ fn floats(values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
     Arc::new(values.collect::<Float64Array>())
 }
 
+/// Encodes named columns as one Parquet batch (Snappy) into `out`, which is returned.
+pub(super) fn encode_parquet<W: std::io::Write + Send>(out: W, columns: Vec<(String, ArrayRef)>) -> Result<W, String> {
+    let batch = RecordBatch::try_from_iter(columns).map_err(|e| e.to_string())?;
+    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let mut w = ArrowWriter::try_new(out, batch.schema(), Some(props)).map_err(|e| e.to_string())?;
+    w.write(&batch).map_err(|e| e.to_string())?;
+    w.into_inner().map_err(|e| e.to_string())
+}
+
 /// Writes one batch as a Parquet file and syncs it.
 fn write_batch(path: &Path, columns: Vec<(String, ArrayRef)>) -> Result<(), RunError> {
-    let encode = |reason: String| RunError::File { path: path.to_path_buf(), reason };
-    let batch = RecordBatch::try_from_iter(columns).map_err(|e| encode(e.to_string()))?;
     let file = File::create(path).map_err(|source| RunError::Io { path: path.to_path_buf(), source })?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| encode(e.to_string()))?;
-    w.write(&batch).map_err(|e| encode(e.to_string()))?;
-    let file = w.into_inner().map_err(|e| encode(e.to_string()))?;
+    let file = encode_parquet(file, columns).map_err(|reason| RunError::File { path: path.to_path_buf(), reason })?;
     file.sync_all().map_err(|source| RunError::Io { path: path.to_path_buf(), source })
 }
 
