@@ -191,7 +191,7 @@ struct TrainArgs {
     #[arg(long, value_parser = parse_days, default_value = "60d")]
     horizon: i32,
     /// Monthly as-of dates in the training panel.
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = model::PANEL_MONTHS)]
     panel_months: usize,
     /// Where models are saved.
     #[arg(long, default_value = "models")]
@@ -233,7 +233,7 @@ struct BacktestArgs {
     step: i32,
     #[arg(long, value_parser = parse_days, default_value = "60d")]
     horizon: i32,
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = model::PANEL_MONTHS)]
     panel_months: usize,
     /// Where the report (Markdown, JSON, SVG) is written.
     #[arg(long, default_value = "out/backtest")]
@@ -388,8 +388,8 @@ fn demo(args: DemoArgs) -> Result<()> {
         to: as_of,
         step_months: 6,
         horizon_days: 60,
-        panel_months: 24,
-        calibration_months: 6,
+        panel_months: model::PANEL_MONTHS,
+        calibration_months: model::CALIBRATION_MONTHS,
         watchlists: None,
     };
     let spin = spinner("backtesting at 2026-06-01 and 2026-12-01");
@@ -700,7 +700,7 @@ fn run_backtest(args: BacktestArgs) -> Result<()> {
         step_months: args.step,
         horizon_days: args.horizon,
         panel_months: args.panel_months,
-        calibration_months: 6,
+        calibration_months: model::CALIBRATION_MONTHS,
         watchlists: Some(args.out.join("watchlists")),
     };
     let bar = ProgressBar::new(0).with_style(

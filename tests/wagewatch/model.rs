@@ -136,6 +136,70 @@ fn adding_future_facts_changes_no_feature() {
 }
 
 #[test]
+fn worker_month_index_matches_a_naive_join() {
+    let mut ds = province(40, 5, "2023-01-01", "2024-12-31");
+    // Split some payments in two, out of date order, and add payments that match no payroll row.
+    let mut rng = Rng(3);
+    for _ in 0..300 {
+        let i = rng.below(ds.payments.len());
+        let half = Money::from_fen(ds.payments.amount[i].fen() / 2);
+        ds.payments.amount[i] = half;
+        ds.payments.project.push(ds.payments.project[i]);
+        ds.payments.employer.push(ds.payments.employer[i]);
+        ds.payments.worker.push(ds.payments.worker[i]);
+        ds.payments.period.push(ds.payments.period[i]);
+        ds.payments.amount.push(half);
+        ds.payments.paid_on.push(ds.payments.paid_on[i].add_days(-(rng.below(20) as i32) - 1));
+    }
+    let strays = 50;
+    let outsider = wagewatch::ingest::Pseudonymizer::from_key([1; 32]);
+    for k in 0..strays {
+        let i = rng.below(ds.payments.len());
+        ds.payments.project.push(ds.payments.project[i]);
+        ds.payments.employer.push(ds.payments.employer[i]);
+        ds.payments.worker.push(outsider.pseudonym(&format!("not-on-any-payroll-{k}")));
+        ds.payments.period.push(ds.payments.period[i]);
+        ds.payments.amount.push(Money::from_fen(100));
+        ds.payments.paid_on.push(ds.payments.paid_on[i]);
+    }
+    let wm = WorkerMonths::build(&ds);
+    let pr = &ds.payroll;
+    let pm = &ds.payments;
+    let key = |p: Option<ProjectIx>, e: EmployerIx, w: WorkerKey, m: Month| (p, e, w, m);
+    let mut expected: std::collections::HashMap<_, Vec<(Date, i64)>> = std::collections::HashMap::new();
+    for i in 0..pm.len() {
+        expected
+            .entry(key(pm.project[i], pm.employer[i], pm.worker[i], pm.period[i]))
+            .or_default()
+            .push((pm.paid_on[i], pm.amount[i].fen()));
+    }
+    let mut matched = 0;
+    for r in 0..pr.len() {
+        let pays = expected.get(&key(pr.project[r], pr.employer[r], pr.worker[r], pr.period[r]));
+        let pays = pays.map_or(&[][..], Vec::as_slice);
+        matched += pays.len();
+        for as_of in [pr.due_date[r].add_days(-1), pr.due_date[r].add_days(10), pr.due_date[r].add_days(400)] {
+            let seen: Vec<&(Date, i64)> = pays.iter().filter(|(on, _)| *on <= as_of).collect();
+            let within_30 = pr.due_date[r].add_days(30).min(as_of);
+            let got = wm.paid_as_of(r, pr.due_date[r], as_of);
+            assert_eq!(got.paid.fen(), seen.iter().map(|(_, a)| a).sum::<i64>(), "row {r} as of {as_of}");
+            assert_eq!(
+                got.paid_within_30_days.fen(),
+                seen.iter().filter(|(on, _)| *on <= within_30).map(|(_, a)| a).sum::<i64>(),
+                "row {r} as of {as_of}"
+            );
+            assert_eq!(got.last_paid_on, seen.iter().map(|(on, _)| *on).max(), "row {r} as of {as_of}");
+        }
+    }
+    assert!(wm.unmatched_payments >= strays, "{} unmatched", wm.unmatched_payments);
+    assert_eq!(matched + wm.unmatched_payments, pm.len());
+    // Rows come back in due-date order.
+    let all = wm.due_between(Date::from_days(i32::MIN / 2), Date::from_days(i32::MAX / 2));
+    assert_eq!(all.len(), pr.len());
+    assert!(all.windows(2).all(|w| pr.due_date[w[0] as usize] <= pr.due_date[w[1] as usize]));
+}
+
+#[test]
 fn labels_and_population_follow_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     // E2 works on P1 (general contractor E1). W1's June wage is due 2024-07-15; 80% is paid by 08-14 (an event),
