@@ -48,8 +48,8 @@ pub struct Backtest {
     pub dates: Vec<Date>,
     /// Per entity type, every (entity, date) outcome.
     pub outcomes: Vec<(EntityType, Vec<Outcome>)>,
-    /// The learner chosen per date and entity type.
-    pub learners: Vec<(Date, EntityType, String)>,
+    /// The learner chosen per date and entity type, with its number of boosting rounds.
+    pub learners: Vec<(Date, EntityType, String, usize)>,
     pub seconds: f64,
 }
 
@@ -111,7 +111,7 @@ pub fn run(
             });
         }
         for et in EntityType::ALL {
-            learners.push((t, et, trained.entity(et).learner.name()));
+            learners.push((t, et, trained.entity(et).learner.name(), trained.entity(et).trees));
         }
         tracing::info!(as_of = %t, "backtest date done");
         progress(t, dates.len());
@@ -223,7 +223,7 @@ impl Backtest {
             "step_months": self.config.step_months,
             "horizon_days": self.config.horizon_days,
             "dates": self.dates.iter().map(Date::to_string).collect::<Vec<_>>(),
-            "learners": self.learners.iter().map(|(d, t, l)| json!({"as_of": d.to_string(), "entity_type": t.code(), "learner": l})).collect::<Vec<_>>(),
+            "learners": self.learners.iter().map(|(d, t, l, trees)| json!({"as_of": d.to_string(), "entity_type": t.code(), "learner": l, "trees": trees})).collect::<Vec<_>>(),
             "seconds": self.seconds,
             "entity_types": types,
         })

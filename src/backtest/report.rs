@@ -188,7 +188,8 @@ pub fn write_report(b: &Backtest, dir: &Path) -> Result<PathBuf, ModelError> {
         }
         md.push('\n');
     }
-    let learners: Vec<String> = b.learners.iter().map(|(d, t, l)| format!("{d} {t}: {l}")).collect();
+    let learners: Vec<String> =
+        b.learners.iter().map(|(d, t, l, trees)| format!("{d} {t}: {l} ({trees} trees)")).collect();
     md.push_str(&format!("Learners chosen by out-of-time validation: {}\n", learners.join("; ")));
     let md_path = dir.join("report.md");
     fs::write(&md_path, md).map_err(io(md_path.clone()))?;

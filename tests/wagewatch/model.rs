@@ -321,6 +321,10 @@ fn backtest_and_watchlist_follow_the_contract() {
     // 2025-12-01 is pre-festival (the 2026 festival is on 02-17), 2025-06-01 off-peak.
     assert!(json["entity_types"]["employer"]["pre_festival"]["entities"].as_u64().unwrap() > 0);
     assert!(json["entity_types"]["employer"]["off_peak"]["entities"].as_u64().unwrap() > 0);
+    // One learner per date and type, each with the boosting rounds early stopping kept (at least 10).
+    let learners = json["learners"].as_array().unwrap();
+    assert_eq!(learners.len(), 4, "{learners:?}");
+    assert!(learners.iter().all(|l| l["trees"].as_u64().is_some_and(|t| t >= 10)), "{learners:?}");
     let report = backtest::write_report(&result, out.path()).unwrap();
     let md = std::fs::read_to_string(report).unwrap();
     assert!(md.contains("rule baseline") && md.contains("Reliability"), "{md}");
