@@ -29,6 +29,16 @@ fn open(out: &mut String, w: u32, h: u32, title: &str, desc: &str) {
     );
 }
 
+/// A horizontal grid line from `left` to `right` at height `y`, labelled at its left end.
+fn grid_line(out: &mut String, left: f64, right: f64, y: f64, label: &str) {
+    let _ = write!(
+        out,
+        r##"<line x1="{left}" x2="{right}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#444">{label}</text>"##,
+        left - 4.0,
+        y + 4.0,
+    );
+}
+
 /// Scores (0..1) across runs, oldest first: `(label, score)`.
 pub fn score_line(points: &[(String, f64)], lang: Lang) -> String {
     let (w, h, left, bottom) = (520u32, 200u32, 44.0, 30.0);
@@ -39,15 +49,7 @@ pub fn score_line(points: &[(String, f64)], lang: Lang) -> String {
     let plot_h = h as f64 - bottom - 12.0;
     let y = |s: f64| 12.0 + plot_h * (1.0 - s.clamp(0.0, 1.0));
     for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        let _ = write!(
-            out,
-            r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#444">{}%</text>"##,
-            w as f64 - 16.0,
-            left - 4.0,
-            y(tick) + 4.0,
-            (tick * 100.0) as u32,
-            y = y(tick)
-        );
+        grid_line(&mut out, left, w as f64 - 16.0, y(tick), &format!("{}%", (tick * 100.0) as u32));
     }
     let n = points.len().max(1);
     let x = |i: usize| if n == 1 { left + plot_w / 2.0 } else { left + plot_w * i as f64 / (n - 1) as f64 };
@@ -83,14 +85,7 @@ pub fn wage_bars(months: &[(String, f64, f64)], lang: Lang) -> String {
     for tick in [0.0, 0.5, 1.0] {
         let v = max * tick;
         let label = if lang == Lang::Zh { format!("{:.0}万", v / 10_000.0) } else { format!("{:.0}k", v / 1000.0) };
-        let _ = write!(
-            out,
-            r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#444">{label}</text>"##,
-            w as f64 - 10.0,
-            left - 4.0,
-            y(v) + 4.0,
-            y = y(v)
-        );
+        grid_line(&mut out, left, w as f64 - 10.0, y(v), &label);
     }
     let slot = plot_w / months.len().max(1) as f64;
     let bar = (slot * 0.38).max(2.0);
