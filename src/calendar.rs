@@ -50,6 +50,17 @@ pub fn horizon_in_pre_festival_peak(t: Date, horizon_days: i32) -> bool {
     })
 }
 
+/// How many days of the horizon `(t, t + horizon_days]` fall in the 60 days before a Spring Festival (the
+/// festival day itself included): the share of the wages falling due in the horizon that fall due in the peak.
+pub fn horizon_days_in_pre_festival_peak(t: Date, horizon_days: i32) -> i32 {
+    (1..=horizon_days)
+        .filter(|&k| {
+            let day = t.add_days(k);
+            next_spring_festival(day).is_some_and(|f| f.days_since(day) <= PRE_FESTIVAL_PEAK_DAYS)
+        })
+        .count() as i32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +78,14 @@ mod tests {
         assert!(!horizon_in_pre_festival_peak(d("2026-10-01"), 60));
         assert!(!horizon_in_pre_festival_peak(d("2026-06-01"), 60));
         assert!(!horizon_in_pre_festival_peak(d("2027-02-06"), 60));
+        // 2027-02-06: the peak runs from 2026-12-08; the horizon from 2026-12-02 to 2027-01-30.
+        assert_eq!(horizon_days_in_pre_festival_peak(d("2026-12-01"), 60), 54);
+        // 2026-02-17: the peak runs from 2025-12-19.
+        assert_eq!(horizon_days_in_pre_festival_peak(d("2025-12-01"), 60), 43);
+        // The festival day counts; the days after it do not.
+        assert_eq!(horizon_days_in_pre_festival_peak(d("2027-02-01"), 60), 5);
+        assert_eq!(horizon_days_in_pre_festival_peak(d("2026-06-01"), 60), 0);
+        // The next year's peak, when the horizon reaches it.
+        assert_eq!(horizon_days_in_pre_festival_peak(d("2026-10-01"), 90), 23);
     }
 }

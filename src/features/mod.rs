@@ -10,7 +10,7 @@ pub mod alerts;
 pub mod catalogue;
 pub mod worker_months;
 
-use crate::calendar::{days_to_spring_festival, horizon_in_pre_festival_peak};
+use crate::calendar::{days_to_spring_festival, horizon_days_in_pre_festival_peak, horizon_in_pre_festival_peak};
 use crate::contract::{Category, Date, EmployerKind, Outcome, RegionCode, Sector};
 use crate::ingest::tables::{Dataset, FastMap, ProjectIx};
 use crate::target::{population, Population};
@@ -541,6 +541,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
     let blacklisted = |e: usize| ds.employers.blacklisted_on[e].is_some_and(|d| d <= t);
     let days_to_festival = f64::from(days_to_spring_festival(t));
     let in_peak = horizon_in_pre_festival_peak(t, horizon_days);
+    let peak_days = f64::from(horizon_days_in_pre_festival_peak(t, horizon_days));
 
     let mut row = vec![0.0f64; Feature::COUNT];
     let fill_common = |row: &mut [f64], a: &WageAcc, c: &ComplaintAcc, i: &InspectionAcc, region: RegionCode| {
@@ -597,6 +598,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
         row[F::DaysSinceArrearsFound as usize] = days_since(t, i.last_found);
         row[F::DaysToSpringFestival as usize] = days_to_festival;
         row[F::HorizonInPreFestivalPeak as usize] = f64::from(u8::from(in_peak));
+        row[F::HorizonDaysInPreFestivalPeak as usize] = peak_days;
     };
     let common_alerts = |a: &WageAcc, region: RegionCode| {
         let mut alerts = Alerts::default();
@@ -649,6 +651,9 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
         row[F::SiteUnpaidRatio90d as usize] = site[e].unpaid_ratio_90().min(100.0);
         row[F::SiteArrearsEvents365d as usize] = f64::from(site[e].events_365);
         row[F::SiteComplaints90d as usize] = f64::from(site_complaints_90[e]);
+        row[F::SiteDaysSinceShortPay as usize] = days_since(t, site[e].last_short);
+        row[F::SiteShortPaidWorkerMonths3m as usize] = f64::from(site[e].short_90);
+        row[F::SiteOverdueUnpaidYuan as usize] = site[e].overdue_unpaid as f64 / 100.0;
         row[F::ContractedProgressOverdueRatio as usize] = ratio(gc_pp[e].0, gc_pp[e].1).min(10.0);
         let mut alerts = common_alerts(&emp[e], region);
         for a in gc_missing[e].iter() {

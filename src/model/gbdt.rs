@@ -3,9 +3,10 @@
 //! fitted [`Gbdt`].
 //!
 //! linfa 0.8's own tree ensembles give labels, not probabilities, and do not serialise, so the ensemble is
-//! written here: second-order boosting of the logistic loss on histogram-binned features (up to 64 bins a
-//! feature), leaf-wise trees (best split first) with the parent-minus-sibling histogram trick, row and feature subsampling,
-//! and per-feature contributions (the change of node value along each decision path) for reasons.
+//! written here: second-order boosting of the logistic loss on histogram-binned features (up to 255 bins a
+//! feature, a bin of its own for a value as common as a bin), leaf-wise trees (best split first) with the
+//! parent-minus-sibling histogram trick, row and feature subsampling, and per-feature contributions (the
+//! change of node value along each decision path) for reasons.
 
 use linfa::dataset::{AsSingleTargets, DatasetBase};
 use linfa::traits::Fit;
@@ -61,6 +62,12 @@ impl GbdtParams {
     /// The number of boosting rounds.
     pub fn trees(mut self, n: usize) -> Self {
         self.0.trees = n;
+        self
+    }
+
+    /// At least `n` leaves per tree.
+    pub fn at_least_leaves(mut self, n: usize) -> Self {
+        self.0.max_leaves = self.0.max_leaves.max(n);
         self
     }
 
@@ -231,22 +238,49 @@ impl SplitMix {
 
 /// Bin edges per feature: value `x` falls in bin `partition_point(edges, |e| e < x)`.
 fn bin_edges(x: ArrayView2<f64>, max_bins: usize) -> Vec<Vec<f64>> {
-    let n = x.nrows();
-    (0..x.ncols())
-        .map(|j| {
-            let mut v: Vec<f64> = x.column(j).iter().copied().collect();
-            v.sort_unstable_by(f64::total_cmp);
-            let mut uniq = v.clone();
-            uniq.dedup();
-            if uniq.len() <= max_bins {
-                uniq.windows(2).map(|w| w[0] + (w[1] - w[0]) / 2.0).collect()
-            } else {
-                let mut edges: Vec<f64> = (1..max_bins).map(|k| v[(k * n / max_bins).min(n - 1)]).collect();
-                edges.dedup();
-                edges
+    (0..x.ncols()).map(|j| column_edges(x.column(j).iter().copied().collect(), max_bins)).collect()
+}
+
+/// The bin edges of one feature, midway between distinct values. With more distinct values than bins, a
+/// value held by at least 1/`max_bins` of the rows (the zero of a count that is mostly zero) gets a bin of
+/// its own and the other values share the remaining bins by equal counts, so a mostly-zero feature still
+/// gets fine bins over its non-zero tail, where the events are.
+fn column_edges(mut v: Vec<f64>, max_bins: usize) -> Vec<f64> {
+    v.sort_unstable_by(f64::total_cmp);
+    let mut distinct: Vec<(f64, usize)> = Vec::new();
+    for x in v {
+        match distinct.last_mut() {
+            Some((d, c)) if *d == x => *c += 1,
+            _ => distinct.push((x, 1)),
+        }
+    }
+    let mid = |a: f64, b: f64| a + (b - a) / 2.0;
+    if distinct.len() <= max_bins {
+        return distinct.windows(2).map(|w| mid(w[0].0, w[1].0)).collect();
+    }
+    let n: usize = distinct.iter().map(|d| d.1).sum();
+    let heavy = |c: usize| c * max_bins >= n;
+    let (heavy_values, heavy_rows) = distinct.iter().filter(|d| heavy(d.1)).fold((0, 0), |(k, r), d| (k + 1, r + d.1));
+    let light_bins = max_bins.saturating_sub(heavy_values).max(1);
+    let mut per_bin = (n - heavy_rows) as f64 / light_bins as f64;
+    loop {
+        let mut edges = Vec::with_capacity(max_bins);
+        let mut filled = 0usize;
+        for w in distinct.windows(2) {
+            let ((x, c), (next, next_c)) = (w[0], w[1]);
+            if !heavy(c) {
+                filled += c;
             }
-        })
-        .collect()
+            if heavy(c) || heavy(next_c) || filled as f64 >= per_bin {
+                edges.push(mid(x, next));
+                filled = 0;
+            }
+        }
+        if edges.len() < max_bins {
+            return edges;
+        }
+        per_bin *= 1.2;
+    }
 }
 
 #[derive(Clone, Copy, Default)]
@@ -516,5 +550,54 @@ impl<T: AsSingleTargets<Elem = bool>> Fit<Array2<f64>, T, ModelError> for GbdtVa
         let weights: Option<Vec<f64>> = dataset.weights().map(|w| w.iter().map(|v| f64::from(*v)).collect());
         let train = TrainSet { x: dataset.records().view(), y: &y, weights: weights.as_deref() };
         Ok(self.fit_tracking(&train, None)?.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column_edges;
+
+    /// Bins of `values` under `edges`, as training assigns them.
+    fn bins(values: &[f64], edges: &[f64]) -> Vec<usize> {
+        values.iter().map(|x| edges.partition_point(|e| e < x)).collect()
+    }
+
+    #[test]
+    fn binning_gives_the_tail_of_a_mostly_zero_feature_its_own_bins() {
+        // 9,000 zeros and 1,000 distinct positive values, 16 bins.
+        let mut values = vec![0.0; 9_000];
+        values.extend((1..=1_000).map(f64::from));
+        let edges = column_edges(values.clone(), 16);
+        assert!(edges.len() < 16, "{} edges", edges.len());
+        assert!(edges.windows(2).all(|w| w[0] < w[1]), "edges ascend");
+        let b = bins(&values, &edges);
+        // The zeros alone in the first bin; the positive values spread over all the others, evenly.
+        assert!(b[..9_000].iter().all(|&k| k == 0));
+        assert!(b[9_000..].iter().all(|&k| k > 0));
+        let mut counts = vec![0usize; edges.len() + 1];
+        for &k in &b[9_000..] {
+            counts[k] += 1;
+        }
+        assert_eq!(counts.len(), 16, "all 16 bins used: {counts:?}");
+        assert!(counts[1..].iter().all(|&c| (50..=90).contains(&c)), "{counts:?}");
+    }
+
+    #[test]
+    fn binning_keeps_every_value_apart_when_there_are_few() {
+        let edges = column_edges(vec![3.0, 1.0, 2.0, 1.0, 3.0], 16);
+        assert_eq!(edges, vec![1.5, 2.5]);
+        // Two common values among many rare ones each keep a bin of their own.
+        let mut values: Vec<f64> = (0..2_000).map(|i| f64::from(i) / 10.0).collect();
+        values.extend(vec![5.05; 500]);
+        values.extend(vec![150.05; 500]);
+        let edges = column_edges(values.clone(), 8);
+        assert!(edges.len() < 8);
+        let of = |x: f64| edges.partition_point(|e| *e < x);
+        for common in [5.05, 150.05] {
+            assert!(
+                of(common) != of(common - 0.05) && of(common) != of(common + 0.05),
+                "{common} shares a bin: {edges:?}"
+            );
+        }
     }
 }

@@ -165,6 +165,14 @@ pub const PANEL_MONTHS: usize = 24;
 /// panel). Holding out 8 months instead moved the backtest's average precision by less than 0.001.
 pub const CALIBRATION_MONTHS: usize = 6;
 
+/// A panel with more fitting rows than this (an entity type of about 10,000 entities or more) grows trees
+/// of at least [`LARGE_PANEL_LEAVES`] leaves: with that much data the deeper interactions pay (on the
+/// 20,000-employer province, employers' average precision rose by 0.002–0.003; projects, with a quarter
+/// of the rows, stay at the configured 15).
+pub const LARGE_PANEL_ROWS: usize = 200_000;
+/// Leaves per tree for a large panel.
+pub const LARGE_PANEL_LEAVES: usize = 31;
+
 /// How to train.
 #[derive(Clone, Debug)]
 pub struct TrainConfig {
@@ -274,7 +282,12 @@ fn train_entity(
     // 1. Fit both learners on the earlier dates, side by side; stop boosting where the later dates' loss
     // is lowest.
     let started = std::time::Instant::now();
-    let gbdt_params = config.gbdt.clone().check()?;
+    let base_params = if x.nrows() > LARGE_PANEL_ROWS {
+        config.gbdt.clone().at_least_leaves(LARGE_PANEL_LEAVES)
+    } else {
+        config.gbdt.clone()
+    };
+    let gbdt_params = base_params.clone().check()?;
     let train = gbdt::TrainSet { x: x.view(), y: &y, weights: None };
     let (card, boosted) = std::thread::scope(|s| {
         let boosted = s.spawn(|| gbdt_params.fit_tracking(&train, Some((vx.view(), &vy))));
@@ -320,7 +333,7 @@ fn train_entity(
     let all: Vec<&PanelSlice> = fit.iter().chain(valid).copied().collect();
     let (ax, ay) = stack(&all, t);
     let all_train = gbdt::TrainSet { x: ax.view(), y: &ay, weights: None };
-    let refit_params = config.gbdt.clone().trees(trees).check()?;
+    let refit_params = base_params.trees(trees).check()?;
     let (card_all, forest_all) = std::thread::scope(|s| {
         let boosted = s.spawn(|| refit_params.fit_tracking(&all_train, None));
         let card = scorecard::fit_scorecard(ax.view(), &ay, log_cols, config.logistic_alpha);

@@ -76,6 +76,9 @@ fn labels(f: Feature) -> (&'static str, &'static str) {
         F::DaysSinceArrearsFound => ("距上次查出欠薪天数", "days since arrears were last found"),
         F::DaysToSpringFestival => ("距春节天数", "days to Spring Festival"),
         F::HorizonInPreFestivalPeak => ("预测期处于春节前欠薪高峰", "the horizon falls in the pre-festival peak"),
+        F::HorizonDaysInPreFestivalPeak => {
+            ("预测期内处于春节前欠薪高峰的天数", "days of the horizon in the pre-festival peak")
+        }
         F::EmployerAgeYears => ("成立年限", "years since founding"),
         F::LogRegisteredCapital => ("注册资本(对数)", "registered capital (log)"),
         F::CapitalUnknown => ("注册资本不详", "registered capital unknown"),
@@ -97,6 +100,13 @@ fn labels(f: Feature) -> (&'static str, &'static str) {
         F::SiteUnpaidRatio90d => ("总包项目工地欠薪比例", "unpaid wages on the sites it contracts"),
         F::SiteArrearsEvents365d => ("总包项目工地欠薪人月", "arrears worker-months on the sites it contracts"),
         F::SiteComplaints90d => ("总包项目近 90 天投诉", "complaints about its sites, last 90 days"),
+        F::SiteDaysSinceShortPay => {
+            ("距总包项目工地上次少发工资天数", "days since wages were last short-paid on its sites")
+        }
+        F::SiteShortPaidWorkerMonths3m => {
+            ("总包项目工地近 3 月少发工资人月数", "short-paid worker-months on its sites, last 3 months")
+        }
+        F::SiteOverdueUnpaidYuan => ("总包项目工地逾期未发工资", "overdue unpaid wages on its sites"),
         F::ContractedProgressOverdueRatio => ("总包项目工程款拖欠", "owners behind on progress payments to it"),
         F::LogContractValue => ("合同金额(对数)", "contract value (log)"),
         F::GovernmentFunded => ("政府投资项目", "government funded"),

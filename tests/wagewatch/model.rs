@@ -352,3 +352,38 @@ fn backtest_and_watchlist_follow_the_contract() {
         assert!(r.iter().enumerate().all(|(i, v)| *v as usize == i + 1));
     }
 }
+
+#[test]
+fn a_contractor_sees_the_short_pay_on_its_sites() {
+    let ds = province(120, 33, "2024-01-01", "2025-12-31");
+    let wm = WorkerMonths::build(&ds);
+    let t = d("2025-11-01");
+    let f = features::compute(&ds, &wm, t, 60);
+    let employer_row = |e: u32| f.employers.entities.iter().position(|x| *x == e);
+    let mut contractors_with_short_pay = 0;
+    for e in 0..ds.employers.len() as u32 {
+        let Some(i) = employer_row(e) else { continue };
+        let site_days = f.employers.get(i, Feature::SiteDaysSinceShortPay).unwrap();
+        let site_short = f.employers.get(i, Feature::SiteShortPaidWorkerMonths3m).unwrap();
+        let site_owed = f.employers.get(i, Feature::SiteOverdueUnpaidYuan).unwrap();
+        // The scored projects it contracts: its sites hold at least their short pay, and at least as recent.
+        let (mut days, mut short, mut owed, mut sites) = (730.0f64, 0.0, 0.0, 0);
+        for (j, &p) in f.projects.entities.iter().enumerate() {
+            if ds.projects.general_contractor[p as usize].index() == e as usize {
+                sites += 1;
+                days = days.min(f.projects.get(j, Feature::DaysSinceShortPay).unwrap());
+                short += f.projects.get(j, Feature::ShortPaidWorkerMonths3m).unwrap();
+                owed += f.projects.get(j, Feature::OverdueUnpaidYuan).unwrap();
+            }
+        }
+        assert!(site_days <= days && site_short >= short && site_owed >= owed - 0.01, "employer {e}");
+        if sites > 0 && site_days < 730.0 {
+            contractors_with_short_pay += 1;
+        }
+        let contracts_any = (0..ds.projects.len()).any(|p| ds.projects.general_contractor[p].index() == e as usize);
+        if !contracts_any {
+            assert_eq!((site_days, site_short, site_owed), (730.0, 0.0, 0.0), "employer {e} contracts no project");
+        }
+    }
+    assert!(contractors_with_short_pay > 0, "the province has contractors whose sites short-paid");
+}
