@@ -5,7 +5,8 @@
 //! Honesty rules: every training row is an (entity, as-of date) pair whose label window, plus the 30 days
 //! a worker-month has to be paid, closed on or before the training cutoff; labels are taken as they were
 //! known at the cutoff; features never see past their own as-of date. Ranks follow the uncalibrated score,
-//! so the isotonic calibrator's flat steps do not create ties.
+//! so the isotonic calibrator's flat steps do not create ties; the probability breaks the steps' ties by the
+//! raw score too (within one in a million), so a list sorted by probability orders as the ranks.
 
 pub mod artifact;
 pub mod calibrate;

@@ -337,9 +337,11 @@ fn backtest_and_watchlist_follow_the_contract() {
     let mut lines = csv.lines();
     assert_eq!(lines.next().unwrap(), "entity_type,entity_id,region_code,score,rank,band,reasons,alerts,raw_score");
     let mut ranks: std::collections::HashMap<String, Vec<u32>> = Default::default();
+    let mut by_rank: std::collections::HashMap<String, Vec<(u32, f64)>> = Default::default();
     for line in lines {
         let f: Vec<&str> = line.split(',').collect();
         let score: f64 = f[3].parse().unwrap();
+        by_rank.entry(f[0].to_string()).or_default().push((f[4].parse().unwrap(), score));
         assert!((0.0..=1.0).contains(&score), "{line}");
         assert!(["red", "orange", "yellow", "green"].contains(&f[5]), "{line}");
         assert_eq!(f[2].len(), 6, "{line}");
@@ -350,6 +352,11 @@ fn backtest_and_watchlist_follow_the_contract() {
     for (_, mut r) in ranks {
         r.sort_unstable();
         assert!(r.iter().enumerate().all(|(i, v)| *v as usize == i + 1));
+    }
+    // Scores fall strictly with the rank: no ties from the calibration's flat steps.
+    for (t, mut rows) in by_rank {
+        rows.sort_unstable_by_key(|r| r.0);
+        assert!(rows.windows(2).all(|w| w[0].1 > w[1].1), "{t}: scores tie or disagree with ranks");
     }
 }
 
