@@ -44,10 +44,7 @@ pub const PRE_FESTIVAL_PEAK_DAYS: i32 = 60;
 
 /// Whether the horizon `(t, t + horizon_days]` overlaps the 60 days before the next Spring Festival.
 pub fn horizon_in_pre_festival_peak(t: Date, horizon_days: i32) -> bool {
-    next_spring_festival(t.add_days(1)).is_some_and(|f| {
-        let peak_start = f.add_days(-PRE_FESTIVAL_PEAK_DAYS);
-        t.add_days(horizon_days) >= peak_start && t < f
-    })
+    horizon_days_in_pre_festival_peak(t, horizon_days) > 0
 }
 
 /// How many days of the horizon `(t, t + horizon_days]` fall in the 60 days before a Spring Festival (the

@@ -236,7 +236,12 @@ impl SplitMix {
     }
 }
 
-/// Bin edges per feature: value `x` falls in bin `partition_point(edges, |e| e < x)`.
+/// The bin of value `x` under a feature's `edges`: the number of edges below it.
+fn bin_of(edges: &[f64], x: f64) -> usize {
+    edges.partition_point(|e| *e < x)
+}
+
+/// Bin edges per feature (see [`bin_of`]).
 fn bin_edges(x: ArrayView2<f64>, max_bins: usize) -> Vec<Vec<f64>> {
     (0..x.ncols()).map(|j| column_edges(x.column(j).iter().copied().collect(), max_bins)).collect()
 }
@@ -468,7 +473,7 @@ impl GbdtValidParams {
         for i in 0..n {
             for j in 0..p {
                 let x = train.x[(i, j)];
-                bins[i * p + j] = edges[j].partition_point(|e| *e < x) as u8;
+                bins[i * p + j] = bin_of(&edges[j], x) as u8;
             }
         }
         let mut score = vec![base; n];
@@ -555,11 +560,11 @@ impl<T: AsSingleTargets<Elem = bool>> Fit<Array2<f64>, T, ModelError> for GbdtVa
 
 #[cfg(test)]
 mod tests {
-    use super::column_edges;
+    use super::{bin_of, column_edges};
 
     /// Bins of `values` under `edges`, as training assigns them.
     fn bins(values: &[f64], edges: &[f64]) -> Vec<usize> {
-        values.iter().map(|x| edges.partition_point(|e| e < x)).collect()
+        values.iter().map(|x| bin_of(edges, *x)).collect()
     }
 
     #[test]
@@ -592,7 +597,7 @@ mod tests {
         values.extend(vec![150.05; 500]);
         let edges = column_edges(values.clone(), 8);
         assert!(edges.len() < 8);
-        let of = |x: f64| edges.partition_point(|e| *e < x);
+        let of = |x: f64| bin_of(&edges, x);
         for common in [5.05, 150.05] {
             assert!(
                 of(common) != of(common - 0.05) && of(common) != of(common + 0.05),
