@@ -123,6 +123,20 @@ pub fn reliability(prob: &[f64], y: &[bool], bins: usize) -> Vec<ReliabilityBin>
         .collect()
 }
 
+/// Bins smaller than this are too noisy to judge calibration by (the binomial standard error of a rate
+/// near 0.5 is 0.035 at 200 entities).
+pub const RELIABILITY_MIN_ENTITIES: usize = 200;
+
+/// The largest gap between mean probability and observed rate over the bins of at least `min_entities`
+/// entities; `None` when no bin is that large.
+pub fn worst_reliability_gap(table: &[ReliabilityBin], min_entities: usize) -> Option<f64> {
+    table
+        .iter()
+        .filter(|b| b.entities >= min_entities)
+        .map(|b| (b.mean_probability - b.observed_rate).abs())
+        .reduce(f64::max)
+}
+
 /// The event rate of the top decile divided by the overall rate.
 pub fn lift_top_decile(score: &[f64], y: &[bool]) -> f64 {
     let n = score.len();
@@ -152,5 +166,10 @@ mod tests {
         assert_eq!(table.len(), 2);
         assert!((table[1].observed_rate - 1.0).abs() < 1e-12);
         assert!((brier(&[1.0, 0.0], &[true, false])).abs() < 1e-12);
+        let bin =
+            |entities, mean_probability, observed_rate| ReliabilityBin { entities, mean_probability, observed_rate };
+        let table = [bin(300, 0.10, 0.12), bin(199, 0.50, 0.20), bin(200, 0.40, 0.35)];
+        assert_eq!(worst_reliability_gap(&table, 200).map(|g| (g * 1e6).round()), Some(50_000.0));
+        assert_eq!(worst_reliability_gap(&table[1..2], 200), None);
     }
 }

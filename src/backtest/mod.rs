@@ -139,7 +139,7 @@ pub fn evaluate(outcomes: &[&Outcome], source: impl Fn(&EventSources) -> bool) -
     let n = y.len();
     let events = y.iter().filter(|v| **v).count();
     let rate = if n > 0 { events as f64 / n as f64 } else { 0.0 };
-    // Ties of the calibrated probability are broken by the raw score, as the watchlist's rank does.
+    // The model ranks by its raw score, as the watchlist does (the probability rises strictly with it).
     let model_order: Vec<f64> = outcomes.iter().map(|o| o.raw_score).collect();
     let prob: Vec<f64> = outcomes.iter().map(|o| o.probability).collect();
     let rule: Vec<f64> = outcomes.iter().map(|o| o.rule_score).collect();
@@ -168,6 +168,7 @@ pub fn evaluate(outcomes: &[&Outcome], source: impl Fn(&EventSources) -> bool) -
             "reliability": reliability.iter().map(|b| json!({
                 "entities": b.entities, "mean_probability": b.mean_probability, "observed_rate": b.observed_rate
             })).collect::<Vec<_>>(),
+            "reliability_worst_gap": metrics::worst_reliability_gap(&reliability, metrics::RELIABILITY_MIN_ENTITIES),
         },
         "rule": {
             "roc_auc": metrics::roc_auc(&rule, &y),

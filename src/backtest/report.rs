@@ -123,10 +123,16 @@ pub fn write_report(b: &Backtest, dir: &Path) -> Result<PathBuf, ModelError> {
                 f(&s["rule"]["average_precision"])
             ));
         }
-        md.push_str("\nPer test date:\n\n| as of | window | entities | events | AUC | avg. precision | P@100 | rule P@100 |\n|---|---|---|---|---|---|---|---|\n");
+        md.push_str(&format!(
+            "\nPer test date (calibration: the largest gap between mean probability and observed rate over the \
+             date's 10 equal-mass bins of {}+ entities; - when the bins are smaller):\n\n\
+             | as of | window | entities | events | AUC | avg. precision | P@100 | rule P@100 | calibration |\n\
+             |---|---|---|---|---|---|---|---|---|\n",
+            metrics::RELIABILITY_MIN_ENTITIES
+        ));
         for d in v["per_date"].as_array().into_iter().flatten() {
             md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 d["as_of"].as_str().unwrap_or("-"),
                 if d["pre_festival"].as_bool() == Some(true) { "pre-festival" } else { "off-peak" },
                 d["entities"],
@@ -135,6 +141,7 @@ pub fn write_report(b: &Backtest, dir: &Path) -> Result<PathBuf, ModelError> {
                 f(&d["model"]["average_precision"]),
                 at_k_row(&d["model"], "100"),
                 at_k_row(&d["rule"], "100"),
+                f(&d["model"]["reliability_worst_gap"]),
             ));
         }
         md.push_str("\nReliability (equal-mass bins, all test dates):\n\n| bin | entities | mean probability | observed rate |\n|---|---|---|---|\n");

@@ -13,7 +13,7 @@ use crate::contract::Date;
 use crate::features::{EntityType, Feature};
 
 /// The version of `model.json` this code writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct ModelFile {
@@ -45,7 +45,7 @@ fn entity_file(m: &EntityModel) -> EntityFile {
         entity_type: m.entity_type.code().to_string(),
         features: m.features.iter().map(|f| f.name().to_string()).collect(),
         learner: m.learner.clone(),
-        calibrator: m.calibrator.clone(),
+        calibrator: m.calibrator,
         validation: m.validation.clone(),
         trees: m.trees,
         training_rows: m.training_rows,
@@ -197,11 +197,13 @@ pub fn model_card(model: &RiskModel, extra: &str) -> String {
     for m in [&model.employer, &model.project] {
         s.push_str(&format!("## {} model\n\n", m.entity_type));
         s.push_str(&format!(
-            "- chosen learner: **{}** ({} features, {} boosting rounds), calibrated with isotonic regression on {} held-out rows\n",
+            "- chosen learner: **{}** ({} features, {} boosting rounds), calibrated on {} held-out rows (Platt slope {:.3}, intercept {:.3}, one intercept a month in the fit)\n",
             m.learner.name(),
             m.features.len(),
             m.trees,
-            m.calibration_rows
+            m.calibration_rows,
+            m.calibrator.slope,
+            m.calibrator.intercept
         ));
         s.push_str(&format!("- training rows: {} ({} with an event)\n\n", m.training_rows, m.training_events));
         s.push_str("| candidate | average precision | ROC AUC | log loss |\n|---|---|---|---|\n");
@@ -217,8 +219,9 @@ pub fn model_card(model: &RiskModel, extra: &str) -> String {
     s.push_str(
         "- Complaints and inspections are selective labels: entities nobody complains about or inspects look safer than \
          they are. Payroll-based events are not selective but depend on complete bank records.\n\
-         - Calibration is fitted on the latest held-out months; a shift in the base rate (a harder winter, a new \
-         reporting channel) shows first as miscalibration. Re-train as outcomes come in.\n\
+         - The level of the probabilities is the learner's, learnt from the whole panel (season and trend \
+         included); the held-out months set only their spread. A shift in the base rate the panel has not seen \
+         (a harder winter, a new reporting channel) shows first as miscalibration. Re-train as outcomes come in.\n\
          - Reasons are the features that raise the score most for that entity (path contributions for trees, \
          coefficient times standardised value for the scorecard); they explain the model, not causes.\n\n",
     );

@@ -5,8 +5,7 @@
 //! Honesty rules: every training row is an (entity, as-of date) pair whose label window, plus the 30 days
 //! a worker-month has to be paid, closed on or before the training cutoff; labels are taken as they were
 //! known at the cutoff; features never see past their own as-of date. Ranks follow the uncalibrated score,
-//! so the isotonic calibrator's flat steps do not create ties; the probability breaks the steps' ties by the
-//! raw score too (within one in a million), so a list sorted by probability orders as the ranks.
+//! and the calibrated probability rises strictly with it, so a list sorted by probability orders as the ranks.
 
 pub mod artifact;
 pub mod calibrate;
@@ -53,7 +52,9 @@ pub enum ModelError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("model file {path} is not valid: {reason}")]
     BadFile { path: PathBuf, reason: String },
-    #[error("model file {path} has schema version {found}; this wagewatch reads version {expected}")]
+    #[error(
+        "model file {path} has schema version {found}; this wagewatch reads version {expected}: train the model again"
+    )]
     SchemaVersion { path: PathBuf, found: u32, expected: u32 },
     #[error("no model {id} under {dir}")]
     UnknownModel { id: String, dir: PathBuf },
@@ -164,8 +165,8 @@ impl RiskModel {
 pub const PANEL_MONTHS: usize = 24;
 /// The latest of them held out, by default, to choose the learner and calibrate it (at most a third of the
 /// panel). Holding out 8 months instead moved the backtest's average precision by less than 0.001 and, on
-/// the 20,000-employer province, made the pre-festival calibration worse (worst bin 0.038 employers, 0.048
-/// projects, against 0.023 and 0.037).
+/// the 20,000-employer province with the earlier isotonic calibrator, made the pre-festival calibration
+/// worse (worst bin 0.038 employers, 0.048 projects, against 0.023 and 0.037).
 pub const CALIBRATION_MONTHS: usize = 6;
 
 /// A panel with more fitting rows than this (an entity type of about 10,000 entities or more) grows trees
@@ -309,7 +310,8 @@ fn train_entity(
     forest.truncate(trees);
     tracing::debug!(entity = t.code(), trees, seconds = started.elapsed().as_secs_f64(), "learners fitted");
     let forest_raw: Vec<f64> = vx.rows().into_iter().map(|r| forest.raw_score(r)).collect();
-    // 2. Choose the blend weight by average precision on the later dates, and calibrate that blend there.
+    // 2. Choose the blend weight by average precision on the later dates, and calibrate that blend there
+    // (Platt, one intercept per month, so the slice's own season does not become the calibrated level).
     let blend = |w: f64| -> Vec<f64> { forest_raw.iter().zip(&card_raw).map(|(g, s)| w * g + (1.0 - w) * s).collect() };
     let weights = [0.0, 0.25, 0.5, 0.75, 1.0];
     let (best_w, best_raw) = weights
@@ -321,7 +323,9 @@ fn train_entity(
             ap_a.total_cmp(&ap_b).then(b.0.total_cmp(&a.0))
         })
         .expect("five weights");
-    let calibrator = calibrate::fit_isotonic(&best_raw, &vy)?;
+    let month: Vec<usize> =
+        valid.iter().enumerate().flat_map(|(k, s)| std::iter::repeat_n(k, s.features.matrix(t).rows())).collect();
+    let calibrator = calibrate::fit_platt(&best_raw, &vy, &month)?;
     let validation = vec![
         candidate("logistic_scorecard", &card_raw, &vy),
         candidate("gbdt", &forest_raw, &vy),
@@ -332,7 +336,7 @@ fn train_entity(
         ),
     ];
     // 3. Refit both learners on all dates, so the latest months teach the model too; the calibration
-    // curve from step 2 carries over (same learners, same rounds, a quarter more data).
+    // from step 2 carries over (same learners, same rounds, a quarter more data).
     let all: Vec<&PanelSlice> = fit.iter().chain(valid).copied().collect();
     let (ax, ay) = stack(&all, t);
     let all_train = gbdt::TrainSet { x: ax.view(), y: &ay, weights: None };

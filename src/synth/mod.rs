@@ -220,7 +220,7 @@
 //! insurance; worker-level complaint histories.
 
 mod names;
-mod rng;
+pub(crate) mod rng;
 mod step;
 mod world;
 mod writer;

@@ -291,6 +291,14 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     let card = std::fs::read_to_string(dir.path().join("test-model/model_card.md")).unwrap();
     assert!(card.contains("training cutoff: 2025-09-01"), "{card}");
     assert!(matches!(artifact::load(dir.path(), "nope"), Err(model::ModelError::UnknownModel { .. })));
+    // A model written by an older schema (version 1 held an isotonic curve) is refused by name, not misread.
+    let path = dir.path().join("test-model/model.json");
+    let mut file: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    file["schema_version"] = serde_json::json!(1);
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    let err = artifact::load(dir.path(), "test-model").unwrap_err();
+    assert!(matches!(err, model::ModelError::SchemaVersion { found: 1, expected: 2, .. }), "{err}");
+    assert!(err.to_string().contains("train the model again"), "{err}");
     let _ = Feature::ALL;
 }
 
@@ -328,6 +336,14 @@ fn backtest_and_watchlist_follow_the_contract() {
     let report = backtest::write_report(&result, out.path()).unwrap();
     let md = std::fs::read_to_string(report).unwrap();
     assert!(md.contains("rule baseline") && md.contains("Reliability"), "{md}");
+    // Each date's calibration gap is judged over bins of 200+ entities only: this province's are smaller.
+    assert!(md.contains("| calibration |"), "{md}");
+    for d in json["entity_types"]["employer"]["per_date"].as_array().unwrap() {
+        assert!(d["model"]["reliability_worst_gap"].is_null(), "{d}");
+        assert!(d["model"]["reliability"].as_array().unwrap().iter().all(|b| b["entities"].as_u64() < Some(200)));
+    }
+    let pooled_gap = json["entity_types"]["employer"]["pooled"]["model"]["reliability_worst_gap"].clone();
+    assert!(pooled_gap.is_null() || pooled_gap.as_f64().is_some_and(|g| (0.0..=1.0).contains(&g)), "{pooled_gap}");
     for svg in ["precision_at_k_employer.svg", "reliability_project.svg"] {
         let text = std::fs::read_to_string(out.path().join(svg)).unwrap();
         assert!(text.starts_with("<svg") && text.contains("polyline"), "{svg}");
