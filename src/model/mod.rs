@@ -42,8 +42,6 @@ pub enum ModelError {
     OneClass,
     #[error("logistic regression failed: {reason}")]
     Logistic { reason: String },
-    #[error("calibration failed: {reason}")]
-    Calibration { reason: String },
     #[error(
         "no as-of date before {cutoff} has a closed label window and scored entities; the data must reach further back"
     )]

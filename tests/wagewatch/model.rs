@@ -369,7 +369,7 @@ fn backtest_and_watchlist_follow_the_contract() {
         r.sort_unstable();
         assert!(r.iter().enumerate().all(|(i, v)| *v as usize == i + 1));
     }
-    // Scores fall strictly with the rank: no ties from the calibration's flat steps.
+    // Scores fall strictly with the rank: the calibration creates no ties.
     for (t, mut rows) in by_rank {
         rows.sort_unstable_by_key(|r| r.0);
         assert!(rows.windows(2).all(|w| w[0].1 > w[1].1), "{t}: scores tie or disagree with ranks");
