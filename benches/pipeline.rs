@@ -15,11 +15,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use wagewatch::contract::Date;
-use wagewatch::features::{self, FeatureMatrix, WorkerMonths};
-use wagewatch::ingest::{self, IngestOptions, Pseudonymizer};
-use wagewatch::model::{self, BandCutoffs, TrainConfig};
-use wagewatch::synth::{self, SynthConfig};
+use wagewatch_core::contract::Date;
+use wagewatch_core::features::{self, FeatureMatrix};
+use wagewatch_core::ingest::{self, IngestOptions, Pseudonymizer};
+use wagewatch_core::model::{self, BandCutoffs, TrainConfig};
+use wagewatch_core::worker_months::WorkerMonths;
+use wagewatch_synth::{self as synth, SynthConfig};
 
 fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
     let started = Instant::now();

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use wagewatch::contract::RegionPrefix;
-use wagewatch::state::{Role, Store};
+use wagewatch_core::contract::RegionPrefix;
+use wagewatch_service::state::{NewToken, Role, Store};
 
 use crate::server::{copy_dir, fixture, largest_districts};
 
@@ -259,14 +259,14 @@ fn the_dashboard_in_a_browser() {
     let (home, away) = largest_districts(&state);
     let mut store = Store::open(&state).unwrap();
     let p = |s: &str| RegionPrefix::parse(s).unwrap();
-    let supervisor = store.create_token("主管甲", Role::Supervisor, p(&home)).unwrap().1;
-    let inspector = store.create_token("监察员乙", Role::Inspector, p(&home)).unwrap().1;
+    let supervisor = store.create_token(&NewToken::new("主管甲", Role::Supervisor, p(&home)).unwrap()).unwrap().1;
+    let inspector = store.create_token(&NewToken::new("监察员乙", Role::Inspector, p(&home)).unwrap()).unwrap().1;
     let away_employer = {
         let run = store.latest_published().unwrap().unwrap();
-        let data = wagewatch::runs::RunData::load(&store, run).unwrap();
+        let data = wagewatch_service::runs::RunData::load(&store, run).unwrap();
         data.rows
             .iter()
-            .find(|r| r.region.to_string() == away && r.entity_type == wagewatch::features::EntityType::Employer)
+            .find(|r| r.region.to_string() == away && r.entity_type == wagewatch_core::features::EntityType::Employer)
             .unwrap()
             .entity_id
             .clone()

@@ -136,7 +136,7 @@ fn tokens_and_the_audit_log_from_the_command_line() {
     let secret = String::from_utf8(out.stdout.clone()).unwrap().trim().to_string();
     assert!(secret.starts_with("ww_") && secret.len() == 67, "{secret}");
     let out = wagewatch(&["token", "create", "--state", state, "--role", "supervisor", "--name", "x"], dir.path());
-    assert!(!out.status.success() && text(&out).contains("need --region"), "{}", text(&out));
+    assert!(!out.status.success() && text(&out).contains("need a region"), "{}", text(&out));
     let out = wagewatch(
         &["token", "create", "--state", state, "--role", "boss", "--region", "32", "--name", "x"],
         dir.path(),

@@ -11,8 +11,8 @@ use arrow_array::{
 };
 use parquet::arrow::ArrowWriter;
 
-use wagewatch::contract::{Date, Money, Table};
-use wagewatch::ingest::{IngestError, ProblemKind};
+use wagewatch_core::contract::{Date, Money, Table};
+use wagewatch_core::ingest::{IngestError, ProblemKind};
 
 use crate::support::*;
 

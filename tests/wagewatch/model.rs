@@ -1,13 +1,14 @@
 //! Features, labels and models: point-in-time discipline, the contract's event, and saved models that score
 //! bit for bit like the ones trained.
 
-use wagewatch::contract::{Category, Channel, Date, Money, Month, Outcome};
-use wagewatch::features::{self, EntityType, Feature, WorkerMonths};
-use wagewatch::ingest::tables::{Dataset, EmployerIx, ProjectIx};
-use wagewatch::ingest::WorkerKey;
-use wagewatch::model::{self, artifact, BandCutoffs, TrainConfig};
-use wagewatch::synth::{self, OutputFormat, SynthConfig};
-use wagewatch::target;
+use wagewatch_core::contract::{Category, Channel, Date, Money, Month, Outcome};
+use wagewatch_core::features::{self, EntityType, Feature};
+use wagewatch_core::ingest::tables::{Dataset, EmployerIx, ProjectIx};
+use wagewatch_core::ingest::WorkerKey;
+use wagewatch_core::model::{self, artifact, BandCutoffs, TrainConfig};
+use wagewatch_core::target;
+use wagewatch_core::worker_months::WorkerMonths;
+use wagewatch_synth::{self as synth, OutputFormat, SynthConfig};
 
 use crate::support::*;
 
@@ -152,7 +153,7 @@ fn worker_month_index_matches_a_naive_join() {
         ds.payments.paid_on.push(ds.payments.paid_on[i].add_days(-(rng.below(20) as i32) - 1));
     }
     let strays = 50;
-    let outsider = wagewatch::ingest::Pseudonymizer::from_key([1; 32]);
+    let outsider = wagewatch_core::ingest::Pseudonymizer::from_key([1; 32]);
     for k in 0..strays {
         let i = rng.below(ds.payments.len());
         ds.payments.project.push(ds.payments.project[i]);
@@ -304,7 +305,7 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
 
 #[test]
 fn backtest_and_watchlist_follow_the_contract() {
-    use wagewatch::backtest::{self, BacktestConfig};
+    use wagewatch_core::backtest::{self, BacktestConfig};
     let ds = province(160, 31, "2023-01-01", "2026-03-31");
     let wm = WorkerMonths::build(&ds);
     let out = tempfile::tempdir().unwrap();
@@ -321,29 +322,31 @@ fn backtest_and_watchlist_follow_the_contract() {
     let result = backtest::run(&ds, &wm, &config, &|_, _| seen.set(seen.get() + 1)).unwrap();
     assert_eq!(result.dates, vec![d("2025-06-01"), d("2025-12-01")]);
     assert_eq!(seen.get(), 2);
-    let json = result.to_json();
-    let pooled = &json["entity_types"]["employer"]["pooled"];
-    let auc = pooled["model"]["roc_auc"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&auc), "{pooled}");
-    assert!(pooled["events"].as_u64().unwrap() > 0, "{pooled}");
+    let report = result.report(None);
+    let employers = &report.entity_types.employer;
+    let auc = employers.pooled.model.roc_auc;
+    assert!((0.0..=1.0).contains(&auc), "{auc}");
+    assert!(employers.pooled.events > 0);
     // 2025-12-01 is pre-festival (the 2026 festival is on 02-17), 2025-06-01 off-peak.
-    assert!(json["entity_types"]["employer"]["pre_festival"]["entities"].as_u64().unwrap() > 0);
-    assert!(json["entity_types"]["employer"]["off_peak"]["entities"].as_u64().unwrap() > 0);
+    assert!(employers.pre_festival.entities > 0);
+    assert!(employers.off_peak.entities > 0);
     // One learner per date and type, each with the boosting rounds early stopping kept (at least 10).
-    let learners = json["learners"].as_array().unwrap();
-    assert_eq!(learners.len(), 4, "{learners:?}");
-    assert!(learners.iter().all(|l| l["trees"].as_u64().is_some_and(|t| t >= 10)), "{learners:?}");
-    let report = backtest::write_report(&result, out.path()).unwrap();
-    let md = std::fs::read_to_string(report).unwrap();
+    assert_eq!(report.learners.len(), 4, "{:?}", report.learners);
+    assert!(report.learners.iter().all(|l| l.trees >= 10), "{:?}", report.learners);
+    let md_path = backtest::write_report(&result, None, out.path()).unwrap();
+    let md = std::fs::read_to_string(md_path).unwrap();
     assert!(md.contains("rule baseline") && md.contains("Reliability"), "{md}");
     // Each date's calibration gap is judged over bins of 200+ entities only: this province's are smaller.
     assert!(md.contains("| calibration |"), "{md}");
-    for d in json["entity_types"]["employer"]["per_date"].as_array().unwrap() {
-        assert!(d["model"]["reliability_worst_gap"].is_null(), "{d}");
-        assert!(d["model"]["reliability"].as_array().unwrap().iter().all(|b| b["entities"].as_u64() < Some(200)));
+    for d in &employers.per_date {
+        assert!(d.evaluation.model.reliability_worst_gap.is_none(), "{d:?}");
+        assert!(d.evaluation.model.reliability.iter().all(|b| b.entities < 200));
     }
-    let pooled_gap = json["entity_types"]["employer"]["pooled"]["model"]["reliability_worst_gap"].clone();
-    assert!(pooled_gap.is_null() || pooled_gap.as_f64().is_some_and(|g| (0.0..=1.0).contains(&g)), "{pooled_gap}");
+    let pooled_gap = employers.pooled.model.reliability_worst_gap;
+    assert!(pooled_gap.is_none_or(|g| (0.0..=1.0).contains(&g)), "{pooled_gap:?}");
+    // The JSON written is the same report, read back by its one type.
+    let read = backtest::Report::read(&out.path().join("report.json")).unwrap();
+    assert_eq!(read, report);
     for svg in ["precision_at_k_employer.svg", "reliability_project.svg"] {
         let text = std::fs::read_to_string(out.path().join(svg)).unwrap();
         assert!(text.starts_with("<svg") && text.contains("polyline"), "{svg}");

@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use wagewatch::ingest::{self, IngestError, IngestOptions, Ingested, Mode, Pseudonymizer};
+use wagewatch_core::ingest::{self, IngestError, IngestOptions, Ingested, Mode, Pseudonymizer};
 
 /// The raw worker ids of the base fixture (ID-card numbers); none may ever appear in any output.
 pub const RAW_WORKER_IDS: [&str; 3] = ["320102199001011234", "32010219850202456X", "320105199203031111"];

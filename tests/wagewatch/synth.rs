@@ -4,8 +4,8 @@
 use std::fs;
 use std::path::Path;
 
-use wagewatch::contract::{Date, Table};
-use wagewatch::synth::{self, OutputFormat, SynthConfig};
+use wagewatch_core::contract::{Date, Table};
+use wagewatch_synth::{self as synth, OutputFormat, SynthConfig};
 
 use crate::support::*;
 

@@ -1,0 +1,275 @@
+//! Wage facts from payroll and payments as of T: for every employer, every project and every general
+//! contractor's sites, what fell due, what was paid, how late, how short, how many workers and who left
+//! owed; and each employer's wage bill on each project (its footprint there).
+
+use crate::contract::{Date, Month};
+use crate::ingest::tables::{Dataset, FastMap, ProjectIx};
+use crate::worker_months::WorkerMonths;
+
+use super::ratio;
+
+/// Wage facts of one scope (an employer, a project, or all rows on a contractor's projects) as of T.
+#[derive(Clone, Debug, Default)]
+pub(super) struct WageAcc {
+    pub overdue_unpaid: i64,
+    pub due_30: i64,
+    pub unpaid_30: i64,
+    pub due_365: i64,
+    pub unpaid_365: i64,
+    pub events_90: u32,
+    pub late3_n: u32,
+    pub due_90: i64,
+    pub paid_90: i64,
+    pub due_90_180: i64,
+    pub paid_90_180: i64,
+    pub short_30: u32,
+    pub short_90: u32,
+    pub short_180: u32,
+    pub short_365: u32,
+    pub rows_90: u32,
+    pub late_n: u32,
+    pub late_sum: i64,
+    pub late_max: i32,
+    pub days_90: u64,
+    pub paid_for_days_90: i64,
+    pub lumps_90: u32,
+    pub events_365: u32,
+    pub last_short: Option<Date>,
+    pub hc0: u32,
+    pub hc3: u32,
+    pub hc12: u32,
+    pub dw0: u64,
+    pub dw3: u64,
+    pub attended0: u32,
+    pub unpaid_attended0: u32,
+    pub paid0: i64,
+    pub days0: u64,
+    pub unpaid_two_months: u32,
+    pub workers_90: u32,
+    pub workers_owed_90: u32,
+    pub leavers_owed: u32,
+}
+
+impl WageAcc {
+    /// Overdue unpaid wages against the monthly wage bill of the last 90 days.
+    pub fn unpaid_ratio_90(&self) -> f64 {
+        ratio(self.overdue_unpaid as f64, self.due_90 as f64 / 3.0)
+    }
+}
+
+/// Per-worker state in one scope, for distinct-worker features.
+#[derive(Clone, Copy, Default)]
+struct WorkerState {
+    last_period: i32,
+    owed: bool,
+    in_90: bool,
+}
+
+/// The wage facts of every scope as of T.
+pub(super) struct WageFacts {
+    /// Per employer (its own payroll).
+    pub employers: Vec<WageAcc>,
+    /// Per project.
+    pub projects: Vec<WageAcc>,
+    /// Per employer: every payroll row on the projects it is general contractor of.
+    pub sites: Vec<WageAcc>,
+    /// Wage bill of the last 90 days per (employer, project), sorted by employer then project.
+    pub footprint: Vec<((u32, u32), i64)>,
+}
+
+/// One payroll row as known at T, with what its accumulators need.
+struct RowFacts {
+    due_date: Date,
+    age: i32,
+    due: i64,
+    paid_t: i64,
+    paid_last_on: Option<Date>,
+    short: bool,
+    unpaid: i64,
+    known_event: bool,
+    period: Month,
+    days: u64,
+    lump: bool,
+}
+
+/// The months the headcount and days-worked features compare: the latest wage month on the books as of T
+/// (`p0`), 3 and 12 months before it, and the month two before T's (for the two-month rule).
+#[derive(Clone, Copy)]
+struct Months {
+    p0: Month,
+    p3: Month,
+    p12: Month,
+    two_months_ago: Month,
+}
+
+impl RowFacts {
+    fn of(ds: &Dataset, wm: &WorkerMonths, r: usize, t: Date) -> RowFacts {
+        let pr = &ds.payroll;
+        let due_date = pr.due_date[r];
+        let age = t.days_since(due_date);
+        let due = pr.wage_due[r].fen();
+        let paid = wm.paid_as_of(r, due_date, t);
+        let paid_t = paid.paid.fen();
+        let short = due > 0 && (paid_t as f64) < 0.9 * due as f64;
+        RowFacts {
+            due_date,
+            age,
+            due,
+            paid_t,
+            paid_last_on: paid.last_paid_on,
+            short,
+            unpaid: (due - paid_t).max(0),
+            known_event: age >= 30 && due > 0 && (paid.paid_within_30_days.fen() as f64) < 0.9 * due as f64,
+            period: pr.period[r],
+            days: u64::from(pr.days_worked[r]),
+            lump: paid_t > 2 * due && paid_t > 2_000_000,
+        }
+    }
+}
+
+impl WageAcc {
+    /// Adds one payroll row.
+    fn add(&mut self, f: &RowFacts, m: Months) {
+        let (age, due, paid_t, unpaid, days) = (f.age, f.due, f.paid_t, f.unpaid, f.days);
+        self.overdue_unpaid += unpaid;
+        if age < 30 {
+            self.due_30 += due;
+            self.unpaid_30 += unpaid;
+        }
+        if age < 365 {
+            self.due_365 += due;
+            self.unpaid_365 += unpaid;
+        }
+        if f.known_event && age < 120 {
+            self.events_90 += 1;
+        }
+        if age < 90 {
+            self.due_90 += due;
+            self.paid_90 += paid_t;
+            self.rows_90 += 1;
+            self.days_90 += days;
+            self.paid_for_days_90 += paid_t;
+            if f.short {
+                self.short_90 += 1;
+            }
+            if !f.short && due > 0 {
+                if let Some(last) = f.paid_last_on {
+                    let late = last.days_since(f.due_date).max(0);
+                    self.late3_n += u32::from(late > 3);
+                    self.late_n += 1;
+                    self.late_sum += i64::from(late);
+                    self.late_max = self.late_max.max(late);
+                }
+            }
+            if f.lump {
+                self.lumps_90 += 1;
+            }
+        } else if age < 180 {
+            self.due_90_180 += due;
+            self.paid_90_180 += paid_t;
+        }
+        if f.short {
+            if age < 30 {
+                self.short_30 += 1;
+            }
+            if age < 180 {
+                self.short_180 += 1;
+            }
+            if age < 365 {
+                self.short_365 += 1;
+            }
+            if self.last_short.is_none_or(|d| d < f.due_date) {
+                self.last_short = Some(f.due_date);
+            }
+            if f.period <= m.two_months_ago {
+                self.unpaid_two_months += 1;
+            }
+        }
+        if f.known_event && age < 395 {
+            self.events_365 += 1;
+        }
+        if f.period == m.p0 {
+            self.hc0 += 1;
+            self.dw0 += days;
+            self.paid0 += paid_t;
+            self.days0 += days;
+            if days > 0 {
+                self.attended0 += 1;
+                if paid_t == 0 {
+                    self.unpaid_attended0 += 1;
+                }
+            }
+        } else if f.period == m.p3 {
+            self.hc3 += 1;
+            self.dw3 += days;
+        } else if f.period == m.p12 {
+            self.hc12 += 1;
+        }
+    }
+}
+
+/// Walks the payroll rows due in the 400 days before T once and accumulates every scope's wage facts.
+pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts {
+    let (n_e, n_p) = (ds.employers.len(), ds.projects.len());
+    let window = wm.due_between(t.add_days(-400), t);
+    let pr = &ds.payroll;
+    // The latest wage month on the books as of T, and the months 3 and 12 before it.
+    let p0 = window.iter().map(|&r| pr.period[r as usize]).max().unwrap_or(t.month());
+    let months =
+        Months { p0, p3: p0.plus_months(-3), p12: p0.plus_months(-12), two_months_ago: t.month().plus_months(-2) };
+    let mut emp = vec![WageAcc::default(); n_e];
+    let mut prj = vec![WageAcc::default(); n_p];
+    let mut site = vec![WageAcc::default(); n_e];
+    let mut emp_workers: FastMap<(u32, u64), WorkerState> = FastMap::default();
+    let mut prj_workers: FastMap<(u32, u64), WorkerState> = FastMap::default();
+    let mut footprint: FastMap<(u32, u32), i64> = FastMap::default();
+    let six_months_ago = p0.plus_months(-6);
+    for &r in window {
+        let r = r as usize;
+        let facts = RowFacts::of(ds, wm, r, t);
+        let e = pr.employer[r].index();
+        let p = pr.project[r].map(ProjectIx::index);
+        emp[e].add(&facts, months);
+        if let Some(p) = p {
+            prj[p].add(&facts, months);
+            site[ds.projects.general_contractor[p].index()].add(&facts, months);
+        }
+        if facts.period >= six_months_ago {
+            let w = pr.worker[r].value();
+            let track = |map: &mut FastMap<(u32, u64), WorkerState>, scope: usize| {
+                let s = map.entry((scope as u32, w)).or_default();
+                s.last_period = s.last_period.max(facts.period.index());
+                s.owed |= facts.short;
+                s.in_90 |= facts.age < 90;
+            };
+            track(&mut emp_workers, e);
+            if let Some(p) = p {
+                track(&mut prj_workers, p);
+            }
+        }
+        if let (Some(p), true) = (p, facts.age < 90) {
+            *footprint.entry((e as u32, p as u32)).or_default() += facts.due;
+        }
+    }
+    let leaver_cutoff = p0.plus_months(-2).index();
+    for (accs, map) in [(&mut emp, &emp_workers), (&mut prj, &prj_workers)] {
+        count_workers(accs, map, leaver_cutoff);
+    }
+    let mut footprint: Vec<((u32, u32), i64)> = footprint.into_iter().collect();
+    footprint.sort_unstable();
+    WageFacts { employers: emp, projects: prj, sites: site, footprint }
+}
+
+/// Distinct workers of the last 90 days, those owed among them, and those who left owed.
+fn count_workers(accs: &mut [WageAcc], map: &FastMap<(u32, u64), WorkerState>, leaver_cutoff: i32) {
+    for (&(scope, _), s) in map {
+        let a = &mut accs[scope as usize];
+        if s.in_90 {
+            a.workers_90 += 1;
+            a.workers_owed_90 += u32::from(s.owed);
+        }
+        if s.owed && s.last_period <= leaver_cutoff {
+            a.leavers_owed += 1;
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! Ingest: reads a dataset folder that follows the data contract, checks every rule of it, pseudonymises
+//! worker ids, and returns the validated tables in columnar form together with a report of what was read
+//! and what was wrong.
+//!
+//! Two modes: [`Mode::Strict`] stops with [`IngestError::Invalid`] when any row breaks a rule (listing the
+//! first problems and counting all); [`Mode::Quarantine`] writes bad rows with their reasons to a folder and
+//! goes on with the good ones. A table that cannot be read at all (missing, unreadable, a required column
+//! absent or of the wrong type) is always an error.
+//!
+//! Facts dated after an as-of date are not errors: a dataset is a full history, and point-in-time
+//! filtering is the job of whatever computes something as of a date.
+
+mod build;
+mod cells;
+mod problems;
+pub mod pseudonym;
+mod source;
+mod summary;
+pub mod tables;
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use problems::{ProblemKind, ProblemLog, RowProblem};
+pub use pseudonym::{Pseudonymizer, WorkerKey};
+pub use source::Format;
+pub use summary::DatasetSummary;
+pub use tables::Dataset;
+
+use crate::contract::Table;
+use build::Sink;
+use problems::QuarantineWriter;
+use source::{locate, TableSource};
+
+/// What to do with rows that break a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Stop with an error listing the first problems and counting all.
+    Strict,
+    /// Write bad rows with their reasons to this folder and go on with the rest.
+    Quarantine(PathBuf),
+}
+
+/// How to ingest a dataset.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    pub mode: Mode,
+    /// How many problems per table are kept in full for reports and errors.
+    pub problems_listed: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions { mode: Mode::Strict, problems_listed: 20 }
+    }
+}
+
+/// Why a dataset could not be ingested.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("dataset folder {path} does not exist or is not a folder")]
+    NotAFolder { path: PathBuf },
+    #[error("required table {table} not found in {dir} (expected {table}.parquet, {table}.csv or a folder {table}/)")]
+    MissingTable { table: Table, dir: PathBuf },
+    #[error("table {table} is given twice ({first} and {second}); keep one")]
+    TwoForms { table: Table, first: PathBuf, second: PathBuf },
+    #[error("table {table}: folder {path} holds no .parquet or .csv files")]
+    EmptyFolder { table: Table, path: PathBuf },
+    #[error("table {table}: file {path} is empty")]
+    EmptyFile { table: Table, path: PathBuf },
+    #[error("table {table}: file {path} has no column {column}, which the contract requires")]
+    MissingColumn { table: Table, path: PathBuf, column: &'static str },
+    #[error("table {table}: file {path} has column {column} twice")]
+    DuplicateColumn { table: Table, path: PathBuf, column: &'static str },
+    #[error("table {table}: file {path}, column {column} has type {found}, which cannot hold its values")]
+    WrongColumnType { table: Table, path: PathBuf, column: &'static str, found: String },
+    #[error("table {table}: file {path} cannot be read: {reason}")]
+    Unreadable { table: Table, path: PathBuf, reason: String },
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the quarantine folder: {source}")]
+    Quarantine { source: std::io::Error },
+    #[error("{}", invalid_message(*.total, *.bad_rows, .first))]
+    Invalid { total: u64, bad_rows: u64, first: Vec<RowProblem> },
+}
+
+fn invalid_message(total: u64, bad_rows: u64, first: &[RowProblem]) -> String {
+    let mut text = format!("{total} problem(s) in {bad_rows} row(s); the first {}:", first.len());
+    for p in first {
+        text.push_str(&format!("\n  - {p}"));
+    }
+    text.push_str("\n(re-run with --quarantine DIR to set bad rows aside and go on)");
+    text
+}
+
+/// What ingest did with one table.
+#[derive(Clone, Debug)]
+pub struct TableReport {
+    pub table: Table,
+    /// The format and files read; `None` for an absent optional table.
+    pub source: Option<(Format, Vec<PathBuf>)>,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub problems: ProblemLog,
+    /// The quarantine file written for this table, if any rows were set aside.
+    pub quarantine_file: Option<PathBuf>,
+}
+
+/// A validated dataset and the report of how it was read.
+#[derive(Debug)]
+pub struct Ingested {
+    pub dataset: Dataset,
+    pub tables: Vec<TableReport>,
+}
+
+impl Ingested {
+    /// The rows set aside over all tables.
+    pub fn rows_set_aside(&self) -> u64 {
+        self.tables.iter().map(|t| t.problems.bad_rows).sum()
+    }
+
+    /// What a person checking the dataset reads: rows per table, problems by kind and the first problems.
+    pub fn report(&self) -> ValidationReport<'_> {
+        ValidationReport(self)
+    }
+}
+
+/// The printable report of an ingest (see [`Ingested::report`]).
+pub struct ValidationReport<'a>(&'a Ingested);
+
+impl fmt::Display for ValidationReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tables = &self.0.tables;
+        for report in tables {
+            writeln!(f, "  {report}")?;
+        }
+        let with_problems: Vec<&TableReport> = tables.iter().filter(|t| t.problems.bad_rows > 0).collect();
+        if with_problems.is_empty() {
+            return Ok(());
+        }
+        writeln!(f, "\nproblems by kind:")?;
+        for t in &with_problems {
+            for ((kind, column), n) in &t.problems.counts {
+                writeln!(f, "  {:<18} {:<22} {:<20} {n}", t.table.name(), column, kind.code())?;
+            }
+        }
+        writeln!(f, "\nfirst problems:")?;
+        for t in &with_problems {
+            for p in &t.problems.first {
+                writeln!(f, "  - {p}")?;
+            }
+            if let Some(path) = &t.quarantine_file {
+                writeln!(f, "  {} row(s) of {} set aside in {}", t.problems.bad_rows, t.table, path.display())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads and validates the dataset in `dir`.
+pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) -> Result<Ingested, IngestError> {
+    if !dir.is_dir() {
+        return Err(IngestError::NotAFolder { path: dir.to_path_buf() });
+    }
+    let mut sources = Vec::new();
+    for table in Table::ALL {
+        let source = locate(dir, table)?;
+        if source.is_none() && table.is_required() {
+            return Err(IngestError::MissingTable { table, dir: dir.to_path_buf() });
+        }
+        sources.push(source);
+    }
+    let source_of = |t: Table| sources[t as usize].as_ref();
+    let quarantine_dir = match &options.mode {
+        Mode::Quarantine(d) => Some(d.as_path()),
+        Mode::Strict => None,
+    };
+    let sink = |table: Table| -> Result<Sink<'_>, IngestError> {
+        let quarantine = match quarantine_dir {
+            Some(d) => Some(QuarantineWriter::create(d, table).map_err(|source| IngestError::Quarantine { source })?),
+            None => None,
+        };
+        Ok(Sink {
+            table,
+            log: ProblemLog::new(options.problems_listed),
+            quarantine,
+            pseudonymizer,
+            rows_read: 0,
+            files: Vec::new(),
+        })
+    };
+    let required = |t: Table| source_of(t).expect("required tables were located");
+
+    let mut ds = Dataset::default();
+    let mut employers_sink = sink(Table::Employers)?;
+    let (employer_ids, employers) = build::read_employers(required(Table::Employers), &mut employers_sink)?;
+    let mut projects_sink = sink(Table::Projects)?;
+    let (project_ids, owner_ids, projects) =
+        build::read_projects(required(Table::Projects), &mut projects_sink, &employer_ids, employers.len())?;
+
+    // The two large fact tables are read side by side; payroll only reads the registries, while payments
+    // and the smaller tables may add unregistered ids to copies of them.
+    let (n_employers, n_projects) = (employers.len(), projects.len());
+    let mut more_employer_ids = employer_ids.clone();
+    let mut more_project_ids = project_ids.clone();
+    let (payroll, rest) = std::thread::scope(|scope| {
+        let payroll = scope.spawn(|| -> Result<_, IngestError> {
+            let mut s = sink(Table::Payroll)?;
+            let t = build::read_payroll(
+                required(Table::Payroll),
+                &mut s,
+                &employer_ids,
+                n_employers,
+                &project_ids,
+                n_projects,
+            )?;
+            Ok((t, s))
+        });
+        let rest = (|| -> Result<_, IngestError> {
+            let mut pay_sink = sink(Table::Payments)?;
+            let payments = build::read_payments(
+                required(Table::Payments),
+                &mut pay_sink,
+                &mut more_employer_ids,
+                &mut more_project_ids,
+            )?;
+            let mut complaints_sink = sink(Table::Complaints)?;
+            let complaints = build::read_complaints(
+                required(Table::Complaints),
+                &mut complaints_sink,
+                &mut more_employer_ids,
+                &mut more_project_ids,
+            )?;
+            let mut progress_sink = sink(Table::ProgressPayments)?;
+            let progress = match source_of(Table::ProgressPayments) {
+                Some(src) => build::read_progress_payments(src, &mut progress_sink, &project_ids, n_projects)?,
+                None => Default::default(),
+            };
+            let mut inspections_sink = sink(Table::Inspections)?;
+            let inspections = match source_of(Table::Inspections) {
+                Some(src) => {
+                    build::read_inspections(src, &mut inspections_sink, &mut more_employer_ids, &mut more_project_ids)?
+                }
+                None => Default::default(),
+            };
+            Ok((
+                payments,
+                pay_sink,
+                complaints,
+                complaints_sink,
+                progress,
+                progress_sink,
+                inspections,
+                inspections_sink,
+            ))
+        })();
+        (payroll.join().expect("the payroll reader does not panic"), rest)
+    });
+    let (payroll, payroll_sink) = payroll?;
+    let (payments, payments_sink, complaints, complaints_sink, progress, progress_sink, inspections, inspections_sink) =
+        rest?;
+
+    let accepted = [
+        employers.len(),
+        projects.len(),
+        payroll.len(),
+        payments.len(),
+        complaints.len(),
+        progress.len(),
+        inspections.len(),
+    ];
+    ds.employer_ids = more_employer_ids;
+    ds.project_ids = more_project_ids;
+    ds.owner_ids = owner_ids;
+    ds.employers = employers;
+    ds.projects = projects;
+    ds.payroll = payroll;
+    ds.payments = payments;
+    ds.complaints = complaints;
+    ds.has_progress_payments = source_of(Table::ProgressPayments).is_some();
+    ds.has_inspections = source_of(Table::Inspections).is_some();
+    ds.progress_payments = progress;
+    ds.inspections = inspections;
+
+    let sinks =
+        [employers_sink, projects_sink, payroll_sink, payments_sink, complaints_sink, progress_sink, inspections_sink];
+    let mut reports = Vec::new();
+    for (sink, accepted) in sinks.into_iter().zip(accepted) {
+        let source = source_of(sink.table).map(|s: &TableSource| (s.format, s.files.clone()));
+        let quarantine_file = match sink.quarantine {
+            Some(q) => finish_quarantine(q, sink.log.bad_rows)?,
+            None => None,
+        };
+        reports.push(TableReport {
+            table: sink.table,
+            source,
+            rows_read: sink.rows_read,
+            rows_accepted: accepted as u64,
+            problems: sink.log,
+            quarantine_file,
+        });
+    }
+    if options.mode == Mode::Strict {
+        let mut all = ProblemLog::new(options.problems_listed);
+        for r in &reports {
+            all.merge(r.problems.clone());
+        }
+        if all.bad_rows > 0 {
+            return Err(IngestError::Invalid { total: all.total(), bad_rows: all.bad_rows, first: all.first });
+        }
+    }
+    Ok(Ingested { dataset: ds, tables: reports })
+}
+
+/// Publishes a table's quarantine file, or removes it (and any stale one) when no row was set aside.
+fn finish_quarantine(q: QuarantineWriter, bad_rows: u64) -> Result<Option<PathBuf>, IngestError> {
+    let (path, _) = q.finish().map_err(|source| IngestError::Quarantine { source })?;
+    if bad_rows == 0 {
+        fs::remove_file(&path).map_err(|source| IngestError::Quarantine { source })?;
+        return Ok(None);
+    }
+    Ok(Some(path))
+}
+
+impl fmt::Display for TableReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            None => write!(f, "{:<18} absent (optional)", self.table.name()),
+            Some((format, files)) => {
+                let form = match format {
+                    Format::Parquet => "parquet",
+                    Format::Csv => "csv",
+                };
+                write!(
+                    f,
+                    "{:<18} {:>11} rows read, {:>11} accepted, {:>7} set aside  ({form}, {} file{})",
+                    self.table.name(),
+                    self.rows_read,
+                    self.rows_accepted,
+                    self.problems.bad_rows,
+                    files.len(),
+                    if files.len() == 1 { "" } else { "s" }
+                )
+            }
+        }
+    }
+}

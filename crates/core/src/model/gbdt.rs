@@ -1,0 +1,592 @@
+//! Gradient-boosted decision trees for a binary event, in linfa's shape: unchecked params
+//! ([`GbdtParams`]) checked into [`GbdtValidParams`], which implement `linfa::traits::Fit` and give a
+//! fitted [`Gbdt`].
+//!
+//! linfa 0.8's own tree ensembles give labels, not probabilities, and do not serialise, so the ensemble is
+//! written here: second-order boosting of the logistic loss on histogram-binned features (up to 255 bins a
+//! feature, a bin of its own for a value as common as a bin), leaf-wise trees (best split first) with the
+//! parent-minus-sibling histogram trick, row and feature subsampling, and per-feature contributions (the
+//! change of node value along each decision path) for reasons.
+
+use linfa::dataset::{AsSingleTargets, DatasetBase};
+use linfa::traits::Fit;
+use linfa::ParamGuard;
+use ndarray::{Array2, ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+use crate::rng::SplitMix64;
+
+/// Boosting hyperparameters, unchecked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GbdtParams(GbdtValidParams);
+
+/// Boosting hyperparameters that passed [`ParamGuard::check`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct GbdtValidParams {
+    pub trees: usize,
+    pub learning_rate: f64,
+    pub max_depth: usize,
+    /// Leaves per tree: trees grow leaf-wise, best split first.
+    pub max_leaves: usize,
+    pub min_leaf_rows: usize,
+    pub min_leaf_hessian: f64,
+    pub l2: f64,
+    pub row_fraction: f64,
+    pub feature_fraction: f64,
+    pub max_bins: usize,
+    pub seed: u64,
+    /// With a validation set, stop after this many rounds without a better validation loss.
+    pub patience: usize,
+}
+
+impl Default for GbdtParams {
+    fn default() -> Self {
+        GbdtParams(GbdtValidParams {
+            trees: 1000,
+            learning_rate: 0.03,
+            max_depth: 8,
+            max_leaves: 15,
+            min_leaf_rows: 40,
+            min_leaf_hessian: 0.5,
+            l2: 1.0,
+            row_fraction: 0.8,
+            feature_fraction: 0.8,
+            max_bins: 255,
+            seed: 17,
+            patience: 60,
+        })
+    }
+}
+
+impl GbdtParams {
+    /// The number of boosting rounds.
+    pub fn trees(mut self, n: usize) -> Self {
+        self.0.trees = n;
+        self
+    }
+
+    /// At least `n` leaves per tree.
+    pub fn at_least_leaves(mut self, n: usize) -> Self {
+        self.0.max_leaves = self.0.max_leaves.max(n);
+        self
+    }
+
+    /// The shrinkage applied to every tree.
+    pub fn learning_rate(mut self, rate: f64) -> Self {
+        self.0.learning_rate = rate;
+        self
+    }
+
+    /// The deepest a tree may grow.
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.0.max_depth = depth;
+        self
+    }
+
+    /// The fewest training rows a leaf may hold.
+    pub fn min_leaf_rows(mut self, rows: usize) -> Self {
+        self.0.min_leaf_rows = rows;
+        self
+    }
+
+    /// The share of rows each tree sees.
+    pub fn row_fraction(mut self, fraction: f64) -> Self {
+        self.0.row_fraction = fraction;
+        self
+    }
+
+    /// The share of features each tree may split on.
+    pub fn feature_fraction(mut self, fraction: f64) -> Self {
+        self.0.feature_fraction = fraction;
+        self
+    }
+
+    /// The seed of the subsampling.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+}
+
+impl ParamGuard for GbdtParams {
+    type Checked = GbdtValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&GbdtValidParams, ModelError> {
+        let p = &self.0;
+        let bad = |reason: &str| Err(ModelError::InvalidParams { reason: reason.to_string() });
+        if p.trees == 0 {
+            return bad("trees must be at least 1");
+        }
+        if !(p.learning_rate > 0.0 && p.learning_rate <= 1.0) {
+            return bad("learning_rate must be in (0, 1]");
+        }
+        if p.max_depth == 0 || p.max_depth > 12 {
+            return bad("max_depth must be in 1..=12");
+        }
+        if p.max_leaves < 2 {
+            return bad("max_leaves must be at least 2");
+        }
+        let fraction = |f: f64| f > 0.0 && f <= 1.0;
+        if !fraction(p.row_fraction) || !fraction(p.feature_fraction) {
+            return bad("row_fraction and feature_fraction must be in (0, 1]");
+        }
+        if !(2..=256).contains(&p.max_bins) {
+            return bad("max_bins must be in 2..=256");
+        }
+        if p.l2 < 0.0 || p.min_leaf_hessian < 0.0 {
+            return bad("l2 and min_leaf_hessian must not be negative");
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<GbdtValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// One node of a tree: a split (`feature` < `u16::MAX`) or a leaf.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// The feature split on, or `u16::MAX` for a leaf.
+    pub feature: u16,
+    /// Rows with `x[feature] <= threshold` go left.
+    pub threshold: f64,
+    pub left: u32,
+    pub right: u32,
+    /// The node's value (log-odds contribution, learning rate applied); a leaf's is its prediction.
+    pub value: f64,
+}
+
+/// A fitted boosted ensemble.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Gbdt {
+    /// The initial log-odds.
+    pub base_score: f64,
+    /// Trees as flat node lists; node 0 is the root.
+    pub trees: Vec<Vec<Node>>,
+    pub n_features: usize,
+}
+
+const LEAF: u16 = u16::MAX;
+
+impl Gbdt {
+    /// The raw score (log-odds) of one row.
+    pub fn raw_score(&self, x: ArrayView1<f64>) -> f64 {
+        let mut s = self.base_score;
+        for tree in &self.trees {
+            let mut n = 0usize;
+            loop {
+                let node = &tree[n];
+                if node.feature == LEAF {
+                    s += node.value;
+                    break;
+                }
+                n = if x[node.feature as usize] <= node.threshold { node.left as usize } else { node.right as usize };
+            }
+        }
+        s
+    }
+
+    /// Per-feature contributions to the raw score of one row (they sum, with the returned bias, to the score).
+    pub fn contributions(&self, x: ArrayView1<f64>) -> (f64, Vec<f64>) {
+        let mut contrib = vec![0.0; self.n_features];
+        let mut bias = self.base_score;
+        for tree in &self.trees {
+            let mut n = 0usize;
+            bias += tree[0].value;
+            loop {
+                let node = &tree[n];
+                if node.feature == LEAF {
+                    break;
+                }
+                let next = if x[node.feature as usize] <= node.threshold { node.left } else { node.right } as usize;
+                contrib[node.feature as usize] += tree[next].value - node.value;
+                n = next;
+            }
+        }
+        (bias, contrib)
+    }
+
+    /// Keeps only the first `n` trees.
+    pub fn truncate(&mut self, n: usize) {
+        self.trees.truncate(n);
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// The bin of value `x` under a feature's `edges`: the number of edges below it.
+fn bin_of(edges: &[f64], x: f64) -> usize {
+    edges.partition_point(|e| *e < x)
+}
+
+/// Bin edges per feature (see [`bin_of`]).
+fn bin_edges(x: ArrayView2<f64>, max_bins: usize) -> Vec<Vec<f64>> {
+    (0..x.ncols()).map(|j| column_edges(x.column(j).iter().copied().collect(), max_bins)).collect()
+}
+
+/// The bin edges of one feature, midway between distinct values. With more distinct values than bins, a
+/// value held by at least 1/`max_bins` of the rows (the zero of a count that is mostly zero) gets a bin of
+/// its own and the other values share the remaining bins by equal counts, so a mostly-zero feature still
+/// gets fine bins over its non-zero tail, where the events are.
+fn column_edges(mut v: Vec<f64>, max_bins: usize) -> Vec<f64> {
+    v.sort_unstable_by(f64::total_cmp);
+    let mut distinct: Vec<(f64, usize)> = Vec::new();
+    for x in v {
+        match distinct.last_mut() {
+            Some((d, c)) if *d == x => *c += 1,
+            _ => distinct.push((x, 1)),
+        }
+    }
+    let mid = |a: f64, b: f64| a + (b - a) / 2.0;
+    if distinct.len() <= max_bins {
+        return distinct.windows(2).map(|w| mid(w[0].0, w[1].0)).collect();
+    }
+    let n: usize = distinct.iter().map(|d| d.1).sum();
+    let heavy = |c: usize| c * max_bins >= n;
+    let (heavy_values, heavy_rows) = distinct.iter().filter(|d| heavy(d.1)).fold((0, 0), |(k, r), d| (k + 1, r + d.1));
+    let light_bins = max_bins.saturating_sub(heavy_values).max(1);
+    let mut per_bin = (n - heavy_rows) as f64 / light_bins as f64;
+    loop {
+        let mut edges = Vec::with_capacity(max_bins);
+        let mut filled = 0usize;
+        for w in distinct.windows(2) {
+            let ((x, c), (next, next_c)) = (w[0], w[1]);
+            if !heavy(c) {
+                filled += c;
+            }
+            if heavy(c) || heavy(next_c) || filled as f64 >= per_bin {
+                edges.push(mid(x, next));
+                filled = 0;
+            }
+        }
+        if edges.len() < max_bins {
+            return edges;
+        }
+        per_bin *= 1.2;
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Bin {
+    g: f64,
+    h: f64,
+    n: u32,
+}
+
+struct Builder<'a> {
+    bins: &'a [u8],
+    p: usize,
+    edges: &'a [Vec<f64>],
+    grad: &'a [f64],
+    hess: &'a [f64],
+    features: Vec<bool>,
+    params: &'a GbdtValidParams,
+    nodes: Vec<Node>,
+}
+
+impl Builder<'_> {
+    fn stride(&self) -> usize {
+        self.params.max_bins
+    }
+
+    fn histogram(&self, rows: &[u32]) -> Vec<Bin> {
+        let stride = self.stride();
+        let mut hist = vec![Bin::default(); self.p * stride];
+        for &r in rows {
+            let r = r as usize;
+            let (g, h) = (self.grad[r], self.hess[r]);
+            let row = &self.bins[r * self.p..(r + 1) * self.p];
+            for (j, &b) in row.iter().enumerate() {
+                let cell = &mut hist[j * stride + b as usize];
+                cell.g += g;
+                cell.h += h;
+                cell.n += 1;
+            }
+        }
+        hist
+    }
+
+    fn value(&self, g: f64, h: f64) -> f64 {
+        -g / (h + self.params.l2) * self.params.learning_rate
+    }
+
+    /// The best split of a leaf with histogram `hist` and totals `g`, `h` over `n` rows: (gain, feature, bin).
+    fn best_split(&self, hist: &[Bin], g: f64, h: f64, n: usize, depth: usize) -> Option<(f64, usize, usize)> {
+        let prm = self.params;
+        if depth >= prm.max_depth || n < 2 * prm.min_leaf_rows {
+            return None;
+        }
+        let l2 = prm.l2;
+        let parent_score = g * g / (h + l2);
+        let stride = self.stride();
+        let mut best: Option<(f64, usize, usize)> = None;
+        for j in (0..self.p).filter(|&j| self.features[j]) {
+            let n_bins = self.edges[j].len() + 1;
+            let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
+            for b in 0..n_bins.saturating_sub(1) {
+                let cell = hist[j * stride + b];
+                gl += cell.g;
+                hl += cell.h;
+                nl += cell.n as usize;
+                if nl < prm.min_leaf_rows || hl < prm.min_leaf_hessian {
+                    continue;
+                }
+                if n - nl < prm.min_leaf_rows || h - hl < prm.min_leaf_hessian {
+                    break;
+                }
+                let (gr, hr) = (g - gl, h - hl);
+                let gain = gl * gl / (hl + l2) + gr * gr / (hr + l2) - parent_score;
+                if gain > 1e-9 && best.is_none_or(|(bg, _, _)| gain > bg) {
+                    best = Some((gain, j, b));
+                }
+            }
+        }
+        best
+    }
+
+    /// Grows a tree leaf-wise: always splits the open leaf whose best split gains most, up to
+    /// `max_leaves` leaves (and `max_depth` levels).
+    fn grow(&mut self, rows: &mut [u32], hist: Vec<Bin>) {
+        struct Open {
+            id: u32,
+            start: usize,
+            end: usize,
+            depth: usize,
+            hist: Vec<Bin>,
+            split: Option<(f64, usize, usize)>,
+        }
+        let stride = self.stride();
+        let totals = move |hist: &[Bin]| hist[..stride].iter().fold((0.0, 0.0), |(g, h), c| (g + c.g, h + c.h));
+        let (g, h) = totals(&hist);
+        let mut nodes = vec![Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, value: self.value(g, h) }];
+        let split = self.best_split(&hist, g, h, rows.len(), 0);
+        let mut open = vec![Open { id: 0, start: 0, end: rows.len(), depth: 0, hist, split }];
+        let mut leaves = 1;
+        while leaves < self.params.max_leaves {
+            let Some(k) = (0..open.len())
+                .filter(|&k| open[k].split.is_some())
+                .max_by(|&a, &b| open[a].split.expect("some").0.total_cmp(&open[b].split.expect("some").0))
+            else {
+                break;
+            };
+            let leaf = open.swap_remove(k);
+            let (_, j, b) = leaf.split.expect("chosen for its split");
+            let part = &mut rows[leaf.start..leaf.end];
+            let mut split = 0;
+            for i in 0..part.len() {
+                if self.bins[part[i] as usize * self.p + j] as usize <= b {
+                    part.swap(i, split);
+                    split += 1;
+                }
+            }
+            let (left_rows, right_rows) = part.split_at(split);
+            let small_is_left = left_rows.len() <= right_rows.len();
+            let small_hist = self.histogram(if small_is_left { left_rows } else { right_rows });
+            let mut large_hist = leaf.hist;
+            for (l, s) in large_hist.iter_mut().zip(&small_hist) {
+                l.g -= s.g;
+                l.h -= s.h;
+                l.n -= s.n;
+            }
+            let (left_hist, right_hist) =
+                if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
+            let mid = leaf.start + split;
+            let child = |start: usize, end: usize, hist: Vec<Bin>, nodes: &mut Vec<Node>| {
+                let (g, h) = totals(&hist);
+                let id = nodes.len() as u32;
+                nodes.push(Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, value: self.value(g, h) });
+                let split = self.best_split(&hist, g, h, end - start, leaf.depth + 1);
+                Open { id, start, end, depth: leaf.depth + 1, hist, split }
+            };
+            let left = child(leaf.start, mid, left_hist, &mut nodes);
+            let right = child(mid, leaf.end, right_hist, &mut nodes);
+            let parent = &mut nodes[leaf.id as usize];
+            parent.feature = j as u16;
+            parent.threshold = self.edges[j][b];
+            parent.left = left.id;
+            parent.right = right.id;
+            open.push(left);
+            open.push(right);
+            leaves += 1;
+        }
+        self.nodes = nodes;
+    }
+}
+
+/// Training rows for boosting: features, events and optional sample weights.
+pub struct TrainSet<'a> {
+    pub x: ArrayView2<'a, f64>,
+    pub y: &'a [bool],
+    pub weights: Option<&'a [f64]>,
+}
+
+impl GbdtValidParams {
+    /// Fits on `train`, recording after every tree the mean log loss on `valid` when given.
+    pub fn fit_tracking(
+        &self,
+        train: &TrainSet<'_>,
+        valid: Option<(ArrayView2<f64>, &[bool])>,
+    ) -> Result<(Gbdt, Vec<f64>), ModelError> {
+        let (n, p) = train.x.dim();
+        if n == 0 || train.y.len() != n {
+            return Err(ModelError::EmptyTrainingSet);
+        }
+        if p >= LEAF as usize {
+            return Err(ModelError::InvalidParams { reason: "too many features".into() });
+        }
+        let weight = |i: usize| train.weights.map_or(1.0, |w| w[i]);
+        let (mut pos, mut total) = (0.0, 0.0);
+        for i in 0..n {
+            total += weight(i);
+            if train.y[i] {
+                pos += weight(i);
+            }
+        }
+        if pos == 0.0 || pos == total {
+            return Err(ModelError::OneClass);
+        }
+        let base = (pos / (total - pos)).ln();
+        let edges = bin_edges(train.x, self.max_bins);
+        let mut bins = vec![0u8; n * p];
+        for i in 0..n {
+            for j in 0..p {
+                let x = train.x[(i, j)];
+                bins[i * p + j] = bin_of(&edges[j], x) as u8;
+            }
+        }
+        let mut score = vec![base; n];
+        let mut grad = vec![0.0; n];
+        let mut hess = vec![0.0; n];
+        let mut rng = SplitMix64::new(self.seed);
+        let mut model = Gbdt { base_score: base, trees: Vec::with_capacity(self.trees), n_features: p };
+        let mut valid_score: Option<Vec<f64>> = valid.map(|(vx, _)| vec![base; vx.nrows()]);
+        let mut valid_loss = Vec::new();
+        for _ in 0..self.trees {
+            for i in 0..n {
+                let prob = sigmoid(score[i]);
+                let w = weight(i);
+                grad[i] = w * (prob - f64::from(u8::from(train.y[i])));
+                hess[i] = w * (prob * (1.0 - prob)).max(1e-12);
+            }
+            let mut rows: Vec<u32> =
+                (0..n as u32).filter(|_| self.row_fraction >= 1.0 || rng.uniform() < self.row_fraction).collect();
+            let features: Vec<bool> =
+                (0..p).map(|_| self.feature_fraction >= 1.0 || rng.uniform() < self.feature_fraction).collect();
+            let mut builder = Builder {
+                bins: &bins,
+                p,
+                edges: &edges,
+                grad: &grad,
+                hess: &hess,
+                features,
+                params: self,
+                nodes: Vec::new(),
+            };
+            let hist = builder.histogram(&rows);
+            builder.grow(&mut rows, hist);
+            let tree = builder.nodes;
+            for (i, s) in score.iter_mut().enumerate() {
+                let mut k = 0usize;
+                // x <= edges[b] exactly when the row's bin is at most b, so raw values route as bins do.
+                while tree[k].feature != LEAF {
+                    let node = &tree[k];
+                    k = if train.x[(i, node.feature as usize)] <= node.threshold { node.left } else { node.right }
+                        as usize;
+                }
+                *s += tree[k].value;
+            }
+            model.trees.push(tree);
+            if let (Some((vx, vy)), Some(vs)) = (valid, valid_score.as_mut()) {
+                let tree = model.trees.last().expect("just pushed");
+                let mut loss = 0.0;
+                for (i, row) in vx.rows().into_iter().enumerate() {
+                    let mut k = 0usize;
+                    while tree[k].feature != LEAF {
+                        k = if row[tree[k].feature as usize] <= tree[k].threshold {
+                            tree[k].left
+                        } else {
+                            tree[k].right
+                        } as usize;
+                    }
+                    vs[i] += tree[k].value;
+                    let prob = sigmoid(vs[i]).clamp(1e-12, 1.0 - 1e-12);
+                    loss -= if vy[i] { prob.ln() } else { (1.0 - prob).ln() };
+                }
+                valid_loss.push(loss / vx.nrows().max(1) as f64);
+                // Early stopping: no better validation loss in the last `patience` rounds.
+                let best = valid_loss.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+                if valid_loss.len() - 1 - best >= self.patience {
+                    break;
+                }
+            }
+        }
+        Ok((model, valid_loss))
+    }
+}
+
+impl<T: AsSingleTargets<Elem = bool>> Fit<Array2<f64>, T, ModelError> for GbdtValidParams {
+    type Object = Gbdt;
+
+    fn fit(&self, dataset: &DatasetBase<Array2<f64>, T>) -> Result<Gbdt, ModelError> {
+        let targets = dataset.as_single_targets();
+        let y: Vec<bool> = targets.iter().copied().collect();
+        let weights: Option<Vec<f64>> = dataset.weights().map(|w| w.iter().map(|v| f64::from(*v)).collect());
+        let train = TrainSet { x: dataset.records().view(), y: &y, weights: weights.as_deref() };
+        Ok(self.fit_tracking(&train, None)?.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bin_of, column_edges};
+
+    /// Bins of `values` under `edges`, as training assigns them.
+    fn bins(values: &[f64], edges: &[f64]) -> Vec<usize> {
+        values.iter().map(|x| bin_of(edges, *x)).collect()
+    }
+
+    #[test]
+    fn binning_gives_the_tail_of_a_mostly_zero_feature_its_own_bins() {
+        // 9,000 zeros and 1,000 distinct positive values, 16 bins.
+        let mut values = vec![0.0; 9_000];
+        values.extend((1..=1_000).map(f64::from));
+        let edges = column_edges(values.clone(), 16);
+        assert!(edges.len() < 16, "{} edges", edges.len());
+        assert!(edges.windows(2).all(|w| w[0] < w[1]), "edges ascend");
+        let b = bins(&values, &edges);
+        // The zeros alone in the first bin; the positive values spread over all the others, evenly.
+        assert!(b[..9_000].iter().all(|&k| k == 0));
+        assert!(b[9_000..].iter().all(|&k| k > 0));
+        let mut counts = vec![0usize; edges.len() + 1];
+        for &k in &b[9_000..] {
+            counts[k] += 1;
+        }
+        assert_eq!(counts.len(), 16, "all 16 bins used: {counts:?}");
+        assert!(counts[1..].iter().all(|&c| (50..=90).contains(&c)), "{counts:?}");
+    }
+
+    #[test]
+    fn binning_keeps_every_value_apart_when_there_are_few() {
+        let edges = column_edges(vec![3.0, 1.0, 2.0, 1.0, 3.0], 16);
+        assert_eq!(edges, vec![1.5, 2.5]);
+        // Two common values among many rare ones each keep a bin of their own.
+        let mut values: Vec<f64> = (0..2_000).map(|i| f64::from(i) / 10.0).collect();
+        values.extend(vec![5.05; 500]);
+        values.extend(vec![150.05; 500]);
+        let edges = column_edges(values.clone(), 8);
+        assert!(edges.len() < 8);
+        let of = |x: f64| bin_of(&edges, x);
+        for common in [5.05, 150.05] {
+            assert!(
+                of(common) != of(common - 0.05) && of(common) != of(common + 0.05),
+                "{common} shares a bin: {edges:?}"
+            );
+        }
+    }
+}

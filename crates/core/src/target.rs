@@ -1,0 +1,148 @@
+//! The predicted event and who is scored, exactly as the data contract defines them.
+//!
+//! Who is scored as of T: projects started by T, not ended 60+ days before T, with a payroll row due in
+//! (T-365, T]; employers founded by T (or with no founding date) with such a payroll row, or who are the
+//! general contractor of such a project. The event: in (T, T+H], a complaint of category group incident or
+//! criminal referral or with outcome substantiated, an inspection that found arrears, or a worker-month due
+//! in the horizon of which less than 90% was paid by its due date + 30 days. A project's events count against
+//! its general contractor too. Labels look past T by construction; features never do.
+
+use crate::contract::{Category, Date, Outcome};
+use crate::ingest::tables::{Dataset, EmployerIx, ProjectIx};
+use crate::worker_months::WorkerMonths;
+
+/// The entities scored as of one date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Population {
+    pub as_of: Date,
+    /// Registered employers, ascending.
+    pub employers: Vec<EmployerIx>,
+    /// Registered projects, ascending.
+    pub projects: Vec<ProjectIx>,
+}
+
+/// Which event kinds fired for an entity in the horizon.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventSources {
+    pub complaint: bool,
+    pub inspection: bool,
+    pub payroll: bool,
+}
+
+impl EventSources {
+    /// Whether any event fired.
+    pub fn any(self) -> bool {
+        self.complaint || self.inspection || self.payroll
+    }
+
+    fn merge(&mut self, other: EventSources) {
+        self.complaint |= other.complaint;
+        self.inspection |= other.inspection;
+        self.payroll |= other.payroll;
+    }
+}
+
+/// Events of every registered employer and project in one horizon.
+#[derive(Clone, Debug)]
+pub struct Labels {
+    pub employers: Vec<EventSources>,
+    pub projects: Vec<EventSources>,
+}
+
+/// The contract's population as of `as_of`.
+pub fn population(ds: &Dataset, wm: &WorkerMonths, as_of: Date) -> Population {
+    let n_e = ds.employers.len();
+    let n_p = ds.projects.len();
+    let mut employer_recent = vec![false; n_e];
+    let mut project_recent = vec![false; n_p];
+    for &r in wm.due_between(as_of.add_days(-365), as_of) {
+        let r = r as usize;
+        employer_recent[ds.payroll.employer[r].index()] = true;
+        if let Some(p) = ds.payroll.project[r] {
+            project_recent[p.index()] = true;
+        }
+    }
+    let ended_before = as_of.add_days(-60);
+    let projects: Vec<ProjectIx> = (0..n_p)
+        .filter(|&p| {
+            ds.projects.start_date[p] <= as_of
+                && ds.projects.actual_end_date[p].is_none_or(|end| end > ended_before)
+                && project_recent[p]
+        })
+        .map(ProjectIx::new)
+        .collect();
+    let mut employer_in = employer_recent;
+    for p in &projects {
+        employer_in[ds.projects.general_contractor[p.index()].index()] = true;
+    }
+    let employers = (0..n_e)
+        .filter(|&e| employer_in[e] && ds.employers.founded_on[e].is_none_or(|f| f <= as_of))
+        .map(EmployerIx::new)
+        .collect();
+    Population { as_of, employers, projects }
+}
+
+/// The events in `(as_of, as_of + horizon_days]` of every registered employer and project, as finally
+/// recorded in the dataset.
+pub fn labels(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) -> Labels {
+    labels_known_at(ds, wm, as_of, horizon_days, None)
+}
+
+/// The same events as they were known on `known_at` (a training cutoff): a complaint's outcome counts only
+/// when it was closed by then, and payments only when made by then. `None` takes the final record.
+pub fn labels_known_at(
+    ds: &Dataset,
+    wm: &WorkerMonths,
+    as_of: Date,
+    horizon_days: i32,
+    known_at: Option<Date>,
+) -> Labels {
+    let end = as_of.add_days(horizon_days);
+    let mut employers = vec![EventSources::default(); ds.employer_ids.len()];
+    let mut projects = vec![EventSources::default(); ds.project_ids.len()];
+    let mut mark = |employer: Option<EmployerIx>, project: Option<ProjectIx>, source: EventSources| {
+        if let Some(e) = employer {
+            employers[e.index()].merge(source);
+        }
+        if let Some(p) = project {
+            projects[p.index()].merge(source);
+            if p.index() < ds.projects.len() {
+                employers[ds.projects.general_contractor[p.index()].index()].merge(source);
+            }
+        }
+    };
+    let c = &ds.complaints;
+    for i in 0..c.len() {
+        let in_horizon = c.received_on[i] > as_of && c.received_on[i] <= end;
+        let outcome_known = known_at.is_none_or(|k| c.closed_on[i].is_some_and(|d| d <= k));
+        let serious = matches!(c.category[i], Category::GroupIncident | Category::CriminalReferral)
+            || (outcome_known && c.outcome[i] == Some(Outcome::Substantiated));
+        let received_known = known_at.is_none_or(|k| c.received_on[i] <= k);
+        if in_horizon && serious && received_known {
+            mark(c.employer[i], c.project[i], EventSources { complaint: true, ..Default::default() });
+        }
+    }
+    let ins = &ds.inspections;
+    for i in 0..ins.len() {
+        let known = known_at.is_none_or(|k| ins.inspected_on[i] <= k);
+        if ins.inspected_on[i] > as_of && ins.inspected_on[i] <= end && ins.found_arrears[i] && known {
+            mark(Some(ins.employer[i]), ins.project[i], EventSources { inspection: true, ..Default::default() });
+        }
+    }
+    let pr = &ds.payroll;
+    for &r in wm.due_between(as_of, end) {
+        let r = r as usize;
+        let due = pr.wage_due[r].fen();
+        if due == 0 {
+            continue;
+        }
+        // Labels are judged on the final record: every payment up to due date + 30 days.
+        let judged_on = pr.due_date[r].add_days(30);
+        let seen_until = known_at.map_or(judged_on, |k| judged_on.min(k));
+        let paid = wm.paid_as_of(r, pr.due_date[r], seen_until).paid_within_30_days.fen();
+        if (paid as f64) < 0.9 * due as f64 {
+            mark(Some(pr.employer[r]), pr.project[r], EventSources { payroll: true, ..Default::default() });
+        }
+    }
+    Labels { employers, projects }
+}

@@ -1,0 +1,229 @@
+//! The operator's configuration (`wagewatch.toml`): bands, retention, the re-score schedule and the
+//! server's limits. Every field has a documented default, so an empty file (or none) is valid.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use wagewatch_core::model::{Band, BandCutoffs};
+
+/// Why a configuration file was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The dataset folder re-scores read (default `data/generated/demo`).
+    pub data: PathBuf,
+    /// The model folder (default `models`).
+    pub models: PathBuf,
+    /// The model a re-score uses when none is named; default: the newest in `models`.
+    pub model: Option<String>,
+    pub bands: BandConfig,
+    pub retention: RetentionConfig,
+    pub schedule: ScheduleConfig,
+    pub server: ServerConfig,
+}
+
+/// How probabilities become bands.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BandConfig {
+    /// Probability at or above which an entity is red (default 0.5).
+    pub red: f64,
+    /// ... orange (default 0.25).
+    pub orange: f64,
+    /// ... yellow (default 0.1).
+    pub yellow: f64,
+    /// Inspection capacity: at most this many entities of each type per district are red (the highest
+    /// ranked ones at or above the red cut-off); the rest of them become orange. Unset: no cap. Set `red = 0`
+    /// with a capacity to make the top N of every district red whatever their probability.
+    pub red_per_district: Option<u32>,
+}
+
+/// How many runs are kept.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Published runs kept, newest first (default 12); older ones and their files are deleted.
+    pub keep_runs: usize,
+}
+
+/// When the server re-scores by itself.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// Whether the server re-scores on its own at all (default true).
+    pub enabled: bool,
+    /// Days before Spring Festival during which the short interval applies (default 45).
+    pub pre_festival_days: i32,
+    /// Hours between re-scores in those days (default 24).
+    pub pre_festival_every_hours: u32,
+    /// Hours between re-scores otherwise (default 168, weekly).
+    pub every_hours: u32,
+    /// Re-score when files in the data folder change (default true).
+    pub on_new_data: bool,
+    /// Seconds between checks of the schedule and the data folder (default 60).
+    pub check_every_seconds: u64,
+}
+
+/// The server's address and limits.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on (default `127.0.0.1:8080`).
+    pub listen: String,
+    /// Largest page of `/v1/watchlist` (default 500).
+    pub max_page: usize,
+    /// Page size when none is asked for (default 50).
+    pub default_page: usize,
+    /// Requests taking longer are answered 503 (default 10 s).
+    pub request_timeout_seconds: u64,
+    /// Largest request body accepted (default 64 KiB).
+    pub body_limit_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data: PathBuf::from("data/generated/demo"),
+            models: PathBuf::from("models"),
+            model: None,
+            bands: BandConfig::default(),
+            retention: RetentionConfig::default(),
+            schedule: ScheduleConfig::default(),
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+impl Default for BandConfig {
+    fn default() -> Self {
+        let c = BandCutoffs::default();
+        BandConfig { red: c.red, orange: c.orange, yellow: c.yellow, red_per_district: None }
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig { keep_runs: 12 }
+    }
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            enabled: true,
+            pre_festival_days: 45,
+            pre_festival_every_hours: 24,
+            every_hours: 168,
+            on_new_data: true,
+            check_every_seconds: 60,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            max_page: 500,
+            default_page: 50,
+            request_timeout_seconds: 10,
+            body_limit_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl BandConfig {
+    /// The probability cut-offs.
+    pub fn cutoffs(&self) -> BandCutoffs {
+        BandCutoffs { red: self.red, orange: self.orange, yellow: self.yellow }
+    }
+
+    /// The band of a probability before any capacity applies.
+    pub fn band(&self, p: f64) -> Band {
+        self.cutoffs().band(p)
+    }
+}
+
+impl Config {
+    /// Reads a TOML file; a missing file gives the defaults only when `must_exist` is false.
+    pub fn load(path: &Path, must_exist: bool) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => return Ok(Config::default()),
+            Err(source) => return Err(ConfigError::Io { path: path.to_path_buf(), source }),
+        };
+        Config::parse(&text).map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })
+    }
+
+    /// Parses and checks TOML text.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let b = &self.bands;
+        if !(0.0..=1.0).contains(&b.red) || !(0.0..=1.0).contains(&b.orange) || !(0.0..=1.0).contains(&b.yellow) {
+            return Err("bands: cut-offs must lie in 0..1".into());
+        }
+        if b.red_per_district.is_none() && !(b.red >= b.orange && b.orange >= b.yellow) {
+            return Err("bands: cut-offs must satisfy red >= orange >= yellow".into());
+        }
+        if b.orange < b.yellow {
+            return Err("bands: cut-offs must satisfy orange >= yellow".into());
+        }
+        if self.retention.keep_runs == 0 {
+            return Err("retention.keep_runs must be at least 1 (the run being served)".into());
+        }
+        let s = &self.server;
+        if s.max_page == 0 || s.default_page == 0 || s.default_page > s.max_page {
+            return Err("server: need 0 < default_page <= max_page".into());
+        }
+        if s.request_timeout_seconds == 0 || s.body_limit_bytes < 1024 {
+            return Err("server: request_timeout_seconds must be positive and body_limit_bytes at least 1024".into());
+        }
+        let sc = &self.schedule;
+        if sc.pre_festival_every_hours == 0 || sc.every_hours == 0 || sc.check_every_seconds == 0 {
+            return Err("schedule: intervals must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(text: &str, expected: Result<(), &str>) {
+        match (Config::parse(text), expected) {
+            (Ok(_), Ok(())) => {}
+            (Err(e), Err(part)) => assert!(e.contains(part), "{e}"),
+            (got, want) => panic!("{text}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn config_defaults_and_errors() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+        check("[bands]\nred = 0.6\nred_per_district = 5", Ok(()));
+        check("[bands]\nred = 0.0\nred_per_district = 5", Ok(()));
+        check("[bands]\nred = 0.1\norange = 0.3", Err("red >= orange"));
+        check("[bands]\nred = 1.5", Err("0..1"));
+        check("[retention]\nkeep_runs = 0", Err("keep_runs"));
+        check("[server]\nmax_page = 10\ndefault_page = 50", Err("default_page"));
+        check("[bands]\npurple = 1", Err("unknown field"));
+        check("[schedule]\nevery_hours = \"weekly\"", Err("invalid type"));
+    }
+}

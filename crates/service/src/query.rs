@@ -1,0 +1,197 @@
+//! The watchlist query layer the API and the dashboard share: a run's rows filtered by entity type,
+//! region, sector, kind, band, score and text, a page at a time.
+//!
+//! Parsing turns the request's text into typed values and says which parameter was wrong; narrowing the
+//! region to what the caller may see is the server's job (`Caller::scope`), done before a filter is used.
+
+use wagewatch_core::contract::{EmployerKind, RegionPrefix, Sector};
+use wagewatch_core::features::EntityType;
+use wagewatch_core::model::Band;
+
+use crate::runs::RunRow;
+
+/// Why a filter's text was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{parameter}: {reason}")]
+pub struct BadFilter {
+    /// The query parameter at fault.
+    pub parameter: &'static str,
+    pub reason: &'static str,
+}
+
+/// A watchlist request's filters as text, as they arrived.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FilterText<'a> {
+    pub entity_type: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub sector: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    /// One band or several separated by commas.
+    pub band: Option<&'a str>,
+    pub min_score: Option<f64>,
+    /// Text the name or id contains.
+    pub text: Option<&'a str>,
+}
+
+/// The parsed filters of a watchlist request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filter {
+    pub entity_type: Option<EntityType>,
+    /// The region asked for; `None` for every region the caller may see.
+    pub requested_region: Option<RegionPrefix>,
+    /// The region rows must lie in: the requested one narrowed to the caller's by [`Filter::within`].
+    pub region: RegionPrefix,
+    pub sector: Option<Sector>,
+    pub kind: Option<EmployerKind>,
+    pub bands: Option<Vec<Band>>,
+    pub min_score: Option<f64>,
+    /// Lower-cased text the id or name contains.
+    pub text: Option<String>,
+}
+
+impl Filter {
+    /// Parses the filters' text; the region is the requested one until [`Filter::within`] narrows it.
+    pub fn parse(q: &FilterText<'_>) -> Result<Filter, BadFilter> {
+        let bad = |parameter: &'static str, reason: &'static str| BadFilter { parameter, reason };
+        let entity_type = q
+            .entity_type
+            .map(|t| EntityType::parse(t).ok_or_else(|| bad("entity_type", "use employer or project")))
+            .transpose()?;
+        let requested_region = q
+            .region
+            .filter(|r| !r.is_empty())
+            .map(|r| RegionPrefix::parse(r).ok_or_else(|| bad("region", "use 2, 4 or 6 digits")))
+            .transpose()?;
+        let sector = q.sector.map(|s| Sector::parse(s).ok_or_else(|| bad("sector", "unknown sector"))).transpose()?;
+        let kind = q.kind.map(|k| EmployerKind::parse(k).ok_or_else(|| bad("kind", "unknown kind"))).transpose()?;
+        let bands = q
+            .band
+            .map(|b| {
+                b.split(',')
+                    .map(|code| Band::parse(code.trim()).ok_or_else(|| bad("band", "use red, orange, yellow or green")))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        if let Some(m) = q.min_score {
+            if !(0.0..=1.0).contains(&m) {
+                return Err(bad("min_score", "must lie in 0..1"));
+            }
+        }
+        Ok(Filter {
+            entity_type,
+            requested_region,
+            region: requested_region.unwrap_or(RegionPrefix::ALL),
+            sector,
+            kind,
+            bands,
+            min_score: q.min_score,
+            text: q.text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_lowercase),
+        })
+    }
+
+    /// The filter with its region set to `scope` (the requested region narrowed to the caller's).
+    pub fn within(mut self, scope: RegionPrefix) -> Filter {
+        self.region = scope;
+        self
+    }
+
+    /// Whether a row passes every filter.
+    pub fn matches(&self, r: &RunRow) -> bool {
+        self.region.contains(r.region)
+            && self.entity_type.is_none_or(|t| t == r.entity_type)
+            && self.sector.is_none_or(|s| s == r.sector)
+            && self.kind.is_none_or(|k| Some(k) == r.kind)
+            && self.bands.as_ref().is_none_or(|b| b.contains(&r.band))
+            && self.min_score.is_none_or(|m| r.score >= m)
+            && self.text.as_ref().is_none_or(|t| {
+                r.entity_id.to_lowercase().contains(t.as_str()) || r.name.to_lowercase().contains(t.as_str())
+            })
+    }
+
+    /// The rows of a run that pass the filter, in the run's order.
+    pub fn select<'r>(&'r self, rows: &'r [RunRow]) -> impl Iterator<Item = &'r RunRow> + 'r {
+        rows.iter().filter(move |r| self.matches(r))
+    }
+}
+
+/// One page of a filtered run: positions of its rows in the run, how many rows match in all, and the
+/// position the next page starts at, if there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub positions: Vec<usize>,
+    pub total: usize,
+    pub next: Option<usize>,
+}
+
+/// The page of up to `limit` matching rows at or after position `start` of `rows`.
+pub fn page(rows: &[RunRow], filter: &Filter, start: usize, limit: usize) -> Page {
+    let (mut total, mut positions, mut more) = (0, Vec::with_capacity(limit.min(rows.len())), false);
+    for (i, r) in rows.iter().enumerate() {
+        if !filter.matches(r) {
+            continue;
+        }
+        total += 1;
+        if i < start {
+            continue;
+        }
+        if positions.len() < limit {
+            positions.push(i);
+        } else {
+            more = true;
+        }
+    }
+    let next = if more { positions.last().map(|p| p + 1) } else { None };
+    Page { positions, total, next }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wagewatch_core::contract::RegionCode;
+
+    fn row(id: &str, region: u32, band: Band, score: f64) -> RunRow {
+        RunRow::for_tests(EntityType::Employer, id, RegionCode::from_value(region).unwrap(), band, score)
+    }
+
+    #[track_caller]
+    fn check(text: FilterText<'_>, expected: &[&str]) {
+        let rows = [
+            row("E1", 320_102, Band::Red, 0.8),
+            row("E2", 320_104, Band::Orange, 0.3),
+            row("E3", 320_102, Band::Green, 0.01),
+            row("金陵制衣", 330_102, Band::Yellow, 0.12),
+        ];
+        let filter = Filter::parse(&text).unwrap();
+        let got: Vec<&str> = filter.select(&rows).map(|r| r.entity_id.as_str()).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn filters_select_rows() {
+        check(FilterText::default(), &["E1", "E2", "E3", "金陵制衣"]);
+        check(FilterText { region: Some("3201"), ..Default::default() }, &["E1", "E2", "E3"]);
+        check(FilterText { region: Some("320102"), band: Some("red, green"), ..Default::default() }, &["E1", "E3"]);
+        check(FilterText { min_score: Some(0.12), ..Default::default() }, &["E1", "E2", "金陵制衣"]);
+        check(FilterText { text: Some(" 金陵 "), ..Default::default() }, &["金陵制衣"]);
+        check(FilterText { entity_type: Some("project"), ..Default::default() }, &[]);
+    }
+
+    #[test]
+    fn bad_text_names_the_parameter() {
+        let bad = |text: FilterText<'_>| Filter::parse(&text).unwrap_err().parameter;
+        assert_eq!(bad(FilterText { entity_type: Some("firm"), ..Default::default() }), "entity_type");
+        assert_eq!(bad(FilterText { region: Some("32010"), ..Default::default() }), "region");
+        assert_eq!(bad(FilterText { band: Some("red,purple"), ..Default::default() }), "band");
+        assert_eq!(bad(FilterText { min_score: Some(1.5), ..Default::default() }), "min_score");
+    }
+
+    #[test]
+    fn pages_count_every_match_and_point_past_the_last() {
+        let rows: Vec<RunRow> = (0..7).map(|i| row(&format!("E{i}"), 320_102, Band::Red, 0.9)).collect();
+        let all = Filter::parse(&FilterText::default()).unwrap();
+        let first = page(&rows, &all, 0, 3);
+        assert_eq!((first.positions, first.total, first.next), (vec![0, 1, 2], 7, Some(3)));
+        let last = page(&rows, &all, 6, 3);
+        assert_eq!((last.positions, last.total, last.next), (vec![6], 7, None));
+    }
+}

@@ -1,0 +1,703 @@
+//! Runs: a batch re-score of every employer and project as of a date, stored and published atomically.
+//!
+//! A run is a folder `<state>/runs/<run_id>/` of Parquet files (`scores.parquet`: the contract's watchlist
+//! columns plus names, reasons with their values, alerts and the change since the previous run;
+//! `features.parquet`: every feature of every entity; `relations.parquet`: who works on which project)
+//! and a row in the state database's run registry. Publishing writes the folder under a staging name,
+//! syncs every file, renames it into place, syncs the parent, and only then commits the registry row:
+//! until that commit the previous run is the one served, and a folder without a row is removed at the
+//! next start. Older runs are expired by the configured retention.
+
+pub mod export;
+mod files;
+pub mod schedule;
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::state::{RecordedInspection, RunCounts, RunRecord, RunStatus, StateError, Store, Timestamp};
+use wagewatch_core::contract::{Date, EmployerKind, Money, Month, RegionCode, Sector};
+use wagewatch_core::features::{self, EntityType};
+use wagewatch_core::ingest::tables::{Dataset, EmployerIx};
+use wagewatch_core::model::{self, Band, Reason, RiskModel};
+use wagewatch_core::worker_months::WorkerMonths;
+
+use crate::config::{self, Config};
+
+/// Set to `rescore-after-scores` to make a re-score stop for a minute after writing its first file, so a
+/// test can kill it midway. Never set in production.
+pub const FAILPOINT_ENV: &str = "WAGEWATCH_FAILPOINT";
+
+/// Why a run could not be made, read or published.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("run file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("no run {run_id}")]
+    UnknownRun { run_id: String },
+    #[error("no model in {path}: train one first (wagewatch train)")]
+    NoModel { path: PathBuf },
+    #[error(transparent)]
+    Model(#[from] model::ModelError),
+    #[error(transparent)]
+    Ingest(#[from] wagewatch_core::ingest::IngestError),
+}
+
+/// How a project and an employer are linked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Relation {
+    /// The project's general contractor.
+    GeneralContractor,
+    /// An employer with payroll on the project other than its general contractor.
+    Subcontractor,
+}
+
+impl Relation {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Relation::GeneralContractor => "general_contractor",
+            Relation::Subcontractor => "subcontractor",
+        }
+    }
+
+    fn parse(code: &str) -> Option<Relation> {
+        [Relation::GeneralContractor, Relation::Subcontractor].into_iter().find(|r| r.code() == code)
+    }
+}
+
+/// One scored entity of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRow {
+    pub entity_type: EntityType,
+    pub entity_id: String,
+    pub name: String,
+    pub region: RegionCode,
+    /// An employer's sector; projects are construction.
+    pub sector: Sector,
+    /// An employer's kind; none for projects.
+    pub kind: Option<EmployerKind>,
+    /// The calibrated probability.
+    pub score: f64,
+    pub raw_score: f64,
+    /// 1 = highest risk within the entity type.
+    pub rank: u32,
+    pub band: Band,
+    pub reasons: Vec<Reason>,
+    pub alerts: features::Alerts,
+    /// The score and band in the previous run, if the entity was in it.
+    pub previous_score: Option<f64>,
+    pub previous_band: Option<Band>,
+    /// On the list (not green) now and not in the previous run's list.
+    pub new_on_list: bool,
+    /// A project's general contractor and owner ids.
+    pub general_contractor_id: Option<String>,
+    pub owner_id: Option<String>,
+    /// Feature values in the order of `entity_type.features()`.
+    pub features: Vec<f64>,
+}
+
+#[cfg(test)]
+impl RunRow {
+    /// A row with the given identity, band and score and nothing else, for tests.
+    pub(crate) fn for_tests(t: EntityType, id: &str, region: RegionCode, band: Band, score: f64) -> RunRow {
+        RunRow {
+            entity_type: t,
+            entity_id: id.into(),
+            name: id.into(),
+            region,
+            sector: Sector::Construction,
+            kind: None,
+            score,
+            raw_score: score,
+            rank: 1,
+            band,
+            reasons: Vec::new(),
+            alerts: features::Alerts::default(),
+            previous_score: None,
+            previous_band: None,
+            new_on_list: false,
+            general_contractor_id: None,
+            owner_id: None,
+            features: Vec::new(),
+        }
+    }
+}
+
+/// A project-employer link of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub project_id: String,
+    pub employer_id: String,
+    pub relation: Relation,
+}
+
+/// A wage month of an entity: what fell due and what had been paid for it by the as-of date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WageMonth {
+    pub entity_type: EntityType,
+    pub entity_id: String,
+    pub month: Month,
+    pub due: Money,
+    pub paid: Money,
+}
+
+/// A complaint or inspection in an entity's timeline, as known on the as-of date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineEvent {
+    pub entity_type: EntityType,
+    pub entity_id: String,
+    pub on: Date,
+    /// `complaint` or `inspection`.
+    pub kind: &'static str,
+    /// A complaint's category code; for an inspection `found_arrears` or `no_arrears`.
+    pub detail: String,
+    /// A complaint's outcome once closed by the as-of date.
+    pub outcome: Option<String>,
+    pub workers: Option<u32>,
+    pub amount: Option<Money>,
+}
+
+/// A published run read back: its registry record, rows (employers then projects, each by rank), links,
+/// and each entity's wage months and timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunData {
+    pub record: RunRecord,
+    pub rows: Vec<RunRow>,
+    pub links: Vec<Link>,
+    pub wages: Vec<WageMonth>,
+    pub events: Vec<TimelineEvent>,
+}
+
+impl RunData {
+    /// The folder of a run.
+    pub fn dir(store: &Store, run_id: &str) -> PathBuf {
+        store.runs_dir().join(run_id)
+    }
+
+    /// Reads a published run.
+    pub fn load(store: &Store, record: RunRecord) -> Result<RunData, RunError> {
+        let dir = RunData::dir(store, &record.run_id);
+        let mut rows = files::read_scores(&dir.join(files::SCORES))?;
+        files::read_features(&dir.join(files::FEATURES), &mut rows)?;
+        let links = files::read_links(&dir.join(files::RELATIONS))?;
+        let wages = files::read_wages(&dir.join(files::WAGES))?;
+        let events = files::read_events(&dir.join(files::EVENTS))?;
+        Ok(RunData { record, rows, links, wages, events })
+    }
+}
+
+/// What a re-score is asked to do.
+#[derive(Clone, Debug)]
+pub struct RescoreRequest {
+    pub as_of: Date,
+    /// `cli`, `api`, `schedule` or `new_data`.
+    pub trigger: String,
+}
+
+/// The newest model in a folder (by the date it was trained as of, then by id).
+pub fn newest_model(models: &Path) -> Result<String, RunError> {
+    let mut best: Option<(Date, String)> = None;
+    for id in model::artifact::list(models) {
+        if let Ok(m) = model::artifact::load(models, &id) {
+            let key = (m.trained_as_of, id);
+            if best.as_ref().is_none_or(|b| key > *b) {
+                best = Some(key);
+            }
+        }
+    }
+    best.map(|(_, id)| id).ok_or_else(|| RunError::NoModel { path: models.to_path_buf() })
+}
+
+/// Adds the inspections recorded over the API that the dataset does not already hold (by id), so that
+/// features and later training see them. Returns how many were added; ones naming an unknown employer or
+/// project are skipped with a warning.
+pub fn merge_recorded_inspections(ds: &mut Dataset, recorded: &[RecordedInspection]) -> usize {
+    let known: HashSet<String> =
+        (0..ds.inspections.len()).map(|i| ds.inspections.inspection_id.get(i).to_string()).collect();
+    let mut added = 0;
+    for r in recorded {
+        if known.contains(&r.inspection_id) {
+            continue;
+        }
+        let Some(e) = ds.employer_ids.get(&r.employer_id).filter(|&e| e < ds.employers.len()) else {
+            tracing::warn!(inspection = %r.inspection_id, "recorded inspection names an unknown employer; skipped");
+            continue;
+        };
+        let project = match &r.project_id {
+            Some(p) => match ds.project_ids.get(p).filter(|&p| p < ds.projects.len()) {
+                Some(p) => Some(wagewatch_core::ingest::tables::ProjectIx::new(p)),
+                None => {
+                    tracing::warn!(inspection = %r.inspection_id, "recorded inspection names an unknown project; skipped");
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let t = &mut ds.inspections;
+        t.inspection_id.push(&r.inspection_id);
+        t.employer.push(EmployerIx::new(e));
+        t.project.push(project);
+        t.inspected_on.push(r.inspected_on);
+        t.found_arrears.push(r.found_arrears);
+        t.arrears_amount.push(r.arrears_amount);
+        t.workers_affected.push(r.workers_affected);
+        ds.has_inspections = true;
+        added += 1;
+    }
+    added
+}
+
+/// The whole re-score an operator or the scheduler asks for: takes the re-score lock, reads the model
+/// (the one named, the configured one, or the newest) and the dataset (strictly, plus the inspections
+/// recorded over the API), then scores and publishes. A failure is recorded as a failed run.
+pub fn rescore_from_folder(
+    store: &mut Store,
+    config: &Config,
+    key: &wagewatch_core::ingest::Pseudonymizer,
+    as_of: Date,
+    model_id: Option<&str>,
+    trigger: &str,
+) -> Result<RunRecord, RunError> {
+    let _lock = store.lock_rescore()?;
+    let request = RescoreRequest { as_of, trigger: trigger.to_string() };
+    let model_id = match model_id.or(config.model.as_deref()) {
+        Some(m) => m.to_string(),
+        None => match newest_model(&config.models) {
+            Ok(m) => m,
+            Err(e) => {
+                record_failure(store, &request, "", &e.to_string())?;
+                return Err(e);
+            }
+        },
+    };
+    let loaded = (|| -> Result<(RiskModel, Dataset), RunError> {
+        let trained = model::artifact::load(&config.models, &model_id)?;
+        let options =
+            wagewatch_core::ingest::IngestOptions { mode: wagewatch_core::ingest::Mode::Strict, problems_listed: 20 };
+        let mut ds = wagewatch_core::ingest::load(&config.data, key, &options)?.dataset;
+        let added = merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
+        tracing::info!(added, "recorded inspections merged into the dataset");
+        Ok((trained, ds))
+    })();
+    let (trained, ds) = match loaded {
+        Ok(x) => x,
+        Err(e) => {
+            record_failure(store, &request, &model_id, &e.to_string())?;
+            return Err(e);
+        }
+    };
+    let wm = WorkerMonths::build(&ds);
+    let fingerprint = model::fingerprint(&ds);
+    let inputs = ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
+    rescore(store, &inputs, &request, config)
+}
+
+/// What a run is scored from: the dataset, its worker-month index, the model and the data's fingerprint.
+#[derive(Clone, Copy)]
+pub struct ScoringInputs<'a> {
+    pub ds: &'a Dataset,
+    pub wm: &'a WorkerMonths,
+    pub model: &'a RiskModel,
+    pub data_fingerprint: &'a str,
+}
+
+/// One attempt at a run: its id and when it started.
+struct Attempt {
+    run_id: String,
+    created_at: Timestamp,
+    started: Instant,
+}
+
+/// The registry row of a failed attempt.
+fn failed_run(
+    attempt: &Attempt,
+    request: &RescoreRequest,
+    model_id: &str,
+    fingerprint: &str,
+    error: &str,
+) -> RunRecord {
+    RunRecord {
+        run_id: attempt.run_id.clone(),
+        as_of: request.as_of,
+        model_id: model_id.to_string(),
+        data_fingerprint: fingerprint.to_string(),
+        created_at: attempt.created_at,
+        status: RunStatus::Failed,
+        trigger: request.trigger.clone(),
+        previous_run_id: None,
+        counts: RunCounts::default(),
+        seconds: attempt.started.elapsed().as_secs_f64(),
+        error: Some(error.to_string()),
+    }
+}
+
+impl Attempt {
+    fn new(prefix: &str) -> Attempt {
+        let created_at = Timestamp::now();
+        let stamp = created_at.to_string().replace([':', '-'], "");
+        let run_id = format!("{prefix}-{}-{}", stamp.trim_end_matches('Z'), &crate::state::random_id("")[..6]);
+        Attempt { run_id, created_at, started: Instant::now() }
+    }
+}
+
+/// Scores every entity as of a date and publishes the run. A failure is recorded in the registry as a
+/// failed run (and returned); the previously published run stays current.
+pub fn rescore(
+    store: &mut Store,
+    inputs: &ScoringInputs,
+    request: &RescoreRequest,
+    config: &Config,
+) -> Result<RunRecord, RunError> {
+    let attempt = Attempt::new("run");
+    build_and_publish(store, inputs, request, config, &attempt).inspect_err(|e| {
+        let failed = failed_run(&attempt, request, &inputs.model.model_id, inputs.data_fingerprint, &e.to_string());
+        if let Err(record_err) = store.insert_run(&failed) {
+            tracing::error!(error = %record_err, "could not record the failed run");
+        }
+        let _ = fs::remove_dir_all(store.runs_dir().join(format!(".staging-{}", attempt.run_id)));
+    })
+}
+
+/// Records a re-score that failed before a model or dataset was at hand (for `/v1/runs`).
+pub fn record_failure(
+    store: &mut Store,
+    request: &RescoreRequest,
+    model_id: &str,
+    error: &str,
+) -> Result<(), RunError> {
+    store.insert_run(&failed_run(&Attempt::new("failed"), request, model_id, "", error))?;
+    Ok(())
+}
+
+fn build_and_publish(
+    store: &mut Store,
+    inputs: &ScoringInputs,
+    request: &RescoreRequest,
+    config: &Config,
+    attempt: &Attempt,
+) -> Result<RunRecord, RunError> {
+    let ScoringInputs { ds, wm, model: trained, data_fingerprint } = *inputs;
+    let run_id = attempt.run_id.as_str();
+    let previous = match store.latest_published()? {
+        Some(record) => Some(RunData::load(store, record)?),
+        None => None,
+    };
+    let feats = features::compute(ds, wm, request.as_of, trained.horizon_days);
+    let scored = model::score(trained, &feats, &config.bands.cutoffs());
+    let mut rows = build_rows(ds, &feats, &scored);
+    assign_bands(&mut rows, &config.bands);
+    let counts = mark_changes(&mut rows, previous.as_ref());
+    let links = links(ds, request.as_of);
+
+    let runs_dir = store.runs_dir();
+    let staging = runs_dir.join(format!(".staging-{run_id}"));
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RunError::Io { path, source }
+    };
+    fs::create_dir_all(&staging).map_err(io(&staging))?;
+    files::write_scores(&staging.join(files::SCORES), &rows)?;
+    if std::env::var(FAILPOINT_ENV).as_deref() == Ok("rescore-after-scores") {
+        tracing::warn!("failpoint: pausing mid-run");
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+    files::write_features(&staging.join(files::FEATURES), &rows)?;
+    files::write_links(&staging.join(files::RELATIONS), &links)?;
+    files::write_wages(&staging.join(files::WAGES), &wage_months(ds, wm, request.as_of))?;
+    files::write_events(&staging.join(files::EVENTS), &timeline(ds, request.as_of))?;
+    let target = runs_dir.join(run_id);
+    fs::rename(&staging, &target).map_err(io(&target))?;
+    fs::File::open(&runs_dir).and_then(|d| d.sync_all()).map_err(io(&runs_dir))?;
+
+    let record = RunRecord {
+        run_id: run_id.to_string(),
+        as_of: request.as_of,
+        model_id: trained.model_id.clone(),
+        data_fingerprint: data_fingerprint.to_string(),
+        created_at: attempt.created_at,
+        status: RunStatus::Published,
+        trigger: request.trigger.clone(),
+        previous_run_id: previous.as_ref().map(|p| p.record.run_id.clone()),
+        counts,
+        seconds: attempt.started.elapsed().as_secs_f64(),
+        error: None,
+    };
+    // The one step that makes the run visible.
+    store.insert_run(&record)?;
+    for expired in store.expire_runs(config.retention.keep_runs)? {
+        let dir = runs_dir.join(&expired);
+        if let Err(e) = fs::remove_dir_all(&dir) {
+            tracing::warn!(folder = %dir.display(), error = %e, "could not delete an expired run's folder");
+        }
+    }
+    Ok(record)
+}
+
+/// Rows for every scored entity, employers then projects, each by rank.
+fn build_rows(ds: &Dataset, feats: &features::Features, scored: &[model::Scored]) -> Vec<RunRow> {
+    let mut position: HashMap<(EntityType, u32), usize> = HashMap::new();
+    for t in EntityType::ALL {
+        for (i, &e) in feats.matrix(t).entities.iter().enumerate() {
+            position.insert((t, e), i);
+        }
+    }
+    let mut rows: Vec<RunRow> = scored
+        .iter()
+        .map(|s| {
+            let e = s.entity as usize;
+            let m = feats.matrix(s.entity_type);
+            let values = m.row(position[&(s.entity_type, s.entity)]).to_vec();
+            let (entity_id, name, sector, kind, gc, owner) = match s.entity_type {
+                EntityType::Employer => (
+                    ds.employer_ids.name(e).to_string(),
+                    ds.employers.name.get(e).to_string(),
+                    ds.employers.sector[e],
+                    Some(ds.employers.kind[e]),
+                    None,
+                    None,
+                ),
+                EntityType::Project => (
+                    ds.project_ids.name(e).to_string(),
+                    ds.projects.name.get(e).to_string(),
+                    Sector::Construction,
+                    None,
+                    Some(ds.employer_ids.name(ds.projects.general_contractor[e].index()).to_string()),
+                    ds.projects.owner[e].map(|o| ds.owner_ids.name(o.index()).to_string()),
+                ),
+            };
+            RunRow {
+                entity_type: s.entity_type,
+                entity_id,
+                name,
+                region: s.region,
+                sector,
+                kind,
+                score: s.probability,
+                raw_score: s.raw_score,
+                rank: s.rank,
+                band: s.band,
+                reasons: s.reasons.clone(),
+                alerts: s.alerts,
+                previous_score: None,
+                previous_band: None,
+                new_on_list: false,
+                general_contractor_id: gc,
+                owner_id: owner,
+                features: values,
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.entity_type, r.rank));
+    rows
+}
+
+/// Bands by probability, then the capacity cap: at most `red_per_district` red entities of each type per
+/// district, the highest ranked; the others take the band their probability gives below red.
+pub fn assign_bands(rows: &mut [RunRow], bands: &config::BandConfig) {
+    for r in rows.iter_mut() {
+        r.band = bands.band(r.score);
+    }
+    let Some(cap) = bands.red_per_district else { return };
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| (rows[i].entity_type, rows[i].rank));
+    let mut red_in: HashMap<(EntityType, RegionCode), u32> = HashMap::new();
+    for i in order {
+        if rows[i].band != Band::Red {
+            continue;
+        }
+        let n = red_in.entry((rows[i].entity_type, rows[i].region)).or_default();
+        if *n < cap {
+            *n += 1;
+        } else {
+            // Demoted below red: the band its probability gives without the red cut-off.
+            rows[i].band = model::BandCutoffs { red: f64::INFINITY, ..bands.cutoffs() }.band(rows[i].score);
+        }
+    }
+}
+
+/// Fills each row's change since the previous run and counts the bands.
+fn mark_changes(rows: &mut [RunRow], previous: Option<&RunData>) -> RunCounts {
+    let before: HashMap<(EntityType, &str), (f64, Band)> = previous
+        .map(|p| p.rows.iter().map(|r| ((r.entity_type, r.entity_id.as_str()), (r.score, r.band))).collect())
+        .unwrap_or_default();
+    let mut counts = RunCounts::default();
+    for r in rows.iter_mut() {
+        let prev = before.get(&(r.entity_type, r.entity_id.as_str())).copied();
+        r.previous_score = prev.map(|p| p.0);
+        r.previous_band = prev.map(|p| p.1);
+        r.new_on_list = r.band != Band::Green && prev.is_none_or(|p| p.1 == Band::Green);
+        match r.entity_type {
+            EntityType::Employer => counts.employers += 1,
+            EntityType::Project => counts.projects += 1,
+        }
+        match r.band {
+            Band::Red => counts.red += 1,
+            Band::Orange => counts.orange += 1,
+            Band::Yellow => counts.yellow += 1,
+            Band::Green => counts.green += 1,
+        }
+        counts.new_on_list += u32::from(r.new_on_list);
+    }
+    counts
+}
+
+/// Project-employer links as of a date: each project's general contractor, and every other employer with
+/// payroll on the project due in the year before the date.
+fn links(ds: &Dataset, as_of: Date) -> Vec<Link> {
+    let mut seen: HashSet<(usize, usize)> = HashSet::new();
+    let mut out = Vec::new();
+    for p in 0..ds.projects.len() {
+        let gc = ds.projects.general_contractor[p].index();
+        seen.insert((p, gc));
+        out.push(Link {
+            project_id: ds.project_ids.name(p).to_string(),
+            employer_id: ds.employer_ids.name(gc).to_string(),
+            relation: Relation::GeneralContractor,
+        });
+    }
+    let since = as_of.add_days(-365);
+    let pr = &ds.payroll;
+    for i in 0..pr.len() {
+        let (Some(p), d) = (pr.project[i], pr.due_date[i]) else { continue };
+        if d > as_of || d <= since {
+            continue;
+        }
+        let (p, e) = (p.index(), pr.employer[i].index());
+        if p < ds.projects.len() && seen.insert((p, e)) {
+            out.push(Link {
+                project_id: ds.project_ids.name(p).to_string(),
+                employer_id: ds.employer_ids.name(e).to_string(),
+                relation: Relation::Subcontractor,
+            });
+        }
+    }
+    out
+}
+
+/// Wages due and paid by month over the 12 months of due dates before the as-of date, per employer and
+/// per project.
+fn wage_months(ds: &Dataset, wm: &WorkerMonths, as_of: Date) -> Vec<WageMonth> {
+    let mut acc: std::collections::BTreeMap<(EntityType, usize, Month), (i64, i64)> = Default::default();
+    let pr = &ds.payroll;
+    for &r in wm.due_between(as_of.add_days(-366), as_of) {
+        let r = r as usize;
+        let paid = wm.paid_as_of(r, pr.due_date[r], as_of).paid.fen();
+        let due = pr.wage_due[r].fen();
+        let mut add = |key| {
+            let e: &mut (i64, i64) = acc.entry(key).or_default();
+            e.0 += due;
+            e.1 += paid;
+        };
+        add((EntityType::Employer, pr.employer[r].index(), pr.period[r]));
+        if let Some(p) = pr.project[r] {
+            add((EntityType::Project, p.index(), pr.period[r]));
+        }
+    }
+    acc.into_iter()
+        .map(|((t, i, month), (due, paid))| WageMonth {
+            entity_type: t,
+            entity_id: match t {
+                EntityType::Employer => ds.employer_ids.name(i).to_string(),
+                EntityType::Project => ds.project_ids.name(i).to_string(),
+            },
+            month,
+            due: Money::from_fen(due),
+            paid: Money::from_fen(paid),
+        })
+        .collect()
+}
+
+/// Complaints and inspections of the two years before the as-of date, per employer and per project.
+fn timeline(ds: &Dataset, as_of: Date) -> Vec<TimelineEvent> {
+    let since = as_of.add_days(-730);
+    let mut out = Vec::new();
+    let c = &ds.complaints;
+    for i in 0..c.len() {
+        let on = c.received_on[i];
+        if on > as_of || on <= since {
+            continue;
+        }
+        let outcome = c.outcome[i].filter(|_| c.closed_on[i].is_some_and(|d| d <= as_of)).map(|o| o.code().to_string());
+        let targets = [
+            c.employer[i].map(|e| (EntityType::Employer, ds.employer_ids.name(e.index()))),
+            c.project[i].map(|p| (EntityType::Project, ds.project_ids.name(p.index()))),
+        ];
+        for (t, id) in targets.into_iter().flatten() {
+            out.push(TimelineEvent {
+                entity_type: t,
+                entity_id: id.to_string(),
+                on,
+                kind: "complaint",
+                detail: c.category[i].code().to_string(),
+                outcome: outcome.clone(),
+                workers: Some(c.workers_involved[i]),
+                amount: c.amount_claimed[i],
+            });
+        }
+    }
+    let n = &ds.inspections;
+    for i in 0..n.len() {
+        let on = n.inspected_on[i];
+        if on > as_of || on <= since {
+            continue;
+        }
+        let targets = [
+            Some((EntityType::Employer, ds.employer_ids.name(n.employer[i].index()))),
+            n.project[i].map(|p| (EntityType::Project, ds.project_ids.name(p.index()))),
+        ];
+        for (t, id) in targets.into_iter().flatten() {
+            out.push(TimelineEvent {
+                entity_type: t,
+                entity_id: id.to_string(),
+                on,
+                kind: "inspection",
+                detail: if n.found_arrears[i] { "found_arrears" } else { "no_arrears" }.to_string(),
+                outcome: None,
+                workers: n.workers_affected[i],
+                amount: n.arrears_amount[i],
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.entity_type, &a.entity_id, b.on).cmp(&(b.entity_type, &b.entity_id, a.on)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(t: EntityType, id: &str, region: u32, rank: u32, score: f64) -> RunRow {
+        RunRow { rank, ..RunRow::for_tests(t, id, RegionCode::from_value(region).unwrap(), Band::Green, score) }
+    }
+
+    #[test]
+    fn capacity_caps_red_per_district_and_type() {
+        let e = EntityType::Employer;
+        let mut rows = vec![
+            row(e, "a", 320102, 1, 0.9),
+            row(e, "b", 320102, 2, 0.8),
+            row(e, "c", 320102, 3, 0.7),
+            row(e, "d", 320104, 4, 0.6),
+            row(EntityType::Project, "p", 320102, 1, 0.9),
+            row(e, "f", 320102, 5, 0.3),
+            row(e, "g", 320102, 6, 0.05),
+        ];
+        let mut bands = config::BandConfig { red_per_district: Some(2), ..Default::default() };
+        assign_bands(&mut rows, &bands);
+        let got: Vec<&str> = rows.iter().map(|r| r.band.code()).collect();
+        assert_eq!(got, ["red", "red", "orange", "red", "red", "orange", "green"]);
+        // Capacity only: the top one of every district is red whatever its probability.
+        bands.red = 0.0;
+        bands.red_per_district = Some(1);
+        assign_bands(&mut rows, &bands);
+        let got: Vec<&str> = rows.iter().map(|r| r.band.code()).collect();
+        assert_eq!(got, ["red", "orange", "orange", "red", "red", "orange", "green"]);
+    }
+}

@@ -1,0 +1,108 @@
+//! When the server re-scores by itself: on a festival-aware interval (daily in the weeks before Spring
+//! Festival, weekly otherwise, by default) and when the data folder changes. Pure functions of the times
+//! given; the server reads the clock and the folder.
+
+use std::path::Path;
+
+use crate::config::ScheduleConfig;
+use crate::state::Timestamp;
+use wagewatch_core::calendar;
+
+/// Why a re-score is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// The interval since the last published run has passed (or there is none).
+    Interval,
+    /// Files in the data folder changed since the last check.
+    NewData,
+}
+
+impl Due {
+    /// The trigger recorded with the run.
+    pub fn trigger(self) -> &'static str {
+        match self {
+            Due::Interval => "schedule",
+            Due::NewData => "new_data",
+        }
+    }
+}
+
+/// The interval in force on a day, in seconds.
+pub fn interval_seconds(config: &ScheduleConfig, today: wagewatch_core::contract::Date) -> i64 {
+    let days_to_festival = calendar::days_to_spring_festival(today);
+    let hours = if (0..=config.pre_festival_days).contains(&days_to_festival) {
+        config.pre_festival_every_hours
+    } else {
+        config.every_hours
+    };
+    hours as i64 * 3600
+}
+
+/// Whether a re-score is due now, given the last run attempt and whether the data changed.
+pub fn due(
+    config: &ScheduleConfig,
+    last_attempt: Option<Timestamp>,
+    now: Timestamp,
+    data_changed: bool,
+) -> Option<Due> {
+    if !config.enabled {
+        return None;
+    }
+    if config.on_new_data && data_changed {
+        return Some(Due::NewData);
+    }
+    match last_attempt {
+        None => Some(Due::Interval),
+        Some(t) if now.0 - t.0 >= interval_seconds(config, now.date()) => Some(Due::Interval),
+        Some(_) => None,
+    }
+}
+
+/// A stamp of a data folder's files (names, sizes, modification times); it changes when a file is added,
+/// removed or rewritten.
+pub fn data_stamp(dir: &Path) -> String {
+    let mut entries = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&d) else { continue };
+        for e in read.flatten() {
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else {
+                let modified = meta.modified().ok().and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok());
+                entries.push(format!("{}|{}|{}", e.path().display(), meta.len(), modified.map_or(0, |m| m.as_nanos())));
+            }
+        }
+    }
+    entries.sort();
+    blake3::hash(entries.join("\n").as_bytes()).to_hex()[..16].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wagewatch_core::contract::Date;
+
+    fn at(day: &str, hour: i64) -> Timestamp {
+        Timestamp(Date::parse(day).unwrap().days() as i64 * 86_400 + hour * 3600)
+    }
+
+    #[track_caller]
+    fn check(last: Option<Timestamp>, now: Timestamp, changed: bool, expected: Option<Due>) {
+        assert_eq!(due(&ScheduleConfig::default(), last, now, changed), expected);
+    }
+
+    #[test]
+    fn daily_before_the_festival_weekly_otherwise() {
+        // The 2027 festival is on 02-06: 2026-12-29 is 39 days before it, 2026-11-26 is 72 days before.
+        check(None, at("2026-11-26", 0), false, Some(Due::Interval));
+        check(Some(at("2026-12-28", 0)), at("2026-12-29", 1), false, Some(Due::Interval));
+        check(Some(at("2026-12-29", 0)), at("2026-12-29", 23), false, None);
+        check(Some(at("2026-11-20", 0)), at("2026-11-26", 0), false, None);
+        check(Some(at("2026-11-19", 0)), at("2026-11-26", 0), false, Some(Due::Interval));
+        check(Some(at("2026-11-26", 0)), at("2026-11-26", 1), true, Some(Due::NewData));
+        let off = ScheduleConfig { enabled: false, ..Default::default() };
+        assert_eq!(due(&off, None, at("2026-11-26", 0), true), None);
+    }
+}

@@ -1,0 +1,226 @@
+//! HTML building blocks of the dashboard: escaping, the page layout, the two languages, and how numbers,
+//! money and bands read.
+
+use std::fmt::Write;
+
+use crate::state::{Principal, Role};
+use wagewatch_core::model::Band;
+
+/// The page language: Chinese by default, English on request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The `lang` attribute.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// Picks the text of this language.
+    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query value.
+pub fn url(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Money as Chinese readers expect it: 万元 from ten thousand yuan up, else 元 (English: yuan).
+pub fn money(yuan: f64, lang: Lang) -> String {
+    match lang {
+        Lang::Zh if yuan.abs() >= 10_000.0 => format!("{:.1} 万元", yuan / 10_000.0),
+        Lang::Zh => format!("{} 元", thousands(yuan)),
+        Lang::En => format!("{} yuan", thousands(yuan)),
+    }
+}
+
+/// A whole number with thousands separators.
+pub fn thousands(x: f64) -> String {
+    let n = x.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// A probability as a percentage.
+pub fn percent(p: f64) -> String {
+    format!("{:.1}%", p * 100.0)
+}
+
+/// A band's name.
+pub fn band_name(b: Band, lang: Lang) -> &'static str {
+    match (b, lang) {
+        (Band::Red, Lang::Zh) => "红色",
+        (Band::Orange, Lang::Zh) => "橙色",
+        (Band::Yellow, Lang::Zh) => "黄色",
+        (Band::Green, Lang::Zh) => "绿色",
+        (Band::Red, Lang::En) => "red",
+        (Band::Orange, Lang::En) => "orange",
+        (Band::Yellow, Lang::En) => "yellow",
+        (Band::Green, Lang::En) => "green",
+    }
+}
+
+/// A band chip: colour plus the band's name in words (never colour alone).
+pub fn band_chip(b: Band, lang: Lang) -> String {
+    format!(r#"<span class="band band-{}">{}</span>"#, b.code(), band_name(b, lang))
+}
+
+/// A role's name.
+pub fn role_name(r: Role, lang: Lang) -> &'static str {
+    match r {
+        Role::Inspector => lang.t("监察员", "inspector"),
+        Role::Supervisor => lang.t("主管", "supervisor"),
+        Role::Admin => lang.t("管理员", "admin"),
+    }
+}
+
+/// Which navigation entry a page belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Watchlist,
+    Overview,
+    Model,
+    None,
+}
+
+/// A whole page around `body`.
+pub fn layout(lang: Lang, title: &str, nav: Nav, who: Option<&Principal>, here: &str, body: &str) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r##"<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · wagewatch</title>
+<link rel="stylesheet" href="/assets/app.css">
+<script src="/assets/app.js" defer></script>
+</head>
+<body>
+<a class="skip" href="#main">{skip}</a>
+<header class="top">
+<span class="brand">wagewatch <small>{tagline}</small></span>
+"##,
+        lang = lang.code(),
+        title = esc(title),
+        skip = lang.t("跳到正文", "Skip to content"),
+        tagline = lang.t("欠薪风险预警", "wage-arrears early warning"),
+    );
+    if let Some(p) = who {
+        let item = |n: Nav, href: &str, zh: &str, en: &str| {
+            let current = if n == nav { r#" aria-current="page""# } else { "" };
+            format!(r#"<li><a href="{href}"{current}>{}</a></li>"#, lang.t(zh, en))
+        };
+        let region = if p.region.digits() == 0 {
+            lang.t("全部地区", "all regions").to_string()
+        } else {
+            p.region.to_string()
+        };
+        let _ = write!(
+            out,
+            r#"<nav aria-label="{nav_label}"><ul>{}{}{}</ul></nav>
+<div class="who"><span>{name} · {role} · {region_label} {region}</span>
+<form method="post" action="/signout"><button type="submit">{signout}</button></form></div>
+"#,
+            item(Nav::Watchlist, "/watchlist", "风险名单", "Watchlist"),
+            item(Nav::Overview, "/overview", "地区概览", "Regions"),
+            item(Nav::Model, "/model", "模型与批次", "Model & runs"),
+            nav_label = lang.t("主导航", "Main"),
+            name = esc(&p.name),
+            role = role_name(p.role, lang),
+            region_label = lang.t("辖区", "region"),
+            region = esc(&region),
+            signout = lang.t("退出", "Sign out"),
+        );
+    }
+    let other = match lang {
+        Lang::Zh => ("en", "English"),
+        Lang::En => ("zh", "中文"),
+    };
+    let _ = write!(
+        out,
+        r#"<a class="lang" href="/lang/{code}?next={next}" lang="{code}">{label}</a>
+</header>
+<main id="main">
+{body}
+</main>
+<footer>wagewatch · {footer}</footer>
+</body>
+</html>
+"#,
+        code = other.0,
+        label = other.1,
+        next = url(here),
+        footer = lang.t(
+            "概率为经校准的未来 60 天欠薪事件概率；原因是推高分数最多的因素。",
+            "Scores are calibrated probabilities of an arrears event in the next 60 days; reasons are the factors that raise a score most."
+        ),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(yuan: f64, lang: Lang, expected: &str) {
+        assert_eq!(money(yuan, lang), expected);
+    }
+
+    #[test]
+    fn money_reads_in_wan_yuan_and_text_is_escaped() {
+        check(420_000.0, Lang::Zh, "42.0 万元");
+        check(8_500.0, Lang::Zh, "8,500 元");
+        check(1_234_567.0, Lang::En, "1,234,567 yuan");
+        check(0.0, Lang::Zh, "0 元");
+        assert_eq!(thousands(-1234.0), "-1,234");
+        assert_eq!(esc(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(url("a b/中"), "a%20b%2F%E4%B8%AD");
+        assert_eq!(percent(0.1234), "12.3%");
+    }
+}

@@ -1,0 +1,173 @@
+//! `GET /v1/employers/{id}` and `GET /v1/projects/{id}`: one entity in detail.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::runs::Relation;
+use crate::server::extract::ApiQuery;
+use crate::server::wire::{
+    band_change, AlertOut, EntityDetail, ErrorBody, FeatureOut, HistoryPoint, ReasonOut, RelatedOut,
+};
+use crate::server::{ApiError, AppState, Caller};
+use wagewatch_core::features::{EntityType, Feature};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_employer)).routes(routes!(get_project))
+}
+
+/// Which run to read.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EntityQuery {
+    /// A run id; the current run when absent.
+    pub run: Option<String>,
+}
+
+/// The features shown with an entity, when its type has them.
+pub const KEY_FEATURES: [Feature; 14] = [
+    Feature::OverdueUnpaidYuan,
+    Feature::OverdueUnpaidToMonthlyWageBill,
+    Feature::MonthlyWageBillYuan,
+    Feature::HeadcountLastMonth,
+    Feature::ShortPaidWorkerMonths3m,
+    Feature::DaysLateMean90d,
+    Feature::LeaversOwed6m,
+    Feature::Complaints90d,
+    Feature::ComplaintsOpen,
+    Feature::InspectionsFoundArrears365d,
+    Feature::ActiveProjectsAsContractor,
+    Feature::MaxOwnerProgressOverdueRatio,
+    Feature::ProgressOverdueRatio,
+    Feature::DepositToMonthlyWageBill,
+];
+
+async fn detail(
+    state: AppState,
+    caller: Caller,
+    t: EntityType,
+    id: String,
+    q: EntityQuery,
+) -> Result<EntityDetail, ApiError> {
+    // One snapshot for the whole request: the run read and the history beside it.
+    let snapshot = state.snapshot();
+    let view = snapshot.pick(q.run.as_deref())?;
+    // An entity outside the caller's region is answered exactly like one that does not exist.
+    let not_found = || ApiError::NotFound { what: format!("{} {id}", t.code()) };
+    let row = view.row(t, &id).filter(|r| caller.sees(r.region)).ok_or_else(not_found)?;
+    let features = t.features();
+    let key_features = KEY_FEATURES
+        .iter()
+        .filter_map(|f| features.iter().position(|g| g == f).map(|i| FeatureOut::new(*f, row.features[i])))
+        .collect();
+    let history = snapshot
+        .history(t, &id)
+        .map(|(v, r)| HistoryPoint {
+            run_id: v.run_id().to_string(),
+            as_of: v.data.record.as_of.to_string(),
+            created_at: v.data.record.created_at.to_string(),
+            score: r.score,
+            rank: r.rank,
+            band: r.band.code().to_string(),
+        })
+        .collect();
+    let related_row = |t: EntityType, id: &str, relation: &str| {
+        let r = view.row(t, id);
+        let visible = r.filter(|r| caller.sees(r.region));
+        RelatedOut {
+            entity_type: t.code().to_string(),
+            entity_id: id.to_string(),
+            name: visible.map(|r| r.name.clone()),
+            relation: relation.to_string(),
+            region_code: visible.map(|r| r.region.to_string()),
+            band: visible.map(|r| r.band.code().to_string()),
+            score: visible.map(|r| r.score),
+        }
+    };
+    let mut related: Vec<RelatedOut> =
+        view.linked(t, &id).into_iter().map(|(lt, lid, relation)| related_row(lt, lid, relation.code())).collect();
+    if let Some(owner) = &row.owner_id {
+        related.push(RelatedOut {
+            entity_type: "owner".into(),
+            entity_id: owner.clone(),
+            name: None,
+            relation: "owner".into(),
+            region_code: None,
+            band: None,
+            score: None,
+        });
+    }
+    // Links to entities outside the caller's region keep only their id and relation.
+    related.sort_by_key(|r| (r.relation != Relation::GeneralContractor.code(), r.band.is_none(), r.entity_id.clone()));
+    let record = &view.data.record;
+    let detail = EntityDetail {
+        entity_type: t.code().to_string(),
+        entity_id: row.entity_id.clone(),
+        name: row.name.clone(),
+        region_code: row.region.to_string(),
+        sector: row.sector.code().to_string(),
+        kind: row.kind.map(|k| k.code().to_string()),
+        run_id: record.run_id.clone(),
+        as_of: record.as_of.to_string(),
+        score: row.score,
+        rank: row.rank,
+        band: row.band.code().to_string(),
+        previous_score: row.previous_score,
+        band_change: band_change(row.band, row.previous_band).to_string(),
+        new_on_list: row.new_on_list,
+        reasons: row.reasons.iter().map(ReasonOut::from_reason).collect(),
+        alerts: row.alerts.iter().map(AlertOut::from_alert).collect(),
+        key_features,
+        history,
+        related,
+    };
+    let route = format!("/v1/{}s/{{id}}", t.code());
+    let filters = format!("id={id}{}", q.run.map(|r| format!("&run={r}")).unwrap_or_default());
+    state.audit(&caller, "GET", &route, filters, 1).await?;
+    Ok(detail)
+}
+
+/// An employer: score, band, reasons, alerts, key features, history across runs, its projects.
+#[utoipa::path(
+    get, path = "/v1/employers/{id}", tag = "entities",
+    params(("id" = String, Path, description = "The employer's id"), EntityQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The employer", body = EntityDetail),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such employer in the caller's region, or no such run", body = ErrorBody),
+        (status = 503, description = "No run published yet", body = ErrorBody)
+    )
+)]
+pub async fn get_employer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<EntityQuery>,
+) -> Result<Json<EntityDetail>, ApiError> {
+    detail(state, caller, EntityType::Employer, id, q).await.map(Json)
+}
+
+/// A project: score, band, reasons, alerts, key features, history, its contractor, subcontractors, owner.
+#[utoipa::path(
+    get, path = "/v1/projects/{id}", tag = "entities",
+    params(("id" = String, Path, description = "The project's id"), EntityQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The project", body = EntityDetail),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such project in the caller's region, or no such run", body = ErrorBody),
+        (status = 503, description = "No run published yet", body = ErrorBody)
+    )
+)]
+pub async fn get_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<EntityQuery>,
+) -> Result<Json<EntityDetail>, ApiError> {
+    detail(state, caller, EntityType::Project, id, q).await.map(Json)
+}

@@ -1,0 +1,554 @@
+//! The JSON the API speaks. Domain types do not derive the wire format; these types do, and each is
+//! built from the domain explicitly. Their schemas go into the OpenAPI document.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::runs::RunRow;
+use crate::state::{JobRecord, RecordedInspection, RunRecord, TokenRecord};
+use wagewatch_core::features::{Alert, EntityType, Feature};
+use wagewatch_core::model::{Band, Reason};
+
+/// An error: a stable machine-readable code and a message for people.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// One of the codes listed in the API description.
+    pub code: String,
+    pub message: String,
+}
+
+/// One reason behind a score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReasonOut {
+    /// Stable code (the feature's name).
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+    /// The entity's value of the feature.
+    pub value: f64,
+}
+
+impl ReasonOut {
+    pub fn from_reason(r: &Reason) -> ReasonOut {
+        let (zh, en) = r.texts();
+        ReasonOut { code: r.code().to_string(), zh, en, value: r.value }
+    }
+}
+
+/// A platform rule that fired.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertOut {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+}
+
+impl AlertOut {
+    pub fn from_alert(a: Alert) -> AlertOut {
+        AlertOut { code: a.code().to_string(), zh: a.zh().to_string(), en: a.en().to_string() }
+    }
+}
+
+/// One watchlist row: the contract's columns (`entity_type` .. `reasons`) and more.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WatchlistItem {
+    /// `employer` or `project`.
+    pub entity_type: String,
+    pub entity_id: String,
+    pub region_code: String,
+    /// Calibrated probability of an arrears event in the horizon.
+    pub score: f64,
+    /// 1 = highest score within the entity type.
+    pub rank: u32,
+    /// `red`, `orange`, `yellow` or `green`.
+    pub band: String,
+    /// The top contributing factors, `;`-separated codes.
+    pub reasons: String,
+    pub name: String,
+    pub sector: String,
+    pub kind: Option<String>,
+    pub reason_texts: Vec<ReasonOut>,
+    pub alerts: Vec<AlertOut>,
+    /// The score in the previous run, if the entity was in it.
+    pub previous_score: Option<f64>,
+    pub score_delta: Option<f64>,
+    pub previous_band: Option<String>,
+    /// `up`, `down`, `same`, or `new` (not in the previous run).
+    pub band_change: String,
+    /// On the list (not green) now and not before.
+    pub new_on_list: bool,
+}
+
+/// How a band moved: up means riskier.
+pub fn band_change(now: Band, before: Option<Band>) -> &'static str {
+    match before {
+        None => "new",
+        Some(b) if b == now => "same",
+        Some(b) if now < b => "up",
+        Some(_) => "down",
+    }
+}
+
+impl WatchlistItem {
+    pub fn from_row(r: &RunRow) -> WatchlistItem {
+        WatchlistItem {
+            entity_type: r.entity_type.code().to_string(),
+            entity_id: r.entity_id.clone(),
+            region_code: r.region.to_string(),
+            score: r.score,
+            rank: r.rank,
+            band: r.band.code().to_string(),
+            reasons: r.reasons.iter().map(|x| x.code()).collect::<Vec<_>>().join(";"),
+            name: r.name.clone(),
+            sector: r.sector.code().to_string(),
+            kind: r.kind.map(|k| k.code().to_string()),
+            reason_texts: r.reasons.iter().map(ReasonOut::from_reason).collect(),
+            alerts: r.alerts.iter().map(AlertOut::from_alert).collect(),
+            previous_score: r.previous_score,
+            score_delta: r.previous_score.map(|p| r.score - p),
+            previous_band: r.previous_band.map(|b| b.code().to_string()),
+            band_change: band_change(r.band, r.previous_band).to_string(),
+            new_on_list: r.new_on_list,
+        }
+    }
+}
+
+/// A page of the watchlist.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WatchlistPage<'a> {
+    pub run_id: String,
+    pub as_of: String,
+    pub model_id: String,
+    /// Rows matching the filters in all pages.
+    pub total: usize,
+    /// The rows, rendered once per run (see `WatchlistItem`).
+    #[schema(value_type = Vec<WatchlistItem>)]
+    pub items: Vec<&'a serde_json::value::RawValue>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters of the watchlist and its exports.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WatchlistQuery {
+    /// `employer` or `project`; both when absent.
+    pub entity_type: Option<String>,
+    /// Region code prefix: 2 digits province, 4 city, 6 district. Narrowed to the token's region.
+    pub region: Option<String>,
+    /// `construction`, `manufacturing`, `services`, `transport` or `other`.
+    pub sector: Option<String>,
+    /// Employer kind, e.g. `subcontractor`.
+    pub kind: Option<String>,
+    /// One band or several separated by commas, e.g. `red,orange`.
+    pub band: Option<String>,
+    /// Lowest score to include, 0..1.
+    pub min_score: Option<f64>,
+    /// Text that the name or id contains.
+    pub q: Option<String>,
+    /// A run id; the current run when absent (or the cursor's run).
+    pub run: Option<String>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Rows per page (default 50, at most the configured maximum).
+    pub limit: Option<usize>,
+}
+
+/// Export parameters besides the filters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `csv`, `parquet` or `xlsx`.
+    pub format: Option<String>,
+}
+
+/// A feature value.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeatureOut {
+    pub name: String,
+    pub unit: String,
+    pub meaning: String,
+    pub value: f64,
+}
+
+impl FeatureOut {
+    pub fn new(f: Feature, value: f64) -> FeatureOut {
+        let d = f.def();
+        FeatureOut { name: d.name.to_string(), unit: d.unit.to_string(), meaning: d.meaning.to_string(), value }
+    }
+}
+
+/// The entity's score in one run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryPoint {
+    pub run_id: String,
+    pub as_of: String,
+    pub created_at: String,
+    pub score: f64,
+    pub rank: u32,
+    pub band: String,
+}
+
+/// An entity linked to this one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelatedOut {
+    pub entity_type: String,
+    pub entity_id: String,
+    pub name: Option<String>,
+    /// `general_contractor`, `subcontractor`, `owner` (a project's) or `project` (an employer's).
+    pub relation: String,
+    pub region_code: Option<String>,
+    /// Absent for owners, who are not scored, and for entities outside the caller's region.
+    pub band: Option<String>,
+    pub score: Option<f64>,
+}
+
+/// An employer or project in detail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntityDetail {
+    pub entity_type: String,
+    pub entity_id: String,
+    pub name: String,
+    pub region_code: String,
+    pub sector: String,
+    pub kind: Option<String>,
+    pub run_id: String,
+    pub as_of: String,
+    pub score: f64,
+    pub rank: u32,
+    pub band: String,
+    pub previous_score: Option<f64>,
+    pub band_change: String,
+    pub new_on_list: bool,
+    pub reasons: Vec<ReasonOut>,
+    pub alerts: Vec<AlertOut>,
+    pub key_features: Vec<FeatureOut>,
+    /// Newest first, across the kept runs.
+    pub history: Vec<HistoryPoint>,
+    pub related: Vec<RelatedOut>,
+}
+
+/// Counts of a run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunCountsOut {
+    pub employers: u32,
+    pub projects: u32,
+    pub red: u32,
+    pub orange: u32,
+    pub yellow: u32,
+    pub green: u32,
+    pub new_on_list: u32,
+}
+
+/// A run (published, or a failed attempt).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunOut {
+    pub run_id: String,
+    pub as_of: String,
+    pub model_id: String,
+    pub data_fingerprint: String,
+    pub created_at: String,
+    /// `published` or `failed`.
+    pub status: String,
+    /// `cli`, `api`, `schedule` or `new_data`.
+    pub trigger: String,
+    pub previous_run_id: Option<String>,
+    pub counts: RunCountsOut,
+    pub seconds: f64,
+    pub error: Option<String>,
+    /// Whether this is the run served by default.
+    pub current: bool,
+}
+
+impl RunOut {
+    pub fn from_record(r: &RunRecord, current: Option<&str>) -> RunOut {
+        let c = &r.counts;
+        RunOut {
+            run_id: r.run_id.clone(),
+            as_of: r.as_of.to_string(),
+            model_id: r.model_id.clone(),
+            data_fingerprint: r.data_fingerprint.clone(),
+            created_at: r.created_at.to_string(),
+            status: r.status.code().to_string(),
+            trigger: r.trigger.clone(),
+            previous_run_id: r.previous_run_id.clone(),
+            counts: RunCountsOut {
+                employers: c.employers,
+                projects: c.projects,
+                red: c.red,
+                orange: c.orange,
+                yellow: c.yellow,
+                green: c.green,
+                new_on_list: c.new_on_list,
+            },
+            seconds: r.seconds,
+            error: r.error.clone(),
+            current: current == Some(r.run_id.as_str()),
+        }
+    }
+}
+
+/// The run registry, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunList {
+    pub current_run_id: Option<String>,
+    pub runs: Vec<RunOut>,
+}
+
+/// A request to re-score.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescoreIn {
+    /// `YYYY-MM-DD`; today (China time) when absent.
+    pub as_of: Option<String>,
+    /// A model id; the configured or newest model when absent.
+    pub model_id: Option<String>,
+}
+
+/// A re-score job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobOut {
+    pub job_id: String,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub status: String,
+    pub requested_by: String,
+    pub as_of: Option<String>,
+    pub model_id: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub run_id: Option<String>,
+    pub error: Option<String>,
+    /// Where to poll.
+    pub href: String,
+}
+
+impl JobOut {
+    pub fn from_record(j: &JobRecord) -> JobOut {
+        JobOut {
+            job_id: j.job_id.clone(),
+            status: j.status.code().to_string(),
+            requested_by: j.requested_by.clone(),
+            as_of: j.as_of.map(|d| d.to_string()),
+            model_id: j.model_id.clone(),
+            created_at: j.created_at.to_string(),
+            finished_at: j.finished_at.map(|t| t.to_string()),
+            run_id: j.run_id.clone(),
+            error: j.error.clone(),
+            href: format!("/v1/jobs/{}", j.job_id),
+        }
+    }
+}
+
+/// A model's headline figures for one entity type.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntityModelOut {
+    pub entity_type: String,
+    pub learner: String,
+    pub features: usize,
+    pub training_rows: usize,
+    pub training_events: usize,
+    /// Out-of-time validation of the chosen learner.
+    pub validation_average_precision: Option<f64>,
+    pub validation_roc_auc: Option<f64>,
+}
+
+/// A trained model.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelOut {
+    pub model_id: String,
+    pub trained_as_of: String,
+    pub horizon_days: i32,
+    pub data_fingerprint: String,
+    pub entity_models: Vec<EntityModelOut>,
+}
+
+impl ModelOut {
+    pub fn from_model(m: &wagewatch_core::model::RiskModel) -> ModelOut {
+        ModelOut {
+            model_id: m.model_id.clone(),
+            trained_as_of: m.trained_as_of.to_string(),
+            horizon_days: m.horizon_days,
+            data_fingerprint: m.data_fingerprint.clone(),
+            entity_models: EntityType::ALL
+                .iter()
+                .map(|&t| {
+                    let e = m.entity(t);
+                    let v = e.validation.last();
+                    EntityModelOut {
+                        entity_type: t.code().to_string(),
+                        learner: e.learner.name(),
+                        features: e.features.len(),
+                        training_rows: e.training_rows,
+                        training_events: e.training_events,
+                        validation_average_precision: v.map(|v| v.average_precision),
+                        validation_roc_auc: v.map(|v| v.roc_auc),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The models in the model folder.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelList {
+    pub models: Vec<ModelOut>,
+}
+
+/// A model with its card and backtest.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelDetail {
+    #[serde(flatten)]
+    pub model: ModelOut,
+    /// The model card (Markdown).
+    pub card_markdown: String,
+    /// The backtest report (`backtest.json` beside the model), when one was run.
+    #[schema(value_type = Option<Object>)]
+    pub backtest: Option<serde_json::Value>,
+}
+
+/// An inspection outcome to record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionIn {
+    pub inspection_id: String,
+    pub employer_id: String,
+    pub project_id: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub inspected_on: String,
+    pub found_arrears: bool,
+    /// Yuan, at most 2 decimals.
+    pub arrears_amount: Option<f64>,
+    pub workers_affected: Option<u32>,
+}
+
+/// A recorded inspection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InspectionOut {
+    pub inspection_id: String,
+    pub employer_id: String,
+    pub project_id: Option<String>,
+    pub inspected_on: String,
+    pub found_arrears: bool,
+    pub arrears_amount: Option<f64>,
+    pub workers_affected: Option<u32>,
+    pub recorded_at: String,
+    pub recorded_by: String,
+}
+
+impl InspectionOut {
+    pub fn from_record(r: &RecordedInspection) -> InspectionOut {
+        InspectionOut {
+            inspection_id: r.inspection_id.clone(),
+            employer_id: r.employer_id.clone(),
+            project_id: r.project_id.clone(),
+            inspected_on: r.inspected_on.to_string(),
+            found_arrears: r.found_arrears,
+            arrears_amount: r.arrears_amount.map(|m| m.yuan()),
+            workers_affected: r.workers_affected,
+            recorded_at: r.recorded_at.to_string(),
+            recorded_by: r.recorded_by.clone(),
+        }
+    }
+}
+
+/// A token to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIn {
+    pub name: String,
+    /// `inspector`, `supervisor` or `admin`.
+    pub role: String,
+    /// Region code prefix (2, 4 or 6 digits); required except for admins.
+    pub region: Option<String>,
+}
+
+/// A token (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    pub token_id: i64,
+    pub name: String,
+    pub role: String,
+    /// Empty for the whole country.
+    pub region: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl TokenOut {
+    pub fn from_record(t: &TokenRecord) -> TokenOut {
+        TokenOut {
+            token_id: t.token_id,
+            name: t.name.clone(),
+            role: t.role.code().to_string(),
+            region: t.region.to_string(),
+            created_at: t.created_at.to_string(),
+            revoked_at: t.revoked_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+/// A created token with its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenCreated {
+    #[serde(flatten)]
+    pub token: TokenOut,
+    /// The bearer secret; only its hash is stored.
+    pub secret: String,
+}
+
+/// The tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenOut>,
+}
+
+/// Audit log filters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    pub token_id: Option<i64>,
+    /// A route template, e.g. `/v1/watchlist`.
+    pub route: Option<String>,
+    /// RFC 3339 time, e.g. `2026-11-26T00:00:00Z`.
+    pub since: Option<String>,
+    /// Entries with ids below this (the previous page's `next_before`).
+    pub before: Option<i64>,
+    /// At most 1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// An audit entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    pub audit_id: i64,
+    pub at: String,
+    pub token_id: Option<i64>,
+    pub token_name: String,
+    pub role: String,
+    pub method: String,
+    pub route: String,
+    pub filters: String,
+    pub rows: u64,
+    pub status: u16,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<AuditOut>,
+    pub next_before: Option<i64>,
+}
+
+/// Liveness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+/// Readiness: a run is loaded and served.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    pub ready: bool,
+    pub run_id: Option<String>,
+}

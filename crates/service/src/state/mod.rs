@@ -1,0 +1,643 @@
+//! The service's own state in one SQLite database (`<state>/wagewatch.db`): the run registry, re-score
+//! jobs, access tokens (hashed), the audit log and inspections recorded over the API.
+//!
+//! Every write is one transaction. The database runs in WAL mode with `synchronous = FULL`, so a
+//! committed write survives a crash or power loss. Scores of a run are Parquet files in
+//! `<state>/runs/<run_id>/`; a run becomes visible only when its registry row is committed (see
+//! [`crate::runs`]).
+
+mod audit;
+mod tokens;
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use wagewatch_core::contract::{Date, Money};
+
+pub use audit::{AuditEntry, AuditQuery, AuditRecord};
+pub use tokens::{NewToken, Principal, Role, TokenRecord, TokenRuleError, TOKEN_PREFIX};
+
+/// The file name of the database inside the state folder.
+pub const DB_FILE: &str = "wagewatch.db";
+/// The lock file a re-score holds while it writes a run.
+pub const LOCK_FILE: &str = "rescore.lock";
+/// The schema version this build writes (SQLite `user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Why the state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot use the state folder {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("state database {path}: {source}")]
+    Db { path: PathBuf, source: rusqlite::Error },
+    #[error("state database {path} has schema version {found}, this build knows {known}; upgrade wagewatch")]
+    NewerSchema { path: PathBuf, found: i64, known: i64 },
+    #[error("inspection {inspection_id} is already recorded")]
+    DuplicateInspection { inspection_id: String },
+    #[error("no token with id {token_id}")]
+    UnknownToken { token_id: i64 },
+    #[error("a stored value is invalid: {what}")]
+    Corrupt { what: String },
+}
+
+/// Seconds since 1970-01-01 UTC, shown as RFC 3339 (`2026-11-26T10:37:36Z`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current time (the server and the CLI read the clock; the scoring core never does).
+    pub fn now() -> Timestamp {
+        Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
+    }
+
+    /// The UTC calendar day of this instant.
+    pub fn date(self) -> Date {
+        Date::from_days(self.0.div_euclid(86_400) as i32)
+    }
+
+    /// Parses the RFC 3339 form this type writes (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        let (day, time) = text.strip_suffix('Z')?.split_once('T')?;
+        let date = Date::parse(day)?;
+        let mut parts = time.split(':').map(|p| p.parse::<i64>().ok());
+        let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+        if parts.next().is_some() || h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        Some(Timestamp(date.days() as i64 * 86_400 + h * 3600 + m * 60 + s))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.rem_euclid(86_400);
+        write!(f, "{}T{:02}:{:02}:{:02}Z", self.date(), secs / 3600, secs / 60 % 60, secs % 60)
+    }
+}
+
+/// Whether a run was published or failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    Published,
+    Failed,
+}
+
+impl RunStatus {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            RunStatus::Published => "published",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Counts of a run, by band and in all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub employers: u32,
+    pub projects: u32,
+    pub red: u32,
+    pub orange: u32,
+    pub yellow: u32,
+    pub green: u32,
+    /// Entities on the list (not green) that were not on it in the previous run.
+    pub new_on_list: u32,
+}
+
+/// One row of the run registry: a published run or a failed attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub as_of: Date,
+    pub model_id: String,
+    pub data_fingerprint: String,
+    pub created_at: Timestamp,
+    pub status: RunStatus,
+    /// What started it: `cli`, `api`, `schedule` or `new_data`.
+    pub trigger: String,
+    pub previous_run_id: Option<String>,
+    pub counts: RunCounts,
+    pub seconds: f64,
+    /// Why a failed run failed.
+    pub error: Option<String>,
+}
+
+/// The state of a re-score job started over the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(code: &str) -> Option<JobStatus> {
+        [JobStatus::Queued, JobStatus::Running, JobStatus::Succeeded, JobStatus::Failed]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
+/// A re-score job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobRecord {
+    pub job_id: String,
+    pub requested_by: String,
+    pub as_of: Option<Date>,
+    pub model_id: Option<String>,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub status: JobStatus,
+    pub run_id: Option<String>,
+    pub error: Option<String>,
+}
+
+/// An inspection outcome recorded by an inspector, in the contract's `inspections` columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedInspection {
+    pub inspection_id: String,
+    pub employer_id: String,
+    pub project_id: Option<String>,
+    pub inspected_on: Date,
+    pub found_arrears: bool,
+    pub arrears_amount: Option<Money>,
+    pub workers_affected: Option<u32>,
+    pub recorded_at: Timestamp,
+    pub recorded_by: String,
+}
+
+/// The open state database.
+pub struct Store {
+    conn: Connection,
+    dir: PathBuf,
+}
+
+const MIGRATION_1: &str = "
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY,
+    as_of TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    data_fingerprint TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('published', 'failed')),
+    trigger TEXT NOT NULL,
+    previous_run_id TEXT,
+    employers INTEGER NOT NULL, projects INTEGER NOT NULL,
+    red INTEGER NOT NULL, orange INTEGER NOT NULL, yellow INTEGER NOT NULL, green INTEGER NOT NULL,
+    new_on_list INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    error TEXT
+);
+CREATE INDEX runs_by_time ON runs (created_at);
+CREATE TABLE jobs (
+    job_id TEXT PRIMARY KEY,
+    requested_by TEXT NOT NULL,
+    as_of TEXT,
+    model_id TEXT,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    run_id TEXT,
+    error TEXT
+);
+CREATE TABLE tokens (
+    token_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('inspector', 'supervisor', 'admin')),
+    region TEXT NOT NULL,
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE audit (
+    audit_id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    token_id INTEGER,
+    token_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    method TEXT NOT NULL,
+    route TEXT NOT NULL,
+    filters TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    status INTEGER NOT NULL
+);
+CREATE INDEX audit_by_time ON audit (at);
+CREATE TABLE inspections (
+    inspection_id TEXT PRIMARY KEY,
+    employer_id TEXT NOT NULL,
+    project_id TEXT,
+    inspected_on TEXT NOT NULL,
+    found_arrears INTEGER NOT NULL,
+    arrears_amount_fen INTEGER,
+    workers_affected INTEGER,
+    recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL
+);
+";
+
+impl Store {
+    /// Opens (creating if needed) the state folder and its database, bringing the schema up to date and
+    /// removing run folders that were never published (left by a crash or kill mid-run).
+    pub fn open(dir: &Path) -> Result<Store, StateError> {
+        let io = |source| StateError::Io { path: dir.to_path_buf(), source };
+        fs::create_dir_all(dir.join("runs")).map_err(io)?;
+        let path = dir.join(DB_FILE);
+        let db = |source| StateError::Db { path: path.clone(), source };
+        let conn = Connection::open(&path).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
+        if version > SCHEMA_VERSION {
+            return Err(StateError::NewerSchema { path, found: version, known: SCHEMA_VERSION });
+        }
+        if version < 1 {
+            // One transaction: a crash mid-migration leaves the old schema, never half of the new one.
+            conn.execute_batch(&format!("BEGIN IMMEDIATE; {MIGRATION_1} PRAGMA user_version = 1; COMMIT;"))
+                .map_err(db)?;
+        }
+        let store = Store { conn, dir: dir.to_path_buf() };
+        // Only when no re-score is running (it holds the lock) are unregistered folders leftovers.
+        let lock =
+            fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE)).map_err(io)?;
+        if lock.try_lock().is_ok() {
+            store.remove_unpublished_run_folders()?;
+        }
+        Ok(store)
+    }
+
+    /// Takes the re-score lock (waiting for a re-score in another process or thread to finish); held
+    /// until the returned file is dropped.
+    pub fn lock_rescore(&self) -> Result<fs::File, StateError> {
+        let path = self.dir.join(LOCK_FILE);
+        let io = |source| StateError::Io { path: path.clone(), source };
+        let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
+    }
+
+    /// The state folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The folder holding one folder per published run.
+    pub fn runs_dir(&self) -> PathBuf {
+        self.dir.join("runs")
+    }
+
+    fn db_err(&self, source: rusqlite::Error) -> StateError {
+        StateError::Db { path: self.dir.join(DB_FILE), source }
+    }
+
+    /// Removes staging folders and run folders the registry does not list as published.
+    fn remove_unpublished_run_folders(&self) -> Result<(), StateError> {
+        let runs_dir = self.runs_dir();
+        let io = |source| StateError::Io { path: runs_dir.clone(), source };
+        let published: std::collections::HashSet<String> =
+            self.runs()?.into_iter().filter(|r| r.status == RunStatus::Published).map(|r| r.run_id).collect();
+        for entry in fs::read_dir(&runs_dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !published.contains(&name) && entry.path().is_dir() {
+                tracing::warn!(folder = %entry.path().display(), "removing a run folder that was never published");
+                fs::remove_dir_all(entry.path()).map_err(io)?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- runs ----
+
+    /// Adds a run to the registry (the moment a published run becomes visible).
+    pub fn insert_run(&mut self, r: &RunRecord) -> Result<(), StateError> {
+        let c = &r.counts;
+        self.conn
+            .execute(
+                "INSERT INTO runs (run_id, as_of, model_id, data_fingerprint, created_at, status, trigger,
+                 previous_run_id, employers, projects, red, orange, yellow, green, new_on_list, seconds, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                params![
+                    r.run_id,
+                    r.as_of.to_string(),
+                    r.model_id,
+                    r.data_fingerprint,
+                    r.created_at.to_string(),
+                    r.status.code(),
+                    r.trigger,
+                    r.previous_run_id,
+                    c.employers,
+                    c.projects,
+                    c.red,
+                    c.orange,
+                    c.yellow,
+                    c.green,
+                    c.new_on_list,
+                    r.seconds,
+                    r.error
+                ],
+            )
+            .map_err(|e| self.db_err(e))?;
+        Ok(())
+    }
+
+    /// Every run in the registry, newest first.
+    pub fn runs(&self) -> Result<Vec<RunRecord>, StateError> {
+        self.query_runs("SELECT * FROM runs ORDER BY created_at DESC, rowid DESC", [])
+    }
+
+    /// One run.
+    pub fn run(&self, run_id: &str) -> Result<Option<RunRecord>, StateError> {
+        Ok(self.query_runs("SELECT * FROM runs WHERE run_id = ?1", [run_id])?.into_iter().next())
+    }
+
+    /// The newest published run.
+    pub fn latest_published(&self) -> Result<Option<RunRecord>, StateError> {
+        Ok(self.published()?.into_iter().next())
+    }
+
+    /// Published runs, newest first.
+    pub fn published(&self) -> Result<Vec<RunRecord>, StateError> {
+        self.query_runs("SELECT * FROM runs WHERE status = 'published' ORDER BY created_at DESC, rowid DESC", [])
+    }
+
+    fn query_runs<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<RunRecord>, StateError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.db_err(e))?;
+        let rows = stmt
+            .query_map(p, |row| {
+                Ok((
+                    row.get::<_, String>("run_id")?,
+                    row.get::<_, String>("as_of")?,
+                    row.get::<_, String>("model_id")?,
+                    row.get::<_, String>("data_fingerprint")?,
+                    row.get::<_, String>("created_at")?,
+                    row.get::<_, String>("status")?,
+                    row.get::<_, String>("trigger")?,
+                    row.get::<_, Option<String>>("previous_run_id")?,
+                    RunCounts {
+                        employers: row.get("employers")?,
+                        projects: row.get("projects")?,
+                        red: row.get("red")?,
+                        orange: row.get("orange")?,
+                        yellow: row.get("yellow")?,
+                        green: row.get("green")?,
+                        new_on_list: row.get("new_on_list")?,
+                    },
+                    row.get::<_, f64>("seconds")?,
+                    row.get::<_, Option<String>>("error")?,
+                ))
+            })
+            .map_err(|e| self.db_err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (
+                run_id,
+                as_of,
+                model_id,
+                data_fingerprint,
+                created_at,
+                status,
+                trigger,
+                previous_run_id,
+                counts,
+                seconds,
+                error,
+            ) = row.map_err(|e| self.db_err(e))?;
+            let corrupt = |what: &str| StateError::Corrupt { what: format!("run {run_id}: {what}") };
+            out.push(RunRecord {
+                as_of: Date::parse(&as_of).ok_or_else(|| corrupt("as_of"))?,
+                created_at: Timestamp::parse(&created_at).ok_or_else(|| corrupt("created_at"))?,
+                status: match status.as_str() {
+                    "published" => RunStatus::Published,
+                    "failed" => RunStatus::Failed,
+                    _ => return Err(corrupt("status")),
+                },
+                run_id,
+                model_id,
+                data_fingerprint,
+                trigger,
+                previous_run_id,
+                counts,
+                seconds,
+                error,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes from the registry all but the newest `keep` published runs (failed attempts older than the
+    /// oldest kept run go too) and returns the ids whose folders the caller deletes.
+    pub fn expire_runs(&mut self, keep: usize) -> Result<Vec<String>, StateError> {
+        let published = self.published()?;
+        let Some(oldest_kept) = published.get(keep.max(1) - 1).map(|r| r.created_at) else {
+            return Ok(Vec::new());
+        };
+        let expired: Vec<String> = published.iter().skip(keep.max(1)).map(|r| r.run_id.clone()).collect();
+        let path = self.dir.join(DB_FILE);
+        let db = |source| StateError::Db { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(db)?;
+        for id in &expired {
+            tx.execute("DELETE FROM runs WHERE run_id = ?1", [id]).map_err(db)?;
+        }
+        tx.execute("DELETE FROM runs WHERE status = 'failed' AND created_at < ?1", [oldest_kept.to_string()])
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(expired)
+    }
+
+    // ---- jobs ----
+
+    /// Records a new job.
+    pub fn insert_job(&mut self, j: &JobRecord) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "INSERT INTO jobs (job_id, requested_by, as_of, model_id, created_at, finished_at, status, run_id, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    j.job_id,
+                    j.requested_by,
+                    j.as_of.map(|d| d.to_string()),
+                    j.model_id,
+                    j.created_at.to_string(),
+                    j.finished_at.map(|t| t.to_string()),
+                    j.status.code(),
+                    j.run_id,
+                    j.error
+                ],
+            )
+            .map_err(|e| self.db_err(e))?;
+        Ok(())
+    }
+
+    /// Moves a job to a new status.
+    pub fn update_job(
+        &mut self,
+        job_id: &str,
+        status: JobStatus,
+        run_id: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<(), StateError> {
+        let finished = matches!(status, JobStatus::Succeeded | JobStatus::Failed).then(|| Timestamp::now().to_string());
+        self.conn
+            .execute(
+                "UPDATE jobs SET status = ?2, run_id = ?3, error = ?4, finished_at = ?5 WHERE job_id = ?1",
+                params![job_id, status.code(), run_id, error, finished],
+            )
+            .map_err(|e| self.db_err(e))?;
+        Ok(())
+    }
+
+    /// One job.
+    pub fn job(&self, job_id: &str) -> Result<Option<JobRecord>, StateError> {
+        let row = self
+            .conn
+            .query_row("SELECT * FROM jobs WHERE job_id = ?1", [job_id], |row| {
+                Ok((
+                    row.get::<_, String>("job_id")?,
+                    row.get::<_, String>("requested_by")?,
+                    row.get::<_, Option<String>>("as_of")?,
+                    row.get::<_, Option<String>>("model_id")?,
+                    row.get::<_, String>("created_at")?,
+                    row.get::<_, Option<String>>("finished_at")?,
+                    row.get::<_, String>("status")?,
+                    row.get::<_, Option<String>>("run_id")?,
+                    row.get::<_, Option<String>>("error")?,
+                ))
+            })
+            .optional()
+            .map_err(|e| self.db_err(e))?;
+        let Some((job_id, requested_by, as_of, model_id, created_at, finished_at, status, run_id, error)) = row else {
+            return Ok(None);
+        };
+        let corrupt = |what: &str| StateError::Corrupt { what: format!("job {job_id}: {what}") };
+        Ok(Some(JobRecord {
+            as_of: as_of.map(|d| Date::parse(&d).ok_or_else(|| corrupt("as_of"))).transpose()?,
+            created_at: Timestamp::parse(&created_at).ok_or_else(|| corrupt("created_at"))?,
+            finished_at: finished_at.map(|t| Timestamp::parse(&t).ok_or_else(|| corrupt("finished_at"))).transpose()?,
+            status: JobStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+            job_id,
+            requested_by,
+            model_id,
+            run_id,
+            error,
+        }))
+    }
+
+    /// Marks jobs left queued or running by a stopped server as failed.
+    pub fn fail_abandoned_jobs(&mut self) -> Result<usize, StateError> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET status = 'failed', error = 'the server stopped before the job finished',
+                 finished_at = ?1 WHERE status IN ('queued', 'running')",
+                [Timestamp::now().to_string()],
+            )
+            .map_err(|e| self.db_err(e))
+    }
+
+    // ---- inspections ----
+
+    /// Stores an inspection outcome; its id must be new.
+    pub fn record_inspection(&mut self, i: &RecordedInspection) -> Result<(), StateError> {
+        let result = self.conn.execute(
+            "INSERT INTO inspections (inspection_id, employer_id, project_id, inspected_on, found_arrears,
+             arrears_amount_fen, workers_affected, recorded_at, recorded_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                i.inspection_id,
+                i.employer_id,
+                i.project_id,
+                i.inspected_on.to_string(),
+                i.found_arrears,
+                i.arrears_amount.map(|m| m.fen()),
+                i.workers_affected,
+                i.recorded_at.to_string(),
+                i.recorded_by
+            ],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(StateError::DuplicateInspection { inspection_id: i.inspection_id.clone() })
+            }
+            Err(e) => Err(self.db_err(e)),
+        }
+    }
+
+    /// Every recorded inspection, oldest first.
+    pub fn recorded_inspections(&self) -> Result<Vec<RecordedInspection>, StateError> {
+        let mut stmt = self.conn.prepare("SELECT * FROM inspections ORDER BY rowid").map_err(|e| self.db_err(e))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>("inspection_id")?,
+                    row.get::<_, String>("employer_id")?,
+                    row.get::<_, Option<String>>("project_id")?,
+                    row.get::<_, String>("inspected_on")?,
+                    row.get::<_, bool>("found_arrears")?,
+                    row.get::<_, Option<i64>>("arrears_amount_fen")?,
+                    row.get::<_, Option<u32>>("workers_affected")?,
+                    row.get::<_, String>("recorded_at")?,
+                    row.get::<_, String>("recorded_by")?,
+                ))
+            })
+            .map_err(|e| self.db_err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (inspection_id, employer_id, project_id, on, found, fen, workers, at, by) =
+                row.map_err(|e| self.db_err(e))?;
+            let corrupt = |what: &str| StateError::Corrupt { what: format!("inspection {inspection_id}: {what}") };
+            out.push(RecordedInspection {
+                inspected_on: Date::parse(&on).ok_or_else(|| corrupt("inspected_on"))?,
+                recorded_at: Timestamp::parse(&at).ok_or_else(|| corrupt("recorded_at"))?,
+                arrears_amount: fen.map(Money::from_fen),
+                inspection_id,
+                employer_id,
+                project_id,
+                found_arrears: found,
+                workers_affected: workers,
+                recorded_by: by,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A random identifier: `prefix` and 16 hex digits from the operating system's generator.
+pub fn random_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system's random generator");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_as_rfc3339() {
+        let t = Timestamp(1_795_689_456);
+        assert_eq!(t.to_string(), "2026-11-26T10:37:36Z");
+        assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
+        assert_eq!(Timestamp::parse("2026-11-26 09:17:36"), None);
+        assert_eq!(t.date().to_string(), "2026-11-26");
+    }
+}

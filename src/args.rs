@@ -1,0 +1,318 @@
+//! The command line's arguments (clap): every subcommand and flag, with the parsers of dates, day counts
+//! and month counts, so that `main.rs` receives typed values.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use wagewatch_core::contract::Date;
+use wagewatch_core::model;
+
+/// wagewatch warns of unpaid wages (欠薪) before they happen.
+#[derive(Parser)]
+#[command(name = "wagewatch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// The whole system on a demo province: generate it (if not there yet), train, backtest, re-score as of
+    /// 2026-12-01, then serve the dashboard and API on 127.0.0.1:8080 with two tokens printed.
+    Demo(DemoArgs),
+    /// Read a dataset folder, check it against the data contract and print a summary.
+    Validate(ValidateArgs),
+    /// Write a synthetic province in the contract's format.
+    Generate(GenerateArgs),
+    /// List the feature catalogue.
+    Features(FeaturesArgs),
+    /// Train a model on the history before an as-of date and save it under models/.
+    Train(TrainArgs),
+    /// Score every employer and project as of a date and write the watchlist (CSV or Parquet).
+    Score(ScoreArgs),
+    /// At each test date, train on the past only, score, and compare with what happened.
+    Backtest(BacktestArgs),
+    /// Score every employer and project as of a date and publish it as a run in the state folder.
+    Rescore(RescoreArgs),
+    /// Serve the API (and re-score on the configured schedule).
+    Serve(ServeArgs),
+    /// Create, list or revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// List the audit log of score reads, newest first.
+    Audit(AuditArgs),
+}
+
+#[derive(Args)]
+pub struct StateArgs {
+    /// The state folder: database, runs, key.
+    #[arg(long, default_value = "state")]
+    pub state: PathBuf,
+    /// The TOML configuration (default: wagewatch.toml if it exists, else the built-in defaults).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+pub struct KeyArgs {
+    /// File holding the worker-id pseudonymisation key (created with mode 0600 on first use).
+    /// The WAGEWATCH_PSEUDONYM_KEY environment variable (64 hex digits) takes precedence.
+    #[arg(long, default_value = "state/pseudonym.key")]
+    pub key_file: PathBuf,
+}
+
+#[derive(Args)]
+pub struct DataArgs {
+    /// The dataset folder.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Set bad rows aside in this folder instead of stopping on them.
+    #[arg(long)]
+    pub quarantine: Option<PathBuf>,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where the demo province is generated.
+    #[arg(long, default_value = "data/generated/demo")]
+    pub data: PathBuf,
+    /// The state folder the demo's runs and tokens go to.
+    #[arg(long, default_value = "state")]
+    pub state: PathBuf,
+    /// Address the dashboard and API listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Prepare everything, print the tokens, but do not start the server.
+    #[arg(long)]
+    pub no_serve: bool,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// The dataset folder: one file (or folder of Parquet files) per contract table.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Also count the facts dated after this date (YYYY-MM-DD); they are history, not errors.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<Date>,
+    /// Set bad rows aside in this folder (one CSV per table, with reasons) instead of stopping.
+    #[arg(long)]
+    pub quarantine: Option<PathBuf>,
+    /// How many problems to list in full.
+    #[arg(long, default_value_t = 20)]
+    pub show: usize,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Parquet,
+    Csv,
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Output folder (created if needed); existing table files in it are replaced.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of employers in the province.
+    #[arg(long, default_value_t = 2000)]
+    pub employers: usize,
+    /// Random seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// First day simulated (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date, default_value = "2023-01-01")]
+    pub start: Date,
+    /// Last day simulated (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date, default_value = "2027-03-31")]
+    pub end: Date,
+    /// File format of the tables.
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub format: FormatArg,
+}
+
+#[derive(Args)]
+pub struct FeaturesArgs {
+    /// Print the catalogue (name, unit, entity types, meaning).
+    #[arg(long)]
+    pub list: bool,
+    /// Print it as a Markdown table.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The state folder whose recorded inspections are added to the data (when it exists).
+    #[arg(long, default_value = "state")]
+    pub state: PathBuf,
+    /// The training cutoff: only what was known on this date is used.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Date,
+    /// The prediction horizon, in days (`60d` or `60`).
+    #[arg(long, value_parser = parse_days, default_value = "60d")]
+    pub horizon: i32,
+    /// Monthly as-of dates in the training panel.
+    #[arg(long, default_value_t = model::PANEL_MONTHS)]
+    pub panel_months: usize,
+    /// Where models are saved.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The model id (default: derived from the cutoff and the data fingerprint).
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The model id under --models.
+    #[arg(long)]
+    pub model: String,
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The as-of date scored.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Date,
+    /// The watchlist file: .csv or .parquet.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct BacktestArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// First test date.
+    #[arg(long, value_parser = parse_date)]
+    pub from: Date,
+    /// Last test date.
+    #[arg(long, value_parser = parse_date)]
+    pub to: Date,
+    /// Months between test dates (`1m`).
+    #[arg(long, value_parser = parse_months, default_value = "1m")]
+    pub step: i32,
+    #[arg(long, value_parser = parse_days, default_value = "60d")]
+    pub horizon: i32,
+    #[arg(long, default_value_t = model::PANEL_MONTHS)]
+    pub panel_months: usize,
+    /// Where the report (Markdown, JSON, SVG) is written.
+    #[arg(long, default_value = "out/backtest")]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct RescoreArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// The dataset folder (default: the configuration's `data`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The model folder (default: the configuration's `models`).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// The model id (default: the configured one, else the newest).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The as-of date scored.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Date,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Address to listen on (default: the configuration's `server.listen`, 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Do not re-score on a schedule (overrides the configuration).
+    #[arg(long)]
+    pub no_schedule: bool,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown once, stored only hashed).
+    Create {
+        #[command(flatten)]
+        state: StateArgs,
+        /// inspector, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// Region code prefix: 2 digits province, 4 city, 6 district (admins may omit it).
+        #[arg(long, default_value = "")]
+        region: String,
+        /// Who holds it, e.g. "江宁区监察大队 张三".
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[command(flatten)]
+        state: StateArgs,
+        /// The token id shown by `token list`.
+        id: i64,
+    },
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Only this token's entries.
+    #[arg(long)]
+    pub token_id: Option<i64>,
+    /// Only this route template, e.g. /v1/watchlist.
+    #[arg(long)]
+    pub route: Option<String>,
+    /// Only entries at or after this time (YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// How many entries.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+/// `60d` or `60`: a horizon of 1 to 730 days.
+fn parse_days(text: &str) -> Result<i32, String> {
+    let digits = text.strip_suffix('d').unwrap_or(text);
+    digits
+        .parse::<i32>()
+        .ok()
+        .filter(|d| (1..=730).contains(d))
+        .ok_or_else(|| format!("{text:?} is not a number of days such as 60d"))
+}
+
+/// `1m` or `1`: a step of 1 to 24 months.
+fn parse_months(text: &str) -> Result<i32, String> {
+    let digits = text.strip_suffix('m').unwrap_or(text);
+    digits
+        .parse::<i32>()
+        .ok()
+        .filter(|d| (1..=24).contains(d))
+        .ok_or_else(|| format!("{text:?} is not a number of months such as 1m"))
+}
+
+/// `YYYY-MM-DD`.
+fn parse_date(text: &str) -> Result<Date, String> {
+    Date::parse(text).ok_or_else(|| format!("{text:?} is not a date in the form YYYY-MM-DD"))
+}
