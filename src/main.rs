@@ -97,7 +97,8 @@ fn run_demo(args: args::DemoArgs) -> Result<()> {
     println!("serving until ctrl-c");
     let state =
         server::AppState::open(ready.config, &args.state, args.key.key_file.clone()).context("opening the state")?;
-    server::serve_blocking(state, &args.listen, || {
+    let app = wagewatch_dashboard::app(state.clone());
+    server::serve_blocking(state, app, &args.listen, || {
         tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo serving")
     })?;
     Ok(())
@@ -272,7 +273,13 @@ fn serve(args: args::ServeArgs) -> Result<()> {
     let listen = config.server.listen.clone();
     let state =
         server::AppState::open(config, &args.state.state, args.key.key_file.clone()).context("opening the state")?;
-    server::serve_blocking(state, &listen, || tracing::info!(address = %listen, "serving; ctrl-c or SIGTERM stops"))?;
+    let app = wagewatch_dashboard::app(state.clone());
+    server::serve_blocking(
+        state,
+        app,
+        &listen,
+        || tracing::info!(address = %listen, "serving; ctrl-c or SIGTERM stops"),
+    )?;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use wagewatch_core::model::{self, artifact, TrainConfig};
 use wagewatch_core::worker_months::WorkerMonths;
 use wagewatch_service::config::Config;
 use wagewatch_service::runs;
-use wagewatch_service::server::{self, AppState, ERROR_CODES};
+use wagewatch_service::server::{AppState, ERROR_CODES};
 use wagewatch_service::state::{NewToken, Role, Store};
 use wagewatch_synth::{self as synth, OutputFormat, SynthConfig};
 
@@ -161,7 +161,7 @@ impl App {
         edit(&mut config);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let state = AppState::open(config, dir.path(), f.key.clone()).unwrap();
-        let router = server::router(state.clone());
+        let router = wagewatch_dashboard::app(state.clone());
         App { rt, state, router, dir, tokens, home, away }
     }
 

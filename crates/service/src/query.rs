@@ -5,10 +5,28 @@
 //! region to what the caller may see is the server's job (`Caller::scope`), done before a filter is used.
 
 use wagewatch_core::contract::{EmployerKind, RegionPrefix, Sector};
-use wagewatch_core::features::EntityType;
+use wagewatch_core::features::{EntityType, Feature};
 use wagewatch_core::model::Band;
 
 use crate::runs::RunRow;
+
+/// The features shown with an entity, when its type has them.
+pub const KEY_FEATURES: [Feature; 14] = [
+    Feature::OverdueUnpaidYuan,
+    Feature::OverdueUnpaidToMonthlyWageBill,
+    Feature::MonthlyWageBillYuan,
+    Feature::HeadcountLastMonth,
+    Feature::ShortPaidWorkerMonths3m,
+    Feature::DaysLateMean90d,
+    Feature::LeaversOwed6m,
+    Feature::Complaints90d,
+    Feature::ComplaintsOpen,
+    Feature::InspectionsFoundArrears365d,
+    Feature::ActiveProjectsAsContractor,
+    Feature::MaxOwnerProgressOverdueRatio,
+    Feature::ProgressOverdueRatio,
+    Feature::DepositToMonthlyWageBill,
+];
 
 /// Why a filter's text was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

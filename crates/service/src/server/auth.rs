@@ -66,7 +66,7 @@ impl FromRequestParts<AppState> for Caller {
 
 impl AppState {
     /// Resolves a secret through the short-lived cache, then the database.
-    pub(super) fn principal(&self, secret: &str) -> Result<Option<Principal>, ApiError> {
+    pub fn principal(&self, secret: &str) -> Result<Option<Principal>, ApiError> {
         let now = Instant::now();
         if let Some((p, at)) = self.inner.token_cache.read().expect("token cache lock").get(secret) {
             if now.duration_since(*at) < TOKEN_CACHE_TTL {

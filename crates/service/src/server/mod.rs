@@ -6,11 +6,10 @@
 
 mod audit;
 mod auth;
-mod dashboard;
 mod error;
 mod extract;
 mod metrics;
-mod routes;
+pub mod routes;
 mod snapshot;
 pub mod wire;
 
@@ -118,13 +117,13 @@ impl AppState {
     }
 
     /// Runs `f` with the state database.
-    fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StateError>) -> Result<T, ApiError> {
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StateError>) -> Result<T, ApiError> {
         let mut store = self.inner.store.lock().expect("store lock");
         f(&mut store).map_err(ApiError::from)
     }
 
     /// Writes an audit entry for a read of scores and waits until it is durable.
-    async fn audit(
+    pub async fn audit(
         &self,
         caller: &Caller,
         method: &str,
@@ -147,7 +146,7 @@ impl AppState {
     }
 
     /// A model by id, read once and cached.
-    fn model(&self, id: &str) -> Result<Arc<wagewatch_core::model::RiskModel>, ApiError> {
+    pub fn model(&self, id: &str) -> Result<Arc<wagewatch_core::model::RiskModel>, ApiError> {
         if let Some(m) = self.inner.models.lock().expect("models lock").get(id) {
             return Ok(m.clone());
         }
@@ -274,6 +273,11 @@ async fn no_route(request: Request) -> ApiError {
 
 /// The whole API: every route, its OpenAPI description, the limits and the metrics.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The API with `pages` (the dashboard's routes) merged in, behind the same limits, metrics and fallbacks.
+pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
     let (router, mut api) = OpenApiRouter::with_openapi(routes::api_doc())
         .merge(routes::watchlist::router())
         .merge(routes::entities::router())
@@ -290,7 +294,7 @@ pub fn router(state: AppState) -> Router {
     let _ = state.inner.openapi.set(json);
     let limit = state.inner.config.server.body_limit_bytes;
     router
-        .merge(dashboard::router())
+        .merge(pages)
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .fallback(no_route)
@@ -313,24 +317,28 @@ pub enum ServeError {
 
 /// Listens on `address` and serves until ctrl-c or SIGTERM, on a runtime of its own: the command line's
 /// way in. `on_listening` is called once the socket is bound.
-pub fn serve_blocking(state: AppState, address: &str, on_listening: impl FnOnce()) -> Result<(), ServeError> {
+pub fn serve_blocking(
+    state: AppState,
+    app: Router,
+    address: &str,
+    on_listening: impl FnOnce(),
+) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(ServeError::Runtime)?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|source| ServeError::Bind { address: address.to_string(), source })?;
         on_listening();
-        serve(state, listener).await.map_err(ServeError::Serve)
+        serve(state, app, listener).await.map_err(ServeError::Serve)
     })
 }
 
 /// Serves until ctrl-c or SIGTERM, then lets requests in flight finish. Starts the scheduler when the
 /// configuration enables it.
-pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+pub async fn serve(state: AppState, app: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     if state.inner.config.schedule.enabled {
         state.spawn_scheduler();
     }
-    let app = router(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
 }
 

@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::runs::RunRow;
 use crate::state::{JobRecord, RecordedInspection, RunRecord, TokenRecord};
+use wagewatch_core::backtest::report::{Evaluation, Report};
 use wagewatch_core::features::{Alert, EntityType, Feature};
 use wagewatch_core::model::{Band, Reason};
 
@@ -402,9 +403,107 @@ pub struct ModelDetail {
     pub model: ModelOut,
     /// The model card (Markdown).
     pub card_markdown: String,
-    /// The backtest report (`backtest.json` beside the model), when one was run.
-    #[schema(value_type = Option<Object>)]
-    pub backtest: Option<serde_json::Value>,
+    /// The backtest beside the model, when one was run.
+    pub backtest: Option<BacktestOut>,
+}
+
+/// A model's backtest: at each test date it was trained on the past only and compared with what happened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BacktestOut {
+    /// First test date, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last test date.
+    pub to: String,
+    pub dates: Vec<String>,
+    pub horizon_days: i32,
+    /// Employers, then projects.
+    pub entity_types: Vec<BacktestFiguresOut>,
+}
+
+/// The backtest figures of one entity type, pooled over the test dates and per date.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BacktestFiguresOut {
+    /// `employer` or `project`.
+    pub entity_type: String,
+    #[serde(flatten)]
+    pub pooled: BacktestDateFigures,
+    pub per_date: Vec<BacktestDateOut>,
+}
+
+/// The figures of one test date.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BacktestDateOut {
+    pub as_of: String,
+    /// Whether the horizon overlaps the 60 days before Spring Festival.
+    pub pre_festival: bool,
+    #[serde(flatten)]
+    pub figures: BacktestDateFigures,
+}
+
+/// Ranking and calibration figures of the model, beside the platforms' rule baseline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BacktestDateFigures {
+    /// Entity-dates judged.
+    pub entities: usize,
+    /// Of which had an arrears event in the horizon.
+    pub events: usize,
+    pub roc_auc: f64,
+    pub average_precision: f64,
+    pub precision_at_100: Option<f64>,
+    pub brier: f64,
+    /// The largest gap between mean probability and observed rate over equal-mass bins of 200+ entities.
+    pub reliability_worst_gap: Option<f64>,
+    pub rule_roc_auc: f64,
+    pub rule_average_precision: f64,
+    pub rule_precision_at_100: Option<f64>,
+}
+
+impl BacktestDateFigures {
+    fn from_evaluation(e: &Evaluation) -> BacktestDateFigures {
+        BacktestDateFigures {
+            entities: e.entities,
+            events: e.events,
+            roc_auc: e.model.roc_auc,
+            average_precision: e.model.average_precision,
+            precision_at_100: e.model.precision_at("100"),
+            brier: e.model.brier,
+            reliability_worst_gap: e.model.reliability_worst_gap,
+            rule_roc_auc: e.rule.roc_auc,
+            rule_average_precision: e.rule.average_precision,
+            rule_precision_at_100: e.rule.precision_at("100"),
+        }
+    }
+}
+
+impl BacktestOut {
+    /// The wire form of a backtest report.
+    pub fn from_report(r: &Report) -> BacktestOut {
+        BacktestOut {
+            from: r.from.to_string(),
+            to: r.to.to_string(),
+            dates: r.dates.iter().map(ToString::to_string).collect(),
+            horizon_days: r.horizon_days,
+            entity_types: EntityType::ALL
+                .iter()
+                .map(|&t| {
+                    let e = r.entity_types.of(t);
+                    BacktestFiguresOut {
+                        entity_type: t.code().to_string(),
+                        pooled: BacktestDateFigures::from_evaluation(&e.pooled),
+                        per_date: e
+                            .per_date
+                            .iter()
+                            .map(|d| BacktestDateOut {
+                                as_of: d.as_of.to_string(),
+                                pre_festival: d.pre_festival,
+                                figures: BacktestDateFigures::from_evaluation(&d.evaluation),
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 /// An inspection outcome to record.

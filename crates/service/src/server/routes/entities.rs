@@ -7,13 +7,14 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::query::KEY_FEATURES;
 use crate::runs::Relation;
 use crate::server::extract::ApiQuery;
 use crate::server::wire::{
     band_change, AlertOut, EntityDetail, ErrorBody, FeatureOut, HistoryPoint, ReasonOut, RelatedOut,
 };
 use crate::server::{ApiError, AppState, Caller};
-use wagewatch_core::features::{EntityType, Feature};
+use wagewatch_core::features::EntityType;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_employer)).routes(routes!(get_project))
@@ -26,24 +27,6 @@ pub struct EntityQuery {
     /// A run id; the current run when absent.
     pub run: Option<String>,
 }
-
-/// The features shown with an entity, when its type has them.
-pub const KEY_FEATURES: [Feature; 14] = [
-    Feature::OverdueUnpaidYuan,
-    Feature::OverdueUnpaidToMonthlyWageBill,
-    Feature::MonthlyWageBillYuan,
-    Feature::HeadcountLastMonth,
-    Feature::ShortPaidWorkerMonths3m,
-    Feature::DaysLateMean90d,
-    Feature::LeaversOwed6m,
-    Feature::Complaints90d,
-    Feature::ComplaintsOpen,
-    Feature::InspectionsFoundArrears365d,
-    Feature::ActiveProjectsAsContractor,
-    Feature::MaxOwnerProgressOverdueRatio,
-    Feature::ProgressOverdueRatio,
-    Feature::DepositToMonthlyWageBill,
-];
 
 async fn detail(
     state: AppState,

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::server::wire::{ErrorBody, ModelDetail, ModelList, ModelOut};
+use crate::server::wire::{BacktestOut, ErrorBody, ModelDetail, ModelList, ModelOut};
 use crate::server::{ApiError, AppState, Caller};
 use wagewatch_core::model::artifact;
 
@@ -56,6 +56,6 @@ pub async fn get_model(
     let m = state.model(&id)?;
     let dir = artifact::model_dir(&state.config().models, &id);
     let card_markdown = std::fs::read_to_string(dir.join("model_card.md")).unwrap_or_default();
-    let backtest = std::fs::read(dir.join("backtest.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let backtest = artifact::backtest_report(&state.config().models, &id).as_ref().map(BacktestOut::from_report);
     Ok(Json(ModelDetail { model: ModelOut::from_model(&m), card_markdown, backtest }))
 }

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::state::{Principal, Role};
 use wagewatch_core::model::Band;
+use wagewatch_service::state::{Principal, Role};
 
 /// The page language: Chinese by default, English on request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

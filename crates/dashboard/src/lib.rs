@@ -1,6 +1,11 @@
 //! The supervisors' dashboard: server-rendered HTML pages with SVG charts and a little plain JavaScript,
 //! all embedded in the binary. Sign-in puts the token in an HTTP-only cookie; every page applies the
 //! token's role and region exactly as the API does (the same `Caller`, `Filter` and audit log).
+//!
+//! A crate of its own, downstream of `wagewatch-service`: [`app`] is the service's API router with these
+//! pages merged in.
+
+#![forbid(unsafe_code)]
 
 mod charts;
 mod html;
@@ -17,15 +22,15 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use self::html::{band_chip, esc, layout, money, percent, thousands, url, Lang, Nav};
-use super::routes::entities::KEY_FEATURES;
-use super::routes::watchlist::{export_file, filter_of};
-use super::wire::WatchlistQuery;
-use super::{ApiError, AppState, Caller};
-use crate::runs::RunRow;
-use crate::state::Role;
 use wagewatch_core::contract::RegionCode;
 use wagewatch_core::features::EntityType;
 use wagewatch_core::model::Band;
+use wagewatch_service::query::KEY_FEATURES;
+use wagewatch_service::runs::RunRow;
+use wagewatch_service::server::routes::watchlist::{export_file, filter_of};
+use wagewatch_service::server::wire::WatchlistQuery;
+use wagewatch_service::server::{ApiError, AppState, Caller};
+use wagewatch_service::state::{self, Role};
 
 const CSS: &str = include_str!("assets/app.css");
 const JS: &str = include_str!("assets/app.js");
@@ -33,6 +38,11 @@ const TOKEN_COOKIE: &str = "ww_token";
 const LANG_COOKIE: &str = "ww_lang";
 /// Rows per dashboard page.
 const PAGE: usize = 50;
+
+/// The whole application: the API and these pages, behind the same limits, metrics and fallbacks.
+pub fn app(state: AppState) -> axum::Router {
+    wagewatch_service::server::router_with(state, router())
+}
 
 /// The dashboard's routes (HTML; the JSON API is described by `/openapi.json`).
 pub fn router() -> Router<AppState> {
@@ -963,8 +973,7 @@ fn render_model(state: &AppState, viewer: &Viewer) -> Result<String, ApiError> {
         lang.t("天", "days")
     );
     // Backtest figures.
-    let backtest: Option<serde_json::Value> =
-        std::fs::read(dir.join("backtest.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let backtest = wagewatch_core::model::artifact::backtest_report(&state.config().models, &model_id);
     let _ = write!(out, "<h2>{}</h2>", lang.t("回测结果", "Backtest"));
     match &backtest {
         Some(b) => {
@@ -972,8 +981,8 @@ fn render_model(state: &AppState, viewer: &Viewer) -> Result<String, ApiError> {
                 out,
                 r#"<p class="meta">{} {} – {}</p><table id="backtest"><thead><tr><th scope="col">{}</th><th scope="col" class="num">AUC</th><th scope="col" class="num">{}</th><th scope="col" class="num">{}</th><th scope="col" class="num">{}</th><th scope="col" class="num">{}</th></tr></thead><tbody>"#,
                 lang.t("测试日期", "test dates"),
-                b["from"].as_str().unwrap_or(""),
-                b["to"].as_str().unwrap_or(""),
+                b.from,
+                b.to,
                 lang.t("对象", "Entities"),
                 lang.t("平均精度 AP", "Average precision"),
                 lang.t("前100精确率（模型）", "Precision@100 (model)"),
@@ -981,22 +990,16 @@ fn render_model(state: &AppState, viewer: &Viewer) -> Result<String, ApiError> {
                 lang.t("事件数", "Events")
             );
             for t in EntityType::ALL {
-                let p = &b["entity_types"][t.code()]["pooled"];
-                let at100 = |who: &str| {
-                    p[who]["at_k"]
-                        .as_array()
-                        .and_then(|a| a.iter().find(|x| x["k"] == "100"))
-                        .and_then(|x| x["precision"].as_f64())
-                };
+                let p = &b.entity_types.of(t).pooled;
                 let _ = write!(
                     out,
                     r#"<tr><td>{}</td><td class="num">{:.3}</td><td class="num">{:.3}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
                     type_name(t, lang),
-                    p["model"]["roc_auc"].as_f64().unwrap_or(f64::NAN),
-                    p["model"]["average_precision"].as_f64().unwrap_or(f64::NAN),
-                    at100("model").map_or("–".into(), |v| format!("{v:.2}")),
-                    at100("rule").map_or("–".into(), |v| format!("{v:.2}")),
-                    p["events"].as_u64().unwrap_or(0)
+                    p.model.roc_auc,
+                    p.model.average_precision,
+                    p.model.precision_at("100").map_or("–".into(), |v| format!("{v:.2}")),
+                    p.rule.precision_at("100").map_or("–".into(), |v| format!("{v:.2}")),
+                    p.events
                 );
             }
             out.push_str("</tbody></table>");
@@ -1045,7 +1048,7 @@ fn render_model(state: &AppState, viewer: &Viewer) -> Result<String, ApiError> {
             esc(&r.run_id),
             r.as_of,
             r.created_at.to_string().replace('T', " ").trim_end_matches('Z'),
-            if r.status == crate::state::RunStatus::Published {
+            if r.status == state::RunStatus::Published {
                 lang.t("已发布", "published")
             } else {
                 lang.t("失败", "failed")
