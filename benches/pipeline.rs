@@ -78,8 +78,8 @@ fn main() {
     let employers = replicate(&feats.employers, 80_000);
     let projects = replicate(&feats.projects, 20_000);
     let scored = timed("scoring 100,000 entities (80,000 employers, 20,000 projects)", || {
-        let mut s = model::score_matrix(&trained.employer, &employers, &BandCutoffs::default());
-        s.extend(model::score_matrix(&trained.project, &projects, &BandCutoffs::default()));
+        let mut s = model::score_matrix(&trained.employer, &employers, &BandCutoffs::default()).expect("scores");
+        s.extend(model::score_matrix(&trained.project, &projects, &BandCutoffs::default()).expect("scores"));
         s
     });
     println!("  {} scored", scored.len());

@@ -193,7 +193,7 @@ fn score(args: args::ScoreArgs) -> Result<()> {
     let (ds, wm) = load_dataset(&args.data)?;
     let started = Instant::now();
     let feats = features::compute(&ds, &wm, args.as_of, trained.horizon_days);
-    let scored = model::score(&trained, &feats, &BandCutoffs::default());
+    let scored = model::score(&trained, &feats, &BandCutoffs::default()).context("scoring")?;
     watchlist::write(&ds, &scored, &args.out).context("writing the watchlist")?;
     println!(
         "scored {} employers and {} projects as of {} in {:.2} s -> {}",

@@ -6,6 +6,7 @@ use wagewatch_core::features::{self, EntityType, Feature};
 use wagewatch_core::ingest::tables::{Dataset, EmployerIx, ProjectIx};
 use wagewatch_core::ingest::WorkerKey;
 use wagewatch_core::model::{self, artifact, BandCutoffs, TrainConfig};
+use wagewatch_core::rng::SplitMix64;
 use wagewatch_core::target;
 use wagewatch_core::worker_months::WorkerMonths;
 use wagewatch_synth::{self as synth, OutputFormat, SynthConfig};
@@ -23,20 +24,12 @@ fn province(employers: usize, seed: u64, start: &str, end: &str) -> Dataset {
     load_strict(dir.path()).unwrap().dataset
 }
 
-/// A tiny deterministic generator for random mutations.
-struct Rng(u64);
+/// The workspace's generator, with the one draw the mutations need.
+struct Rng(SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.0.next_u64() % n.max(1) as u64) as usize
     }
 }
 
@@ -66,7 +59,7 @@ fn add_future_facts(ds: &mut Dataset, t: Date, rng: &mut Rng) {
         ds.payments.paid_on.push(after(rng).max(ds.payroll.due_date[r]));
     }
     for _ in 0..40 {
-        ds.complaints.complaint_id.push(&format!("FUT{}", rng.next()));
+        ds.complaints.complaint_id.push(&format!("FUT{}", rng.0.next_u64()));
         ds.complaints.received_on.push(after(rng));
         ds.complaints.employer.push(Some(EmployerIx::new(rng.below(n_e))));
         ds.complaints.project.push((n_p > 0).then(|| ProjectIx::new(rng.below(n_p))));
@@ -76,7 +69,7 @@ fn add_future_facts(ds: &mut Dataset, t: Date, rng: &mut Rng) {
         ds.complaints.amount_claimed.push(Some(Money::from_fen(90_000_000)));
         ds.complaints.closed_on.push(None);
         ds.complaints.outcome.push(None);
-        ds.inspections.inspection_id.push(&format!("FUT{}", rng.next()));
+        ds.inspections.inspection_id.push(&format!("FUT{}", rng.0.next_u64()));
         ds.inspections.employer.push(EmployerIx::new(rng.below(n_e)));
         ds.inspections.project.push(None);
         ds.inspections.inspected_on.push(after(rng));
@@ -121,7 +114,7 @@ fn add_future_facts(ds: &mut Dataset, t: Date, rng: &mut Rng) {
 fn adding_future_facts_changes_no_feature() {
     let ds = province(80, 11, "2023-01-01", "2025-06-30");
     let wm = WorkerMonths::build(&ds);
-    let mut rng = Rng(99);
+    let mut rng = Rng(SplitMix64::new(99));
     for t in ["2024-01-15", "2024-06-01", "2024-12-20"] {
         let t = d(t);
         let before = features::compute(&ds, &wm, t, 60);
@@ -140,7 +133,7 @@ fn adding_future_facts_changes_no_feature() {
 fn worker_month_index_matches_a_naive_join() {
     let mut ds = province(40, 5, "2023-01-01", "2024-12-31");
     // Split some payments in two, out of date order, and add payments that match no payroll row.
-    let mut rng = Rng(3);
+    let mut rng = Rng(SplitMix64::new(3));
     for _ in 0..300 {
         let i = rng.below(ds.payments.len());
         let half = Money::from_fen(ds.payments.amount[i].fen() / 2);
@@ -272,8 +265,8 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     let loaded = artifact::load(dir.path(), "test-model").unwrap();
     assert_eq!(loaded, trained);
     let feats = features::compute(&ds, &wm, d("2025-09-01"), 60);
-    let a = model::score(&trained, &feats, &BandCutoffs::default());
-    let b = model::score(&loaded, &feats, &BandCutoffs::default());
+    let a = model::score(&trained, &feats, &BandCutoffs::default()).unwrap();
+    let b = model::score(&loaded, &feats, &BandCutoffs::default()).unwrap();
     assert_eq!(a.len(), feats.employers.rows() + feats.projects.rows());
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.probability.to_bits(), y.probability.to_bits());
@@ -412,4 +405,100 @@ fn a_contractor_sees_the_short_pay_on_its_sites() {
         }
     }
     assert!(contractors_with_short_pay > 0, "the province has contractors whose sites short-paid");
+}
+
+/// The environment variable that asks for the cross-check against LightGBM (which needs the Python packages
+/// of `../shared/reference/setup.sh`).
+const LIGHTGBM_ENV: &str = "WAGEWATCH_LIGHTGBM";
+
+/// Rows of small-integer features with a known, non-linear risk: the same binned features for both libraries.
+fn integer_rows(n: usize, seed: u64) -> (ndarray::Array2<f64>, Vec<bool>) {
+    let mut rng = wagewatch_core::rng::Rng::new(seed);
+    let x = ndarray::Array2::from_shape_fn((n, 6), |_| rng.int_in(0, 40) as f64);
+    let y = x
+        .rows()
+        .into_iter()
+        .map(|r| {
+            let z = -3.0 + 0.08 * r[0] + if r[1] > 25.0 { 1.2 } else { 0.0 } + 0.002 * r[2] * r[3] - 0.03 * r[4];
+            rng.uniform() < 1.0 / (1.0 + (-z).exp())
+        })
+        .collect();
+    (x, y)
+}
+
+fn write_rows(path: &std::path::Path, x: &ndarray::Array2<f64>, y: &[bool]) {
+    let mut text = String::new();
+    for (row, event) in x.rows().into_iter().zip(y) {
+        text.push_str(if *event { "1" } else { "0" });
+        for v in row {
+            text.push_str(&format!(",{v}"));
+        }
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn boosted_trees_match_lightgbm() {
+    use linfa::traits::{Fit, Predict};
+    use linfa::ParamGuard;
+    if std::env::var_os(LIGHTGBM_ENV).is_none() {
+        eprintln!("{LIGHTGBM_ENV} is not set: the cross-check against LightGBM is skipped");
+        return;
+    }
+    let (x, y) = integer_rows(20_000, 5);
+    let (tx, ty) = integer_rows(8_000, 6);
+    let (rounds, leaves, rate, min_rows, min_hessian, l2) = (200, 15, 0.05, 40, 0.5, 1.0);
+    let params = model::GbdtParams::default()
+        .trees(rounds)
+        .max_leaves(leaves)
+        .learning_rate(rate)
+        .max_depth(8)
+        .min_leaf_rows(min_rows)
+        .min_leaf_hessian(min_hessian)
+        .l2(l2)
+        .row_fraction(1.0)
+        .feature_fraction(1.0)
+        .check()
+        .unwrap();
+    let ours = params.fit(&linfa::Dataset::new(x.clone(), ndarray::Array1::from(y.clone()))).unwrap();
+    let our_raw: ndarray::Array1<f64> = ours.predict(&tx);
+    let dir = tempfile::tempdir().unwrap();
+    write_rows(&dir.path().join("train.csv"), &x, &y);
+    write_rows(&dir.path().join("test.csv"), &tx, &ty);
+    let settings = serde_json::json!({
+        "rounds": rounds, "num_leaves": leaves, "learning_rate": rate, "max_depth": 8,
+        "min_data_in_leaf": min_rows, "min_sum_hessian_in_leaf": min_hessian, "lambda_l2": l2,
+    });
+    std::fs::write(dir.path().join("params.json"), settings.to_string()).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lightgbm_check.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .args(["train.csv", "test.csv", "params.json", "lightgbm.csv"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "LightGBM failed: {}", String::from_utf8_lossy(&out.stderr));
+    let their_raw: Vec<f64> = std::fs::read_to_string(dir.path().join("lightgbm.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    let prob = |raw: &[f64]| raw.iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect::<Vec<f64>>();
+    let (our_loss, their_loss) = (
+        wagewatch_core::metrics::log_loss(&prob(our_raw.as_slice().unwrap()), &ty),
+        wagewatch_core::metrics::log_loss(&prob(&their_raw), &ty),
+    );
+    let (our_auc, their_auc) = (
+        wagewatch_core::metrics::roc_auc(our_raw.as_slice().unwrap(), &ty),
+        wagewatch_core::metrics::roc_auc(&their_raw, &ty),
+    );
+    eprintln!(
+        "held-out log loss: wagewatch {our_loss:.5}, LightGBM {their_loss:.5}; AUC {our_auc:.5} vs {their_auc:.5}"
+    );
+    // Same loss, same splits, same leaf values: the two agree to well within these tolerances.
+    assert!((our_loss - their_loss).abs() <= 0.002, "log loss {our_loss} vs LightGBM {their_loss}");
+    assert!((our_auc - their_auc).abs() <= 0.002, "AUC {our_auc} vs LightGBM {their_auc}");
+    let largest_gap = our_raw.iter().zip(&their_raw).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    eprintln!("largest difference of a held-out raw score: {largest_gap:.4}");
 }

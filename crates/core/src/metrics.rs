@@ -1,6 +1,11 @@
 //! Ranking and calibration metrics for binary events: ROC AUC, average precision, precision and recall at
 //! k, Brier score, log loss, an equal-mass reliability table and lift of the top decile. Pure functions of
-//! scores and outcomes; ties are broken by position, as a watchlist's rank breaks them.
+//! scores and outcomes.
+//!
+//! Equal scores are ties where the metric is defined over thresholds, as the reference judge
+//! (scikit-learn) computes them: ROC AUC gives tied entities their average rank, and average precision
+//! takes tied entities in together at one threshold. Precision and recall at k take the first k by score,
+//! ties by position, as a watchlist's ranks do.
 
 /// Indices ordered by descending score (ties by index).
 fn order_desc(score: &[f64]) -> Vec<usize> {
@@ -37,19 +42,26 @@ pub fn roc_auc(score: &[f64], y: &[bool]) -> f64 {
     (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
 
-/// Average precision: the mean of precision at each event's rank.
+/// Average precision: the precision at each distinct score, weighted by the share of events that score
+/// adds to recall (scikit-learn's `average_precision_score`). Entities with equal scores enter together, so
+/// the figure does not depend on how ties happen to be ordered.
 pub fn average_precision(score: &[f64], y: &[bool]) -> f64 {
     let pos = y.iter().filter(|v| **v).count();
     if pos == 0 {
         return 0.0;
     }
-    let mut hits = 0usize;
-    let mut sum = 0.0;
-    for (k, i) in order_desc(score).into_iter().enumerate() {
-        if y[i] {
-            hits += 1;
-            sum += hits as f64 / (k + 1) as f64;
+    let order = order_desc(score);
+    let (mut hits, mut seen, mut sum) = (0usize, 0usize, 0.0);
+    let mut i = 0;
+    while i < order.len() {
+        let threshold = score[order[i]];
+        let before = hits;
+        while i < order.len() && score[order[i]] == threshold {
+            hits += usize::from(y[order[i]]);
+            seen += 1;
+            i += 1;
         }
+        sum += (hits - before) as f64 * (hits as f64 / seen as f64);
     }
     sum / pos as f64
 }
@@ -151,7 +163,30 @@ pub fn lift_top_decile(score: &[f64], y: &[bool]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use linfa::dataset::Pr;
+    use linfa::prelude::BinaryClassification;
+
     use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn roc_auc_agrees_with_linfas_roc() {
+        // Probabilities on a grid of 0.05 (offset by 0.025), so that many are tied, exactly in f32 too. The
+        // grid avoids 0: linfa 0.8's curve starts at the first score unequal to 0, so a group scored exactly
+        // 0 would lose its segment there.
+        let mut rng = Rng::new(3);
+        let (mut score, mut y) = (Vec::new(), Vec::new());
+        for _ in 0..5_000 {
+            let p = ((rng.uniform() * 20.0).floor() + 0.5) / 20.0;
+            score.push(p);
+            y.push(rng.uniform() < 0.1 + 0.5 * p);
+        }
+        let probabilities: Vec<Pr> = score.iter().map(|p| Pr::new(*p as f32)).collect();
+        let linfa_auc = probabilities.as_slice().roc(&y).unwrap().area_under_curve();
+        let ours = roc_auc(&score, &y);
+        assert!((ours - f64::from(linfa_auc)).abs() < 1e-5, "ours {ours}, linfa {linfa_auc}");
+        assert!(ours > 0.6, "{ours}");
+    }
 
     #[test]
     fn metrics_on_a_small_known_case() {
@@ -159,6 +194,14 @@ mod tests {
         let y = [true, false, true, false, false, false];
         assert!((roc_auc(&s, &y) - 7.0 / 8.0).abs() < 1e-12);
         assert!((average_precision(&s, &y) - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        // Tied scores enter together, whatever their order: {0.9: event}, {0.5 x3: one event}, {0.1: event}.
+        let tied = [0.5, 0.9, 0.5, 0.1, 0.5];
+        for y in [[false, true, true, true, false], [true, true, false, true, false], [false, true, false, true, true]]
+        {
+            // Precision 1 at 0.9; 2/4 after the tie (recall +1/3); 3/5 at 0.1 (recall +1/3).
+            let expected = (1.0 + 0.5 + 0.6) / 3.0;
+            assert!((average_precision(&tied, &y) - expected).abs() < 1e-12, "{y:?}");
+        }
         assert_eq!(precision_recall_at(&s, &y, 2), (0.5, 0.5));
         assert!((lift_top_decile(&s, &y) - 3.0).abs() < 1e-12);
         assert_eq!(roc_auc(&[0.5, 0.5], &[true, false]), 0.5);

@@ -91,7 +91,7 @@ pub fn run(
         tc.calibration_months = config.calibration_months;
         let trained = model::train(ds, wm, &tc, format!("backtest-{t}"), &data_fingerprint)?;
         let feats = features::compute(ds, wm, t, config.horizon_days);
-        let scored = model::score(&trained, &feats, &BandCutoffs::default());
+        let scored = model::score(&trained, &feats, &BandCutoffs::default())?;
         let truth = labels(ds, wm, t, config.horizon_days);
         let pre_festival = crate::calendar::horizon_in_pre_festival_peak(t, config.horizon_days);
         if let Some(dir) = &config.watchlists {

@@ -1,6 +1,9 @@
-//! Gradient-boosted decision trees for a binary event, in linfa's shape: unchecked params
-//! ([`GbdtParams`]) checked into [`GbdtValidParams`], which implement `linfa::traits::Fit` and give a
-//! fitted [`Gbdt`].
+//! Gradient-boosted decision trees for a binary event, a linfa model end to end: unchecked params
+//! ([`GbdtParams`]) checked into [`GbdtValidParams`], which implement `linfa::traits::Fit` on a linfa
+//! `Dataset` (sample weights honoured) and give a fitted [`Gbdt`], which implements
+//! `linfa::traits::PredictInplace` (each row's raw score, the log-odds of an event). Early stopping on a
+//! held-out set is [`EarlyStopping`], checked params with a validation dataset, which fits the same way and
+//! also returns the validation loss after every round.
 //!
 //! linfa 0.8's own tree ensembles give labels, not probabilities, and do not serialise, so the ensemble is
 //! written here: second-order boosting of the logistic loss on histogram-binned features (up to 255 bins a
@@ -9,12 +12,12 @@
 //! change of node value along each decision path) for reasons.
 
 use linfa::dataset::{AsSingleTargets, DatasetBase};
-use linfa::traits::Fit;
+use linfa::traits::{Fit, PredictInplace};
 use linfa::ParamGuard;
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::{Array1, ArrayBase, ArrayView1, ArrayView2, Data, Ix2};
 use serde::{Deserialize, Serialize};
 
-use super::ModelError;
+use super::{check_finite, ModelError};
 use crate::rng::SplitMix64;
 
 /// Boosting hyperparameters, unchecked.
@@ -99,6 +102,24 @@ impl GbdtParams {
     /// The share of features each tree may split on.
     pub fn feature_fraction(mut self, fraction: f64) -> Self {
         self.0.feature_fraction = fraction;
+        self
+    }
+
+    /// Leaves per tree.
+    pub fn max_leaves(mut self, leaves: usize) -> Self {
+        self.0.max_leaves = leaves;
+        self
+    }
+
+    /// The L2 penalty on leaf values.
+    pub fn l2(mut self, l2: f64) -> Self {
+        self.0.l2 = l2;
+        self
+    }
+
+    /// The smallest sum of hessians a leaf may hold.
+    pub fn min_leaf_hessian(mut self, hessian: f64) -> Self {
+        self.0.min_leaf_hessian = hessian;
         self
     }
 
@@ -419,127 +440,168 @@ impl Builder<'_> {
     }
 }
 
-/// Training rows for boosting: features, events and optional sample weights.
-pub struct TrainSet<'a> {
-    pub x: ArrayView2<'a, f64>,
-    pub y: &'a [bool],
-    pub weights: Option<&'a [f64]>,
+/// Checked params with a held-out dataset: boosting records the validation loss after every round and
+/// stops after `patience` rounds without a better one.
+pub struct EarlyStopping<'v> {
+    params: &'v GbdtValidParams,
+    valid_x: ArrayView2<'v, f64>,
+    valid_y: ArrayView1<'v, bool>,
+}
+
+/// What an early-stopped fit gives: the model and the mean validation log loss after every round.
+#[derive(Clone, Debug)]
+pub struct Stopped {
+    pub model: Gbdt,
+    pub valid_loss: Vec<f64>,
+}
+
+impl Stopped {
+    /// The number of rounds with the lowest validation loss (at least `min_rounds`).
+    pub fn best_rounds(&self, min_rounds: usize) -> usize {
+        self.valid_loss
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(self.model.trees.len(), |(i, _)| i + 1)
+            .max(min_rounds)
+    }
 }
 
 impl GbdtValidParams {
-    /// Fits on `train`, recording after every tree the mean log loss on `valid` when given.
-    pub fn fit_tracking(
-        &self,
-        train: &TrainSet<'_>,
-        valid: Option<(ArrayView2<f64>, &[bool])>,
-    ) -> Result<(Gbdt, Vec<f64>), ModelError> {
-        let (n, p) = train.x.dim();
-        if n == 0 || train.y.len() != n {
-            return Err(ModelError::EmptyTrainingSet);
-        }
-        if p >= LEAF as usize {
-            return Err(ModelError::InvalidParams { reason: "too many features".into() });
-        }
-        let weight = |i: usize| train.weights.map_or(1.0, |w| w[i]);
-        let (mut pos, mut total) = (0.0, 0.0);
-        for i in 0..n {
-            total += weight(i);
-            if train.y[i] {
-                pos += weight(i);
-            }
-        }
-        if pos == 0.0 || pos == total {
-            return Err(ModelError::OneClass);
-        }
-        let base = (pos / (total - pos)).ln();
-        let edges = bin_edges(train.x, self.max_bins);
-        let mut bins = vec![0u8; n * p];
-        for i in 0..n {
-            for j in 0..p {
-                let x = train.x[(i, j)];
-                bins[i * p + j] = bin_of(&edges[j], x) as u8;
-            }
-        }
-        let mut score = vec![base; n];
-        let mut grad = vec![0.0; n];
-        let mut hess = vec![0.0; n];
-        let mut rng = SplitMix64::new(self.seed);
-        let mut model = Gbdt { base_score: base, trees: Vec::with_capacity(self.trees), n_features: p };
-        let mut valid_score: Option<Vec<f64>> = valid.map(|(vx, _)| vec![base; vx.nrows()]);
-        let mut valid_loss = Vec::new();
-        for _ in 0..self.trees {
-            for i in 0..n {
-                let prob = sigmoid(score[i]);
-                let w = weight(i);
-                grad[i] = w * (prob - f64::from(u8::from(train.y[i])));
-                hess[i] = w * (prob * (1.0 - prob)).max(1e-12);
-            }
-            let mut rows: Vec<u32> =
-                (0..n as u32).filter(|_| self.row_fraction >= 1.0 || rng.uniform() < self.row_fraction).collect();
-            let features: Vec<bool> =
-                (0..p).map(|_| self.feature_fraction >= 1.0 || rng.uniform() < self.feature_fraction).collect();
-            let mut builder = Builder {
-                bins: &bins,
-                p,
-                edges: &edges,
-                grad: &grad,
-                hess: &hess,
-                features,
-                params: self,
-                nodes: Vec::new(),
-            };
-            let hist = builder.histogram(&rows);
-            builder.grow(&mut rows, hist);
-            let tree = builder.nodes;
-            for (i, s) in score.iter_mut().enumerate() {
-                let mut k = 0usize;
-                // x <= edges[b] exactly when the row's bin is at most b, so raw values route as bins do.
-                while tree[k].feature != LEAF {
-                    let node = &tree[k];
-                    k = if train.x[(i, node.feature as usize)] <= node.threshold { node.left } else { node.right }
-                        as usize;
-                }
-                *s += tree[k].value;
-            }
-            model.trees.push(tree);
-            if let (Some((vx, vy)), Some(vs)) = (valid, valid_score.as_mut()) {
-                let tree = model.trees.last().expect("just pushed");
-                let mut loss = 0.0;
-                for (i, row) in vx.rows().into_iter().enumerate() {
-                    let mut k = 0usize;
-                    while tree[k].feature != LEAF {
-                        k = if row[tree[k].feature as usize] <= tree[k].threshold {
-                            tree[k].left
-                        } else {
-                            tree[k].right
-                        } as usize;
-                    }
-                    vs[i] += tree[k].value;
-                    let prob = sigmoid(vs[i]).clamp(1e-12, 1.0 - 1e-12);
-                    loss -= if vy[i] { prob.ln() } else { (1.0 - prob).ln() };
-                }
-                valid_loss.push(loss / vx.nrows().max(1) as f64);
-                // Early stopping: no better validation loss in the last `patience` rounds.
-                let best = valid_loss.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
-                if valid_loss.len() - 1 - best >= self.patience {
-                    break;
-                }
-            }
-        }
-        Ok((model, valid_loss))
+    /// These params, stopping early on the held-out `valid` dataset.
+    pub fn with_validation<'v, D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>>(
+        &'v self,
+        valid: &'v DatasetBase<ArrayBase<D, Ix2>, T>,
+    ) -> EarlyStopping<'v> {
+        EarlyStopping { params: self, valid_x: valid.records().view(), valid_y: valid.as_single_targets() }
     }
 }
 
-impl<T: AsSingleTargets<Elem = bool>> Fit<Array2<f64>, T, ModelError> for GbdtValidParams {
+impl<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>> Fit<ArrayBase<D, Ix2>, T, ModelError> for GbdtValidParams {
     type Object = Gbdt;
 
-    fn fit(&self, dataset: &DatasetBase<Array2<f64>, T>) -> Result<Gbdt, ModelError> {
-        let targets = dataset.as_single_targets();
-        let y: Vec<bool> = targets.iter().copied().collect();
-        let weights: Option<Vec<f64>> = dataset.weights().map(|w| w.iter().map(|v| f64::from(*v)).collect());
-        let train = TrainSet { x: dataset.records().view(), y: &y, weights: weights.as_deref() };
-        Ok(self.fit_tracking(&train, None)?.0)
+    /// Boosts `trees` rounds on the dataset's rows, events and sample weights.
+    fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, T>) -> Result<Gbdt, ModelError> {
+        Ok(boost(self, dataset, None)?.model)
     }
+}
+
+impl<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>> Fit<ArrayBase<D, Ix2>, T, ModelError> for EarlyStopping<'_> {
+    type Object = Stopped;
+
+    /// Boosts on the dataset, recording the held-out loss after every round, until it stops improving.
+    fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, T>) -> Result<Stopped, ModelError> {
+        check_finite(self.valid_x)?;
+        boost(self.params, dataset, Some((self.valid_x, self.valid_y)))
+    }
+}
+
+impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for Gbdt {
+    /// The raw score (log-odds of an event) of every row.
+    fn predict_inplace(&self, x: &ArrayBase<D, Ix2>, y: &mut Array1<f64>) {
+        assert_eq!(x.nrows(), y.len(), "one prediction per row");
+        for (out, row) in y.iter_mut().zip(x.rows()) {
+            *out = self.raw_score(row);
+        }
+    }
+
+    fn default_target(&self, x: &ArrayBase<D, Ix2>) -> Array1<f64> {
+        Array1::zeros(x.nrows())
+    }
+}
+
+/// The leaf value tree `tree` gives a row.
+fn leaf_value(tree: &[Node], row: ArrayView1<f64>) -> f64 {
+    let mut k = 0usize;
+    // x <= edges[b] exactly when the row's bin is at most b, so raw values route as bins do.
+    while tree[k].feature != LEAF {
+        let node = &tree[k];
+        k = if row[node.feature as usize] <= node.threshold { node.left } else { node.right } as usize;
+    }
+    tree[k].value
+}
+
+/// Second-order boosting of the logistic loss on `dataset`, recording the mean log loss on `valid` after
+/// every round when given (and stopping after `patience` rounds without a better one).
+fn boost<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>>(
+    params: &GbdtValidParams,
+    dataset: &DatasetBase<ArrayBase<D, Ix2>, T>,
+    valid: Option<(ArrayView2<f64>, ArrayView1<bool>)>,
+) -> Result<Stopped, ModelError> {
+    let x = dataset.records().view();
+    let y = dataset.as_single_targets();
+    let (n, p) = x.dim();
+    if n == 0 || y.len() != n {
+        return Err(ModelError::EmptyTrainingSet);
+    }
+    if p >= LEAF as usize {
+        return Err(ModelError::InvalidParams { reason: "too many features".into() });
+    }
+    check_finite(x)?;
+    let sample_weights = dataset.weights();
+    let weight = |i: usize| sample_weights.map_or(1.0, |w| f64::from(w[i]));
+    let (mut pos, mut total) = (0.0, 0.0);
+    for i in 0..n {
+        total += weight(i);
+        if y[i] {
+            pos += weight(i);
+        }
+    }
+    if pos == 0.0 || pos == total {
+        return Err(ModelError::OneClass);
+    }
+    let base = (pos / (total - pos)).ln();
+    let edges = bin_edges(x, params.max_bins);
+    let mut bins = vec![0u8; n * p];
+    for i in 0..n {
+        for j in 0..p {
+            bins[i * p + j] = bin_of(&edges[j], x[(i, j)]) as u8;
+        }
+    }
+    let mut score = vec![base; n];
+    let mut grad = vec![0.0; n];
+    let mut hess = vec![0.0; n];
+    let mut rng = SplitMix64::new(params.seed);
+    let mut model = Gbdt { base_score: base, trees: Vec::with_capacity(params.trees), n_features: p };
+    let mut valid_score: Option<Vec<f64>> = valid.map(|(vx, _)| vec![base; vx.nrows()]);
+    let mut valid_loss = Vec::new();
+    for _ in 0..params.trees {
+        for i in 0..n {
+            let prob = sigmoid(score[i]);
+            let w = weight(i);
+            grad[i] = w * (prob - f64::from(u8::from(y[i])));
+            hess[i] = w * (prob * (1.0 - prob)).max(1e-12);
+        }
+        let mut rows: Vec<u32> =
+            (0..n as u32).filter(|_| params.row_fraction >= 1.0 || rng.uniform() < params.row_fraction).collect();
+        let features: Vec<bool> =
+            (0..p).map(|_| params.feature_fraction >= 1.0 || rng.uniform() < params.feature_fraction).collect();
+        let mut builder =
+            Builder { bins: &bins, p, edges: &edges, grad: &grad, hess: &hess, features, params, nodes: Vec::new() };
+        let hist = builder.histogram(&rows);
+        builder.grow(&mut rows, hist);
+        let tree = builder.nodes;
+        for (s, row) in score.iter_mut().zip(x.rows()) {
+            *s += leaf_value(&tree, row);
+        }
+        model.trees.push(tree);
+        if let (Some((vx, vy)), Some(vs)) = (valid, valid_score.as_mut()) {
+            let tree = model.trees.last().expect("just pushed");
+            let mut loss = 0.0;
+            for (i, row) in vx.rows().into_iter().enumerate() {
+                vs[i] += leaf_value(tree, row);
+                let prob = sigmoid(vs[i]).clamp(1e-12, 1.0 - 1e-12);
+                loss -= if vy[i] { prob.ln() } else { (1.0 - prob).ln() };
+            }
+            valid_loss.push(loss / vx.nrows().max(1) as f64);
+            // Early stopping: no better validation loss in the last `patience` rounds.
+            let best = valid_loss.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+            if valid_loss.len() - 1 - best >= params.patience {
+                break;
+            }
+        }
+    }
+    Ok(Stopped { model, valid_loss })
 }
 
 #[cfg(test)]

@@ -15,8 +15,10 @@ pub mod scorecard;
 
 use std::path::PathBuf;
 
-use linfa::ParamGuard;
-use ndarray::{Array2, ArrayView1};
+use linfa::dataset::Records;
+use linfa::traits::{Fit, Predict, PredictInplace};
+use linfa::{Dataset as LinfaDataset, ParamGuard};
+use ndarray::{Array1, Array2, ArrayBase, ArrayView1, ArrayView2, Data, Ix2};
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{Date, RegionCode};
@@ -28,7 +30,7 @@ use crate::worker_months::WorkerMonths;
 pub use calibrate::Calibrator;
 pub use gbdt::{Gbdt, GbdtParams};
 pub use reasons::Reason;
-pub use scorecard::Scorecard;
+pub use scorecard::{Scorecard, ScorecardParams};
 
 /// Why a model could not be trained, saved, loaded or used.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,17 @@ pub enum ModelError {
     SchemaVersion { path: PathBuf, found: u32, expected: u32 },
     #[error("no model {id} under {dir}")]
     UnknownModel { id: String, dir: PathBuf },
+    #[error("feature column {column} of row {row} is not a finite number; the model takes finite features only")]
+    NonFinite { row: usize, column: usize },
+}
+
+/// Fails on the first value of `x` that is not finite: features are finite by construction, and the trees'
+/// binning and routing would treat NaN differently, so the model boundary refuses them.
+pub fn check_finite(x: ArrayView2<f64>) -> Result<(), ModelError> {
+    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        Some(((row, column), _)) => Err(ModelError::NonFinite { row, column }),
+        None => Ok(()),
+    }
 }
 
 /// The scoring function of one entity type: a blend, in log-odds, of the boosted trees and the scorecard,
@@ -80,34 +93,53 @@ impl Learner {
         }
     }
 
-    /// The raw (uncalibrated) score of one row, in log-odds.
+    /// The raw (uncalibrated) score of one row, in log-odds: the blend of the learners' own predictions.
     pub fn raw_score(&self, x: ArrayView1<f64>) -> f64 {
         let w = self.gbdt_weight;
         let g = if w > 0.0 { self.gbdt.raw_score(x) } else { 0.0 };
         let s = if w < 1.0 { self.scorecard.raw_score(x) } else { 0.0 };
-        w * g + (1.0 - w) * s
+        blend(w, g, s)
     }
 
-    /// The raw score of one row and each feature's contribution to it, in one pass over the trees.
-    pub fn score_with_contributions(&self, x: ArrayView1<f64>) -> (f64, Vec<f64>) {
+    /// Each feature's contribution to the raw score of one row (path contributions of the trees, coefficient
+    /// times standardised value of the scorecard, blended); with the bias they add up to the raw score.
+    pub fn contributions(&self, x: ArrayView1<f64>) -> (f64, Vec<f64>) {
         let w = self.gbdt_weight;
-        let mut raw = 0.0;
+        let mut bias = 0.0;
         let mut c = vec![0.0; self.scorecard.coef.len()];
         if w > 0.0 {
-            let (bias, contrib) = self.gbdt.contributions(x);
-            raw += w * (bias + contrib.iter().sum::<f64>());
+            let (b, contrib) = self.gbdt.contributions(x);
+            bias += w * b;
             for (v, g) in c.iter_mut().zip(contrib) {
                 *v += w * g;
             }
         }
         if w < 1.0 {
-            let contrib = self.scorecard.contributions(x);
-            raw += (1.0 - w) * (self.scorecard.intercept + contrib.iter().sum::<f64>());
-            for (v, s) in c.iter_mut().zip(contrib) {
+            bias += (1.0 - w) * self.scorecard.intercept;
+            for (v, s) in c.iter_mut().zip(self.scorecard.contributions(x)) {
                 *v += (1.0 - w) * s;
             }
         }
-        (raw, c)
+        (bias, c)
+    }
+}
+
+/// The blend of a tree score `g` and a scorecard score `s` with tree weight `w`, in log-odds.
+fn blend(w: f64, g: f64, s: f64) -> f64 {
+    w * g + (1.0 - w) * s
+}
+
+impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for Learner {
+    /// The raw score (log-odds of an event) of every row.
+    fn predict_inplace(&self, x: &ArrayBase<D, Ix2>, y: &mut Array1<f64>) {
+        assert_eq!(x.nrows(), y.len(), "one prediction per row");
+        for (out, row) in y.iter_mut().zip(x.rows()) {
+            *out = self.raw_score(row);
+        }
+    }
+
+    fn default_target(&self, x: &ArrayBase<D, Ix2>) -> Array1<f64> {
+        Array1::zeros(x.nrows())
     }
 }
 
@@ -246,8 +278,11 @@ pub fn panel(
     })
 }
 
+/// Rows of one entity type stacked over panel slices, as a linfa dataset of features and events.
+type PanelData = LinfaDataset<f64, bool, ndarray::Ix1>;
+
 /// Stacks the rows of one entity type over panel slices: features and events.
-fn stack(slices: &[&PanelSlice], t: EntityType) -> (Array2<f64>, Vec<bool>) {
+fn stack(slices: &[&PanelSlice], t: EntityType) -> PanelData {
     let p = t.features().len();
     let n: usize = slices.iter().map(|s| s.features.matrix(t).rows()).sum();
     let mut values = Vec::with_capacity(n * p);
@@ -261,12 +296,45 @@ fn stack(slices: &[&PanelSlice], t: EntityType) -> (Array2<f64>, Vec<bool>) {
         };
         y.extend(m.entities.iter().map(|&e| events[e as usize].any()));
     }
-    (Array2::from_shape_vec((n, p), values).expect("rows times features"), y)
+    let x = Array2::from_shape_vec((n, p), values).expect("rows times features");
+    LinfaDataset::new(x, Array1::from(y))
 }
 
 /// Heavy-tailed features, which the scorecard log-transforms.
 fn log_transformed(f: Feature) -> bool {
     matches!(f.def().unit, "yuan" | "count" | "workers") || f == Feature::OverdueUnpaidToMonthlyWageBill
+}
+
+/// The tree weights the blend is chosen from (1 = trees only, 0 = scorecard only).
+const BLEND_WEIGHTS: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+
+/// The fewest boosting rounds kept, however early the validation loss bottoms out.
+const MIN_ROUNDS: usize = 10;
+
+/// Both learners fitted on the same rows, side by side on the two cores.
+fn fit_both(
+    data: &PanelData,
+    card: &scorecard::ScorecardValidParams,
+    trees: &gbdt::GbdtValidParams,
+    valid: Option<&PanelData>,
+) -> Result<(Scorecard, Gbdt, usize), ModelError> {
+    let (card, boosted) = std::thread::scope(|s| {
+        let boosted = s.spawn(|| match valid {
+            Some(v) => trees.with_validation(v).fit(data).map(|stopped| {
+                let rounds = stopped.best_rounds(MIN_ROUNDS);
+                let mut model = stopped.model;
+                model.truncate(rounds);
+                (model, rounds)
+            }),
+            None => trees.fit(data).map(|model| {
+                let rounds = model.trees.len();
+                (model, rounds)
+            }),
+        });
+        (card.fit(data), boosted.join().expect("boosting does not panic"))
+    });
+    let (forest, rounds) = boosted?;
+    Ok((card?, forest, rounds))
 }
 
 fn train_entity(
@@ -276,46 +344,30 @@ fn train_entity(
     config: &TrainConfig,
 ) -> Result<EntityModel, ModelError> {
     let features = t.features();
-    let log_cols: Vec<bool> = features.iter().map(|f| log_transformed(*f)).collect();
-    let (x, y) = stack(fit, t);
-    let (vx, vy) = stack(valid, t);
-    if x.nrows() == 0 || vx.nrows() == 0 {
+    let card_params = ScorecardParams::new(features.iter().map(|f| log_transformed(*f)).collect())
+        .alpha(config.logistic_alpha)
+        .check()?;
+    let fit_data = stack(fit, t);
+    let valid_data = stack(valid, t);
+    if fit_data.nsamples() == 0 || valid_data.nsamples() == 0 {
         return Err(ModelError::EmptyTrainingSet);
     }
-    // 1. Fit both learners on the earlier dates, side by side; stop boosting where the later dates' loss
-    // is lowest.
-    let started = std::time::Instant::now();
-    let base_params = if x.nrows() > LARGE_PANEL_ROWS {
+    let base_params = if fit_data.nsamples() > LARGE_PANEL_ROWS {
         config.gbdt.clone().at_least_leaves(LARGE_PANEL_LEAVES)
     } else {
         config.gbdt.clone()
     };
-    let gbdt_params = base_params.clone().check()?;
-    let train = gbdt::TrainSet { x: x.view(), y: &y, weights: None };
-    let (card, boosted) = std::thread::scope(|s| {
-        let boosted = s.spawn(|| gbdt_params.fit_tracking(&train, Some((vx.view(), &vy))));
-        let card = scorecard::fit_scorecard(x.view(), &y, log_cols.clone(), config.logistic_alpha);
-        (card, boosted.join().expect("boosting does not panic"))
-    });
-    let card = card?;
-    let (mut forest, valid_loss) = boosted?;
-    let card_raw: Vec<f64> = vx.rows().into_iter().map(|r| card.raw_score(r)).collect();
-    let trees = valid_loss
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(forest.trees.len(), |(i, _)| i + 1)
-        .max(10);
-    forest.truncate(trees);
-    tracing::debug!(entity = t.code(), trees, seconds = started.elapsed().as_secs_f64(), "learners fitted");
-    let forest_raw: Vec<f64> = vx.rows().into_iter().map(|r| forest.raw_score(r)).collect();
+    // 1. Fit both learners on the earlier dates; stop boosting where the later dates' loss is lowest.
+    let (card, forest, trees) = fit_both(&fit_data, &card_params, &base_params.clone().check()?, Some(&valid_data))?;
+    let vy: Vec<bool> = valid_data.targets().iter().copied().collect();
+    let card_raw: Array1<f64> = card.predict(valid_data.records());
+    let forest_raw: Array1<f64> = forest.predict(valid_data.records());
     // 2. Choose the blend weight by average precision on the later dates, and calibrate that blend there
     // (Platt, one intercept per month, so the slice's own season does not become the calibrated level).
-    let blend = |w: f64| -> Vec<f64> { forest_raw.iter().zip(&card_raw).map(|(g, s)| w * g + (1.0 - w) * s).collect() };
-    let weights = [0.0, 0.25, 0.5, 0.75, 1.0];
-    let (best_w, best_raw) = weights
+    let blended = |w: f64| -> Vec<f64> { forest_raw.iter().zip(&card_raw).map(|(g, s)| blend(w, *g, *s)).collect() };
+    let (best_w, best_raw) = BLEND_WEIGHTS
         .iter()
-        .map(|&w| (w, blend(w)))
+        .map(|&w| (w, blended(w)))
         .max_by(|a, b| {
             let (ap_a, ap_b) =
                 (crate::metrics::average_precision(&a.1, &vy), crate::metrics::average_precision(&b.1, &vy));
@@ -325,28 +377,17 @@ fn train_entity(
     let month: Vec<usize> =
         valid.iter().enumerate().flat_map(|(k, s)| std::iter::repeat_n(k, s.features.matrix(t).rows())).collect();
     let calibrator = calibrate::fit_platt(&best_raw, &vy, &month)?;
+    let chosen = Learner { gbdt: forest, scorecard: card, gbdt_weight: best_w };
     let validation = vec![
-        candidate("logistic_scorecard", &card_raw, &vy),
-        candidate("gbdt", &forest_raw, &vy),
-        candidate(
-            &Learner { gbdt: forest.clone(), scorecard: card.clone(), gbdt_weight: best_w }.name(),
-            &best_raw,
-            &vy,
-        ),
+        candidate("logistic_scorecard", card_raw.as_slice().expect("contiguous"), &vy),
+        candidate("gbdt", forest_raw.as_slice().expect("contiguous"), &vy),
+        candidate(&chosen.name(), &best_raw, &vy),
     ];
     // 3. Refit both learners on all dates, so the latest months teach the model too; the calibration
     // from step 2 carries over (same learners, same rounds, a quarter more data).
     let all: Vec<&PanelSlice> = fit.iter().chain(valid).copied().collect();
-    let (ax, ay) = stack(&all, t);
-    let all_train = gbdt::TrainSet { x: ax.view(), y: &ay, weights: None };
-    let refit_params = base_params.trees(trees).check()?;
-    let (card_all, forest_all) = std::thread::scope(|s| {
-        let boosted = s.spawn(|| refit_params.fit_tracking(&all_train, None));
-        let card = scorecard::fit_scorecard(ax.view(), &ay, log_cols, config.logistic_alpha);
-        (card, boosted.join().expect("boosting does not panic"))
-    });
-    let (card_all, (forest_all, _)) = (card_all?, forest_all?);
-    tracing::debug!(entity = t.code(), seconds = started.elapsed().as_secs_f64(), "refitted on all dates");
+    let all_data = stack(&all, t);
+    let (card_all, forest_all, _) = fit_both(&all_data, &card_params, &base_params.trees(trees).check()?, None)?;
     Ok(EntityModel {
         entity_type: t,
         features,
@@ -354,9 +395,9 @@ fn train_entity(
         calibrator,
         validation,
         trees,
-        training_rows: ax.nrows(),
-        training_events: ay.iter().filter(|v| **v).count(),
-        calibration_rows: vx.nrows(),
+        training_rows: all_data.nsamples(),
+        training_events: all_data.targets().iter().filter(|v| **v).count(),
+        calibration_rows: valid_data.nsamples(),
     })
 }
 
@@ -379,14 +420,9 @@ pub fn train(
     model_id: String,
     data_fingerprint: &str,
 ) -> Result<RiskModel, ModelError> {
-    let started = std::time::Instant::now();
     let dates = panel_dates(config.as_of, config.horizon_days, config.panel_months);
     let slices = panel(ds, wm, &dates, config.horizon_days, Some(config.as_of));
-    tracing::info!(
-        dates = dates.len(),
-        seconds = started.elapsed().as_secs_f64(),
-        "panel features and labels computed"
-    );
+    tracing::info!(dates = dates.len(), "panel features and labels computed");
     let usable: Vec<&PanelSlice> =
         slices.iter().filter(|s| s.features.employers.rows() > 0 || s.features.projects.rows() > 0).collect();
     let n_valid = config.calibration_months.min(usable.len() / 3).max(1);
@@ -535,19 +571,22 @@ pub struct Scored {
     pub alerts: Alerts,
 }
 
-/// Scores every row of a feature matrix with the model of its entity type.
-pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs) -> Vec<Scored> {
+/// Scores every row of a feature matrix with the model of its entity type: the learner's prediction
+/// (linfa's `predict`), calibrated, ranked and banded, with the top reasons from the features' contributions.
+pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs) -> Result<Vec<Scored>, ModelError> {
     let p = m.features.len();
-    let x = ndarray::ArrayView2::from_shape((m.rows(), p), &m.values).expect("rows times features");
+    let x = ArrayView2::from_shape((m.rows(), p), &m.values).expect("rows times features");
+    check_finite(x)?;
+    let raw: Array1<f64> = model.learner.predict(&x);
     let score_rows = |rows: std::ops::Range<usize>| -> Vec<Scored> {
         rows.map(|i| {
-            let (raw, contributions) = model.learner.score_with_contributions(x.row(i));
-            let probability = model.calibrator.probability(raw);
+            let (_, contributions) = model.learner.contributions(x.row(i));
+            let probability = model.calibrator.probability(raw[i]);
             Scored {
                 entity_type: m.entity_type,
                 entity: m.entities[i],
                 region: m.regions[i],
-                raw_score: raw,
+                raw_score: raw[i],
                 probability,
                 rank: 0,
                 band: bands.band(probability),
@@ -570,12 +609,12 @@ pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs)
     for (rank, i) in order.into_iter().enumerate() {
         out[i].rank = rank as u32 + 1;
     }
-    out
+    Ok(out)
 }
 
 /// Scores both entity types of a feature set.
-pub fn score(model: &RiskModel, features: &Features, bands: &BandCutoffs) -> Vec<Scored> {
-    let mut out = score_matrix(&model.employer, &features.employers, bands);
-    out.extend(score_matrix(&model.project, &features.projects, bands));
-    out
+pub fn score(model: &RiskModel, features: &Features, bands: &BandCutoffs) -> Result<Vec<Scored>, ModelError> {
+    let mut out = score_matrix(&model.employer, &features.employers, bands)?;
+    out.extend(score_matrix(&model.project, &features.projects, bands)?);
+    Ok(out)
 }

@@ -1,19 +1,78 @@
-//! The interpretable scorecard: a standardised logistic regression fitted with `linfa-logistic`.
+//! The interpretable scorecard: a standardised logistic regression, a linfa model end to end.
 //!
-//! Heavy-tailed features (amounts, counts) go through a signed `ln(1 + |x|)` first; every feature is then
-//! standardised with the training mean and standard deviation. Coefficients are taken out of the linfa
-//! model into plain vectors, so scoring is a dot product and the saved file is ours.
+//! [`ScorecardParams`] (unchecked) check into [`ScorecardValidParams`], which implement
+//! `linfa::traits::Fit` on a linfa `Dataset` of features and events and give a fitted [`Scorecard`], which
+//! implements `linfa::traits::PredictInplace`: it predicts each row's raw score, the log-odds of an event.
+//! Fitting standardises the features (heavy-tailed ones through a signed `ln(1 + |x|)` first) and fits
+//! `linfa-logistic` on the standardised rows; the coefficients are then kept as plain vectors, so scoring is a
+//! dot product and the saved file is ours.
 //!
 //! linfa trap (checked in the tests): a binary `FittedLogisticRegression` models the probability of the
 //! label it calls `pos`, which is the *more frequent* training label; for rare events that is "no event".
-//! [`fit_scorecard`] reads `labels().pos` and flips the sign of the coefficients when needed.
+//! The fit reads `labels().pos` and flips the sign of the coefficients when needed.
 
+use linfa::dataset::{AsSingleTargets, DatasetBase};
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, ArrayView1, ArrayView2};
+use ndarray::{Array1, ArrayBase, ArrayView1, Data, Ix2};
 use serde::{Deserialize, Serialize};
 
-use super::ModelError;
+use super::{check_finite, ModelError};
+
+/// Scorecard hyperparameters, unchecked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScorecardParams(ScorecardValidParams);
+
+/// Scorecard hyperparameters that passed [`ParamGuard::check`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScorecardValidParams {
+    /// Whether feature j is log-transformed before standardising.
+    log_transform: Vec<bool>,
+    /// The L2 penalty.
+    alpha: f64,
+    max_iterations: u64,
+    gradient_tolerance: f64,
+}
+
+impl ScorecardParams {
+    /// A scorecard over features whose heavy-tailed columns are marked in `log_transform`, with an L2
+    /// penalty of 1.
+    pub fn new(log_transform: Vec<bool>) -> ScorecardParams {
+        ScorecardParams(ScorecardValidParams {
+            log_transform,
+            alpha: 1.0,
+            max_iterations: 150,
+            gradient_tolerance: 1e-3,
+        })
+    }
+
+    /// The L2 penalty on the standardised coefficients.
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.0.alpha = alpha;
+        self
+    }
+}
+
+impl ParamGuard for ScorecardParams {
+    type Checked = ScorecardValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&ScorecardValidParams, ModelError> {
+        let p = &self.0;
+        if !(p.alpha.is_finite() && p.alpha >= 0.0) {
+            return Err(ModelError::InvalidParams { reason: "alpha must be a finite number, 0 or more".into() });
+        }
+        if p.log_transform.is_empty() {
+            return Err(ModelError::InvalidParams { reason: "a scorecard needs at least one feature".into() });
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<ScorecardValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
 
 /// A fitted scorecard: raw score = intercept + Σ coef_j · z_j, with z_j the standardised (log-)feature.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,59 +106,80 @@ impl Scorecard {
     }
 }
 
-/// Fits a scorecard with L2 penalty `alpha` on rows `x` with events `y`; `log_transform` says which columns
-/// are heavy-tailed.
-pub fn fit_scorecard(
-    x: ArrayView2<f64>,
-    y: &[bool],
-    log_transform: Vec<bool>,
-    alpha: f64,
-) -> Result<Scorecard, ModelError> {
-    let (n, p) = x.dim();
-    if n == 0 {
-        return Err(ModelError::EmptyTrainingSet);
-    }
-    if y.iter().all(|v| *v) || y.iter().all(|v| !*v) {
-        return Err(ModelError::OneClass);
-    }
-    let mut z = x.to_owned();
-    for (j, log) in log_transform.iter().enumerate() {
-        if *log {
-            z.column_mut(j).mapv_inplace(signed_log);
+impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for Scorecard {
+    /// The raw score (log-odds of an event) of every row.
+    fn predict_inplace(&self, x: &ArrayBase<D, Ix2>, y: &mut Array1<f64>) {
+        assert_eq!(x.nrows(), y.len(), "one prediction per row");
+        for (out, row) in y.iter_mut().zip(x.rows()) {
+            *out = self.raw_score(row);
         }
     }
-    let mean: Vec<f64> = (0..p).map(|j| z.column(j).mean().unwrap_or(0.0)).collect();
-    let std: Vec<f64> = (0..p)
-        .map(|j| {
-            let s = z.column(j).std(0.0);
-            if s > 1e-12 {
-                s
-            } else {
-                1.0
-            }
-        })
-        .collect();
-    for j in 0..p {
-        let (m, s) = (mean[j], std[j]);
-        z.column_mut(j).mapv_inplace(|v| (v - m) / s);
+
+    fn default_target(&self, x: &ArrayBase<D, Ix2>) -> Array1<f64> {
+        Array1::zeros(x.nrows())
     }
-    let targets: Array1<bool> = y.iter().copied().collect();
-    let dataset = Dataset::new(z, targets);
-    let fitted = LogisticRegression::default()
-        .alpha(alpha)
-        .max_iterations(150)
-        .gradient_tolerance(1e-3)
-        .fit(&dataset)
-        .map_err(|e| ModelError::Logistic { reason: e.to_string() })?;
-    // linfa models P(labels().pos); make the score the log-odds of an event.
-    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-    Ok(Scorecard {
-        log_transform,
-        mean,
-        std,
-        coef: fitted.params().iter().map(|c| sign * c).collect(),
-        intercept: sign * fitted.intercept(),
-    })
+}
+
+impl<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>> Fit<ArrayBase<D, Ix2>, T, ModelError>
+    for ScorecardValidParams
+{
+    type Object = Scorecard;
+
+    /// Fits on the dataset's rows and events (sample weights are not used).
+    fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, T>) -> Result<Scorecard, ModelError> {
+        let x = dataset.records();
+        let y = dataset.as_single_targets();
+        let (n, p) = x.dim();
+        if n == 0 {
+            return Err(ModelError::EmptyTrainingSet);
+        }
+        if p != self.log_transform.len() {
+            return Err(ModelError::InvalidParams {
+                reason: format!("{p} features, but {} log-transform flags", self.log_transform.len()),
+            });
+        }
+        check_finite(x.view())?;
+        if y.iter().all(|v| *v) || y.iter().all(|v| !*v) {
+            return Err(ModelError::OneClass);
+        }
+        let mut z = x.to_owned();
+        for (j, log) in self.log_transform.iter().enumerate() {
+            if *log {
+                z.column_mut(j).mapv_inplace(signed_log);
+            }
+        }
+        let mean: Vec<f64> = (0..p).map(|j| z.column(j).mean().unwrap_or(0.0)).collect();
+        let std: Vec<f64> = (0..p)
+            .map(|j| {
+                let s = z.column(j).std(0.0);
+                if s > 1e-12 {
+                    s
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        for j in 0..p {
+            let (m, s) = (mean[j], std[j]);
+            z.column_mut(j).mapv_inplace(|v| (v - m) / s);
+        }
+        let standardised = Dataset::new(z, y.to_owned());
+        let fitted = LogisticRegression::default()
+            .alpha(self.alpha)
+            .max_iterations(self.max_iterations)
+            .gradient_tolerance(self.gradient_tolerance)
+            .fit(&standardised)
+            .map_err(|e| ModelError::Logistic { reason: e.to_string() })?;
+        // linfa models P(labels().pos); make the score the log-odds of an event.
+        let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+        Ok(Scorecard {
+            log_transform: self.log_transform.clone(),
+            mean,
+            std,
+            coef: fitted.params().iter().map(|c| sign * c).collect(),
+            intercept: sign * fitted.intercept(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -107,13 +187,18 @@ mod tests {
     use super::*;
     use ndarray::Array2;
 
+    fn fit(x: &Array2<f64>, y: &[bool]) -> Scorecard {
+        let data = Dataset::new(x.clone(), Array1::from(y.to_vec()));
+        ScorecardParams::new(vec![false; x.ncols()]).check().unwrap().fit(&data).unwrap()
+    }
+
     #[test]
     fn the_score_rises_with_event_risk_although_events_are_rare() {
         // One informative feature; events are rare (the trap: linfa's `pos` is then "no event").
         let n = 2_000;
         let x = Array2::from_shape_fn((n, 2), |(i, j)| if j == 0 { (i % 100) as f64 } else { ((i * 7) % 13) as f64 });
         let y: Vec<bool> = (0..n).map(|i| i % 100 >= 93).collect();
-        let card = fit_scorecard(x.view(), &y, vec![false, false], 1.0).unwrap();
+        let card = fit(&x, &y);
         assert!(card.coef[0] > 0.0, "{card:?}");
         let low = card.raw_score(x.row(5));
         let high = card.raw_score(x.row(99));
@@ -123,5 +208,20 @@ mod tests {
         // Contributions add up to the score.
         let sum: f64 = card.contributions(x.row(42)).iter().sum::<f64>() + card.intercept;
         assert!((sum - card.raw_score(x.row(42))).abs() < 1e-9);
+        // linfa's predict gives the same raw scores, row by row.
+        let predicted: Array1<f64> = card.predict(&x);
+        assert!(x.rows().into_iter().zip(&predicted).all(|(r, p)| *p == card.raw_score(r)));
+    }
+
+    #[test]
+    fn bad_params_and_bad_rows_are_errors() {
+        let bad = ScorecardParams::new(vec![false]).alpha(-1.0).check();
+        assert!(matches!(bad, Err(ModelError::InvalidParams { .. })));
+        let mut x = Array2::from_shape_fn((20, 1), |(i, _)| i as f64);
+        let y: Vec<bool> = (0..20).map(|i| i > 15).collect();
+        x[(3, 0)] = f64::NAN;
+        let data = Dataset::new(x, Array1::from(y));
+        let err = ScorecardParams::new(vec![false]).check().unwrap().fit(&data).unwrap_err();
+        assert!(matches!(err, ModelError::NonFinite { row: 3, column: 0 }), "{err}");
     }
 }

@@ -390,7 +390,7 @@ fn build_and_publish(
         None => None,
     };
     let feats = features::compute(ds, wm, request.as_of, trained.horizon_days);
-    let scored = model::score(trained, &feats, &config.bands.cutoffs());
+    let scored = model::score(trained, &feats, &config.bands.cutoffs())?;
     let mut rows = build_rows(ds, &feats, &scored);
     assign_bands(&mut rows, &config.bands);
     let counts = mark_changes(&mut rows, previous.as_ref());
