@@ -63,9 +63,11 @@ fn main() {
     let ds = ingested.dataset;
     println!("  {} payroll rows, {} payments", ds.payroll.len(), ds.payments.len());
     let wm = timed("worker-month index (payments joined to payroll)", || WorkerMonths::build(&ds));
-    let feats = timed(&format!("features as of {as_of} (in memory)"), || features::compute(&ds, &wm, as_of, 60));
+    let feats = timed(&format!("features as of {as_of} (in memory)"), || {
+        features::compute(&ds, &wm, as_of, 60).expect("features")
+    });
     for _ in 0..2 {
-        timed("features again (warm)", || features::compute(&ds, &wm, as_of, 60));
+        timed("features again (warm)", || features::compute(&ds, &wm, as_of, 60).expect("features"));
     }
     println!("  {} employers and {} projects scored", feats.employers.rows(), feats.projects.rows());
     if args.get(2).is_some_and(|a| a == "features") {

@@ -192,7 +192,7 @@ fn score(args: args::ScoreArgs) -> Result<()> {
     let trained = artifact::load(&args.models, &args.model).context("loading the model")?;
     let (ds, wm) = load_dataset(&args.data)?;
     let started = Instant::now();
-    let feats = features::compute(&ds, &wm, args.as_of, trained.horizon_days);
+    let feats = features::compute(&ds, &wm, args.as_of, trained.horizon_days).context("computing features")?;
     let scored = model::score(&trained, &feats, &BandCutoffs::default()).context("scoring")?;
     watchlist::write(&ds, &scored, &args.out).context("writing the watchlist")?;
     println!(

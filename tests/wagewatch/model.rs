@@ -117,13 +117,13 @@ fn adding_future_facts_changes_no_feature() {
     let mut rng = Rng(SplitMix64::new(99));
     for t in ["2024-01-15", "2024-06-01", "2024-12-20"] {
         let t = d(t);
-        let before = features::compute(&ds, &wm, t, 60);
+        let before = features::compute(&ds, &wm, t, 60).unwrap();
         assert!(before.employers.rows() > 20, "{} employers scored", before.employers.rows());
         for _ in 0..3 {
             let mut changed = ds.clone();
             add_future_facts(&mut changed, t, &mut rng);
             let wm2 = WorkerMonths::build(&changed);
-            let after = features::compute(&changed, &wm2, t, 60);
+            let after = features::compute(&changed, &wm2, t, 60).unwrap();
             assert_eq!(before, after, "features as of {t} changed with facts dated after it");
         }
     }
@@ -264,7 +264,7 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     artifact::save(&trained, dir.path(), "").unwrap();
     let loaded = artifact::load(dir.path(), "test-model").unwrap();
     assert_eq!(loaded, trained);
-    let feats = features::compute(&ds, &wm, d("2025-09-01"), 60);
+    let feats = features::compute(&ds, &wm, d("2025-09-01"), 60).unwrap();
     let a = model::score(&trained, &feats, &BandCutoffs::default()).unwrap();
     let b = model::score(&loaded, &feats, &BandCutoffs::default()).unwrap();
     assert_eq!(a.len(), feats.employers.rows() + feats.projects.rows());
@@ -275,6 +275,19 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
         assert!((0.0..=1.0).contains(&x.probability));
         assert!(x.reasons.len() <= 3);
     }
+    // The reasons explain the score they stand beside: contributions and bias add up to the raw score.
+    let m = &feats.employers;
+    for i in 0..m.rows().min(50) {
+        let x = ndarray::ArrayView1::from(m.row(i));
+        let (bias, contributions) = trained.employer.learner.contributions(x);
+        let raw = trained.employer.learner.raw_score(x);
+        assert!((bias + contributions.iter().sum::<f64>() - raw).abs() < 1e-9, "row {i}");
+    }
+    // A feature that is not a finite number is refused at the model boundary, not scored.
+    let mut broken = feats.employers.clone();
+    broken.values[broken.features.len() + 4] = f64::NAN;
+    let err = model::score_matrix(&trained.employer, &broken, &BandCutoffs::default()).unwrap_err();
+    assert!(matches!(err, model::ModelError::NonFinite { row: 1, column: 4 }), "{err}");
     // Ranks are 1..n within each entity type.
     for t in EntityType::ALL {
         let mut ranks: Vec<u32> = a.iter().filter(|s| s.entity_type == t).map(|s| s.rank).collect();
@@ -377,7 +390,7 @@ fn a_contractor_sees_the_short_pay_on_its_sites() {
     let ds = province(120, 33, "2024-01-01", "2025-12-31");
     let wm = WorkerMonths::build(&ds);
     let t = d("2025-11-01");
-    let f = features::compute(&ds, &wm, t, 60);
+    let f = features::compute(&ds, &wm, t, 60).unwrap();
     let employer_row = |e: u32| f.employers.entities.iter().position(|x| *x == e);
     let mut contractors_with_short_pay = 0;
     for e in 0..ds.employers.len() as u32 {

@@ -589,7 +589,7 @@ fn recorded_inspections_are_durable_and_feed_later_runs() {
     assert_eq!(ds.inspections.len(), before + 1);
     assert_eq!(runs::merge_recorded_inspections(&mut ds, &recorded), 0, "merged once only");
     let wm = WorkerMonths::build(&ds);
-    let feats = wagewatch_core::features::compute(&ds, &wm, d("2025-12-01"), 60);
+    let feats = wagewatch_core::features::compute(&ds, &wm, d("2025-12-01"), 60).unwrap();
     let e = ds.employer_ids.get(&emp).unwrap() as u32;
     let row = feats.employers.entities.iter().position(|&x| x == e).unwrap();
     let found = feats.employers.get(row, wagewatch_core::features::Feature::InspectionsFoundArrears365d).unwrap();

@@ -110,7 +110,7 @@ pub fn prepare(setup: &DemoSetup, key: &Pseudonymizer, on_step: &dyn Fn(DemoStep
 
     on_step(DemoStep::Scoring);
     let watchlist = setup.data.with_file_name("demo-watchlist.csv");
-    let feats = features::compute(&ds, &wm, DEMO_AS_OF, trained.horizon_days);
+    let feats = features::compute(&ds, &wm, DEMO_AS_OF, trained.horizon_days).map_err(model::ModelError::from)?;
     watchlist::write(&ds, &model::score(&trained, &feats, &BandCutoffs::default())?, &watchlist)?;
 
     on_step(DemoStep::Backtesting);

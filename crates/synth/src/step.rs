@@ -4,7 +4,7 @@
 //! Step `m` simulates the work of wage month `m` and the pay window that follows it (calendar month `m + 1`,
 //! where the due dates, the payments, the complaints and most inspections of the step fall).
 
-use wagewatch_core::calendar::{days_to_spring_festival, next_spring_festival};
+use wagewatch_core::calendar::next_spring_festival;
 use wagewatch_core::contract::{Category, Channel, Date, EmployerKind, Month, Outcome, Sector};
 
 use super::names::WorkerProfile;
@@ -25,13 +25,13 @@ struct Window {
     first: Date,
     last: Date,
     /// The next Spring Festival on or after the window's first day (less a week, so an early festival counts).
-    festival: Option<Date>,
+    festival: Date,
 }
 
 impl Window {
     fn of(m: Month) -> Window {
         let w = m.next();
-        Window { first: w.first_day(), last: w.last_day(), festival: next_spring_festival(w.first_day().add_days(-7)) }
+        Window { first: w.first_day(), last: w.last_day(), festival: festival_on_or_after(w.first_day().add_days(-7)) }
     }
 
     /// A day of the window on or after `earliest`.
@@ -46,8 +46,20 @@ impl Window {
     /// Whether the festival lies within `days` after the window's middle.
     fn festival_within(&self, days: i32) -> bool {
         let mid = self.first.add_days(14);
-        self.festival.is_some_and(|f| f.days_since(mid) <= days && f >= self.first.add_days(-7))
+        let f = self.festival;
+        f.days_since(mid) <= days && f >= self.first.add_days(-7)
     }
+}
+
+/// The first Spring Festival on or after `date`. `check_config` keeps every date the generator asks about
+/// inside the festival calendar.
+fn festival_on_or_after(date: Date) -> Date {
+    next_spring_festival(date).expect("the history lies inside the festival calendar")
+}
+
+/// Days from `date` to the next Spring Festival.
+fn days_to_spring_festival(date: Date) -> i32 {
+    festival_on_or_after(date).days_since(date)
 }
 
 /// Extra log-odds of short pay for a worker-month due on `due`: the two months before the festival are the
@@ -72,8 +84,7 @@ fn workforce_profile(progress: f64) -> f64 {
 }
 
 /// Days of the month `m` that fall in the holiday around festival `f` (`before`..`after` days).
-fn holiday_overlap(m: Month, f: Option<Date>, before: i32, after: i32) -> i32 {
-    let Some(f) = f else { return 0 };
+fn holiday_overlap(m: Month, f: Date, before: i32, after: i32) -> i32 {
     let (a, b) = (f.add_days(-before), f.add_days(after));
     let (first, last) = (m.first_day(), m.last_day());
     let lo = a.max(first);
@@ -232,8 +243,7 @@ impl World {
     /// and projects that reach the end are completed.
     fn advance_projects(&mut self, m: Month) {
         let end = self.end;
-        let festival = next_spring_festival(m.first_day());
-        let festival_month = festival.is_some_and(|f| f.month() == m);
+        let festival_month = festival_on_or_after(m.first_day()).month() == m;
         for pi in 0..self.projects.len() {
             let p = &self.projects[pi];
             if p.finished || p.start > m.last_day() {
@@ -375,9 +385,9 @@ impl World {
     /// payments for it, with the month's short pay decided per crew.
     fn run_payroll(&mut self, m: Month, window: &Window, out: &mut Streams<'_>) -> Result<(), SynthError> {
         let festival = window.festival;
-        let festival_month = festival.is_some_and(|f| f.month() == m);
-        let after_festival = festival.is_some_and(|f| f.month().next() == m)
-            || next_spring_festival(m.first_day().add_days(-40)).is_some_and(|f| f.month().next() == m);
+        let festival_month = festival.month() == m;
+        let after_festival =
+            festival.month().next() == m || festival_on_or_after(m.first_day().add_days(-40)).month().next() == m;
         let growth = 1.04f64.powf(f64::from(m.index() - self.first_period.index()) / 12.0);
         for e in 0..self.employers.len() {
             if !self.employers[e].operating(m) {
@@ -699,13 +709,12 @@ impl World {
                 } else if settle && rng.bernoulli(0.5) {
                     // Living allowance now, the balance in the settlement before the festival.
                     let part = round_to(wage as f64 * rng.range(0.5, 0.7), 10_000).min(wage);
-                    let settle_day = festival.map(|f| f.add_days(-(rng.int_in(4, 12) as i32)));
-                    match settle_day {
-                        Some(d) if d > due => {
-                            payments_buf.push((due, part));
-                            payments_buf.push((d, wage - part));
-                        }
-                        _ => payments_buf.push((pay_day, wage)),
+                    let settle_day = festival.add_days(-(rng.int_in(4, 12) as i32));
+                    if settle_day > due {
+                        payments_buf.push((due, part));
+                        payments_buf.push((settle_day, wage - part));
+                    } else {
+                        payments_buf.push((pay_day, wage));
                     }
                 } else {
                     payments_buf.push((pay_day, wage));
@@ -770,7 +779,7 @@ impl World {
     /// closed (then only from the project's wage guarantee deposit or a government advance).
     fn repay_arrears(&mut self, m: Month, window: &Window, out: &mut Streams<'_>) -> Result<(), SynthError> {
         let end = self.end;
-        let festival_rush = window.festival.filter(|f| *f >= window.first && *f <= window.last.add_days(12));
+        let festival_rush = Some(window.festival).filter(|f| *f >= window.first && *f <= window.last.add_days(12));
         for e in 0..self.employers.len() {
             if self.employers[e].arrears.is_empty() {
                 continue;

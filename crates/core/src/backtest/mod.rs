@@ -90,10 +90,10 @@ pub fn run(
         tc.panel_months = config.panel_months;
         tc.calibration_months = config.calibration_months;
         let trained = model::train(ds, wm, &tc, format!("backtest-{t}"), &data_fingerprint)?;
-        let feats = features::compute(ds, wm, t, config.horizon_days);
+        let feats = features::compute(ds, wm, t, config.horizon_days)?;
         let scored = model::score(&trained, &feats, &BandCutoffs::default())?;
         let truth = labels(ds, wm, t, config.horizon_days);
-        let pre_festival = crate::calendar::horizon_in_pre_festival_peak(t, config.horizon_days);
+        let pre_festival = crate::calendar::horizon_in_pre_festival_peak(t, config.horizon_days)?;
         if let Some(dir) = &config.watchlists {
             let path = dir.join(format!("watchlist_{t}.csv"));
             crate::watchlist::write(ds, &scored, &path)

@@ -188,7 +188,47 @@ fn digits(bytes: &[u8]) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{Datelike, Months, NaiveDate};
+
     use super::*;
+
+    #[test]
+    fn every_day_of_the_contract_agrees_with_chrono() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let mut day = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
+        let last = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap();
+        let mut previous: Option<Date> = None;
+        while day <= last {
+            let ours = Date::from_ymd(day.year(), day.month(), day.day()).unwrap();
+            assert_eq!(i64::from(ours.days()), (day - epoch).num_days(), "{day}");
+            assert_eq!(ours.ymd(), (day.year(), day.month(), day.day()), "{day}");
+            assert_eq!(ours.to_string(), day.format("%Y-%m-%d").to_string());
+            assert_eq!(Date::parse(&ours.to_string()), Some(ours));
+            assert!(ours.in_contract_range());
+            if let Some(p) = previous {
+                assert_eq!(p.add_days(1), ours, "{day}");
+                assert_eq!(ours.days_since(p), 1);
+            }
+            // The month: its number, first and last day, and the months around it.
+            let m = ours.month();
+            assert_eq!((m.year(), m.number()), (day.year(), day.month()));
+            assert!(m.first_day() <= ours && ours <= m.last_day());
+            let first = day.with_day(1).unwrap();
+            assert_eq!(m.first_day().ymd(), (first.year(), first.month(), 1));
+            let next_first = first + Months::new(1);
+            assert_eq!(m.next().first_day().ymd(), (next_first.year(), next_first.month(), 1));
+            assert_eq!(m.last_day().add_days(1), m.next().first_day());
+            let back = first - Months::new(13);
+            assert_eq!((m.plus_months(-13).year(), m.plus_months(-13).number()), (back.year(), back.month()));
+            assert_eq!(Month::parse(&m.to_string()), Some(m));
+            assert!(m.in_contract_range());
+            previous = Some(ours);
+            day = day.succ_opt().unwrap();
+        }
+        assert!(!Date::parse("1989-12-31").unwrap().in_contract_range());
+        assert!(!Date::parse("2101-01-01").unwrap().in_contract_range());
+        assert!(!Month::parse("2101-01").unwrap().in_contract_range());
+    }
 
     #[test]
     fn dates_round_trip_through_days() {

@@ -14,7 +14,7 @@ mod inspections;
 mod progress;
 mod wages;
 
-use crate::calendar::{days_to_spring_festival, horizon_days_in_pre_festival_peak, horizon_in_pre_festival_peak};
+use crate::calendar::{days_to_spring_festival, horizon_days_in_pre_festival_peak, OutsideCalendar};
 use crate::contract::{Date, EmployerKind, RegionCode, Sector};
 use crate::ingest::tables::Dataset;
 use crate::target::{population, Population};
@@ -141,7 +141,8 @@ fn flag(b: bool) -> f64 {
 
 /// Computes the features of every entity scored as of `as_of`, with a prediction horizon of `horizon_days`:
 /// each group of facts is gathered in one pass over its table, then every scored entity's row is filled.
-pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) -> Features {
+pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) -> Result<Features, OutsideCalendar> {
+    let season = Season::of(as_of, horizon_days)?;
     let population = population(ds, wm, as_of);
     let wages = wage_facts(ds, wm, as_of);
     let complaints = complaint_facts(ds, as_of);
@@ -151,7 +152,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
     let rows = Rows {
         ds,
         t: as_of,
-        season: Season::of(as_of, horizon_days),
+        season,
         wages: &wages,
         complaints: &complaints,
         inspections: &inspections,
@@ -160,7 +161,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
     };
     let employers = rows.employers(&population);
     let projects = rows.projects(&population);
-    Features { as_of, population, employers, projects }
+    Ok(Features { as_of, population, employers, projects })
 }
 
 /// The season's features, the same for every entity on a date.
@@ -172,12 +173,13 @@ struct Season {
 }
 
 impl Season {
-    fn of(t: Date, horizon_days: i32) -> Season {
-        Season {
-            days_to_festival: f64::from(days_to_spring_festival(t)),
-            in_peak: horizon_in_pre_festival_peak(t, horizon_days),
-            peak_days: f64::from(horizon_days_in_pre_festival_peak(t, horizon_days)),
-        }
+    fn of(t: Date, horizon_days: i32) -> Result<Season, OutsideCalendar> {
+        let peak_days = horizon_days_in_pre_festival_peak(t, horizon_days)?;
+        Ok(Season {
+            days_to_festival: f64::from(days_to_spring_festival(t)?),
+            in_peak: peak_days > 0,
+            peak_days: f64::from(peak_days),
+        })
     }
 }
 

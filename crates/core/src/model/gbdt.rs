@@ -606,7 +606,57 @@ fn boost<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>>(
 
 #[cfg(test)]
 mod tests {
-    use super::{bin_of, column_edges};
+    use linfa::traits::{Fit, Predict};
+    use linfa::{Dataset, ParamGuard};
+    use ndarray::{Array1, Array2};
+
+    use super::{bin_of, column_edges, GbdtParams, ModelError};
+
+    /// Rows whose event follows the first feature.
+    fn rows(n: usize) -> (Array2<f64>, Array1<bool>) {
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| ((i * (j + 3)) % 17) as f64);
+        let y = (0..n).map(|i| (i * 3) % 17 > 12).collect();
+        (x, y)
+    }
+
+    #[test]
+    fn fit_predict_and_early_stopping_through_linfa() {
+        let (x, y) = rows(2_000);
+        let params = GbdtParams::default().trees(40).min_leaf_rows(5).check().unwrap();
+        let data = Dataset::new(x.clone(), y.clone());
+        let model = params.fit(&data).unwrap();
+        assert_eq!(model.trees.len(), 40);
+        let raw: Array1<f64> = model.predict(&x);
+        assert!(x.rows().into_iter().zip(&raw).all(|(r, p)| *p == model.raw_score(r)));
+        // Events score higher than non-events.
+        let mean = |event: bool| {
+            let v: Vec<f64> = raw.iter().zip(&y).filter(|(_, e)| **e == event).map(|(r, _)| *r).collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        assert!(mean(true) > mean(false) + 1.0);
+        // With a held-out set: one loss per round, and the kept rounds are the best ones.
+        let stopped = params.with_validation(&data).fit(&data).unwrap();
+        assert_eq!(stopped.valid_loss.len(), stopped.model.trees.len());
+        assert!(stopped.best_rounds(10) >= 10);
+        // Sample weights count: all the weight on one class is one class.
+        let weights = Array1::from_iter(y.iter().map(|e| if *e { 0.0f32 } else { 1.0 }));
+        let weighted = Dataset::new(x, y).with_weights(weights);
+        assert!(matches!(params.fit(&weighted), Err(ModelError::OneClass)));
+    }
+
+    #[test]
+    fn non_finite_features_are_refused_at_the_boundary() {
+        let (mut x, y) = rows(500);
+        let params = GbdtParams::default().trees(5).check().unwrap();
+        let clean = Dataset::new(x.clone(), y.clone());
+        x[(7, 2)] = f64::NAN;
+        let dirty = Dataset::new(x, y);
+        let err = params.fit(&dirty).unwrap_err();
+        assert!(matches!(err, ModelError::NonFinite { row: 7, column: 2 }), "{err}");
+        let err = params.with_validation(&dirty).fit(&clean).unwrap_err();
+        assert!(matches!(err, ModelError::NonFinite { row: 7, column: 2 }), "{err}");
+        assert!(err.to_string().contains("not a finite number"), "{err}");
+    }
 
     /// Bins of `values` under `edges`, as training assigns them.
     fn bins(values: &[f64], edges: &[f64]) -> Vec<usize> {

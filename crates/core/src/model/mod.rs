@@ -59,6 +59,8 @@ pub enum ModelError {
     SchemaVersion { path: PathBuf, found: u32, expected: u32 },
     #[error("no model {id} under {dir}")]
     UnknownModel { id: String, dir: PathBuf },
+    #[error(transparent)]
+    Calendar(#[from] crate::calendar::OutsideCalendar),
     #[error("feature column {column} of row {row} is not a finite number; the model takes finite features only")]
     NonFinite { row: usize, column: usize },
 }
@@ -263,18 +265,20 @@ pub fn panel(
     dates: &[Date],
     horizon_days: i32,
     known_at: Option<Date>,
-) -> Vec<PanelSlice> {
-    let compute = |t: Date| PanelSlice {
-        features: features::compute(ds, wm, t, horizon_days),
-        labels: labels_known_at(ds, wm, t, horizon_days, known_at),
+) -> Result<Vec<PanelSlice>, ModelError> {
+    let compute = |t: Date| -> Result<PanelSlice, ModelError> {
+        Ok(PanelSlice {
+            features: features::compute(ds, wm, t, horizon_days)?,
+            labels: labels_known_at(ds, wm, t, horizon_days, known_at),
+        })
     };
     let half = dates.len().div_ceil(2);
     let (a, b) = dates.split_at(half);
     std::thread::scope(|s| {
-        let other = s.spawn(|| b.iter().map(|&t| compute(t)).collect::<Vec<_>>());
-        let mut out: Vec<PanelSlice> = a.iter().map(|&t| compute(t)).collect();
-        out.extend(other.join().expect("feature computation does not panic"));
-        out
+        let other = s.spawn(|| b.iter().map(|&t| compute(t)).collect::<Result<Vec<_>, _>>());
+        let mut out: Vec<PanelSlice> = a.iter().map(|&t| compute(t)).collect::<Result<_, _>>()?;
+        out.extend(other.join().expect("feature computation does not panic")?);
+        Ok(out)
     })
 }
 
@@ -421,7 +425,7 @@ pub fn train(
     data_fingerprint: &str,
 ) -> Result<RiskModel, ModelError> {
     let dates = panel_dates(config.as_of, config.horizon_days, config.panel_months);
-    let slices = panel(ds, wm, &dates, config.horizon_days, Some(config.as_of));
+    let slices = panel(ds, wm, &dates, config.horizon_days, Some(config.as_of))?;
     tracing::info!(dates = dates.len(), "panel features and labels computed");
     let usable: Vec<&PanelSlice> =
         slices.iter().filter(|s| s.features.employers.rows() > 0 || s.features.projects.rows() > 0).collect();

@@ -389,7 +389,7 @@ fn build_and_publish(
         Some(record) => Some(RunData::load(store, record)?),
         None => None,
     };
-    let feats = features::compute(ds, wm, request.as_of, trained.horizon_days);
+    let feats = features::compute(ds, wm, request.as_of, trained.horizon_days).map_err(model::ModelError::from)?;
     let scored = model::score(trained, &feats, &config.bands.cutoffs())?;
     let mut rows = build_rows(ds, &feats, &scored);
     assign_bands(&mut rows, &config.bands);

@@ -29,8 +29,14 @@ impl Due {
 
 /// The interval in force on a day, in seconds.
 pub fn interval_seconds(config: &ScheduleConfig, today: wagewatch_core::contract::Date) -> i64 {
-    let days_to_festival = calendar::days_to_spring_festival(today);
-    let hours = if (0..=config.pre_festival_days).contains(&days_to_festival) {
+    let days_to_festival = match calendar::days_to_spring_festival(today) {
+        Ok(days) => Some(days),
+        Err(e) => {
+            tracing::error!(error = %e, "the festival calendar does not cover today: re-scoring at the regular interval");
+            None
+        }
+    };
+    let hours = if days_to_festival.is_some_and(|d| (0..=config.pre_festival_days).contains(&d)) {
         config.pre_festival_every_hours
     } else {
         config.every_hours
