@@ -22,11 +22,11 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use self::html::{band_chip, esc, layout, money, percent, thousands, url, Lang, Nav};
-use wagewatch_core::contract::RegionCode;
+use wagewatch_core::contract::{Category, Outcome, RegionCode};
 use wagewatch_core::features::EntityType;
 use wagewatch_core::model::Band;
 use wagewatch_service::query::KEY_FEATURES;
-use wagewatch_service::runs::RunRow;
+use wagewatch_service::runs::{Happened, Relation, RunRow};
 use wagewatch_service::server::routes::watchlist::{export_file, filter_of};
 use wagewatch_service::server::wire::WatchlistQuery;
 use wagewatch_service::server::{ApiError, AppState, Caller};
@@ -716,20 +716,27 @@ async fn render_entity(
             lang.t("金额", "Amount")
         );
         for e in events {
-            let what = match (e.kind, e.detail.as_str()) {
-                ("complaint", "wage_arrears") => lang.t("欠薪投诉", "wage complaint"),
-                ("complaint", "group_incident") => lang.t("群体性事件", "group incident"),
-                ("complaint", "criminal_referral") => lang.t("移送公安（拒不支付劳动报酬）", "criminal referral"),
-                ("complaint", _) => lang.t("其他投诉", "other complaint"),
-                (_, "found_arrears") => lang.t("劳动监察：查实欠薪", "inspection: arrears found"),
-                _ => lang.t("劳动监察：未发现欠薪", "inspection: no arrears"),
-            };
-            let outcome = match e.outcome.as_deref() {
-                Some("substantiated") => lang.t("属实", "substantiated"),
-                Some("unsubstantiated") => lang.t("不属实", "unsubstantiated"),
-                Some("withdrawn") => lang.t("撤回", "withdrawn"),
-                _ if e.kind == "complaint" => lang.t("办理中", "open"),
-                _ => "",
+            let (what, outcome) = match e.what {
+                Happened::Complaint { category, outcome } => (
+                    match category {
+                        Category::WageArrears => lang.t("欠薪投诉", "wage complaint"),
+                        Category::GroupIncident => lang.t("群体性事件", "group incident"),
+                        Category::CriminalReferral => lang.t("移送公安（拒不支付劳动报酬）", "criminal referral"),
+                        Category::Other => lang.t("其他投诉", "other complaint"),
+                    },
+                    match outcome {
+                        Some(Outcome::Substantiated) => lang.t("属实", "substantiated"),
+                        Some(Outcome::Unsubstantiated) => lang.t("不属实", "unsubstantiated"),
+                        Some(Outcome::Withdrawn) => lang.t("撤回", "withdrawn"),
+                        None => lang.t("办理中", "open"),
+                    },
+                ),
+                Happened::Inspection { found_arrears: true } => {
+                    (lang.t("劳动监察：查实欠薪", "inspection: arrears found"), "")
+                }
+                Happened::Inspection { found_arrears: false } => {
+                    (lang.t("劳动监察：未发现欠薪", "inspection: no arrears"), "")
+                }
             };
             let _ = write!(
                 out,
@@ -783,16 +790,14 @@ async fn render_entity(
         lang.t("等级", "Band"),
         lang.t("风险概率", "Probability")
     );
-    let relation_name = |rel: &'static str| -> &'static str {
+    let relation_name = |rel: Relation| -> &'static str {
         match rel {
-            "general_contractor" => lang.t("总承包", "general contractor"),
-            "subcontractor" => lang.t("分包/劳务", "subcontractor"),
-            "owner" => lang.t("建设单位", "owner"),
-            _ => rel,
+            Relation::GeneralContractor => lang.t("总承包", "general contractor"),
+            Relation::Subcontractor => lang.t("分包/劳务", "subcontractor"),
+            Relation::Owner => lang.t("建设单位", "owner"),
         }
     };
-    for (rt, rid, relation) in view.linked(t, id) {
-        let rel = relation.code();
+    for (rt, rid, rel) in view.linked(t, id) {
         match view.row(rt, rid).filter(|x| caller.sees(x.region)) {
             Some(x) => {
                 let _ = write!(
@@ -817,8 +822,12 @@ async fn render_entity(
         }
     }
     if let Some(owner) = &r.owner_id {
-        let _ =
-            write!(out, r#"<tr><td>{}</td><td>{}</td><td>–</td><td></td></tr>"#, relation_name("owner"), esc(owner));
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td>{}</td><td>–</td><td></td></tr>"#,
+            relation_name(Relation::Owner),
+            esc(owner)
+        );
     }
     out.push_str("</tbody></table>");
     Ok((r.name.clone(), out))

@@ -11,7 +11,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use super::{Link, Relation, RunError, RunRow, TimelineEvent, WageMonth};
+use super::{Happened, Link, Relation, RunError, RunRow, TimelineEvent, WageMonth};
 use wagewatch_core::contract::{Date, EmployerKind, Money, Month, RegionCode, Sector};
 use wagewatch_core::features::{Alert, Alerts, EntityType, Feature};
 use wagewatch_core::model::{Band, Reason};
@@ -319,9 +319,9 @@ pub fn write_events(path: &Path, events: &[TimelineEvent]) -> Result<(), RunErro
             ("entity_type".into(), strings(events.iter().map(|e| Some(e.entity_type.code())))),
             ("entity_id".into(), strings(events.iter().map(|e| Some(e.entity_id.as_str())))),
             ("on".into(), Arc::new(events.iter().map(|e| Some(e.on.to_string())).collect::<StringArray>())),
-            ("kind".into(), strings(events.iter().map(|e| Some(e.kind)))),
-            ("detail".into(), strings(events.iter().map(|e| Some(e.detail.as_str())))),
-            ("outcome".into(), strings(events.iter().map(|e| e.outcome.as_deref()))),
+            ("kind".into(), strings(events.iter().map(|e| Some(e.what.codes().0)))),
+            ("detail".into(), strings(events.iter().map(|e| Some(e.what.codes().1)))),
+            ("outcome".into(), strings(events.iter().map(|e| e.what.codes().2))),
             ("workers".into(), Arc::new(events.iter().map(|e| e.workers).collect::<UInt32Array>())),
             ("amount_fen".into(), Arc::new(events.iter().map(|e| e.amount.map(Money::fen)).collect::<Int64Array>())),
         ],
@@ -349,13 +349,8 @@ pub fn read_events(path: &Path) -> Result<Vec<TimelineEvent>, RunError> {
                 entity_type: EntityType::parse(t.value(i)).ok_or_else(|| bad("entity_type"))?,
                 entity_id: id.value(i).to_string(),
                 on: Date::parse(on.value(i)).ok_or_else(|| bad("on"))?,
-                kind: match kind.value(i) {
-                    "complaint" => "complaint",
-                    "inspection" => "inspection",
-                    _ => return Err(bad("kind")),
-                },
-                detail: detail.value(i).to_string(),
-                outcome: opt_str(outcome, i).map(str::to_string),
+                what: Happened::from_codes(kind.value(i), detail.value(i), opt_str(outcome, i))
+                    .ok_or_else(|| bad("kind, detail or outcome"))?,
                 workers: workers.is_valid(i).then(|| workers.value(i)),
                 amount: amount.is_valid(i).then(|| Money::from_fen(amount.value(i))),
             });

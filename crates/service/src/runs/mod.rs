@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::state::{RecordedInspection, RunCounts, RunRecord, RunStatus, StateError, Store, Timestamp};
-use wagewatch_core::contract::{Date, EmployerKind, Money, Month, RegionCode, Sector};
+use wagewatch_core::contract::{Category, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector};
 use wagewatch_core::features::{self, EntityType};
 use wagewatch_core::ingest::tables::{Dataset, EmployerIx};
 use wagewatch_core::model::{self, Band, Reason, RiskModel};
@@ -56,6 +56,9 @@ pub enum Relation {
     GeneralContractor,
     /// An employer with payroll on the project other than its general contractor.
     Subcontractor,
+    /// The project's owner (建设单位), who need not be a registered employer; not a stored link, but
+    /// shown beside the others.
+    Owner,
 }
 
 impl Relation {
@@ -64,9 +67,11 @@ impl Relation {
         match self {
             Relation::GeneralContractor => "general_contractor",
             Relation::Subcontractor => "subcontractor",
+            Relation::Owner => "owner",
         }
     }
 
+    /// A stored link's relation (owners are not stored as links).
     fn parse(code: &str) -> Option<Relation> {
         [Relation::GeneralContractor, Relation::Subcontractor].into_iter().find(|r| r.code() == code)
     }
@@ -154,14 +159,50 @@ pub struct TimelineEvent {
     pub entity_type: EntityType,
     pub entity_id: String,
     pub on: Date,
-    /// `complaint` or `inspection`.
-    pub kind: &'static str,
-    /// A complaint's category code; for an inspection `found_arrears` or `no_arrears`.
-    pub detail: String,
-    /// A complaint's outcome once closed by the as-of date.
-    pub outcome: Option<String>,
+    pub what: Happened,
     pub workers: Option<u32>,
     pub amount: Option<Money>,
+}
+
+/// What a timeline event was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Happened {
+    /// A complaint received, with its outcome once it was closed by the as-of date.
+    Complaint { category: Category, outcome: Option<Outcome> },
+    /// An inspection, and whether it found arrears.
+    Inspection { found_arrears: bool },
+}
+
+impl Happened {
+    /// The stored codes: kind (`complaint` or `inspection`), detail (the complaint's category, or
+    /// `found_arrears` / `no_arrears`) and the complaint's outcome.
+    pub fn codes(self) -> (&'static str, &'static str, Option<&'static str>) {
+        match self {
+            Happened::Complaint { category, outcome } => ("complaint", category.code(), outcome.map(Outcome::code)),
+            Happened::Inspection { found_arrears } => {
+                ("inspection", if found_arrears { "found_arrears" } else { "no_arrears" }, None)
+            }
+        }
+    }
+
+    /// The event from its stored codes, if they are ones [`Happened::codes`] writes.
+    pub fn from_codes(kind: &str, detail: &str, outcome: Option<&str>) -> Option<Happened> {
+        match kind {
+            "complaint" => Some(Happened::Complaint {
+                category: Category::parse(detail)?,
+                outcome: match outcome {
+                    Some(o) => Some(Outcome::parse(o)?),
+                    None => None,
+                },
+            }),
+            "inspection" if outcome.is_none() => match detail {
+                "found_arrears" => Some(Happened::Inspection { found_arrears: true }),
+                "no_arrears" => Some(Happened::Inspection { found_arrears: false }),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// A published run read back: its registry record, rows (employers then projects, each by rank), links,
@@ -624,7 +665,7 @@ fn timeline(ds: &Dataset, as_of: Date) -> Vec<TimelineEvent> {
         if on > as_of || on <= since {
             continue;
         }
-        let outcome = c.outcome[i].filter(|_| c.closed_on[i].is_some_and(|d| d <= as_of)).map(|o| o.code().to_string());
+        let outcome = c.outcome[i].filter(|_| c.closed_on[i].is_some_and(|d| d <= as_of));
         let targets = [
             c.employer[i].map(|e| (EntityType::Employer, ds.employer_ids.name(e.index()))),
             c.project[i].map(|p| (EntityType::Project, ds.project_ids.name(p.index()))),
@@ -634,9 +675,7 @@ fn timeline(ds: &Dataset, as_of: Date) -> Vec<TimelineEvent> {
                 entity_type: t,
                 entity_id: id.to_string(),
                 on,
-                kind: "complaint",
-                detail: c.category[i].code().to_string(),
-                outcome: outcome.clone(),
+                what: Happened::Complaint { category: c.category[i], outcome },
                 workers: Some(c.workers_involved[i]),
                 amount: c.amount_claimed[i],
             });
@@ -657,9 +696,7 @@ fn timeline(ds: &Dataset, as_of: Date) -> Vec<TimelineEvent> {
                 entity_type: t,
                 entity_id: id.to_string(),
                 on,
-                kind: "inspection",
-                detail: if n.found_arrears[i] { "found_arrears" } else { "no_arrears" }.to_string(),
-                outcome: None,
+                what: Happened::Inspection { found_arrears: n.found_arrears[i] },
                 workers: n.workers_affected[i],
                 amount: n.arrears_amount[i],
             });

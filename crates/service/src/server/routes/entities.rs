@@ -77,7 +77,7 @@ async fn detail(
             entity_type: "owner".into(),
             entity_id: owner.clone(),
             name: None,
-            relation: "owner".into(),
+            relation: Relation::Owner.code().into(),
             region_code: None,
             band: None,
             score: None,
