@@ -94,7 +94,7 @@ impl Browser {
         let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
             .find(|p| Path::new(p).exists())
-            .expect("chromedriver is missing: apt-get install chromium chromium-driver (.ci/run does)");
+            .expect("chromedriver is missing: apt-get install chromium chromium-driver (tests/run does)");
         let port = free_port();
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))

@@ -9,3 +9,4 @@ mod ingest;
 mod model;
 mod server;
 mod synth;
+mod tidy;

@@ -485,7 +485,7 @@ fn boosted_trees_match_lightgbm() {
     });
     std::fs::write(dir.path().join("params.json"), settings.to_string()).unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lightgbm_check.py");
-    let out = std::process::Command::new("python3")
+    let out = std::process::Command::new(crate::support::python())
         .arg(&script)
         .args(["train.csv", "test.csv", "params.json", "lightgbm.csv"])
         .current_dir(dir.path())

@@ -710,7 +710,7 @@ fn the_openapi_document_covers_every_route_and_validates() {
     // The external validator (installed by .ci/run: pip install openapi-spec-validator).
     let file = app.dir.path().join("openapi.json");
     std::fs::write(&file, doc.to_string()).unwrap();
-    let out = std::process::Command::new("python3")
+    let out = std::process::Command::new(crate::support::python())
         .args(["-m", "openapi_spec_validator"])
         .arg(&file)
         .output()

@@ -120,3 +120,9 @@ pub fn all_bytes(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// The Python interpreter the OpenAPI and LightGBM checks run: `WAGEWATCH_PYTHON` (set by `tests/run` to
+/// its virtual environment), else `python3`.
+pub fn python() -> std::ffi::OsString {
+    std::env::var_os("WAGEWATCH_PYTHON").unwrap_or_else(|| "python3".into())
+}

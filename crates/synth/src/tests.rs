@@ -170,7 +170,14 @@ fn bad_configurations_are_refused() {
     let base = tiny(OutputFormat::Csv, 1);
     assert!(check(SynthConfig { employers: 0, ..base.clone() }).contains("employer"));
     assert!(check(SynthConfig { end: Date::parse("2024-09-20").unwrap(), ..base.clone() }).contains("no whole month"));
-    assert!(check(SynthConfig { start: Date::parse("2010-01-01").unwrap(), ..base.clone() }).contains("festival"));
+    // Before the contract's first date, or so late that the history would outrun the festival calendar.
+    assert!(check(SynthConfig { start: Date::parse("1989-12-01").unwrap(), ..base.clone() }).contains("1990-01-01"));
+    let late = SynthConfig {
+        start: Date::parse("2100-01-01").unwrap(),
+        end: Date::parse("2100-12-31").unwrap(),
+        ..base.clone()
+    };
+    assert!(check(late).contains("2100-10-31"));
     // A table already present in the other format is refused, not silently doubled.
     std::fs::write(dir.path().join("payroll.parquet"), b"x").unwrap();
     assert!(matches!(generate(&base, dir.path(), &|_| {}), Err(SynthError::ConflictingFile { .. })));

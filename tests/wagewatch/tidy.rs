@@ -1,0 +1,106 @@
+//! Tidy checks over the workspace's own source, in the style of rust-analyzer's: every module says what it
+//! is for, no debugging leftovers, no unsafe code, no clock in the scoring core, and no async runtime, web
+//! framework or database in the scoring core's dependency tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `.rs` file under the given folders of the workspace.
+fn sources(folders: &[&str]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for f in folders {
+        walk(&root().join(f), &mut out);
+    }
+    out.sort();
+    assert!(out.len() > 10, "the walk found only {} files", out.len());
+    out
+}
+
+/// The lines of `files` that contain any of `needles`, outside comments.
+fn lines_with(files: &[PathBuf], needles: &[&str]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            if needles.iter().any(|n| code.contains(n)) {
+                hits.push(format!("{}:{}: {}", path.strip_prefix(root()).unwrap().display(), i + 1, line.trim()));
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn every_module_opens_with_a_doc_comment() {
+    let missing: Vec<String> = sources(&["crates", "src", "tests", "benches"])
+        .into_iter()
+        .filter(|p| !std::fs::read_to_string(p).unwrap().starts_with("//!"))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(missing.is_empty(), "modules without a `//!` line saying what they are for: {missing:#?}");
+}
+
+#[test]
+fn no_debugging_leftovers() {
+    // Spelled in two halves so that this file does not find itself.
+    let needles = [concat!("todo", "!("), concat!("dbg", "!("), concat!("unimplemented", "!(")];
+    let hits = lines_with(&sources(&["crates", "src", "tests", "benches"]), &needles);
+    assert!(hits.is_empty(), "{hits:#?}");
+}
+
+#[test]
+fn every_crate_forbids_unsafe_code() {
+    for root_file in [
+        "crates/core/src/lib.rs",
+        "crates/synth/src/lib.rs",
+        "crates/service/src/lib.rs",
+        "crates/dashboard/src/lib.rs",
+    ] {
+        let text = std::fs::read_to_string(root().join(root_file)).unwrap();
+        assert!(text.contains("#![forbid(unsafe_code)]"), "{root_file}");
+    }
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("unsafe_code = \"forbid\""), "the workspace lints forbid unsafe code");
+}
+
+#[test]
+fn the_scoring_core_reads_no_clock() {
+    let needles = [concat!("Instant", "::now"), concat!("SystemTime", "::now"), "UNIX_EPOCH"];
+    let hits = lines_with(&sources(&["crates/core/src"]), &needles);
+    assert!(hits.is_empty(), "the scoring core must not read the clock: {hits:#?}");
+}
+
+#[test]
+fn the_scoring_core_depends_on_no_runtime_web_framework_or_database() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["tree", "--offline", "-p", "wagewatch-core", "-e", "normal", "--prefix", "none"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tree = String::from_utf8(out.stdout).unwrap();
+    assert!(tree.lines().count() > 20, "{tree}");
+    let crates: Vec<&str> = tree.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    for banned in ["tokio", "axum", "hyper", "rusqlite", "libsqlite3-sys", "utoipa", "tower"] {
+        assert!(!crates.contains(&banned), "wagewatch-core depends on {banned}:\n{tree}");
+    }
+}
