@@ -304,11 +304,9 @@ fn token(command: TokenCommand) -> Result<()> {
         }
         TokenCommand::List { state } => {
             let store = Store::open(&state.state).context("opening the state folder")?;
-            println!("{:>4}  {:<10}  {:<7}  {:<20}  {:<20}  name", "id", "role", "region", "created", "revoked");
+            println!("{}", wagewatch_service::state::TokenRecord::HEADER);
             for t in store.tokens()? {
-                let revoked = t.revoked_at.map(|r| r.to_string()).unwrap_or_default();
-                let (id, role, region) = (t.token_id, t.role.code(), region_text(t.region));
-                println!("{id:>4}  {role:<10}  {region:<7}  {:<20}  {revoked:<20}  {}", t.created_at, t.name);
+                println!("{t}");
             }
         }
         TokenCommand::Revoke { state, id } => {
@@ -329,20 +327,7 @@ fn audit(args: args::AuditArgs) -> Result<()> {
         .transpose()?;
     let query = AuditQuery { token_id: args.token_id, route: args.route, since, before_id: None, limit: args.limit };
     for r in store.audit(&query)? {
-        let e = &r.entry;
-        println!(
-            "{:>7}  {}  token {:>3} {:<24} {:<10} {} {} ?{}  rows {}  status {}",
-            r.audit_id,
-            e.at,
-            e.token_id.map(|t| t.to_string()).unwrap_or_default(),
-            e.token_name,
-            e.role.map_or("", |r| r.code()),
-            e.method,
-            e.route,
-            e.filters,
-            e.rows,
-            e.status
-        );
+        println!("{r}");
     }
     Ok(())
 }
@@ -402,19 +387,8 @@ fn load_dataset(args: &DataArgs) -> Result<(Dataset, WorkerMonths)> {
     Ok((ingested.dataset, wm))
 }
 
-/// What a trained model is, in a few lines.
+/// Where a trained model was saved and what it is.
 fn print_model(trained: &RiskModel, models: &Path) {
     println!("model {} saved in {}", trained.model_id, artifact::model_dir(models, &trained.model_id).display());
-    for m in [&trained.employer, &trained.project] {
-        let chosen = m.validation.last();
-        println!(
-            "  {:<8} {} on {} rows ({} events); validation AP {:.3}, AUC {:.3}",
-            m.entity_type.code(),
-            m.learner.name(),
-            m.training_rows,
-            m.training_events,
-            chosen.map_or(0.0, |c| c.average_precision),
-            chosen.map_or(0.0, |c| c.roc_auc)
-        );
-    }
+    print!("{}", trained.summary());
 }

@@ -122,10 +122,18 @@ impl Browser {
     }
 
     fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_cmd(method, path, body).unwrap_or_else(|(status, v)| panic!("{method} {path}: {status} {v}"))
+    }
+
+    /// A WebDriver command, with the status and error body when it fails.
+    fn try_cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, (u16, Value)> {
         let (status, raw) = http(self.port, method, &format!("/session/{}{path}", self.session), body.as_ref());
         let v: Value = serde_json::from_slice(&raw).unwrap();
-        assert_eq!(status, 200, "{method} {path}: {v}");
-        v["value"].clone()
+        if status == 200 {
+            Ok(v["value"].clone())
+        } else {
+            Err((status, v))
+        }
     }
 
     fn goto(&self, url: &str) {
@@ -156,8 +164,20 @@ impl Browser {
         self.cmd("GET", &format!("/element/{element}/text"), None).as_str().unwrap().to_string()
     }
 
+    /// The text of the first element matching `css`, found again if the page replaced it meanwhile (a
+    /// navigation between finding it and reading it leaves a stale element).
+    #[track_caller]
     fn text(&self, css: &str) -> String {
-        self.text_of(&self.find(css))
+        for _ in 0..100 {
+            match self.try_cmd("GET", &format!("/element/{}/text", self.find(css)), None) {
+                Ok(v) => return v.as_str().unwrap().to_string(),
+                Err((_, e)) if e["value"]["error"] == "stale element reference" => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err((status, e)) => panic!("text of {css}: {status} {e}"),
+            }
+        }
+        panic!("the element {css} kept going stale");
     }
 
     fn click(&self, element: &str) {

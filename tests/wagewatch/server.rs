@@ -736,6 +736,8 @@ impl Reply {
 fn a_rescore_over_the_api_publishes_and_a_failed_one_keeps_the_current_run() {
     let app = App::new();
     let before = app.current_run();
+    // A request holds the snapshot it took for its whole life: publishing swaps in a new one beside it.
+    let held = app.state.snapshot();
     let job = check(&app, Some("admin"), "POST", "/v1/runs", Some(r#"{"as_of":"2026-01-01"}"#), 202).json();
     let job = wait_for_job(&app, job["job_id"].as_str().unwrap());
     assert_eq!(job["status"], "succeeded", "{job}");
@@ -748,6 +750,9 @@ fn a_rescore_over_the_api_publishes_and_a_failed_one_keeps_the_current_run() {
     assert_eq!(run["previous_run_id"].as_str().unwrap(), before);
     assert_eq!(run["trigger"], "api");
     assert_eq!(app.state.snapshot().runs.len(), 3);
+    assert_eq!(held.current().unwrap().run_id(), before);
+    assert_eq!(held.runs.len(), 2);
+    assert!(held.pick(Some(&after)).is_err(), "the held snapshot does not see the new run");
 
     // A re-score whose data folder is gone fails, is reported, and the current run stays served.
     let broken = App::with_config(|c| c.data = PathBuf::from("/nonexistent/data"));

@@ -43,8 +43,9 @@ pub struct BandConfig {
     /// ... yellow (default 0.1).
     pub yellow: f64,
     /// Inspection capacity: at most this many entities of each type per district are red (the highest
-    /// ranked ones at or above the red cut-off); the rest of them become orange. Unset: no cap. Set `red = 0`
-    /// with a capacity to make the top N of every district red whatever their probability.
+    /// ranked ones at or above the red cut-off); the rest take the band their probability gives without the
+    /// red cut-off. Unset: no cap. Set `red = 0` with a capacity to make the top N of every district red
+    /// whatever their probability.
     pub red_per_district: Option<u32>,
 }
 

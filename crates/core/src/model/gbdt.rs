@@ -214,6 +214,12 @@ impl Gbdt {
     /// Per-feature contributions to the raw score of one row (they sum, with the returned bias, to the score).
     pub fn contributions(&self, x: ArrayView1<f64>) -> (f64, Vec<f64>) {
         let mut contrib = vec![0.0; self.n_features];
+        let bias = self.contributions_into(x, &mut contrib);
+        (bias, contrib)
+    }
+
+    /// [`Gbdt::contributions`] into a buffer of `n_features` zeros; returns the bias.
+    pub fn contributions_into(&self, x: ArrayView1<f64>, contrib: &mut [f64]) -> f64 {
         let mut bias = self.base_score;
         for tree in &self.trees {
             let mut n = 0usize;
@@ -228,7 +234,7 @@ impl Gbdt {
                 n = next;
             }
         }
-        (bias, contrib)
+        bias
     }
 
     /// Keeps only the first `n` trees.

@@ -106,23 +106,34 @@ impl Learner {
     /// Each feature's contribution to the raw score of one row (path contributions of the trees, coefficient
     /// times standardised value of the scorecard, blended); with the bias they add up to the raw score.
     pub fn contributions(&self, x: ArrayView1<f64>) -> (f64, Vec<f64>) {
+        let (mut trees, mut c) = (Vec::new(), Vec::new());
+        let bias = self.contributions_into(x, &mut trees, &mut c);
+        (bias, c)
+    }
+
+    /// [`Learner::contributions`] into `out`, with `trees` as scratch space; both are resized as needed, so
+    /// a caller scoring many rows allocates them once. Returns the bias.
+    pub fn contributions_into(&self, x: ArrayView1<f64>, trees: &mut Vec<f64>, out: &mut Vec<f64>) -> f64 {
         let w = self.gbdt_weight;
+        let p = self.scorecard.coef.len();
         let mut bias = 0.0;
-        let mut c = vec![0.0; self.scorecard.coef.len()];
+        out.clear();
+        out.resize(p, 0.0);
         if w > 0.0 {
-            let (b, contrib) = self.gbdt.contributions(x);
-            bias += w * b;
-            for (v, g) in c.iter_mut().zip(contrib) {
+            trees.clear();
+            trees.resize(p, 0.0);
+            bias += w * self.gbdt.contributions_into(x, trees);
+            for (v, g) in out.iter_mut().zip(trees.iter()) {
                 *v += w * g;
             }
         }
         if w < 1.0 {
             bias += (1.0 - w) * self.scorecard.intercept;
-            for (v, s) in c.iter_mut().zip(self.scorecard.contributions(x)) {
-                *v += (1.0 - w) * s;
+            for (j, v) in out.iter_mut().enumerate() {
+                *v += (1.0 - w) * self.scorecard.contribution(j, x[j]);
             }
         }
-        (bias, c)
+        bias
     }
 }
 
@@ -185,6 +196,24 @@ pub struct RiskModel {
 }
 
 impl RiskModel {
+    /// A few lines on what each entity type's model is: learner, rows, events and validation figures.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for m in [&self.employer, &self.project] {
+            let chosen = m.validation.last();
+            out.push_str(&format!(
+                "  {:<8} {} on {} rows ({} events); validation AP {:.3}, AUC {:.3}\n",
+                m.entity_type.code(),
+                m.learner.name(),
+                m.training_rows,
+                m.training_events,
+                chosen.map_or(0.0, |c| c.average_precision),
+                chosen.map_or(0.0, |c| c.roc_auc)
+            ));
+        }
+        out
+    }
+
     /// The model of one entity type.
     pub fn entity(&self, t: EntityType) -> &EntityModel {
         match t {
@@ -581,24 +610,27 @@ pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs)
     let p = m.features.len();
     let x = ArrayView2::from_shape((m.rows(), p), &m.values).expect("rows times features");
     check_finite(x)?;
-    let raw: Array1<f64> = model.learner.predict(&x);
     let score_rows = |rows: std::ops::Range<usize>| -> Vec<Scored> {
-        rows.map(|i| {
-            let (_, contributions) = model.learner.contributions(x.row(i));
-            let probability = model.calibrator.probability(raw[i]);
-            Scored {
-                entity_type: m.entity_type,
-                entity: m.entities[i],
-                region: m.regions[i],
-                raw_score: raw[i],
-                probability,
-                rank: 0,
-                band: bands.band(probability),
-                reasons: reasons::top_reasons(m, i, &contributions, 3),
-                alerts: m.alerts[i],
-            }
-        })
-        .collect()
+        let raw: Array1<f64> =
+            model.learner.predict(&x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(rows.clone())));
+        let (mut trees, mut contributions) = (Vec::new(), Vec::new());
+        rows.zip(raw)
+            .map(|(i, raw)| {
+                model.learner.contributions_into(x.row(i), &mut trees, &mut contributions);
+                let probability = model.calibrator.probability(raw);
+                Scored {
+                    entity_type: m.entity_type,
+                    entity: m.entities[i],
+                    region: m.regions[i],
+                    raw_score: raw,
+                    probability,
+                    rank: 0,
+                    band: bands.band(probability),
+                    reasons: reasons::top_reasons(m, i, &contributions, 3),
+                    alerts: m.alerts[i],
+                }
+            })
+            .collect()
     };
     // Two halves side by side; the scores do not depend on the split.
     let half = m.rows() / 2;

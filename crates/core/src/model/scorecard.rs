@@ -102,7 +102,12 @@ impl Scorecard {
 
     /// Each feature's contribution to the raw score against an average entity (coef · z).
     pub fn contributions(&self, x: ArrayView1<f64>) -> Vec<f64> {
-        (0..self.coef.len()).map(|j| self.coef[j] * self.standardise(j, x[j])).collect()
+        (0..self.coef.len()).map(|j| self.contribution(j, x[j])).collect()
+    }
+
+    /// Feature `j`'s contribution when it has value `x`.
+    pub fn contribution(&self, j: usize, x: f64) -> f64 {
+        self.coef[j] * self.standardise(j, x)
     }
 }
 

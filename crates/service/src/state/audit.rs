@@ -27,6 +27,27 @@ pub struct AuditRecord {
     pub entry: AuditEntry,
 }
 
+/// One line for an operator reading the log: id, time, token, role, request, rows and status.
+impl std::fmt::Display for AuditRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = &self.entry;
+        write!(
+            f,
+            "{:>7}  {}  token {:>3} {:<24} {:<10} {} {} ?{}  rows {}  status {}",
+            self.audit_id,
+            e.at,
+            e.token_id.map(|t| t.to_string()).unwrap_or_default(),
+            e.token_name,
+            e.role.map_or("", |r| r.code()),
+            e.method,
+            e.route,
+            e.filters,
+            e.rows,
+            e.status
+        )
+    }
+}
+
 /// Which entries to list, newest first.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuditQuery {

@@ -60,6 +60,27 @@ pub struct TokenRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
+impl TokenRecord {
+    /// The header of the columns [`TokenRecord`]'s `Display` writes.
+    pub const HEADER: &'static str = "  id  role        region   created               revoked               name";
+}
+
+/// One line of a token list: id, role, region (`all` for the whole country), created, revoked, name.
+impl std::fmt::Display for TokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let region = if self.region == RegionPrefix::ALL { "all".to_string() } else { self.region.to_string() };
+        let revoked = self.revoked_at.map(|r| r.to_string()).unwrap_or_default();
+        write!(
+            f,
+            "{:>4}  {:<10}  {region:<7}  {:<20}  {revoked:<20}  {}",
+            self.token_id,
+            self.role.code(),
+            self.created_at,
+            self.name
+        )
+    }
+}
+
 /// Why a token cannot be created as asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TokenRuleError {
