@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wagewatch_core::contract::Date;
 use wagewatch_core::model;
+use wagewatch_service::state::Timestamp;
 
 /// wagewatch warns of unpaid wages (欠薪) before they happen.
 #[derive(Parser)]
@@ -259,6 +260,9 @@ pub enum TokenCommand {
         /// Who holds it, e.g. "江宁区监察大队 张三".
         #[arg(long)]
         name: String,
+        /// When it stops working: a number of days from now (`90d`) or an RFC 3339 time. Never by default.
+        #[arg(long, value_parser = parse_expiry)]
+        expires: Option<Expiry>,
     },
     /// List tokens (never their secrets).
     List {
@@ -310,6 +314,35 @@ fn parse_months(text: &str) -> Result<i32, String> {
         .ok()
         .filter(|d| (1..=24).contains(d))
         .ok_or_else(|| format!("{text:?} is not a number of months such as 1m"))
+}
+
+/// When a token stops working.
+#[derive(Clone, Copy, Debug)]
+pub enum Expiry {
+    /// This many days after it is created.
+    Days(i64),
+    /// At this time.
+    At(Timestamp),
+}
+
+impl Expiry {
+    /// The instant, for a token created at `now`.
+    pub fn at(self, now: Timestamp) -> Timestamp {
+        match self {
+            Expiry::Days(days) => Timestamp(now.0 + days * 86_400),
+            Expiry::At(t) => t,
+        }
+    }
+}
+
+/// `90d` or an RFC 3339 time.
+fn parse_expiry(text: &str) -> Result<Expiry, String> {
+    if let Some(days) = text.strip_suffix('d').and_then(|d| d.parse::<i64>().ok()).filter(|d| (1..=3650).contains(d)) {
+        return Ok(Expiry::Days(days));
+    }
+    Timestamp::parse_rfc3339(text)
+        .map(Expiry::At)
+        .ok_or_else(|| format!("{text:?} is neither a number of days such as 90d nor an RFC 3339 time"))
 }
 
 /// `YYYY-MM-DD`.

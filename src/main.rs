@@ -285,12 +285,16 @@ fn serve(args: args::ServeArgs) -> Result<()> {
 
 fn token(command: TokenCommand) -> Result<()> {
     match command {
-        TokenCommand::Create { state, role, region, name } => {
+        TokenCommand::Create { state, role, region, name, expires } => {
             let role = Role::parse(&role)
                 .with_context(|| format!("unknown role {role:?}: use inspector, supervisor or admin"))?;
             let region =
                 RegionPrefix::parse(&region).with_context(|| format!("region {region:?} is not 2, 4 or 6 digits"))?;
-            let request = NewToken::new(&name, role, region)?;
+            let mut request = NewToken::new(&name, role, region)?;
+            if let Some(expires) = expires {
+                let now = Timestamp::now();
+                request = request.expiring(expires.at(now), now)?;
+            }
             let mut store = Store::open(&state.state).context("opening the state folder")?;
             let (record, secret) = store.create_token(&request).context("creating the token")?;
             eprintln!(
@@ -311,7 +315,7 @@ fn token(command: TokenCommand) -> Result<()> {
         }
         TokenCommand::Revoke { state, id } => {
             let mut store = Store::open(&state.state).context("opening the state folder")?;
-            store.revoke_token(id)?;
+            store.revoke_token(id, RegionPrefix::ALL)?;
             println!("token {id} revoked");
         }
     }
@@ -325,7 +329,14 @@ fn audit(args: args::AuditArgs) -> Result<()> {
         .as_deref()
         .map(|s| Timestamp::parse(s).with_context(|| format!("--since {s:?} is not YYYY-MM-DDTHH:MM:SSZ")))
         .transpose()?;
-    let query = AuditQuery { token_id: args.token_id, route: args.route, since, before_id: None, limit: args.limit };
+    let query = AuditQuery {
+        within: RegionPrefix::ALL,
+        token_id: args.token_id,
+        route: args.route,
+        since,
+        before_id: None,
+        limit: args.limit,
+    };
     for r in store.audit(&query)? {
         println!("{r}");
     }

@@ -119,7 +119,7 @@ struct App {
 }
 
 /// The callers of the matrix.
-const CALLERS: [&str; 5] = ["admin", "supervisor", "inspector", "inspector_away", "city_supervisor"];
+const CALLERS: [&str; 6] = ["admin", "supervisor", "inspector", "inspector_away", "city_supervisor", "city_admin"];
 
 struct Reply {
     status: StatusCode,
@@ -153,6 +153,7 @@ impl App {
             ("inspector", Role::Inspector, p(&home)),
             ("inspector_away", Role::Inspector, p(&away)),
             ("city_supervisor", Role::Supervisor, p(&home[..4])),
+            ("city_admin", Role::Admin, p(&home[..4])),
         ] {
             tokens.insert(name, store.create_token(&NewToken::new(name, role, region).unwrap()).unwrap().1);
         }
@@ -270,45 +271,52 @@ fn check(app: &App, caller: Option<&str>, method: &str, uri: &str, body: Option<
 #[test]
 fn every_route_answers_each_role_by_the_rules() {
     let app = App::new();
+    assert_ne!(app.home[..4], app.away[..4], "the away district lies in another city");
     let emp_in = app.entity("employer", &app.home, true);
     let emp_away = app.entity("employer", &app.away, true);
     let prj_in = app.entity("project", &app.home, true);
     let run = app.current_run();
-    let all = |s| [s; 5];
-    // (method, uri, body, expected status for admin, supervisor, inspector, inspector_away, city_supervisor)
-    let cases: Vec<(&str, String, Option<String>, [u16; 5])> = vec![
+    let (home, city, away) = (app.home.clone(), app.home[..4].to_string(), app.away.clone());
+    let all = |s| [s; 6];
+    let token = |region: &str| format!(r#"{{"name":"n","role":"inspector","region":"{region}"}}"#);
+    // (method, uri, body, expected status for admin, supervisor, inspector, inspector_away, city_supervisor,
+    // city_admin)
+    let cases: Vec<(&str, String, Option<String>, [u16; 6])> = vec![
         ("GET", "/v1/watchlist".into(), None, all(200)),
-        ("GET", format!("/v1/watchlist?region={}", app.home), None, [200, 200, 200, 403, 200]),
-        ("GET", format!("/v1/watchlist?region={}", &app.home[..2]), None, all(200)),
-        ("GET", "/v1/watchlist/export?format=csv".into(), None, [200, 200, 403, 403, 200]),
-        ("GET", "/v1/watchlist/export?format=xlsx".into(), None, [200, 200, 403, 403, 200]),
-        ("GET", "/v1/watchlist/export?format=parquet".into(), None, [200, 200, 403, 403, 200]),
-        ("GET", format!("/v1/employers/{emp_in}"), None, [200, 200, 200, 404, 200]),
-        ("GET", format!("/v1/projects/{prj_in}"), None, [200, 200, 200, 404, 200]),
+        ("GET", format!("/v1/watchlist?region={home}"), None, [200, 200, 200, 403, 200, 200]),
+        ("GET", format!("/v1/watchlist?region={}", &home[..2]), None, all(200)),
+        ("GET", "/v1/watchlist/export?format=csv".into(), None, [200, 200, 403, 403, 200, 200]),
+        ("GET", "/v1/watchlist/export?format=xlsx".into(), None, [200, 200, 403, 403, 200, 200]),
+        ("GET", "/v1/watchlist/export?format=parquet".into(), None, [200, 200, 403, 403, 200, 200]),
+        ("GET", format!("/v1/employers/{emp_in}"), None, [200, 200, 200, 404, 200, 200]),
+        ("GET", format!("/v1/employers/{emp_away}"), None, [200, 404, 404, 200, 404, 404]),
+        ("GET", format!("/v1/projects/{prj_in}"), None, [200, 200, 200, 404, 200, 200]),
         ("GET", "/v1/employers/nope".into(), None, all(404)),
         ("GET", "/v1/runs".into(), None, all(200)),
         ("GET", format!("/v1/runs/{run}"), None, all(200)),
-        ("GET", "/v1/runs/nope".into(), None, all(404)),
-        ("GET", "/v1/jobs/nope".into(), None, all(404)),
+        ("GET", "/v1/runs/r-nope".into(), None, all(404)),
+        ("GET", "/v1/jobs/nope".into(), None, all(400)),
+        ("GET", "/v1/jobs/job-0000000000000000".into(), None, all(404)),
         ("GET", "/v1/models".into(), None, all(200)),
         ("GET", "/v1/models/m-test".into(), None, all(200)),
         ("GET", "/v1/models/nope".into(), None, all(404)),
-        ("GET", "/v1/tokens".into(), None, [200, 403, 403, 403, 403]),
-        ("GET", "/v1/audit".into(), None, [200, 403, 403, 403, 403]),
-        (
-            "POST",
-            "/v1/tokens".into(),
-            Some(r#"{"name":"n","role":"inspector","region":"32"}"#.into()),
-            [201, 403, 403, 403, 403],
-        ),
-        ("DELETE", "/v1/tokens/999".into(), None, [404, 403, 403, 403, 403]),
+        ("GET", "/v1/models/..%2Fx".into(), None, all(404)),
+        ("GET", "/v1/tokens".into(), None, [200, 403, 403, 403, 403, 200]),
+        ("GET", "/v1/audit".into(), None, [200, 403, 403, 403, 403, 200]),
+        // A region's admin grants tokens of its region or a part of it, never wider and never elsewhere.
+        ("POST", "/v1/tokens".into(), Some(r#"{"name":"n","role":"admin"}"#.into()), [201, 403, 403, 403, 403, 403]),
+        ("POST", "/v1/tokens".into(), Some(token(&home[..2])), [201, 403, 403, 403, 403, 403]),
+        ("POST", "/v1/tokens".into(), Some(token(&city)), [201, 403, 403, 403, 403, 201]),
+        ("POST", "/v1/tokens".into(), Some(token(&home)), [201, 403, 403, 403, 403, 201]),
+        ("POST", "/v1/tokens".into(), Some(token(&away)), [201, 403, 403, 403, 403, 403]),
+        ("DELETE", "/v1/tokens/999".into(), None, [404, 403, 403, 403, 403, 404]),
         (
             "POST",
             "/v1/inspections".into(),
             Some(format!(
                 r#"{{"inspection_id":"X-{{n}}","employer_id":"{emp_in}","inspected_on":"2025-12-03","found_arrears":true,"arrears_amount":1200.5,"workers_affected":3}}"#
             )),
-            [201, 403, 201, 404, 403],
+            [201, 403, 201, 404, 403, 201],
         ),
         (
             "POST",
@@ -316,9 +324,13 @@ fn every_route_answers_each_role_by_the_rules() {
             Some(format!(
                 r#"{{"inspection_id":"Y-{{n}}","employer_id":"{emp_away}","inspected_on":"2025-12-03","found_arrears":false}}"#
             )),
-            [201, 403, 404, 201, 403],
+            [201, 403, 404, 201, 403, 404],
         ),
-        ("POST", "/v1/runs".into(), Some(r#"{"as_of":"nope"}"#.into()), [400, 403, 403, 403, 403]),
+        // A re-score covers every region: national admins only.
+        ("POST", "/v1/runs".into(), Some(r#"{"as_of":"nope"}"#.into()), [400, 403, 403, 403, 403, 403]),
+        ("POST", "/v1/runs".into(), Some(r#"{"model_id":"../x"}"#.into()), [400, 403, 403, 403, 403, 403]),
+        ("POST", "/v1/runs".into(), Some(r#"{"as_of":"1900-01-01"}"#.into()), [422, 403, 403, 403, 403, 403]),
+        ("POST", "/v1/runs".into(), Some("[null, null]".into()), all(400)),
         ("GET", "/healthz".into(), None, all(200)),
         ("GET", "/readyz".into(), None, all(200)),
         ("GET", "/metrics".into(), None, all(200)),
@@ -346,6 +358,45 @@ fn every_route_answers_each_role_by_the_rules() {
     assert_eq!(reply.unwrap().status(), StatusCode::UNAUTHORIZED);
     check(&app, None, "GET", "/v1/nothing", None, 404);
     check(&app, Some("admin"), "PUT", "/v1/watchlist", None, 405);
+}
+
+#[test]
+fn a_regions_admin_sees_and_revokes_only_its_regions_tokens_and_audit() {
+    let app = App::new();
+    // Activity in and out of the city: each caller reads the watchlist once.
+    for caller in CALLERS {
+        app.get("/v1/watchlist?limit=1", caller);
+    }
+    let city = RegionPrefix::parse(&app.home[..4]).unwrap();
+    let tokens = app.get("/v1/tokens", "city_admin");
+    let regions: Vec<&str> = tokens["tokens"].as_array().unwrap().iter().map(|t| t["region"].as_str().unwrap()).collect();
+    assert!(!regions.is_empty());
+    assert!(regions.iter().all(|r| !r.is_empty() && city.covers(RegionPrefix::parse(r).unwrap())), "{regions:?}");
+    let everyone = app.get("/v1/tokens", "admin");
+    let id_of = |name: &str| {
+        everyone["tokens"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["token_id"].as_i64().unwrap()
+    };
+    // The national admin's token and the away inspector's are not the city admin's to revoke.
+    for name in ["admin", "inspector_away"] {
+        check(&app, Some("city_admin"), "DELETE", &format!("/v1/tokens/{}", id_of(name)), None, 404);
+    }
+    app.get("/v1/watchlist?limit=1", "inspector_away");
+    // Its own region's inspector is.
+    check(&app, Some("city_admin"), "DELETE", &format!("/v1/tokens/{}", id_of("inspector")), None, 204);
+    check(&app, Some("inspector"), "GET", "/v1/watchlist?limit=1", None, 401);
+    // The audit log it reads holds its region's callers only, and its own privileged actions.
+    let audit = app.get("/v1/audit?limit=1000", "city_admin");
+    let names: BTreeSet<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["token_name"].as_str().unwrap_or("")).collect();
+    assert!(names.contains("city_supervisor") && names.contains("city_admin"), "{names:?}");
+    assert!(!names.contains("admin") && !names.contains("inspector_away"), "{names:?}");
+    let routes: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["route"].as_str().unwrap()).collect();
+    assert!(routes.contains(&"/v1/tokens/{id}") && routes.contains(&"/v1/tokens"), "{routes:?}");
+    // The national admin sees everyone, including the refused revocations.
+    let audit = app.get("/v1/audit?limit=1000", "admin");
+    let names: BTreeSet<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["token_name"].as_str().unwrap_or("")).collect();
+    assert!(names.contains("inspector_away") && names.contains("city_admin"), "{names:?}");
 }
 
 #[test]
@@ -886,9 +937,12 @@ fn the_config_file_sets_bands_and_rejects_mistakes_with_the_file_named() {
 
 #[test]
 fn the_scheduler_rescores_when_the_data_folder_changes() {
-    let f = fixture();
+    // The scheduler re-scores as of today, which must lie within the data: a small province up to today.
     let data = tempfile::tempdir().unwrap();
-    copy_dir(&f.data, data.path());
+    let today = wagewatch_service::state::Timestamp::now().date();
+    let config =
+        SynthConfig { employers: 40, seed: 9, start: d("2024-01-01"), end: today, format: OutputFormat::Parquet };
+    synth::generate(&config, data.path(), &|_| {}).unwrap();
     let app = App::with_config(|c| {
         c.data = data.path().to_path_buf();
         c.schedule.enabled = true;

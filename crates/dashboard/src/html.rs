@@ -1,7 +1,7 @@
-//! HTML building blocks of the dashboard: escaping, the page layout, the two languages, and how numbers,
-//! money and bands read.
+//! HTML building blocks of the dashboard, in maud (compiled templates that escape every interpolated value):
+//! the page layout, the two languages, and how numbers, money and bands read.
 
-use std::fmt::Write;
+use maud::{html, Markup, DOCTYPE};
 
 use wagewatch_core::model::Band;
 use wagewatch_service::state::{Principal, Role};
@@ -31,23 +31,7 @@ impl Lang {
     }
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Percent-encodes a query value.
+/// Percent-encodes a query value (for links built from typed values).
 pub fn url(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -104,8 +88,8 @@ pub fn band_name(b: Band, lang: Lang) -> &'static str {
 }
 
 /// A band chip: colour plus the band's name in words (never colour alone).
-pub fn band_chip(b: Band, lang: Lang) -> String {
-    format!(r#"<span class="band band-{}">{}</span>"#, b.code(), band_name(b, lang))
+pub fn band_chip(b: Band, lang: Lang) -> Markup {
+    html! { span class={ "band band-" (b.code()) } { (band_name(b, lang)) } }
 }
 
 /// A role's name.
@@ -126,81 +110,58 @@ pub enum Nav {
     None,
 }
 
-/// A whole page around `body`.
-pub fn layout(lang: Lang, title: &str, nav: Nav, who: Option<&Principal>, here: &str, body: &str) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r##"<!doctype html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · wagewatch</title>
-<link rel="stylesheet" href="/assets/app.css">
-<script src="/assets/app.js" defer></script>
-</head>
-<body>
-<a class="skip" href="#main">{skip}</a>
-<header class="top">
-<span class="brand">wagewatch <small>{tagline}</small></span>
-"##,
-        lang = lang.code(),
-        title = esc(title),
-        skip = lang.t("跳到正文", "Skip to content"),
-        tagline = lang.t("欠薪风险预警", "wage-arrears early warning"),
-    );
-    if let Some(p) = who {
-        let item = |n: Nav, href: &str, zh: &str, en: &str| {
-            let current = if n == nav { r#" aria-current="page""# } else { "" };
-            format!(r#"<li><a href="{href}"{current}>{}</a></li>"#, lang.t(zh, en))
-        };
-        let region = if p.region.digits() == 0 {
-            lang.t("全部地区", "all regions").to_string()
-        } else {
-            p.region.to_string()
-        };
-        let _ = write!(
-            out,
-            r#"<nav aria-label="{nav_label}"><ul>{}{}{}</ul></nav>
-<div class="who"><span>{name} · {role} · {region_label} {region}</span>
-<form method="post" action="/signout"><button type="submit">{signout}</button></form></div>
-"#,
-            item(Nav::Watchlist, "/watchlist", "风险名单", "Watchlist"),
-            item(Nav::Overview, "/overview", "地区概览", "Regions"),
-            item(Nav::Model, "/model", "模型与批次", "Model & runs"),
-            nav_label = lang.t("主导航", "Main"),
-            name = esc(&p.name),
-            role = role_name(p.role, lang),
-            region_label = lang.t("辖区", "region"),
-            region = esc(&region),
-            signout = lang.t("退出", "Sign out"),
-        );
-    }
-    let other = match lang {
+/// A whole page around `body`. `here` is this page's path and query, for the language switch.
+pub fn layout(lang: Lang, title: &str, nav: Nav, who: Option<&Principal>, here: &str, body: Markup) -> Markup {
+    let (other_code, other_label) = match lang {
         Lang::Zh => ("en", "English"),
         Lang::En => ("zh", "中文"),
     };
-    let _ = write!(
-        out,
-        r#"<a class="lang" href="/lang/{code}?next={next}" lang="{code}">{label}</a>
-</header>
-<main id="main">
-{body}
-</main>
-<footer>wagewatch · {footer}</footer>
-</body>
-</html>
-"#,
-        code = other.0,
-        label = other.1,
-        next = url(here),
-        footer = lang.t(
-            "概率为经校准的未来 60 天欠薪事件概率；原因是推高分数最多的因素。",
-            "Scores are calibrated probabilities of an arrears event in the next 60 days; reasons are the factors that raise a score most."
-        ),
-    );
-    out
+    let item = |n: Nav, href: &'static str, zh: &'static str, en: &'static str| {
+        html! { li { a href=(href) aria-current=[(n == nav).then_some("page")] { (lang.t(zh, en)) } } }
+    };
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · wagewatch" }
+                link rel="stylesheet" href="/assets/app.css";
+                script src="/assets/app.js" defer {}
+            }
+            body {
+                a class="skip" href="#main" { (lang.t("跳到正文", "Skip to content")) }
+                header class="top" {
+                    span class="brand" { "wagewatch " small { (lang.t("欠薪风险预警", "wage-arrears early warning")) } }
+                    @if let Some(p) = who {
+                        nav aria-label=(lang.t("主导航", "Main")) {
+                            ul {
+                                (item(Nav::Watchlist, "/watchlist", "风险名单", "Watchlist"))
+                                (item(Nav::Overview, "/overview", "地区概览", "Regions"))
+                                (item(Nav::Model, "/model", "模型与批次", "Model & runs"))
+                            }
+                        }
+                        div class="who" {
+                            span {
+                                (p.name) " · " (role_name(p.role, lang)) " · " (lang.t("辖区", "region")) " "
+                                @if p.region.digits() == 0 { (lang.t("全部地区", "all regions")) } @else { (p.region) }
+                            }
+                            form method="post" action="/signout" { button type="submit" { (lang.t("退出", "Sign out")) } }
+                        }
+                    }
+                    a class="lang" href={ "/lang/" (other_code) "?next=" (url(here)) } lang=(other_code) { (other_label) }
+                }
+                main id="main" { (body) }
+                footer {
+                    "wagewatch · "
+                    (lang.t(
+                        "概率为经校准的未来 60 天欠薪事件概率；原因是推高分数最多的因素。",
+                        "Scores are calibrated probabilities of an arrears event in the next 60 days; reasons are the factors that raise a score most."
+                    ))
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -219,8 +180,22 @@ mod tests {
         check(1_234_567.0, Lang::En, "1,234,567 yuan");
         check(0.0, Lang::Zh, "0 元");
         assert_eq!(thousands(-1234.0), "-1,234");
-        assert_eq!(esc(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
         assert_eq!(url("a b/中"), "a%20b%2F%E4%B8%AD");
         assert_eq!(percent(0.1234), "12.3%");
+        let who = Principal {
+            token_id: 1,
+            name: r#"<img src=x onerror=alert(1)>"#.into(),
+            role: Role::Supervisor,
+            region: wagewatch_core::contract::RegionPrefix::parse("32").unwrap(),
+        };
+        let page =
+            layout(Lang::En, "<b>t</b>", Nav::None, Some(&who), r#"/x"><script>"#, html! { "<i>" }).into_string();
+        assert!(
+            !page.contains("<img src=x")
+                && !page.contains("<script>")
+                && !page.contains("<b>t")
+                && !page.contains("<i>")
+        );
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"), "{page}");
     }
 }

@@ -30,6 +30,7 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub schedule: ScheduleConfig,
     pub server: ServerConfig,
+    pub audit: AuditConfig,
 }
 
 /// How probabilities become bands.
@@ -89,6 +90,41 @@ pub struct ServerConfig {
     pub request_timeout_seconds: u64,
     /// Largest request body accepted (default 64 KiB).
     pub body_limit_bytes: usize,
+    /// A connection must send a whole request header within this time, and an idle keep-alive connection
+    /// is closed after it (default 10 s): a client that sends half a header cannot hold a connection.
+    pub header_read_timeout_seconds: u64,
+    /// Open connections at most; further ones are closed at once (default 1024).
+    pub max_connections: usize,
+    /// Requests in flight at most; further ones are answered 503 `overloaded` at once (default 512).
+    pub max_in_flight: usize,
+    /// Mark the session cookie `Secure` (and name it `__Host-ww_session`): set this when clients reach the
+    /// server over HTTPS, as through a TLS-terminating reverse proxy (default false).
+    pub secure_cookies: bool,
+    /// A dashboard session ends after this many idle minutes (default 30).
+    pub session_idle_minutes: u64,
+    /// ... and after this many hours whatever its use (default 12).
+    pub session_max_hours: u64,
+    /// Exports (API and dashboard) per token and minute (default 10).
+    pub exports_per_minute: u32,
+    /// Re-scores started over the API per token and hour (default 6).
+    pub rescores_per_hour: u32,
+    /// Failed sign-ins per client address in 10 minutes before sign-in is refused for the rest of them
+    /// (default 10).
+    pub signin_failures_per_10_minutes: u32,
+}
+
+/// The audit log.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Entries older than this many days are deleted (default 365).
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { retention_days: 365 }
+    }
 }
 
 impl Default for Config {
@@ -101,6 +137,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             schedule: ScheduleConfig::default(),
             server: ServerConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -139,6 +176,25 @@ impl Default for ServerConfig {
             default_page: 50,
             request_timeout_seconds: 10,
             body_limit_bytes: 64 * 1024,
+            header_read_timeout_seconds: 10,
+            max_connections: 1024,
+            max_in_flight: 512,
+            secure_cookies: false,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            exports_per_minute: 10,
+            rescores_per_hour: 6,
+            signin_failures_per_10_minutes: 10,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// How long dashboard sessions live.
+    pub fn session_limits(&self) -> crate::state::SessionLimits {
+        crate::state::SessionLimits {
+            idle_seconds: self.session_idle_minutes as i64 * 60,
+            max_seconds: self.session_max_hours as i64 * 3600,
         }
     }
 }
@@ -194,6 +250,17 @@ impl Config {
         if s.request_timeout_seconds == 0 || s.body_limit_bytes < 1024 {
             return Err("server: request_timeout_seconds must be positive and body_limit_bytes at least 1024".into());
         }
+        if s.header_read_timeout_seconds == 0 || s.max_connections == 0 || s.max_in_flight == 0 {
+            return Err(
+                "server: header_read_timeout_seconds, max_connections and max_in_flight must be positive".into()
+            );
+        }
+        if s.session_idle_minutes == 0 || s.session_max_hours == 0 {
+            return Err("server: session_idle_minutes and session_max_hours must be positive".into());
+        }
+        if self.audit.retention_days == 0 {
+            return Err("audit.retention_days must be at least 1".into());
+        }
         let sc = &self.schedule;
         if sc.pre_festival_every_hours == 0 || sc.every_hours == 0 || sc.check_every_seconds == 0 {
             return Err("schedule: intervals must be positive".into());
@@ -226,5 +293,8 @@ mod tests {
         check("[server]\nmax_page = 10\ndefault_page = 50", Err("default_page"));
         check("[bands]\npurple = 1", Err("unknown field"));
         check("[schedule]\nevery_hours = \"weekly\"", Err("invalid type"));
+        check("[server]\nmax_connections = 0", Err("max_connections"));
+        check("[audit]\nretention_days = 0", Err("retention_days"));
+        check("[server]\nsecure_cookies = true\n[audit]\nretention_days = 90", Ok(()));
     }
 }

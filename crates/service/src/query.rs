@@ -37,7 +37,27 @@ pub struct BadFilter {
     pub reason: &'static str,
 }
 
-/// A watchlist request's filters as text, as they arrived.
+/// The longest search text, in characters.
+pub const MAX_TEXT_CHARS: usize = 100;
+
+/// A watchlist request's filters as typed values (the API's parameters parse into these).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FilterSpec {
+    pub entity_type: Option<EntityType>,
+    pub region: Option<RegionPrefix>,
+    pub sector: Option<Sector>,
+    pub kind: Option<EmployerKind>,
+    pub bands: Option<Vec<Band>>,
+    pub min_score: Option<f64>,
+    pub text: Option<String>,
+}
+
+/// A comma-separated list of bands (`red,orange`), exactly; `None` when any item is not a band.
+pub fn parse_bands(list: &str) -> Option<Vec<Band>> {
+    list.split(',').map(Band::parse).collect()
+}
+
+/// A watchlist request's filters as text, as they arrived (from the dashboard's form).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FilterText<'a> {
     pub entity_type: Option<&'a str>,
@@ -68,42 +88,55 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Parses the filters' text; the region is the requested one until [`Filter::within`] narrows it.
-    pub fn parse(q: &FilterText<'_>) -> Result<Filter, BadFilter> {
+    /// A filter of typed values; the region is the requested one until [`Filter::within`] narrows it.
+    pub fn new(spec: FilterSpec) -> Result<Filter, BadFilter> {
         let bad = |parameter: &'static str, reason: &'static str| BadFilter { parameter, reason };
-        let entity_type = q
-            .entity_type
-            .map(|t| EntityType::parse(t).ok_or_else(|| bad("entity_type", "use employer or project")))
-            .transpose()?;
-        let requested_region = q
-            .region
-            .filter(|r| !r.is_empty())
-            .map(|r| RegionPrefix::parse(r).ok_or_else(|| bad("region", "use 2, 4 or 6 digits")))
-            .transpose()?;
-        let sector = q.sector.map(|s| Sector::parse(s).ok_or_else(|| bad("sector", "unknown sector"))).transpose()?;
-        let kind = q.kind.map(|k| EmployerKind::parse(k).ok_or_else(|| bad("kind", "unknown kind"))).transpose()?;
-        let bands = q
-            .band
-            .map(|b| {
-                b.split(',')
-                    .map(|code| Band::parse(code.trim()).ok_or_else(|| bad("band", "use red, orange, yellow or green")))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?;
-        if let Some(m) = q.min_score {
+        if let Some(m) = spec.min_score {
             if !(0.0..=1.0).contains(&m) {
                 return Err(bad("min_score", "must lie in 0..1"));
             }
         }
+        if spec.text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS) {
+            return Err(bad("q", "at most 100 characters"));
+        }
         Ok(Filter {
+            entity_type: spec.entity_type,
+            requested_region: spec.region,
+            region: spec.region.unwrap_or(RegionPrefix::ALL),
+            sector: spec.sector,
+            kind: spec.kind,
+            bands: spec.bands,
+            min_score: spec.min_score,
+            text: spec.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_lowercase),
+        })
+    }
+
+    /// Parses the filters' text (empty means "any"); the region is the requested one until
+    /// [`Filter::within`] narrows it.
+    pub fn parse(q: &FilterText<'_>) -> Result<Filter, BadFilter> {
+        let bad = |parameter: &'static str, reason: &'static str| BadFilter { parameter, reason };
+        let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let entity_type = given(q.entity_type)
+            .map(|t| EntityType::parse(&t).ok_or_else(|| bad("entity_type", "use employer or project")))
+            .transpose()?;
+        let region = given(q.region)
+            .map(|r| RegionPrefix::parse(&r).ok_or_else(|| bad("region", "use 2, 4 or 6 digits")))
+            .transpose()?;
+        let sector =
+            given(q.sector).map(|s| Sector::parse(&s).ok_or_else(|| bad("sector", "unknown sector"))).transpose()?;
+        let kind =
+            given(q.kind).map(|k| EmployerKind::parse(&k).ok_or_else(|| bad("kind", "unknown kind"))).transpose()?;
+        let bands = given(q.band)
+            .map(|b| parse_bands(&b.replace(' ', "")).ok_or_else(|| bad("band", "use red, orange, yellow or green")))
+            .transpose()?;
+        Filter::new(FilterSpec {
             entity_type,
-            requested_region,
-            region: requested_region.unwrap_or(RegionPrefix::ALL),
+            region,
             sector,
             kind,
             bands,
             min_score: q.min_score,
-            text: q.text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_lowercase),
+            text: q.text.map(str::to_string),
         })
     }
 

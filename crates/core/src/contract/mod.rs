@@ -333,6 +333,13 @@ pub struct RegionPrefix {
     value: u32,
 }
 
+/// The whole country.
+impl Default for RegionPrefix {
+    fn default() -> Self {
+        RegionPrefix::ALL
+    }
+}
+
 impl RegionPrefix {
     /// Every region.
     pub const ALL: RegionPrefix = RegionPrefix { digits: 0, value: 0 };

@@ -85,6 +85,25 @@ pub enum IngestError {
     Invalid { total: u64, bad_rows: u64, first: Vec<RowProblem> },
 }
 
+impl IngestError {
+    /// The message without any cell value the data holds: row problems give their place and kind only.
+    pub fn redacted(&self) -> String {
+        match self {
+            IngestError::Invalid { total, bad_rows, first } => {
+                let mut text = format!("{total} problem(s) in {bad_rows} row(s); the first {}:", first.len());
+                for p in first {
+                    text.push_str(&format!("\n  - {}", p.redacted()));
+                }
+                text
+            }
+            IngestError::Unreadable { table, path, .. } => {
+                format!("table {table}: file {} cannot be read", path.display())
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 fn invalid_message(total: u64, bad_rows: u64, first: &[RowProblem]) -> String {
     let mut text = format!("{total} problem(s) in {bad_rows} row(s); the first {}:", first.len());
     for p in first {

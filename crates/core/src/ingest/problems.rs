@@ -94,6 +94,17 @@ impl fmt::Display for RowProblem {
     }
 }
 
+impl RowProblem {
+    /// Where the problem is and what kind it is, without the reason's quotation of the value (for readers who
+    /// may not see the data itself).
+    pub fn redacted(&self) -> String {
+        let file =
+            self.file.file_name().map_or_else(|| self.file.display().to_string(), |n| n.to_string_lossy().into());
+        let column = self.column.map(|c| format!(", column {c}")).unwrap_or_default();
+        format!("{} ({file}) row {}{column}: {}", self.table, self.row, self.kind)
+    }
+}
+
 /// Problems found in one table: counts by kind and column, the first few in full.
 #[derive(Clone, Debug, Default)]
 pub struct ProblemLog {

@@ -54,6 +54,23 @@ fn entity_file(m: &EntityModel) -> EntityFile {
     }
 }
 
+/// The longest model id, in characters.
+pub const MAX_MODEL_ID_CHARS: usize = 64;
+
+/// Checks that `id` is a name a model folder may have: 1 to 64 ASCII letters, digits, `.`, `_` or `-`, not
+/// starting with `.` (so never a path, a hidden folder or `..`).
+pub fn check_model_id(id: &str) -> Result<(), ModelError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_MODEL_ID_CHARS
+        && !id.starts_with('.')
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ModelError::BadModelId { id: id.chars().take(80).collect() })
+    }
+}
+
 /// The folder of a model.
 pub fn model_dir(models: &Path, id: &str) -> PathBuf {
     models.join(id)
@@ -61,6 +78,7 @@ pub fn model_dir(models: &Path, id: &str) -> PathBuf {
 
 /// Writes `model.json` and `model_card.md` under `models/<id>/`, atomically (written aside, then renamed).
 pub fn save(model: &RiskModel, models: &Path, card_extra: &str) -> Result<PathBuf, ModelError> {
+    check_model_id(&model.model_id)?;
     let dir = model_dir(models, &model.model_id);
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -98,6 +116,7 @@ pub fn save(model: &RiskModel, models: &Path, card_extra: &str) -> Result<PathBu
 
 /// Loads `models/<id>/model.json`.
 pub fn load(models: &Path, id: &str) -> Result<RiskModel, ModelError> {
+    check_model_id(id)?;
     let path = model_dir(models, id).join("model.json");
     let bytes = match fs::read(&path) {
         Ok(b) => b,
@@ -190,6 +209,7 @@ pub fn list(models: &Path) -> Vec<String> {
         .flatten()
         .filter(|e| e.path().join("model.json").is_file())
         .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|id| check_model_id(id).is_ok())
         .collect();
     ids.sort();
     ids

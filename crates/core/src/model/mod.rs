@@ -59,6 +59,8 @@ pub enum ModelError {
     SchemaVersion { path: PathBuf, found: u32, expected: u32 },
     #[error("no model {id} under {dir}")]
     UnknownModel { id: String, dir: PathBuf },
+    #[error("{id:?} is not a model id: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'")]
+    BadModelId { id: String },
     #[error(transparent)]
     Calendar(#[from] crate::calendar::OutsideCalendar),
     #[error("feature column {column} of row {row} is not a finite number; the model takes finite features only")]

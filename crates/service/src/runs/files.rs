@@ -44,7 +44,8 @@ pub(super) fn encode_parquet<W: std::io::Write + Send>(out: W, columns: Vec<(Str
 
 /// Writes one batch as a Parquet file and syncs it.
 fn write_batch(path: &Path, columns: Vec<(String, ArrayRef)>) -> Result<(), RunError> {
-    let file = File::create(path).map_err(|source| RunError::Io { path: path.to_path_buf(), source })?;
+    let file =
+        crate::state::create_private_file(path).map_err(|source| RunError::Io { path: path.to_path_buf(), source })?;
     let file = encode_parquet(file, columns).map_err(|reason| RunError::File { path: path.to_path_buf(), reason })?;
     file.sync_all().map_err(|source| RunError::Io { path: path.to_path_buf(), source })
 }

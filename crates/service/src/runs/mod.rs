@@ -47,6 +47,34 @@ pub enum RunError {
     Model(#[from] model::ModelError),
     #[error(transparent)]
     Ingest(#[from] wagewatch_core::ingest::IngestError),
+    #[error("as of {as_of} lies outside the data, whose payroll falls due from {first} to {last} (a re-score may be as of up to {AS_OF_AFTER_DATA_DAYS} days after the last)")]
+    AsOfOutsideData { as_of: Date, first: Date, last: Date },
+}
+
+/// How many days after the data's last payroll due date a re-score may still be as of.
+pub const AS_OF_AFTER_DATA_DAYS: i32 = 92;
+
+impl RunError {
+    /// The message without any cell value of the data (for the run registry and the API, which people
+    /// who may not see the data read); the full message goes to the log.
+    pub fn redacted(&self) -> String {
+        match self {
+            RunError::Ingest(e) => e.redacted(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Fails unless `as_of` lies within the dataset's payroll history (up to [`AS_OF_AFTER_DATA_DAYS`] after it).
+pub fn check_as_of(ds: &Dataset, as_of: Date) -> Result<(), RunError> {
+    let due = &ds.payroll.due_date;
+    let (Some(first), Some(last)) = (due.iter().min().copied(), due.iter().max().copied()) else {
+        return Ok(());
+    };
+    if as_of < first || as_of > last.add_days(AS_OF_AFTER_DATA_DAYS) {
+        return Err(RunError::AsOfOutsideData { as_of, first, last });
+    }
+    Ok(())
 }
 
 /// How a project and an employer are linked.
@@ -313,7 +341,7 @@ pub fn rescore_from_folder(
         None => match newest_model(&config.models) {
             Ok(m) => m,
             Err(e) => {
-                record_failure(store, &request, "", &e.to_string())?;
+                record_failure(store, &request, "", &e.redacted())?;
                 return Err(e);
             }
         },
@@ -323,6 +351,7 @@ pub fn rescore_from_folder(
         let options =
             wagewatch_core::ingest::IngestOptions { mode: wagewatch_core::ingest::Mode::Strict, problems_listed: 20 };
         let mut ds = wagewatch_core::ingest::load(&config.data, key, &options)?.dataset;
+        check_as_of(&ds, as_of)?;
         let added = merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
         tracing::info!(added, "recorded inspections merged into the dataset");
         Ok((trained, ds))
@@ -330,7 +359,7 @@ pub fn rescore_from_folder(
     let (trained, ds) = match loaded {
         Ok(x) => x,
         Err(e) => {
-            record_failure(store, &request, &model_id, &e.to_string())?;
+            record_failure(store, &request, &model_id, &e.redacted())?;
             return Err(e);
         }
     };
@@ -398,7 +427,7 @@ pub fn rescore(
 ) -> Result<RunRecord, RunError> {
     let attempt = Attempt::new("run");
     build_and_publish(store, inputs, request, config, &attempt).inspect_err(|e| {
-        let failed = failed_run(&attempt, request, &inputs.model.model_id, inputs.data_fingerprint, &e.to_string());
+        let failed = failed_run(&attempt, request, &inputs.model.model_id, inputs.data_fingerprint, &e.redacted());
         if let Err(record_err) = store.insert_run(&failed) {
             tracing::error!(error = %record_err, "could not record the failed run");
         }
@@ -443,7 +472,7 @@ fn build_and_publish(
         let path = path.to_path_buf();
         move |source| RunError::Io { path, source }
     };
-    fs::create_dir_all(&staging).map_err(io(&staging))?;
+    crate::state::create_private_dir(&staging).map_err(io(&staging))?;
     files::write_scores(&staging.join(files::SCORES), &rows)?;
     if std::env::var(FAILPOINT_ENV).as_deref() == Ok("rescore-after-scores") {
         tracing::warn!("failpoint: pausing mid-run");

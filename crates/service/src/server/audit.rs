@@ -1,18 +1,31 @@
 //! The audit writer: requests hand their entry to one thread that commits concurrent entries together
 //! (group commit) and answers each request only once its entry is durable, so the log never misses a
 //! read that was answered and a burst of reads costs one fsync, not one each.
+//!
+//! The same thread keeps the state tidy: at start and then hourly it deletes audit entries older than the
+//! retention and sessions that have ended, so the database's growth is bounded by the retention.
 
 use std::path::Path;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::state::{AuditEntry, StateError, Store};
+use crate::state::{AuditEntry, SessionLimits, StateError, Store, Timestamp};
 
 /// Most entries committed in one transaction.
 const BATCH: usize = 1024;
+/// How often expired entries and sessions are deleted.
+const TIDY_EVERY: Duration = Duration::from_secs(3600);
 
 type Job = (AuditEntry, oneshot::Sender<Result<(), String>>);
+
+/// What the writer deletes as time passes.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub audit_days: u32,
+    pub sessions: SessionLimits,
+}
 
 /// The handle requests use.
 #[derive(Clone, Debug)]
@@ -22,27 +35,23 @@ pub struct AuditLog {
 
 impl AuditLog {
     /// Starts the writer thread on its own connection to the state database.
-    pub fn start(state_dir: &Path) -> Result<AuditLog, StateError> {
-        let mut store = Store::open(state_dir)?;
+    pub fn start(state_dir: &Path, retention: Retention) -> Result<AuditLog, StateError> {
+        let mut store = Store::open_existing(state_dir)?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < BATCH {
-                        match rx.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
-                        }
+                tidy(&mut store, retention);
+                let mut tidied = Instant::now();
+                loop {
+                    match rx.recv_timeout(TIDY_EVERY) {
+                        Ok(first) => commit(&mut store, first, &rx),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
                     }
-                    let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
-                    let result = store.append_audit(&entries).map_err(|e| e.to_string());
-                    if let Err(e) = &result {
-                        tracing::error!(error = %e, "audit log write failed");
-                    }
-                    for (_, done) in batch {
-                        let _ = done.send(result.clone());
+                    if tidied.elapsed() >= TIDY_EVERY {
+                        tidy(&mut store, retention);
+                        tidied = Instant::now();
                     }
                 }
             })
@@ -55,5 +64,38 @@ impl AuditLog {
         let (done, wait) = oneshot::channel();
         self.tx.send((entry, done)).map_err(|_| "the audit writer stopped".to_string())?;
         wait.await.map_err(|_| "the audit writer stopped".to_string())?
+    }
+}
+
+/// Commits `first` and whatever else is waiting, in one transaction, and answers each request.
+fn commit(store: &mut Store, first: Job, rx: &mpsc::Receiver<Job>) {
+    let mut batch = vec![first];
+    while batch.len() < BATCH {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
+    let result = store.append_audit(&entries).map_err(|e| e.to_string());
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "audit log write failed");
+    }
+    for (_, done) in batch {
+        let _ = done.send(result.clone());
+    }
+}
+
+/// Deletes audit entries past the retention and ended sessions.
+fn tidy(store: &mut Store, retention: Retention) {
+    let now = Timestamp::now();
+    let before = Timestamp(now.0 - i64::from(retention.audit_days) * 86_400);
+    match store.expire_audit(before) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(entries = n, "audit entries past the retention deleted"),
+        Err(e) => tracing::error!(error = %e, "audit retention failed"),
+    }
+    if let Err(e) = store.expire_sessions(now, retention.sessions) {
+        tracing::error!(error = %e, "expiring sessions failed");
     }
 }

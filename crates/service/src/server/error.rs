@@ -12,8 +12,14 @@ use super::wire::ErrorBody;
 pub enum ApiError {
     #[error("missing or malformed Authorization header: send 'Authorization: Bearer <token>'")]
     MissingToken,
-    #[error("the token is unknown or revoked")]
+    #[error("the token is unknown, revoked or expired")]
     BadToken,
+    #[error("this form must be sent from this site's own pages")]
+    CrossSite,
+    #[error("too many requests of this kind: try again in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("the server is at capacity: try again shortly")]
+    Overloaded,
     #[error("this route needs the {needed} role")]
     Forbidden { needed: &'static str },
     #[error("region {requested} is outside the token's region {allowed}")]
@@ -26,12 +32,18 @@ pub enum ApiError {
     BadBody { reason: String },
     #[error("the request body is larger than the server accepts")]
     TooLarge,
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("{reason}")]
+    Unprocessable { reason: String },
     #[error("no route {method} {path}")]
     NoRoute { method: String, path: String },
     #[error("method {method} is not allowed on {path}")]
     MethodNotAllowed { method: String, path: String },
     #[error("{0}")]
     Conflict(String),
+    #[error("the server cannot write its state database")]
+    NotWritable,
     #[error("no run has been published yet: start one with POST /v1/runs or wagewatch rescore")]
     NoRun,
     #[error("a re-score is already running")]
@@ -48,13 +60,18 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MissingToken | ApiError::BadToken => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } | ApiError::OutsideRegion { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden { .. } | ApiError::OutsideRegion { .. } | ApiError::CrossSite => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BadParameter { .. } | ApiError::BadBody { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) | ApiError::Busy => StatusCode::CONFLICT,
-            ApiError::NoRun | ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NoRun | ApiError::Timeout { .. } | ApiError::Overloaded | ApiError::NotWritable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -64,14 +81,20 @@ impl ApiError {
         match self {
             ApiError::MissingToken => "missing_token",
             ApiError::BadToken => "bad_token",
+            ApiError::CrossSite => "cross_site",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Overloaded => "overloaded",
+            ApiError::NotWritable => "not_writable",
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::OutsideRegion { .. } => "outside_region",
             ApiError::NotFound { .. } => "not_found",
             ApiError::NoRoute { .. } => "no_route",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::TooLarge => "too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::BadParameter { .. } => "bad_parameter",
             ApiError::BadBody { .. } => "bad_body",
+            ApiError::Unprocessable { .. } => "unprocessable",
             ApiError::Conflict(_) => "conflict",
             ApiError::NoRun => "no_run",
             ApiError::Busy => "busy",
@@ -91,7 +114,18 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
-        (self.status(), Json(ErrorBody { code: self.code().to_string(), message: self.to_string() })).into_response()
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after_seconds } => Some(*retry_after_seconds),
+            ApiError::Overloaded | ApiError::NotWritable => Some(1),
+            _ => None,
+        };
+        let mut response =
+            (self.status(), Json(ErrorBody { code: self.code().to_string(), message: self.to_string() }))
+                .into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -107,7 +141,8 @@ impl From<crate::state::StateError> for ApiError {
 }
 
 /// Every error code with its status, for the OpenAPI document and its test.
-pub const ERROR_CODES: [(&str, u16); 15] = [
+pub const ERROR_CODES: [(&str, u16); 21] = [
+    ("unprocessable", 422),
     ("no_route", 404),
     ("method_not_allowed", 405),
     ("too_large", 413),
@@ -115,6 +150,11 @@ pub const ERROR_CODES: [(&str, u16); 15] = [
     ("bad_token", 401),
     ("forbidden", 403),
     ("outside_region", 403),
+    ("cross_site", 403),
+    ("rate_limited", 429),
+    ("overloaded", 503),
+    ("not_writable", 503),
+    ("unsupported_media_type", 415),
     ("not_found", 404),
     ("bad_parameter", 400),
     ("bad_body", 400),

@@ -30,13 +30,24 @@ fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError
         .map_err(|e| ApiError::BadParameter { name: "query", reason: e.body_text() })
 }
 
-/// A JSON body, or `bad_body` / `too_large`.
+/// A JSON object body, or `unsupported_media_type` / `bad_body` / `too_large`. The body must be sent as
+/// `application/json` and be one JSON object: serde would also read a struct from an array
+/// (`[null, null]`), which no documented body is.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
         let bytes = Bytes::from_request(request, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
@@ -44,6 +55,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ApiError::BadBody { reason: e.body_text() }
             }
         })?;
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| ApiError::BadBody { reason: e.to_string() })
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::BadBody { reason: e.to_string() })?;
+        if !value.is_object() {
+            return Err(ApiError::BadBody { reason: "the body must be a JSON object".into() });
+        }
+        serde_json::from_value(value).map(ApiJson).map_err(|e| ApiError::BadBody { reason: e.to_string() })
     }
 }

@@ -20,12 +20,14 @@ struct RouteStats {
 #[derive(Default)]
 pub struct Metrics {
     routes: Mutex<BTreeMap<String, RouteStats>>,
+    /// Connections closed at once because the connection cap was reached.
+    refused_connections: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
     /// Counts one request.
     pub fn observe(&self, route: &str, status: u16, seconds: f64) {
-        let mut routes = self.routes.lock().expect("metrics lock");
+        let mut routes = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let stats = match routes.get_mut(route) {
             Some(s) => s,
             None => routes.entry(route.to_string()).or_default(),
@@ -40,9 +42,14 @@ impl Metrics {
         stats.sum_seconds += seconds;
     }
 
+    /// Counts a connection refused at the cap.
+    pub fn refused_connection(&self) {
+        self.refused_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The Prometheus text exposition, with `extra` gauges appended (name, help, value).
     pub fn render(&self, extra: &[(&str, &str, f64)]) -> String {
-        let routes = self.routes.lock().expect("metrics lock");
+        let routes = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
         out.push_str("# HELP wagewatch_http_requests_total HTTP requests by route template and status.\n");
         out.push_str("# TYPE wagewatch_http_requests_total counter\n");
@@ -72,6 +79,10 @@ impl Metrics {
         for (name, help, value) in extra {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         }
+        let refused = self.refused_connections.load(std::sync::atomic::Ordering::Relaxed);
+        out.push_str("# HELP wagewatch_connections_refused_total Connections closed at once at the connection cap.\n");
+        out.push_str("# TYPE wagewatch_connections_refused_total counter\n");
+        let _ = writeln!(out, "wagewatch_connections_refused_total {refused}");
         out
     }
 }

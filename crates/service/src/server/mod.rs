@@ -1,38 +1,54 @@
 //! The HTTP server (`wagewatch serve`): the inspectors' API over the published runs, with roles, regions,
 //! an audit log, Prometheus metrics, an OpenAPI document generated from the handlers, scheduled re-scores
-//! and graceful shutdown; and the supervisors' dashboard (HTML) beside it.
+//! and graceful shutdown. The dashboard's pages (crate `wagewatch-dashboard`) are merged in by
+//! [`router_with`].
 //!
-//! Every path is registered in [`router`], grouped by resource (one module each under `routes`).
+//! Every path is registered in [`router`], grouped by resource (one module each under `routes`). Hostile
+//! clients are bounded: a request header must arrive within a timeout (which also closes idle keep-alive
+//! connections), connections and requests in flight are capped, bodies are limited, and expensive actions
+//! are rate-limited per token. No database or file work runs on the threads that serve requests.
 
 mod audit;
 mod auth;
+mod db;
 mod error;
 mod extract;
+mod limits;
 mod metrics;
 pub mod routes;
+mod security;
 mod snapshot;
 pub mod wire;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower::ServiceExt;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
 use crate::runs::{self, schedule, RunError};
-use crate::state::{AuditEntry, JobRecord, JobStatus, Principal, RunRecord, StateError, Store, Timestamp};
-use wagewatch_core::contract::Date;
+use crate::state::{AuditEntry, JobRecord, JobStatus, Principal, SecretHash, StateError, Store, Timestamp};
+use wagewatch_core::backtest::Report;
+use wagewatch_core::contract::{Date, RegionPrefix};
 use wagewatch_core::ingest::Pseudonymizer;
+use wagewatch_core::model::{artifact, RiskModel};
 
-pub use auth::{Caller, TOKEN_CACHE_TTL};
+pub use auth::{bearer, Caller, TOKEN_CACHE_TTL};
+pub use db::{Db, DbError};
 pub use error::{ApiError, ERROR_CODES};
+pub use limits::RateLimiter;
+pub use security::{same_site, CONTENT_SECURITY_POLICY};
 pub use snapshot::{RunView, Snapshot};
 
 /// Why the server could not start.
@@ -50,41 +66,63 @@ pub struct AppState {
     inner: Arc<Shared>,
 }
 
+/// A model as the server shows it, read once: the model, its card and its backtest.
+pub struct ModelInfo {
+    pub model: RiskModel,
+    pub card_markdown: String,
+    pub backtest: Option<Report>,
+}
+
 struct Shared {
     config: Config,
     state_dir: PathBuf,
     /// The pseudonymisation key file, for re-scores that read the dataset.
     key_file: PathBuf,
-    /// The state database, for short requests (tokens, registry, inspections). Re-scores and the audit
-    /// writer use connections of their own.
-    store: Mutex<Store>,
+    /// The state database: a pool of connections used on blocking threads.
+    db: Db,
     /// The published runs; replaced whole when a run is published.
     snapshot: RwLock<Arc<Snapshot>>,
-    token_cache: RwLock<HashMap<String, (Option<Principal>, Instant)>>,
+    /// Valid tokens by the hash of their secret, with when they were looked up.
+    token_cache: RwLock<HashMap<SecretHash, (Principal, Instant)>>,
     audit: audit::AuditLog,
     metrics: metrics::Metrics,
     /// Held while a re-score runs: one at a time.
     rescoring: Arc<tokio::sync::Mutex<()>>,
     openapi: OnceLock<String>,
-    models: Mutex<HashMap<String, Arc<wagewatch_core::model::RiskModel>>>,
+    models: Mutex<HashMap<String, Arc<ModelInfo>>>,
+    exports: RateLimiter<i64>,
+    rescores: RateLimiter<i64>,
+    signin_failures: RateLimiter<String>,
 }
 
 impl AppState {
     /// Opens the state folder, loads every kept run and starts the audit writer.
     pub fn open(config: Config, state_dir: &Path, key_file: PathBuf) -> Result<AppState, ServerError> {
-        let mut store = Store::open(state_dir)?;
-        let abandoned = store.fail_abandoned_jobs()?;
+        let db = Db::open(state_dir)?;
+        let blocking = |e: DbError| match e {
+            DbError::State(s) => ServerError::State(s),
+            DbError::Panicked(p) => ServerError::State(StateError::Corrupt { what: p }),
+        };
+        let abandoned = db.run_blocking(|s| s.fail_abandoned_jobs()).map_err(blocking)?;
         if abandoned > 0 {
             tracing::warn!(abandoned, "jobs left running by a stopped server were marked failed");
         }
-        let snapshot = Snapshot::load(&store)?;
-        let audit = audit::AuditLog::start(state_dir)?;
+        let snapshot = db.run_blocking(|s| Ok(Snapshot::load(s))).map_err(blocking)??;
+        let retention =
+            audit::Retention { audit_days: config.audit.retention_days, sessions: config.server.session_limits() };
+        let audit = audit::AuditLog::start(state_dir, retention)?;
+        let s = &config.server;
+        let (exports, rescores, signin_failures) = (
+            RateLimiter::new(s.exports_per_minute, Duration::from_secs(60)),
+            RateLimiter::new(s.rescores_per_hour, Duration::from_secs(3600)),
+            RateLimiter::new(s.signin_failures_per_10_minutes, Duration::from_secs(600)),
+        );
         Ok(AppState {
             inner: Arc::new(Shared {
                 config,
                 state_dir: state_dir.to_path_buf(),
                 key_file,
-                store: Mutex::new(store),
+                db,
                 snapshot: RwLock::new(Arc::new(snapshot)),
                 token_cache: RwLock::new(HashMap::new()),
                 audit,
@@ -92,6 +130,9 @@ impl AppState {
                 rescoring: Arc::new(tokio::sync::Mutex::new(())),
                 openapi: OnceLock::new(),
                 models: Mutex::new(HashMap::new()),
+                exports,
+                rescores,
+                signin_failures,
             }),
         })
     }
@@ -103,66 +144,149 @@ impl AppState {
 
     /// The runs as they are now; hold the `Arc` for the whole request.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.inner.snapshot.read().expect("snapshot lock").clone()
+        self.inner.snapshot.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Re-reads the registry after a publish and swaps the snapshot in one step.
+    fn cache_read(&self) -> RwLockReadGuard<'_, HashMap<SecretHash, (Principal, Instant)>> {
+        self.inner.token_cache.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn cache_write(&self) -> RwLockWriteGuard<'_, HashMap<SecretHash, (Principal, Instant)>> {
+        self.inner.token_cache.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Re-reads the registry after a publish and swaps the snapshot in one step. Reads run files: call it
+    /// on a blocking thread.
     pub fn reload_runs(&self) -> Result<(), RunError> {
-        let next = {
-            let store = self.inner.store.lock().expect("store lock");
-            self.snapshot().with_new_run(&store)?
-        };
-        *self.inner.snapshot.write().expect("snapshot lock") = Arc::new(next);
+        let current = self.snapshot();
+        let next = self
+            .inner
+            .db
+            .run_blocking(|s| Ok(current.with_new_run(s)))
+            .map_err(|e| RunError::File { path: self.inner.state_dir.clone(), reason: e.to_string() })??;
+        *self.inner.snapshot.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
         Ok(())
     }
 
-    /// Runs `f` with the state database.
-    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StateError>) -> Result<T, ApiError> {
-        let mut store = self.inner.store.lock().expect("store lock");
-        f(&mut store).map_err(ApiError::from)
+    /// Runs `f` with the state database on a blocking thread.
+    pub async fn store<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, StateError> + Send + 'static,
+    {
+        self.inner.db.run(f).await.map_err(|e| match e {
+            DbError::State(s) => ApiError::from(s),
+            DbError::Panicked(p) => ApiError::internal(p),
+        })
     }
 
-    /// Writes an audit entry for a read of scores and waits until it is durable.
+    /// Writes an audit entry for a request by `who` (none for a caller without a valid token) and waits until
+    /// it is durable.
     pub async fn audit(
         &self,
-        caller: &Caller,
+        who: Option<&Principal>,
         method: &str,
         route: &str,
         filters: String,
         rows: u64,
+        status: u16,
     ) -> Result<(), ApiError> {
         let entry = AuditEntry {
             at: Timestamp::now(),
-            token_id: Some(caller.0.token_id),
-            token_name: caller.0.name.clone(),
-            role: Some(caller.0.role),
+            token_id: who.map(|p| p.token_id),
+            token_name: who.map_or_else(|| "(no valid token)".to_string(), |p| p.name.clone()),
+            role: who.map(|p| p.role),
+            region: who.map_or(RegionPrefix::ALL, |p| p.region),
             method: method.to_string(),
             route: route.to_string(),
             filters,
             rows,
-            status: 200,
+            status,
         };
         self.inner.audit.write(entry).await.map_err(ApiError::internal)
     }
 
-    /// A model by id, read once and cached.
-    pub fn model(&self, id: &str) -> Result<Arc<wagewatch_core::model::RiskModel>, ApiError> {
-        if let Some(m) = self.inner.models.lock().expect("models lock").get(id) {
+    /// Writes an audit entry for a successful read of scores by `caller`.
+    pub async fn audit_read(&self, caller: &Caller, route: &str, filters: String, rows: u64) -> Result<(), ApiError> {
+        self.audit(Some(&caller.0), "GET", route, filters, rows, 200).await
+    }
+
+    /// A model by id (names only: letters, digits, `.`, `_`, `-`), read once on a blocking thread and kept.
+    pub async fn model(&self, id: &str) -> Result<Arc<ModelInfo>, ApiError> {
+        artifact::check_model_id(id).map_err(|_| ApiError::NotFound { what: format!("model {id}") })?;
+        if let Some(m) = self.inner.models.lock().unwrap_or_else(PoisonError::into_inner).get(id) {
             return Ok(m.clone());
         }
-        let m = wagewatch_core::model::artifact::load(&self.inner.config.models, id).map_err(|e| match e {
+        let (models, owned) = (self.inner.config.models.clone(), id.to_string());
+        let read = tokio::task::spawn_blocking(move || -> Result<ModelInfo, wagewatch_core::model::ModelError> {
+            let model = artifact::load(&models, &owned)?;
+            let card_markdown =
+                std::fs::read_to_string(artifact::model_dir(&models, &owned).join("model_card.md")).unwrap_or_default();
+            let backtest = artifact::backtest_report(&models, &owned);
+            Ok(ModelInfo { model, card_markdown, backtest })
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        let info = Arc::new(read.map_err(|e| match e {
             wagewatch_core::model::ModelError::UnknownModel { .. } => {
                 ApiError::NotFound { what: format!("model {id}") }
             }
             other => ApiError::internal(other),
-        })?;
-        let m = Arc::new(m);
-        self.inner.models.lock().expect("models lock").insert(id.to_string(), m.clone());
-        Ok(m)
+        })?);
+        self.inner.models.lock().unwrap_or_else(PoisonError::into_inner).insert(id.to_string(), info.clone());
+        Ok(info)
+    }
+
+    /// A backtest chart of a model (an SVG file written by `wagewatch backtest`), read on a blocking thread.
+    pub async fn model_chart(&self, id: &str, chart: &'static str) -> Result<Option<String>, ApiError> {
+        artifact::check_model_id(id).map_err(|_| ApiError::NotFound { what: format!("model {id}") })?;
+        let path = artifact::model_dir(&self.inner.config.models, id).join(chart);
+        tokio::task::spawn_blocking(move || std::fs::read_to_string(path).ok()).await.map_err(ApiError::internal)
+    }
+
+    /// Counts an export by `caller`; `RateLimited` past the configured rate.
+    pub fn check_export_rate(&self, caller: &Caller) -> Result<(), ApiError> {
+        self.inner
+            .exports
+            .check(&caller.0.token_id, Instant::now())
+            .map_err(|retry_after_seconds| ApiError::RateLimited { retry_after_seconds })
+    }
+
+    /// Whether sign-ins from `client` are refused for now (too many failures).
+    pub fn signin_refused(&self, client: &str) -> Option<u64> {
+        self.inner.signin_failures.exhausted(&client.to_string(), Instant::now())
+    }
+
+    /// Counts a failed sign-in from `client`.
+    pub fn signin_failed(&self, client: &str) {
+        let _ = self.inner.signin_failures.check(&client.to_string(), Instant::now());
+    }
+
+    /// Checks that the state database can be written (for readiness).
+    pub async fn check_writable(&self) -> Result<(), ApiError> {
+        self.store(|s| s.check_writable(Timestamp::now())).await.map_err(|e| {
+            tracing::error!(error = %e, "the state database cannot be written");
+            ApiError::NotWritable
+        })
+    }
+
+    /// Starts a re-score in the background for `caller` and returns its job; `Busy` when one is running,
+    /// `RateLimited` past the configured rate.
+    pub async fn start_rescore_for(
+        &self,
+        caller: &Caller,
+        as_of: Date,
+        model_id: Option<String>,
+    ) -> Result<JobRecord, ApiError> {
+        self.inner
+            .rescores
+            .check(&caller.0.token_id, Instant::now())
+            .map_err(|retry_after_seconds| ApiError::RateLimited { retry_after_seconds })?;
+        self.start_rescore(as_of, model_id, &caller.0.name, "api").await
     }
 
     /// Starts a re-score in the background and returns its job; `Busy` when one is running.
-    pub fn start_rescore(
+    pub async fn start_rescore(
         &self,
         as_of: Date,
         model_id: Option<String>,
@@ -181,46 +305,49 @@ impl AppState {
             run_id: None,
             error: None,
         };
-        self.with_store(|s| s.insert_job(&job))?;
+        let stored = job.clone();
+        self.store(move |s| s.insert_job(&stored)).await?;
         let state = self.clone();
         let job_id = job.job_id.clone();
         let trigger = trigger.to_string();
         tokio::spawn(async move {
             let _guard = guard;
-            let _ = state.with_store(|s| s.update_job(&job_id, JobStatus::Running, None, None));
             let worker = state.clone();
-            let result =
-                tokio::task::spawn_blocking(move || worker.rescore_blocking(as_of, model_id.as_deref(), &trigger))
-                    .await;
-            let outcome = match result {
-                Ok(Ok(record)) => Ok(record),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(panic) => Err(format!("the re-score panicked: {panic}")),
-            };
-            match outcome {
-                Ok(record) => {
-                    if let Err(e) = state.reload_runs() {
-                        tracing::error!(error = %e, "published run could not be loaded");
-                    }
-                    tracing::info!(run = %record.run_id, seconds = record.seconds, "run published");
-                    let _ =
-                        state.with_store(|s| s.update_job(&job_id, JobStatus::Succeeded, Some(&record.run_id), None));
-                }
-                Err(e) => {
-                    tracing::error!(job = %job_id, error = %e, "re-score failed; the current run stays served");
-                    let _ = state.with_store(|s| s.update_job(&job_id, JobStatus::Failed, None, Some(&e)));
-                }
+            let result = tokio::task::spawn_blocking(move || {
+                worker.rescore_blocking(&job_id, as_of, model_id.as_deref(), &trigger)
+            })
+            .await;
+            if let Err(panic) = result {
+                tracing::error!(error = %panic, "the re-score panicked; the current run stays served");
             }
         });
         Ok(job)
     }
 
-    /// A whole re-score on this thread, with its own database connection.
-    fn rescore_blocking(&self, as_of: Date, model_id: Option<&str>, trigger: &str) -> Result<RunRecord, RunError> {
-        let key = Pseudonymizer::from_env_or_file(&self.inner.key_file)
-            .map_err(|e| RunError::File { path: self.inner.key_file.clone(), reason: e.to_string() })?;
-        let mut store = Store::open(&self.inner.state_dir)?;
-        runs::rescore_from_folder(&mut store, &self.inner.config, &key, as_of, model_id, trigger)
+    /// A whole re-score on this (blocking) thread: marks the job running, publishes, reloads the runs and
+    /// records the outcome. The full error goes to the log; the job records it with cell values redacted.
+    fn rescore_blocking(&self, job_id: &str, as_of: Date, model_id: Option<&str>, trigger: &str) {
+        let db = &self.inner.db;
+        let _ = db.run_blocking(|s| s.update_job(job_id, JobStatus::Running, None, None));
+        let outcome = Pseudonymizer::from_env_or_file(&self.inner.key_file)
+            .map_err(|e| RunError::File { path: self.inner.key_file.clone(), reason: e.to_string() })
+            .and_then(|key| {
+                let mut store = Store::open_existing(&self.inner.state_dir)?;
+                runs::rescore_from_folder(&mut store, &self.inner.config, &key, as_of, model_id, trigger)
+            });
+        match outcome {
+            Ok(record) => {
+                if let Err(e) = self.reload_runs() {
+                    tracing::error!(error = %e, "published run could not be loaded");
+                }
+                tracing::info!(run = %record.run_id, seconds = record.seconds, "run published");
+                let _ = db.run_blocking(|s| s.update_job(job_id, JobStatus::Succeeded, Some(&record.run_id), None));
+            }
+            Err(e) => {
+                tracing::error!(job = %job_id, error = %e, "re-score failed; the current run stays served");
+                let _ = db.run_blocking(|s| s.update_job(job_id, JobStatus::Failed, None, Some(&e.redacted())));
+            }
+        }
     }
 
     /// Starts the scheduler on the current runtime: it checks the schedule and the data folder every
@@ -231,17 +358,21 @@ impl AppState {
 
     async fn run_schedule(self) {
         let config = self.inner.config.schedule.clone();
-        let mut stamp = schedule::data_stamp(&self.inner.config.data);
+        let data = self.inner.config.data.clone();
+        let stamp_of = |data: PathBuf| async move {
+            tokio::task::spawn_blocking(move || schedule::data_stamp(&data)).await.unwrap_or_default()
+        };
+        let mut stamp = stamp_of(data.clone()).await;
         loop {
             tokio::time::sleep(Duration::from_secs(config.check_every_seconds)).await;
             let now = Timestamp::now();
-            let fresh = schedule::data_stamp(&self.inner.config.data);
+            let fresh = stamp_of(data.clone()).await;
             let changed = fresh != stamp;
-            let last = self.with_store(|s| s.runs()).ok().and_then(|r| r.first().map(|r| r.created_at));
+            let last = self.store(|s| s.runs()).await.ok().and_then(|r| r.first().map(|r| r.created_at));
             let Some(due) = schedule::due(&config, last, now, changed) else { continue };
             // The as-of date is today in China (UTC+8).
             let today = Timestamp(now.0 + 8 * 3600).date();
-            match self.start_rescore(today, None, "scheduler", due.trigger()) {
+            match self.start_rescore(today, None, "scheduler", due.trigger()).await {
                 Ok(job) => {
                     stamp = fresh;
                     tracing::info!(job = %job.job_id, trigger = due.trigger(), "scheduled re-score started");
@@ -256,14 +387,35 @@ impl AppState {
 /// Times every routed request, answers 503 past the timeout, and counts it for `/metrics`.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
+    let method = request.method().clone();
+    let privileged_secret =
+        privileged(&method, &route).then(|| auth::bearer(request.headers()).ok().map(str::to_string)).flatten();
     let started = Instant::now();
     let seconds = state.inner.config.server.request_timeout_seconds;
     let response = match tokio::time::timeout(Duration::from_secs(seconds), next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout { seconds }.into_response(),
     };
-    state.inner.metrics.observe(&route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    let status = response.status();
+    state.inner.metrics.observe(&route, status.as_u16(), started.elapsed().as_secs_f64());
+    if let Some(secret) = privileged_secret.filter(|_| status.is_client_error()) {
+        audit_refusal(&state, &secret, method.as_str(), &route, status.as_u16()).await;
+    }
     response
+}
+
+/// Whether a route changes state or reads who-did-what: its refusals are audited too.
+fn privileged(method: &Method, route: &str) -> bool {
+    route.starts_with("/v1/") && (method != Method::GET || route == "/v1/tokens" || route == "/v1/audit")
+}
+
+/// Audits a privileged request that was refused, when a valid token made it (a stranger's refusals are
+/// counted in the metrics only, so they cannot fill the log).
+async fn audit_refusal(state: &AppState, secret: &str, method: &str, route: &str, status: u16) {
+    let Ok(Some(principal)) = state.principal(secret).await else { return };
+    if let Err(e) = state.audit(Some(&principal), method, route, "refused".to_string(), 0, status).await {
+        tracing::error!(error = %e, route, "cannot audit a refused request");
+    }
 }
 
 /// Unknown paths answer JSON too.
@@ -276,7 +428,8 @@ pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
 }
 
-/// The API with `pages` (the dashboard's routes) merged in, behind the same limits, metrics and fallbacks.
+/// The API with `pages` (the dashboard's routes) merged in, behind the same limits, security headers,
+/// metrics and fallbacks.
 pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
     let (router, mut api) = OpenApiRouter::with_openapi(routes::api_doc())
         .merge(routes::watchlist::router())
@@ -290,18 +443,24 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
     api.components
         .get_or_insert_with(Default::default)
         .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
-    let json = api.to_pretty_json().expect("the OpenAPI document serialises");
-    let _ = state.inner.openapi.set(json);
-    let limit = state.inner.config.server.body_limit_bytes;
-    router
+    let _ = state.inner.openapi.set(routes::complete_document(&api, &state.inner.config.server));
+    let server = &state.inner.config.server;
+    let shed = tower::ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async { ApiError::Overloaded }))
+        .load_shed()
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(server.max_in_flight));
+    let mut app = router
         .merge(pages)
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(axum::extract::DefaultBodyLimit::max(limit))
         .fallback(no_route)
         .method_not_allowed_fallback(|request: Request| async move {
             ApiError::MethodNotAllowed { method: request.method().to_string(), path: request.uri().path().to_string() }
         })
-        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(server.body_limit_bytes));
+    for layer in security::header_layers() {
+        app = app.layer(layer);
+    }
+    app.layer(shed).with_state(state)
 }
 
 /// Why the server stopped with an error.
@@ -311,8 +470,6 @@ pub enum ServeError {
     Runtime(std::io::Error),
     #[error("cannot listen on {address}: {source}")]
     Bind { address: String, source: std::io::Error },
-    #[error("serving: {0}")]
-    Serve(std::io::Error),
 }
 
 /// Listens on `address` and serves until ctrl-c or SIGTERM, on a runtime of its own: the command line's
@@ -329,17 +486,71 @@ pub fn serve_blocking(
             .await
             .map_err(|source| ServeError::Bind { address: address.to_string(), source })?;
         on_listening();
-        serve(state, app, listener).await.map_err(ServeError::Serve)
+        serve(state, app, listener).await;
+        Ok(())
     })
 }
 
-/// Serves until ctrl-c or SIGTERM, then lets requests in flight finish. Starts the scheduler when the
-/// configuration enables it.
-pub async fn serve(state: AppState, app: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// Serves until ctrl-c or SIGTERM, then lets requests in flight finish (for up to the request timeout).
+/// Starts the scheduler when the configuration enables it.
+///
+/// Each connection is served by hyper's HTTP/1 with a header-read timeout (a client must send a whole
+/// header within it, and an idle keep-alive connection is closed after it) and counts against the
+/// connection cap; a connection over the cap is closed at once.
+pub async fn serve(state: AppState, app: Router, listener: tokio::net::TcpListener) {
     if state.inner.config.schedule.enabled {
         state.spawn_scheduler();
     }
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+    let server = state.inner.config.server.clone();
+    let connections = Arc::new(tokio::sync::Semaphore::new(server.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(server.header_read_timeout_seconds))
+        .max_buf_size(64 * 1024);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            state.inner.metrics.refused_connection();
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = graceful.watch(builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    let grace = Duration::from_secs(server.request_timeout_seconds + 1);
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still running after the grace period were cut off");
+    }
+}
+
+/// The client address of a request served by [`serve`] (absent in in-process tests).
+pub fn client_address(extensions: &axum::http::Extensions) -> String {
+    extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "local".to_string(), |c| c.0.ip().to_string())
 }
 
 async fn shutdown_signal() {
@@ -361,5 +572,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -4,9 +4,11 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::query::{parse_bands, FilterSpec};
 use crate::runs::RunRow;
-use crate::state::{JobRecord, RecordedInspection, RunRecord, TokenRecord};
+use crate::state::{JobRecord, RecordedInspection, Role, RunRecord, TokenRecord};
 use wagewatch_core::backtest::report::{Evaluation, Report};
+use wagewatch_core::contract::{EmployerKind, RegionPrefix, Sector};
 use wagewatch_core::features::{Alert, EntityType, Feature};
 use wagewatch_core::model::{Band, Reason};
 
@@ -129,38 +131,190 @@ pub struct WatchlistPage<'a> {
     pub next_cursor: Option<String>,
 }
 
+/// Region code prefix: 2 digits province, 4 city, 6 district.
+pub const REGION_PATTERN: &str = "^[0-9]{2}([0-9]{2}([0-9]{2})?)?$";
+/// A comma-separated list of bands.
+pub const BANDS_PATTERN: &str = "^(red|orange|yellow|green)(,(red|orange|yellow|green))*$";
+/// A run id.
+pub const RUN_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+/// A cursor this API returned: `<run_id>:<position>`.
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}:[0-9]{1,9}$";
+/// A model id: letters, digits, `.`, `_`, `-`, not starting with `.`.
+pub const MODEL_ID_PATTERN: &str = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$";
+/// A calendar date within the data contract's range (1990-01-01 to 2100-12-31).
+pub const DATE_PATTERN: &str = "^(199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+/// An id of the data contract: 1 to 64 characters.
+pub const ID_MAX_CHARS: usize = 64;
+
+/// An entity type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityTypeCode {
+    Employer,
+    Project,
+}
+
+impl From<EntityTypeCode> for EntityType {
+    fn from(c: EntityTypeCode) -> EntityType {
+        match c {
+            EntityTypeCode::Employer => EntityType::Employer,
+            EntityTypeCode::Project => EntityType::Project,
+        }
+    }
+}
+
+/// A sector of the data contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SectorCode {
+    Construction,
+    Manufacturing,
+    Services,
+    Transport,
+    Other,
+}
+
+impl From<SectorCode> for Sector {
+    fn from(c: SectorCode) -> Sector {
+        match c {
+            SectorCode::Construction => Sector::Construction,
+            SectorCode::Manufacturing => Sector::Manufacturing,
+            SectorCode::Services => Sector::Services,
+            SectorCode::Transport => Sector::Transport,
+            SectorCode::Other => Sector::Other,
+        }
+    }
+}
+
+/// An employer kind of the data contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KindCode {
+    GeneralContractor,
+    Subcontractor,
+    LaborService,
+    Manufacturer,
+    Service,
+    Other,
+}
+
+impl From<KindCode> for EmployerKind {
+    fn from(c: KindCode) -> EmployerKind {
+        match c {
+            KindCode::GeneralContractor => EmployerKind::GeneralContractor,
+            KindCode::Subcontractor => EmployerKind::Subcontractor,
+            KindCode::LaborService => EmployerKind::LaborService,
+            KindCode::Manufacturer => EmployerKind::Manufacturer,
+            KindCode::Service => EmployerKind::Service,
+            KindCode::Other => EmployerKind::Other,
+        }
+    }
+}
+
+/// A token's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleCode {
+    Inspector,
+    Supervisor,
+    Admin,
+}
+
+impl From<RoleCode> for Role {
+    fn from(c: RoleCode) -> Role {
+        match c {
+            RoleCode::Inspector => Role::Inspector,
+            RoleCode::Supervisor => Role::Supervisor,
+            RoleCode::Admin => Role::Admin,
+        }
+    }
+}
+
+/// The file format of an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormatCode {
+    #[default]
+    Csv,
+    Parquet,
+    Xlsx,
+}
+
 /// Filters of the watchlist and its exports.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WatchlistQuery {
-    /// `employer` or `project`; both when absent.
-    pub entity_type: Option<String>,
+    /// Both types when absent.
+    pub entity_type: Option<EntityTypeCode>,
     /// Region code prefix: 2 digits province, 4 city, 6 district. Narrowed to the token's region.
+    #[param(pattern = "^[0-9]{2}([0-9]{2}([0-9]{2})?)?$")]
     pub region: Option<String>,
-    /// `construction`, `manufacturing`, `services`, `transport` or `other`.
-    pub sector: Option<String>,
-    /// Employer kind, e.g. `subcontractor`.
-    pub kind: Option<String>,
+    pub sector: Option<SectorCode>,
+    pub kind: Option<KindCode>,
     /// One band or several separated by commas, e.g. `red,orange`.
+    #[param(pattern = "^(red|orange|yellow|green)(,(red|orange|yellow|green))*$")]
     pub band: Option<String>,
-    /// Lowest score to include, 0..1.
+    /// Lowest score to include.
+    #[param(minimum = 0, maximum = 1)]
     pub min_score: Option<f64>,
-    /// Text that the name or id contains.
+    /// Text that the name or id contains (case-insensitive).
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// A run id; the current run when absent (or the cursor's run).
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub run: Option<String>,
     /// From the previous page's `next_cursor`.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}:[0-9]{1,9}$")]
     pub cursor: Option<String>,
-    /// Rows per page (default 50, at most the configured maximum).
+    /// Rows per page (default 50; the maximum is the server's `max_page`, 500 by default).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
+}
+
+impl WatchlistQuery {
+    /// The typed filters, or the parameter at fault.
+    pub fn spec(&self) -> Result<FilterSpec, crate::query::BadFilter> {
+        let bad = |parameter: &'static str, reason: &'static str| crate::query::BadFilter { parameter, reason };
+        let region = self
+            .region
+            .as_deref()
+            .map(|r| {
+                RegionPrefix::parse(r).filter(|_| !r.is_empty()).ok_or_else(|| bad("region", "use 2, 4 or 6 digits"))
+            })
+            .transpose()?;
+        let bands = self
+            .band
+            .as_deref()
+            .map(|b| parse_bands(b).ok_or_else(|| bad("band", "use red, orange, yellow or green, separated by commas")))
+            .transpose()?;
+        let checked = |v: &Option<String>, pattern_ok: fn(&str) -> bool, name: &'static str| match v {
+            Some(x) if !pattern_ok(x) => Err(bad(name, "not one this API returned")),
+            _ => Ok(()),
+        };
+        checked(&self.run, run_id_ok, "run")?;
+        Ok(FilterSpec {
+            entity_type: self.entity_type.map(Into::into),
+            region,
+            sector: self.sector.map(Into::into),
+            kind: self.kind.map(Into::into),
+            bands,
+            min_score: self.min_score,
+            text: self.q.clone(),
+        })
+    }
+}
+
+/// Whether `id` could be a run id.
+pub fn run_id_ok(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Export parameters besides the filters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// `csv`, `parquet` or `xlsx`.
-    pub format: Option<String>,
+    /// CSV (UTF-8 with a BOM, as Excel reads it) when absent.
+    pub format: Option<ExportFormatCode>,
 }
 
 /// A feature value.
@@ -296,13 +450,16 @@ pub struct RunList {
     pub runs: Vec<RunOut>,
 }
 
-/// A request to re-score.
+/// A request to re-score (admins of all regions).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RescoreIn {
-    /// `YYYY-MM-DD`; today (China time) when absent.
+    /// `YYYY-MM-DD` from 1990 to 2100 (422 otherwise); today (China time) when absent. The re-score fails
+    /// when the date lies outside the data's payroll history.
+    #[schema(format = Date)]
     pub as_of: Option<String>,
     /// A model id; the configured or newest model when absent.
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")]
     pub model_id: Option<String>,
 }
 
@@ -506,18 +663,26 @@ impl BacktestOut {
     }
 }
 
-/// An inspection outcome to record.
+/// An inspection outcome to record. Found arrears need the amount and the workers affected; an
+/// inspection that found none has neither.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InspectionIn {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\s](.*[^\\s])?$")]
     pub inspection_id: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub employer_id: String,
+    /// A project of the employer (its general contractor's, or one it has payroll on).
+    #[schema(min_length = 1, max_length = 64)]
     pub project_id: Option<String>,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD` from 1990 to today (422 otherwise).
+    #[schema(format = Date)]
     pub inspected_on: String,
     pub found_arrears: bool,
-    /// Yuan, at most 2 decimals.
+    /// Yuan, rounded to the fen.
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub arrears_amount: Option<f64>,
+    #[schema(minimum = 1, maximum = 100000)]
     pub workers_affected: Option<u32>,
 }
 
@@ -555,11 +720,16 @@ impl InspectionOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenIn {
+    /// Who holds it.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
-    /// `inspector`, `supervisor` or `admin`.
-    pub role: String,
-    /// Region code prefix (2, 4 or 6 digits); required except for admins.
+    pub role: RoleCode,
+    /// Region code prefix (2, 4 or 6 digits), within the caller's; required except for admins.
+    #[schema(pattern = "^[0-9]{2}([0-9]{2}([0-9]{2})?)?$")]
     pub region: Option<String>,
+    /// When the token stops working (RFC 3339, in the future: 422 otherwise); never when absent.
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
 }
 
 /// A token (never its secret).
@@ -572,6 +742,7 @@ pub struct TokenOut {
     pub region: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    pub expires_at: Option<String>,
 }
 
 impl TokenOut {
@@ -583,6 +754,7 @@ impl TokenOut {
             region: t.region.to_string(),
             created_at: t.created_at.to_string(),
             revoked_at: t.revoked_at.map(|t| t.to_string()),
+            expires_at: t.expires_at.map(|t| t.to_string()),
         }
     }
 }
@@ -606,14 +778,19 @@ pub struct TokenList {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
+    #[param(minimum = 1)]
     pub token_id: Option<i64>,
     /// A route template, e.g. `/v1/watchlist`.
+    #[param(max_length = 200)]
     pub route: Option<String>,
     /// RFC 3339 time, e.g. `2026-11-26T00:00:00Z`.
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Entries with ids below this (the previous page's `next_before`).
+    #[param(minimum = 1)]
     pub before: Option<i64>,
-    /// At most 1000 (default 100).
+    /// Entries per page (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -650,4 +827,6 @@ pub struct Health {
 pub struct Ready {
     pub ready: bool,
     pub run_id: Option<String>,
+    /// Whether a write to the state database just succeeded.
+    pub state_writable: bool,
 }

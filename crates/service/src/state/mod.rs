@@ -7,6 +7,7 @@
 //! [`crate::runs`]).
 
 mod audit;
+mod sessions;
 mod tokens;
 
 use std::fmt;
@@ -18,15 +19,16 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use wagewatch_core::contract::{Date, Money};
 
-pub use audit::{AuditEntry, AuditQuery, AuditRecord};
-pub use tokens::{NewToken, Principal, Role, TokenRecord, TokenRuleError, TOKEN_PREFIX};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, MAX_FILTERS_CHARS};
+pub use sessions::SessionLimits;
+pub use tokens::{NewToken, Principal, Role, SecretHash, TokenRecord, TokenRuleError, TOKEN_PREFIX};
 
 /// The file name of the database inside the state folder.
 pub const DB_FILE: &str = "wagewatch.db";
 /// The lock file a re-score holds while it writes a run.
 pub const LOCK_FILE: &str = "rescore.lock";
 /// The schema version this build writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Why the state could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,11 @@ impl Timestamp {
     /// The UTC calendar day of this instant.
     pub fn date(self) -> Date {
         Date::from_days(self.0.div_euclid(86_400) as i32)
+    }
+
+    /// Parses any RFC 3339 time (`2026-11-26T10:37:36Z`, `2026-11-26T18:37:36.5+08:00`), to the second.
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| Timestamp(t.timestamp()))
     }
 
     /// Parses the RFC 3339 form this type writes (`YYYY-MM-DDTHH:MM:SSZ`).
@@ -252,13 +259,57 @@ CREATE TABLE inspections (
 );
 ";
 
+/// Version 2: tokens may expire, dashboard sessions, the caller's region on audit entries (so a regional
+/// admin reads its region's entries only), and a row the readiness probe writes.
+const MIGRATION_2: &str = "
+ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+CREATE TABLE sessions (
+    session_hash TEXT PRIMARY KEY,
+    token_id INTEGER NOT NULL REFERENCES tokens (token_id),
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL
+);
+ALTER TABLE audit ADD COLUMN region TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_by_region ON audit (region, audit_id);
+CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at TEXT NOT NULL);
+";
+
+/// Folders of the state are private to the service's user.
+const DIR_MODE: u32 = 0o700;
+/// Files of the state are private to the service's user.
+pub const FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` (and its parents) readable by the owner only; an existing folder gets that mode too.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))
+}
+
+/// Opens (creating, readable by the owner only) a file of the state for writing.
+pub fn create_private_file(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new().create(true).truncate(true).write(true).mode(FILE_MODE).open(path)
+}
+
+/// Makes sure `path` exists and only its owner can read it (for files other libraries then open).
+fn ensure_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    fs::OpenOptions::new().create(true).truncate(false).append(true).mode(FILE_MODE).open(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(FILE_MODE))
+}
+
 impl Store {
     /// Opens (creating if needed) the state folder and its database, bringing the schema up to date and
-    /// removing run folders that were never published (left by a crash or kill mid-run).
+    /// removing run folders that were never published (left by a crash or kill mid-run). The folder, the
+    /// database (SQLite gives its journal files the database's mode) and the lock are owner-only.
     pub fn open(dir: &Path) -> Result<Store, StateError> {
         let io = |source| StateError::Io { path: dir.to_path_buf(), source };
-        fs::create_dir_all(dir.join("runs")).map_err(io)?;
+        create_private_dir(dir).map_err(io)?;
+        create_private_dir(&dir.join("runs")).map_err(io)?;
         let path = dir.join(DB_FILE);
+        ensure_private_file(&path).map_err(io)?;
+        ensure_private_file(&dir.join(LOCK_FILE)).map_err(io)?;
         let db = |source| StateError::Db { path: path.clone(), source };
         let conn = Connection::open(&path).map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
@@ -269,9 +320,13 @@ impl Store {
         if version > SCHEMA_VERSION {
             return Err(StateError::NewerSchema { path, found: version, known: SCHEMA_VERSION });
         }
+        // One transaction each: a crash mid-migration leaves the old schema, never half of the new one.
         if version < 1 {
-            // One transaction: a crash mid-migration leaves the old schema, never half of the new one.
             conn.execute_batch(&format!("BEGIN IMMEDIATE; {MIGRATION_1} PRAGMA user_version = 1; COMMIT;"))
+                .map_err(db)?;
+        }
+        if version < 2 {
+            conn.execute_batch(&format!("BEGIN IMMEDIATE; {MIGRATION_2} PRAGMA user_version = 2; COMMIT;"))
                 .map_err(db)?;
         }
         let store = Store { conn, dir: dir.to_path_buf() };
@@ -282,6 +337,22 @@ impl Store {
             store.remove_unpublished_run_folders()?;
         }
         Ok(store)
+    }
+
+    /// Opens another connection to a state database that [`Store::open`] already prepared (no migration,
+    /// no clean-up): the server's pool and its audit writer use these.
+    pub fn open_existing(dir: &Path) -> Result<Store, StateError> {
+        let path = dir.join(DB_FILE);
+        let db = |source| StateError::Db { path: path.clone(), source };
+        let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
+        if version != SCHEMA_VERSION {
+            return Err(StateError::NewerSchema { path, found: version, known: SCHEMA_VERSION });
+        }
+        Ok(Store { conn, dir: dir.to_path_buf() })
     }
 
     /// Takes the re-score lock (waiting for a re-score in another process or thread to finish); held
@@ -306,6 +377,18 @@ impl Store {
 
     fn db_err(&self, source: rusqlite::Error) -> StateError {
         StateError::Db { path: self.dir.join(DB_FILE), source }
+    }
+
+    /// Writes and commits a row, so that readiness fails when the database cannot be written (a full
+    /// disk, a read-only file system, a lock held too long).
+    pub fn check_writable(&mut self, now: Timestamp) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "INSERT INTO health (id, checked_at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET checked_at = ?1",
+                [now.to_string()],
+            )
+            .map_err(|e| self.db_err(e))?;
+        Ok(())
     }
 
     /// Removes staging folders and run folders the registry does not list as published.

@@ -1,4 +1,6 @@
-//! Admin routes: tokens (`/v1/tokens`) and the audit log (`/v1/audit`).
+//! Admin routes: tokens (`/v1/tokens`) and the audit log (`/v1/audit`). An admin acts within its own
+//! region: it lists, creates and revokes tokens of its region only, and reads the audit entries of its
+//! region's callers only. Every one of these actions is itself audited.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,23 +21,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_audit))
 }
 
-/// Every token (never a secret).
+/// The tokens of the caller's region (never a secret).
 #[utoipa::path(
     get, path = "/v1/tokens", tag = "admin",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The tokens", body = TokenList),
-        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 200, description = "The tokens whose region lies within the caller's", body = TokenList),
         (status = 403, description = "Not an admin", body = ErrorBody)
     )
 )]
 pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<TokenList>, ApiError> {
     caller.require(&[Role::Admin], "admin")?;
-    let tokens = state.with_store(|s| s.tokens())?;
+    let within = caller.0.region;
+    let tokens = state.store(move |s| s.tokens_within(within)).await?;
+    state.audit(Some(&caller.0), "GET", "/v1/tokens", String::new(), tokens.len() as u64, 200).await?;
     Ok(Json(TokenList { tokens: tokens.iter().map(TokenOut::from_record).collect() }))
 }
 
-/// Creates a token; its secret is in this response only.
+/// Creates a token within the caller's region; its secret is in this response only.
 #[utoipa::path(
     post, path = "/v1/tokens", tag = "admin",
     request_body = TokenIn,
@@ -43,9 +46,8 @@ pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Resul
     responses(
         (status = 201, description = "The token and its secret", body = TokenCreated),
         (status = 400, description = "The body is invalid", body = ErrorBody),
-        (status = 401, description = "No or bad token", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody)
+        (status = 403, description = "Not an admin, or the region lies outside the caller's", body = ErrorBody),
+        (status = 422, description = "The expiry has already passed", body = ErrorBody)
     )
 )]
 pub async fn create_token(
@@ -55,24 +57,35 @@ pub async fn create_token(
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
     caller.require(&[Role::Admin], "admin")?;
     let bad = |reason: &str| ApiError::BadBody { reason: reason.to_string() };
-    let role = Role::parse(&body.role).ok_or_else(|| bad("role must be inspector, supervisor or admin"))?;
-    let region = RegionPrefix::parse(body.region.as_deref().unwrap_or(""))
-        .ok_or_else(|| bad("region must be 2, 4 or 6 digits"))?;
-    let token = NewToken::new(&body.name, role, region).map_err(|e| bad(&e.to_string()))?;
-    let (record, secret) = state.with_store(|s| s.create_token(&token))?;
+    let region = match body.region.as_deref() {
+        None => RegionPrefix::ALL,
+        Some(r) => {
+            RegionPrefix::parse(r).filter(|_| !r.is_empty()).ok_or_else(|| bad("region must be 2, 4 or 6 digits"))?
+        }
+    };
+    let mut token = NewToken::new(&body.name, body.role.into(), region).map_err(|e| bad(&e.to_string()))?;
+    if let Some(at) = body.expires_at.as_deref() {
+        let at = Timestamp::parse_rfc3339(at).ok_or_else(|| bad("expires_at must be an RFC 3339 time"))?;
+        token = token.expiring(at, Timestamp::now()).map_err(|e| ApiError::Unprocessable { reason: e.to_string() })?;
+    }
+    // An admin of a region grants only what it has: tokens of its region or of a part of it.
+    caller.covers(token.region())?;
+    let (record, secret) = state.store(move |s| s.create_token(&token)).await?;
+    let filters = format!("token_id={}&role={}&region={}", record.token_id, record.role.code(), record.region);
+    state.audit(Some(&caller.0), "POST", "/v1/tokens", filters, 1, 201).await?;
     Ok((StatusCode::CREATED, Json(TokenCreated { token: TokenOut::from_record(&record), secret })))
 }
 
-/// Revokes a token; it stops working within seconds.
+/// Revokes a token of the caller's region; it stops working within seconds.
 #[utoipa::path(
     delete, path = "/v1/tokens/{id}", tag = "admin",
-    params(("id" = i64, Path, description = "The token id")),
+    params(("id" = i64, Path, description = "The token id", minimum = 1)),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 400, description = "The id is not a token id", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 404, description = "No such token", body = ErrorBody)
+        (status = 404, description = "No such token in the caller's region", body = ErrorBody)
     )
 )]
 pub async fn revoke_token(
@@ -81,21 +94,26 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Role::Admin], "admin")?;
-    let id: i64 = id.parse().map_err(|_| ApiError::BadParameter { name: "id", reason: "not a token id".into() })?;
-    state.with_store(|s| s.revoke_token(id))?;
+    let id: i64 = id
+        .parse()
+        .ok()
+        .filter(|id| *id >= 1)
+        .ok_or(ApiError::BadParameter { name: "id", reason: "not a token id".into() })?;
+    let within = caller.0.region;
+    state.store(move |s| s.revoke_token(id, within)).await?;
     state.forget_tokens();
+    state.audit(Some(&caller.0), "DELETE", "/v1/tokens/{id}", format!("id={id}"), 1, 204).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The audit log, newest first.
+/// The audit log of the caller's region, newest first.
 #[utoipa::path(
     get, path = "/v1/audit", tag = "admin",
     params(AuditParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of entries", body = AuditPage),
+        (status = 200, description = "A page of entries of callers within the caller's region", body = AuditPage),
         (status = 400, description = "A parameter is invalid", body = ErrorBody),
-        (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody)
     )
 )]
@@ -105,20 +123,43 @@ pub async fn list_audit(
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.require(&[Role::Admin], "admin")?;
+    let bad = |name: &'static str, reason: &str| ApiError::BadParameter { name, reason: reason.to_string() };
     let limit = p.limit.unwrap_or(100);
     if limit == 0 || limit > 1000 {
-        return Err(ApiError::BadParameter { name: "limit", reason: "must lie in 1..=1000".into() });
+        return Err(bad("limit", "must lie in 1..=1000"));
+    }
+    if p.token_id.is_some_and(|t| t < 1) || p.before.is_some_and(|b| b < 1) {
+        return Err(bad("token_id", "ids are 1 or more"));
+    }
+    if p.route.as_ref().is_some_and(|r| r.chars().count() > 200) {
+        return Err(bad("route", "at most 200 characters"));
     }
     let since = p
         .since
         .as_deref()
-        .map(|t| {
-            Timestamp::parse(t)
-                .ok_or_else(|| ApiError::BadParameter { name: "since", reason: "use YYYY-MM-DDTHH:MM:SSZ".into() })
-        })
+        .map(|t| Timestamp::parse_rfc3339(t).ok_or_else(|| bad("since", "use an RFC 3339 time")))
         .transpose()?;
-    let query = AuditQuery { token_id: p.token_id, route: p.route, since, before_id: p.before, limit };
-    let records = state.with_store(|s| s.audit(&query))?;
+    let query = AuditQuery {
+        within: caller.0.region,
+        token_id: p.token_id,
+        route: p.route.clone(),
+        since,
+        before_id: p.before,
+        limit,
+    };
+    let records = state.store(move |s| s.audit(&query)).await?;
+    let filters = [
+        p.token_id.map(|t| format!("token_id={t}")),
+        p.route.map(|r| format!("route={r}")),
+        p.since.map(|s| format!("since={s}")),
+        p.before.map(|b| format!("before={b}")),
+        Some(format!("limit={limit}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("&");
+    state.audit(Some(&caller.0), "GET", "/v1/audit", filters, records.len() as u64, 200).await?;
     let next_before = (records.len() == limit).then(|| records.last().map(|r| r.audit_id)).flatten();
     Ok(Json(AuditPage {
         entries: records

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct EntityQuery {
     /// A run id; the current run when absent.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub run: Option<String>,
 }
 
@@ -35,6 +36,9 @@ async fn detail(
     id: String,
     q: EntityQuery,
 ) -> Result<EntityDetail, ApiError> {
+    if q.run.as_deref().is_some_and(|r| !crate::server::wire::run_id_ok(r)) {
+        return Err(ApiError::BadParameter { name: "run", reason: "not a run id this API returned".into() });
+    }
     // One snapshot for the whole request: the run read and the history beside it.
     let snapshot = state.snapshot();
     let view = snapshot.pick(q.run.as_deref())?;
@@ -109,18 +113,18 @@ async fn detail(
     };
     let route = format!("/v1/{}s/{{id}}", t.code());
     let filters = format!("id={id}{}", q.run.map(|r| format!("&run={r}")).unwrap_or_default());
-    state.audit(&caller, "GET", &route, filters, 1).await?;
+    state.audit_read(&caller, &route, filters, 1).await?;
     Ok(detail)
 }
 
 /// An employer: score, band, reasons, alerts, key features, history across runs, its projects.
 #[utoipa::path(
     get, path = "/v1/employers/{id}", tag = "entities",
-    params(("id" = String, Path, description = "The employer's id"), EntityQuery),
+    params(("id" = String, Path, description = "The employer's id", max_length = 64), EntityQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The employer", body = EntityDetail),
-        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 400, description = "A parameter is invalid", body = ErrorBody),
         (status = 404, description = "No such employer in the caller's region, or no such run", body = ErrorBody),
         (status = 503, description = "No run published yet", body = ErrorBody)
     )
@@ -137,11 +141,11 @@ pub async fn get_employer(
 /// A project: score, band, reasons, alerts, key features, history, its contractor, subcontractors, owner.
 #[utoipa::path(
     get, path = "/v1/projects/{id}", tag = "entities",
-    params(("id" = String, Path, description = "The project's id"), EntityQuery),
+    params(("id" = String, Path, description = "The project's id", max_length = 64), EntityQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The project", body = EntityDetail),
-        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 400, description = "A parameter is invalid", body = ErrorBody),
         (status = 404, description = "No such project in the caller's region, or no such run", body = ErrorBody),
         (status = 503, description = "No run published yet", body = ErrorBody)
     )

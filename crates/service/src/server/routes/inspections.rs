@@ -1,5 +1,9 @@
 //! `POST /v1/inspections`: an inspector records an inspection outcome, stored durably and merged into the
 //! dataset by later re-scores and training.
+//!
+//! A record must be plausible: the employer (and project) scored in the current run and in the caller's
+//! region, the project one the employer works on (as its general contractor or with payroll on it), the
+//! date not in the future, the amount and the number of workers within bounds.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,11 +12,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::server::extract::ApiJson;
-use crate::server::wire::{ErrorBody, InspectionIn, InspectionOut};
+use crate::server::wire::{ErrorBody, InspectionIn, InspectionOut, ID_MAX_CHARS};
 use crate::server::{ApiError, AppState, Caller};
 use crate::state::{RecordedInspection, Role, Timestamp};
 use wagewatch_core::contract::{Date, Money};
 use wagewatch_core::features::EntityType;
+
+/// The largest arrears amount an inspection may record, in yuan.
+pub const MAX_ARREARS_YUAN: f64 = 1_000_000_000.0;
+/// The most workers an inspection may record as affected.
+pub const MAX_WORKERS: u32 = 100_000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(record_inspection))
@@ -26,11 +35,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 201, description = "Recorded", body = InspectionOut),
         (status = 400, description = "The body is invalid", body = ErrorBody),
-        (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 403, description = "Not an inspector or admin", body = ErrorBody),
-        (status = 404, description = "No such employer or project in the caller's region", body = ErrorBody),
+        (status = 404, description = "No such employer in the caller's region, or no such project of it", body = ErrorBody),
         (status = 409, description = "The inspection id is already recorded", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 422, description = "The inspection date lies before 1990 or after today", body = ErrorBody),
         (status = 503, description = "No run published yet", body = ErrorBody)
     )
 )]
@@ -40,24 +48,46 @@ pub async fn record_inspection(
     ApiJson(body): ApiJson<InspectionIn>,
 ) -> Result<(StatusCode, Json<InspectionOut>), ApiError> {
     caller.require(&[Role::Inspector, Role::Admin], "inspector or admin")?;
+    let record = checked(&state, &caller, body)?;
+    let stored = record.clone();
+    state.store(move |s| s.record_inspection(&stored)).await?;
+    let filters = format!("inspection_id={}&employer_id={}", record.inspection_id, record.employer_id);
+    state.audit(Some(&caller.0), "POST", "/v1/inspections", filters, 1, 201).await?;
+    Ok((StatusCode::CREATED, Json(InspectionOut::from_record(&record))))
+}
+
+/// The record, if the body is well formed and plausible.
+fn checked(state: &AppState, caller: &Caller, body: InspectionIn) -> Result<RecordedInspection, ApiError> {
     let bad = |reason: String| ApiError::BadBody { reason };
-    let id = body.inspection_id.trim();
-    if id.is_empty() || id.len() > 100 {
-        return Err(bad("inspection_id must have 1 to 100 characters".into()));
+    let id_ok = |id: &str| !id.is_empty() && id.chars().count() <= ID_MAX_CHARS;
+    let id = body.inspection_id.as_str();
+    if !id_ok(id) || id.trim() != id {
+        return Err(bad("inspection_id must have 1 to 64 characters, without spaces at either end".into()));
+    }
+    if !id_ok(&body.employer_id) || body.project_id.as_deref().is_some_and(|p| !id_ok(p)) {
+        return Err(bad("employer_id and project_id must have 1 to 64 characters".into()));
     }
     let inspected_on = Date::parse(&body.inspected_on)
-        .filter(|d| d.in_contract_range())
         .ok_or_else(|| bad(format!("inspected_on {:?} is not a date YYYY-MM-DD", body.inspected_on)))?;
+    let today = Timestamp(Timestamp::now().0 + 8 * 3600).date();
+    if !inspected_on.in_contract_range() || inspected_on > today {
+        return Err(ApiError::Unprocessable {
+            reason: format!("inspected_on {inspected_on} must lie from 1990-01-01 to today ({today})"),
+        });
+    }
     let arrears_amount = body
         .arrears_amount
         .map(|y| {
-            Money::from_yuan(y).ok_or_else(|| bad("arrears_amount must be yuan >= 0 with at most 2 decimals".into()))
+            if !(0.0..=MAX_ARREARS_YUAN).contains(&y) {
+                return Err(bad("arrears_amount must lie in 0..=1000000000 yuan".into()));
+            }
+            Ok(Money::from_fen((y * 100.0).round() as i64))
         })
         .transpose()?;
-    if body.workers_affected == Some(0) && body.found_arrears {
-        return Err(bad("workers_affected is 0 although arrears were found".into()));
+    if body.workers_affected.is_some_and(|w| !(1..=MAX_WORKERS).contains(&w)) {
+        return Err(bad("workers_affected must lie in 1..=100000".into()));
     }
-    // The employer (and project) must be known and in the caller's region.
+    // The employer must be scored and in the caller's region; the project one it works on.
     let snapshot = state.snapshot();
     let view = snapshot.current().ok_or(ApiError::NoRun)?;
     let employer = view
@@ -65,11 +95,12 @@ pub async fn record_inspection(
         .filter(|r| caller.sees(r.region))
         .ok_or_else(|| ApiError::NotFound { what: format!("employer {}", body.employer_id) })?;
     if let Some(p) = &body.project_id {
+        let of_employer = view.linked(EntityType::Employer, &employer.entity_id).iter().any(|(_, id, _)| id == p);
         view.row(EntityType::Project, p)
-            .filter(|r| caller.sees(r.region))
-            .ok_or_else(|| ApiError::NotFound { what: format!("project {p}") })?;
+            .filter(|r| caller.sees(r.region) && of_employer)
+            .ok_or_else(|| ApiError::NotFound { what: format!("project {p} of employer {}", employer.entity_id) })?;
     }
-    let record = RecordedInspection {
+    Ok(RecordedInspection {
         inspection_id: id.to_string(),
         employer_id: employer.entity_id.clone(),
         project_id: body.project_id.clone(),
@@ -79,7 +110,5 @@ pub async fn record_inspection(
         workers_affected: body.workers_affected,
         recorded_at: Timestamp::now(),
         recorded_by: caller.0.name.clone(),
-    };
-    state.with_store(|s| s.record_inspection(&record))?;
-    Ok((StatusCode::CREATED, Json(InspectionOut::from_record(&record))))
+    })
 }

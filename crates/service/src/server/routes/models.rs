@@ -17,16 +17,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get, path = "/v1/models", tag = "models",
     security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The models", body = ModelList),
-        (status = 401, description = "No or bad token", body = ErrorBody)
-    )
+    responses((status = 200, description = "The models", body = ModelList))
 )]
 pub async fn list_models(State(state): State<AppState>, _caller: Caller) -> Result<Json<ModelList>, ApiError> {
+    let folder = state.config().models.clone();
+    let ids = tokio::task::spawn_blocking(move || artifact::list(&folder)).await.map_err(ApiError::internal)?;
     let mut models = Vec::new();
-    for id in artifact::list(&state.config().models) {
-        match state.model(&id) {
-            Ok(m) => models.push(ModelOut::from_model(&m)),
+    for id in ids {
+        match state.model(&id).await {
+            Ok(m) => models.push(ModelOut::from_model(&m.model)),
             Err(e) => tracing::warn!(model = %id, error = %e, "model folder cannot be read; not listed"),
         }
     }
@@ -37,11 +36,10 @@ pub async fn list_models(State(state): State<AppState>, _caller: Caller) -> Resu
 /// A model with its card and its backtest figures.
 #[utoipa::path(
     get, path = "/v1/models/{id}", tag = "models",
-    params(("id" = String, Path, description = "The model id")),
+    params(("id" = String, Path, description = "The model id", pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The model", body = ModelDetail),
-        (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 404, description = "No such model", body = ErrorBody)
     )
 )]
@@ -50,12 +48,10 @@ pub async fn get_model(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ModelDetail>, ApiError> {
-    if !artifact::list(&state.config().models).contains(&id) {
-        return Err(ApiError::NotFound { what: format!("model {id}") });
-    }
-    let m = state.model(&id)?;
-    let dir = artifact::model_dir(&state.config().models, &id);
-    let card_markdown = std::fs::read_to_string(dir.join("model_card.md")).unwrap_or_default();
-    let backtest = artifact::backtest_report(&state.config().models, &id).as_ref().map(BacktestOut::from_report);
-    Ok(Json(ModelDetail { model: ModelOut::from_model(&m), card_markdown, backtest }))
+    let m = state.model(&id).await?;
+    Ok(Json(ModelDetail {
+        model: ModelOut::from_model(&m.model),
+        card_markdown: m.card_markdown.clone(),
+        backtest: m.backtest.as_ref().map(BacktestOut::from_report),
+    }))
 }

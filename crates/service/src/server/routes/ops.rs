@@ -25,15 +25,21 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
 
-/// A run is loaded and served (503 until the first run is published).
+/// A run is loaded and served, and the state database can be written (503 otherwise: no run published
+/// yet, or the disk full, or the database read-only or locked).
 #[utoipa::path(
     get, path = "/readyz", tag = "ops",
-    responses((status = 200, description = "Ready", body = Ready), (status = 503, description = "No run yet", body = Ready))
+    responses(
+        (status = 200, description = "Ready", body = Ready),
+        (status = 503, description = "No run yet, or the state database cannot be written", body = Ready)
+    )
 )]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Ready>) {
     let run_id = state.snapshot().current().map(|v| v.run_id().to_string());
-    let status = if run_id.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(Ready { ready: run_id.is_some(), run_id }))
+    let writable = state.check_writable().await.is_ok();
+    let ready = run_id.is_some() && writable;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(Ready { ready, run_id, state_writable: writable }))
 }
 
 /// Prometheus metrics: requests by route and status, latency histograms, the current run's age.

@@ -7,11 +7,11 @@ use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::query::{self, Filter, FilterText};
+use crate::query::{self, Filter};
 use crate::runs::export::{self, ExportFormat};
 use crate::runs::RunRow;
 use crate::server::extract::ApiQuery;
-use crate::server::wire::{ErrorBody, ExportQuery, WatchlistPage, WatchlistQuery};
+use crate::server::wire::{ErrorBody, ExportFormatCode, ExportQuery, WatchlistPage, WatchlistQuery};
 use crate::server::{ApiError, AppState, Caller};
 use crate::state::Role;
 
@@ -21,17 +21,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The filters of a watchlist request, parsed and narrowed to the caller's region.
 pub fn filter_of(q: &WatchlistQuery, caller: &Caller) -> Result<Filter, ApiError> {
-    let text = FilterText {
-        entity_type: q.entity_type.as_deref(),
-        region: q.region.as_deref(),
-        sector: q.sector.as_deref(),
-        kind: q.kind.as_deref(),
-        band: q.band.as_deref(),
-        min_score: q.min_score,
-        text: q.q.as_deref(),
-    };
-    let filter =
-        Filter::parse(&text).map_err(|e| ApiError::BadParameter { name: e.parameter, reason: e.reason.to_string() })?;
+    let bad = |e: query::BadFilter| ApiError::BadParameter { name: e.parameter, reason: e.reason.to_string() };
+    let filter = Filter::new(q.spec().map_err(bad)?).map_err(bad)?;
+    narrowed(filter, caller)
+}
+
+/// A filter with its region narrowed to the caller's.
+pub fn narrowed(filter: Filter, caller: &Caller) -> Result<Filter, ApiError> {
     let scope = caller.scope(filter.requested_region)?;
     Ok(filter.within(scope))
 }
@@ -40,6 +36,13 @@ pub fn filter_of(q: &WatchlistQuery, caller: &Caller) -> Result<Filter, ApiError
 fn parse_cursor(cursor: &str) -> Result<(String, usize), ApiError> {
     let bad = || ApiError::BadParameter { name: "cursor", reason: "not a cursor this API returned".into() };
     let (run, pos) = cursor.rsplit_once(':').ok_or_else(bad)?;
+    if !crate::server::wire::run_id_ok(run)
+        || pos.is_empty()
+        || pos.len() > 9
+        || !pos.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
     Ok((run.to_string(), pos.parse().map_err(|_| bad())?))
 }
 
@@ -51,10 +54,10 @@ pub fn audit_filters(q: &WatchlistQuery) -> String {
             parts.push(format!("{k}={v}"));
         }
     };
-    push("entity_type", q.entity_type.clone());
+    push("entity_type", q.entity_type.map(|t| format!("{t:?}").to_lowercase()));
     push("region", q.region.clone());
-    push("sector", q.sector.clone());
-    push("kind", q.kind.clone());
+    push("sector", q.sector.map(|s| format!("{s:?}").to_lowercase()));
+    push("kind", q.kind.map(|k| format!("{k:?}").to_lowercase()));
     push("band", q.band.clone());
     push("min_score", q.min_score.map(|m| m.to_string()));
     push("q", q.q.clone());
@@ -72,7 +75,6 @@ pub fn audit_filters(q: &WatchlistQuery) -> String {
     responses(
         (status = 200, description = "A page of the watchlist, employers then projects, each by rank", body = WatchlistPage),
         (status = 400, description = "A parameter is invalid", body = ErrorBody),
-        (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 403, description = "The region lies outside the token's", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
         (status = 503, description = "No run published yet", body = ErrorBody)
@@ -90,17 +92,16 @@ pub async fn list_watchlist(
             return Err(ApiError::BadParameter { name: "cursor", reason: "the cursor belongs to another run".into() });
         }
     }
-    let snapshot = state.snapshot();
-    let view = snapshot.pick(q.run.as_deref().or(cursor.as_ref().map(|c| c.0.as_str())))?;
     let server = &state.config().server;
     let limit = q.limit.unwrap_or(server.default_page);
     if limit == 0 || limit > server.max_page {
         return Err(ApiError::BadParameter { name: "limit", reason: format!("must lie in 1..={}", server.max_page) });
     }
+    let snapshot = state.snapshot();
+    let view = snapshot.pick(q.run.as_deref().or(cursor.as_ref().map(|c| c.0.as_str())))?;
     let page = query::page(&view.data.rows, &filter, cursor.map_or(0, |c| c.1), limit);
     let items: Vec<_> = page.positions.iter().map(|&i| view.item_json(i)).collect();
-    let rows = items.len() as u64;
-    state.audit(&caller, "GET", "/v1/watchlist", audit_filters(&q), rows).await?;
+    state.audit_read(&caller, "/v1/watchlist", audit_filters(&q), items.len() as u64).await?;
     let record = &view.data.record;
     Ok(Json(WatchlistPage {
         run_id: record.run_id.clone(),
@@ -119,11 +120,16 @@ pub async fn list_watchlist(
     params(WatchlistQuery, ExportQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The file (text/csv, application/vnd.apache.parquet or .xlsx)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The file, named in Content-Disposition",
+            content(
+                ([u8] = "text/csv; charset=utf-8"),
+                ([u8] = "application/vnd.apache.parquet"),
+                ([u8] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            )),
         (status = 400, description = "A parameter is invalid", body = ErrorBody),
-        (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 403, description = "Not a supervisor or admin, or the region lies outside the token's", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
+        (status = 429, description = "Too many exports by this token: see Retry-After", body = ErrorBody),
         (status = 503, description = "No run published yet", body = ErrorBody)
     )
 )]
@@ -133,31 +139,44 @@ pub async fn export_watchlist(
     ApiQuery(q): ApiQuery<WatchlistQuery>,
     ApiQuery(e): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    export_file(&state, &caller, &q, e.format.as_deref(), "/v1/watchlist/export").await
+    let filter = filter_of(&q, &caller)?;
+    let format = e.format.unwrap_or_default();
+    let filters = format!("{}&format={}", audit_filters(&q), export_format(format).extension());
+    export_file(&state, &caller, filter, q.run.as_deref(), format, "/v1/watchlist/export", filters).await
 }
 
-/// The filtered watchlist as a file, audited under `route` (the API's export and the dashboard's).
+fn export_format(code: ExportFormatCode) -> ExportFormat {
+    match code {
+        ExportFormatCode::Csv => ExportFormat::Csv,
+        ExportFormatCode::Parquet => ExportFormat::Parquet,
+        ExportFormatCode::Xlsx => ExportFormat::Xlsx,
+    }
+}
+
+/// The filtered watchlist of a run as a file, built on a blocking thread and audited under `route` (the
+/// API's export and the dashboard's); supervisors and admins, within the export rate.
 pub async fn export_file(
     state: &AppState,
     caller: &Caller,
-    q: &WatchlistQuery,
-    format: Option<&str>,
+    filter: Filter,
+    run: Option<&str>,
+    format: ExportFormatCode,
     route: &str,
+    filters: String,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Supervisor, Role::Admin], "supervisor or admin")?;
-    let format = match format {
-        None => ExportFormat::Csv,
-        Some(f) => ExportFormat::parse(f)
-            .ok_or_else(|| ApiError::BadParameter { name: "format", reason: "use csv, parquet or xlsx".into() })?,
-    };
-    let filter = filter_of(q, caller)?;
-    let snapshot = state.snapshot();
-    let view = snapshot.pick(q.run.as_deref())?;
-    let rows: Vec<&RunRow> = filter.select(&view.data.rows).collect();
-    let bytes = export::export(&rows, format).map_err(ApiError::internal)?;
-    let filters = format!("{}&format={}", audit_filters(q), format.extension());
-    state.audit(caller, "GET", route, filters, rows.len() as u64).await?;
+    state.check_export_rate(caller)?;
+    let format = export_format(format);
+    let view = state.snapshot().pick(run)?.clone();
     let name = format!("wagewatch_{}_{}.{}", view.data.record.as_of, view.run_id(), format.extension());
+    let (bytes, rows) = tokio::task::spawn_blocking(move || {
+        let rows: Vec<&RunRow> = filter.select(&view.data.rows).collect();
+        export::export(&rows, format).map(|bytes| (bytes, rows.len() as u64))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    state.audit_read(caller, route, filters, rows).await?;
     Ok((
         [
             (header::CONTENT_TYPE, format.content_type().to_string()),

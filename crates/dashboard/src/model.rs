@@ -1,0 +1,136 @@
+//! The model and runs page: the current model's backtest (figures and charts), the run registry and the
+//! model card; and the charts themselves, served as images (never pasted into the page).
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+
+use super::html::{Lang, Nav};
+use super::session::Viewer;
+use super::{error_page, page, type_name};
+use wagewatch_core::features::EntityType;
+use wagewatch_service::server::{ApiError, AppState};
+use wagewatch_service::state::{Role, RunStatus};
+
+/// The backtest charts a model folder may hold, with their captions.
+const CHARTS: [(&str, &str, &str); 4] = [
+    ("precision_at_k_employer.svg", "企业：前 k 名精确率", "Employers: precision at k"),
+    ("reliability_employer.svg", "企业：校准图", "Employers: reliability"),
+    ("precision_at_k_project.svg", "项目：前 k 名精确率", "Projects: precision at k"),
+    ("reliability_project.svg", "项目：校准图", "Projects: reliability"),
+];
+
+pub(crate) async fn model_page(State(state): State<AppState>, viewer: Viewer) -> Response {
+    let body = render(&state, &viewer).await;
+    page(&viewer, viewer.lang.t("模型与批次", "Model & runs"), Nav::Model, body)
+}
+
+/// A backtest chart of the current model, as an SVG image.
+pub(crate) async fn chart(State(state): State<AppState>, viewer: Viewer, Path(name): Path<String>) -> Response {
+    let result = async {
+        let (file, _, _) = CHARTS
+            .iter()
+            .find(|(file, _, _)| *file == name)
+            .ok_or_else(|| ApiError::NotFound { what: format!("chart {name}") })?;
+        let snapshot = state.snapshot();
+        let model_id = snapshot.pick(None)?.data.record.model_id.clone();
+        state.model_chart(&model_id, file).await?.ok_or_else(|| ApiError::NotFound { what: format!("chart {name}") })
+    }
+    .await;
+    match result {
+        Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
+        Err(e) => error_page(viewer.lang, Some(&viewer), &viewer.here, e),
+    }
+}
+
+async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
+    let lang = viewer.lang;
+    let snapshot = state.snapshot();
+    let view = snapshot.pick(None)?;
+    let model_id = view.data.record.model_id.clone();
+    let info = state.model(&model_id).await?;
+    let runs = state.store(|s| s.runs()).await?;
+    let m = &info.model;
+    Ok(html! {
+        h1 { (lang.t("模型与批次", "Model and runs")) }
+        p class="meta" {
+            (lang.t("当前模型", "current model")) " " code { (model_id) } " · " (lang.t("训练截止", "trained as of")) " "
+            (m.trained_as_of) " · " (lang.t("预测期", "horizon")) " " (m.horizon_days) " " (lang.t("天", "days"))
+        }
+        h2 { (lang.t("回测结果", "Backtest")) }
+        @match &info.backtest {
+            Some(b) => {
+                p class="meta" { (lang.t("测试日期", "test dates")) " " (b.from) " – " (b.to) }
+                table id="backtest" {
+                    thead { tr {
+                        th scope="col" { (lang.t("对象", "Entities")) }
+                        th scope="col" class="num" { "AUC" }
+                        th scope="col" class="num" { (lang.t("平均精度 AP", "Average precision")) }
+                        th scope="col" class="num" { (lang.t("前100精确率（模型）", "Precision@100 (model)")) }
+                        th scope="col" class="num" { (lang.t("前100精确率（规则）", "Precision@100 (rules)")) }
+                        th scope="col" class="num" { (lang.t("事件数", "Events")) }
+                    } }
+                    tbody {
+                        @for t in EntityType::ALL {
+                            @let p = &b.entity_types.of(t).pooled;
+                            tr {
+                                td { (type_name(t, lang)) }
+                                td class="num" { (format!("{:.3}", p.model.roc_auc)) }
+                                td class="num" { (format!("{:.3}", p.model.average_precision)) }
+                                td class="num" { (p.model.precision_at("100").map_or("–".into(), |v| format!("{v:.2}"))) }
+                                td class="num" { (p.rule.precision_at("100").map_or("–".into(), |v| format!("{v:.2}"))) }
+                                td class="num" { (p.events) }
+                            }
+                        }
+                    }
+                }
+                div class="grid2" {
+                    @for (file, zh, en) in CHARTS {
+                        figure {
+                            figcaption { (lang.t(zh, en)) }
+                            img src={ "/model/charts/" (file) } alt=(lang.t(zh, en)) width="640" height="400";
+                        }
+                    }
+                }
+            }
+            None => p { (lang.t("该模型尚无回测（wagewatch backtest）。", "No backtest for this model yet (wagewatch backtest).")) }
+        }
+        h2 { (lang.t("批次记录", "Runs")) }
+        (run_table(&runs, viewer.caller.0.role == Role::Admin, lang))
+        h2 { (lang.t("模型说明（英文）", "Model card")) }
+        pre class="card-md" { (info.card_markdown) }
+    })
+}
+
+/// The run registry; why a run failed is shown to admins only.
+fn run_table(runs: &[wagewatch_service::state::RunRecord], admin: bool, lang: Lang) -> Markup {
+    html! {
+        table id="runs" {
+            thead { tr {
+                th scope="col" { (lang.t("批次", "Run")) }
+                th scope="col" { (lang.t("评分日", "As of")) }
+                th scope="col" { (lang.t("创建时间（UTC）", "Created (UTC)")) }
+                th scope="col" { (lang.t("状态", "Status")) }
+                th scope="col" { (lang.t("触发", "Trigger")) }
+                th scope="col" class="num" { (lang.t("红/橙", "Red/orange")) }
+                th scope="col" class="num" { (lang.t("新上榜", "New")) }
+                @if admin { th scope="col" { (lang.t("错误", "Error")) } }
+            } }
+            tbody {
+                @for r in runs {
+                    tr {
+                        td { code { (r.run_id) } }
+                        td { (r.as_of) }
+                        td { (r.created_at.to_string().replace('T', " ").trim_end_matches('Z')) }
+                        td { @if r.status == RunStatus::Published { (lang.t("已发布", "published")) } @else { (lang.t("失败", "failed")) } }
+                        td { (r.trigger) }
+                        td class="num" { (r.counts.red) "/" (r.counts.orange) }
+                        td class="num" { (r.counts.new_on_list) }
+                        @if admin { td { (r.error.as_deref().unwrap_or("")) } }
+                    }
+                }
+            }
+        }
+    }
+}

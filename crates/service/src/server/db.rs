@@ -1,0 +1,73 @@
+//! The state database as the server uses it: a small pool of connections, each call run on tokio's
+//! blocking threads, so that no database or file work ever stalls the threads that serve requests.
+//!
+//! The pool's lock guards only taking and returning a connection; a panic inside a call drops that one
+//! connection and poisons nothing later requests need.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::state::{StateError, Store};
+
+/// Connections kept open between calls.
+const KEEP_OPEN: usize = 8;
+
+/// A pool of connections to the state database.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Pool>,
+}
+
+struct Pool {
+    dir: PathBuf,
+    idle: Mutex<Vec<Store>>,
+}
+
+/// Why a database call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("the database call did not finish: {0}")]
+    Panicked(String),
+}
+
+impl Db {
+    /// A pool over the state folder `dir`, with one connection opened now (so that a bad folder fails at
+    /// start-up, not at the first request).
+    pub fn open(dir: &Path) -> Result<Db, StateError> {
+        let first = Store::open(dir)?;
+        Ok(Db { inner: Arc::new(Pool { dir: dir.to_path_buf(), idle: Mutex::new(vec![first]) }) })
+    }
+
+    /// Runs `f` with a connection on a blocking thread.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, StateError> + Send + 'static,
+    {
+        let pool = self.inner.clone();
+        tokio::task::spawn_blocking(move || pool.with(f)).await.map_err(|e| DbError::Panicked(e.to_string()))?
+    }
+
+    /// Runs `f` with a connection on this thread (for callers already on a blocking thread).
+    pub fn run_blocking<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StateError>) -> Result<T, DbError> {
+        self.inner.with(f)
+    }
+}
+
+impl Pool {
+    fn with<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StateError>) -> Result<T, DbError> {
+        let taken = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let mut store = match taken {
+            Some(s) => s,
+            None => Store::open_existing(&self.dir)?,
+        };
+        let result = f(&mut store);
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < KEEP_OPEN {
+            idle.push(store);
+        }
+        Ok(result?)
+    }
+}
