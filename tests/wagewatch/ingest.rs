@@ -292,6 +292,12 @@ E3,金陵制衣厂,manufacturer,manufacturing,320105,\r\n";
 P1,江宁住宅一期,320115,E1,120000000,2024-01-01,2025-12-31,TRUE,1\n\
 P2,河西学校,320105,E1,30000000.5,2023-03-01,2024-06-30,False,0\n";
     let future = with_line("payroll.csv", "P1,E2,320102199001011234,2099-11,20,100,2099-12-15");
+    // Money with binary-float noise, as pandas and polars write it to CSV (contract v1.1).
+    let noisy = "project_id,employer_id,worker_id,period,amount,paid_on
+P1,E2,320102199001011234,2024-05,6499.999999999999,2024-06-14
+,E3,320105199203031111,2024-05,4200.500000000001,2024-06-10
+P1,E2,32010219850202456X,2024-05,7.119999999999763,2024-06-16
+";
     let dir = tempfile::tempdir().unwrap();
     write_dataset(
         dir.path(),
@@ -299,6 +305,8 @@ P2,河西学校,320105,E1,30000000.5,2023-03-01,2024-06-30,False,0\n";
             ("employers.csv", Some(employers)),
             ("projects.csv", Some(projects)),
             ("payroll.csv", Some(&future)),
+            ("payments.csv", Some(noisy)),
+            ("regions.csv", Some("region_code,name\n32,江苏省\n3201,南京市\n320102,玄武区\n")),
             ("inspections.csv", None),
             ("progress_payments.csv", None),
         ],
@@ -310,7 +318,19 @@ P2,河西学校,320105,E1,30000000.5,2023-03-01,2024-06-30,False,0\n";
     assert_eq!(ds.projects.government_funded, vec![true, false]);
     assert_eq!(ds.projects.wage_account_opened, vec![true, false]);
     assert_eq!(ds.payroll.len(), 4);
+    let mut paid: Vec<i64> = ds.payments.amount.iter().map(|m| m.fen()).collect();
+    paid.sort_unstable();
+    assert_eq!(paid, [712, 420_050, 650_000]);
     assert!(!ds.has_inspections && ds.inspections.is_empty());
+    // Inspections with the v1.1 `selection` column, some of it missing.
+    let inspections =
+        "inspection_id,employer_id,project_id,inspected_on,found_arrears,arrears_amount,workers_affected,selection
+I1,E2,P1,2024-08-05,true,5500,1,random
+I2,E3,,2024-08-06,false,,,
+";
+    fs::write(dir.path().join("inspections.csv"), inspections).unwrap();
+    let ds = load_strict(dir.path()).unwrap().dataset;
+    assert!(ds.has_inspections && ds.inspections.len() == 2);
 }
 
 fn write_parquet(path: &std::path::Path, batch: &RecordBatch) {

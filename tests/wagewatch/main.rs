@@ -3,6 +3,7 @@
 
 mod support;
 
+mod attacks;
 mod browser;
 mod cli;
 mod ingest;

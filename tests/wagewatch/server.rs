@@ -72,7 +72,7 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
-fn config_for(data: &Path, models: &Path) -> Config {
+pub fn config_for(data: &Path, models: &Path) -> Config {
     let mut c = Config { data: data.to_path_buf(), models: models.to_path_buf(), ..Default::default() };
     c.schedule.enabled = false;
     c
@@ -107,39 +107,40 @@ pub fn largest_districts(state: &Path) -> (String, String) {
 }
 
 /// One server over a private copy of the fixture's state, with a token per caller kind.
-struct App {
-    rt: tokio::runtime::Runtime,
-    state: AppState,
-    router: axum::Router,
-    dir: tempfile::TempDir,
-    tokens: HashMap<&'static str, String>,
+pub struct App {
+    pub rt: tokio::runtime::Runtime,
+    pub state: AppState,
+    pub router: axum::Router,
+    pub dir: tempfile::TempDir,
+    pub tokens: HashMap<&'static str, String>,
     /// The district of the in-region callers, and another district with entities.
-    home: String,
-    away: String,
+    pub home: String,
+    pub away: String,
 }
 
 /// The callers of the matrix.
-const CALLERS: [&str; 6] = ["admin", "supervisor", "inspector", "inspector_away", "city_supervisor", "city_admin"];
+pub const CALLERS: [&str; 6] = ["admin", "supervisor", "inspector", "inspector_away", "city_supervisor", "city_admin"];
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Vec<u8>,
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub content_type: String,
+    pub body: Vec<u8>,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
 impl App {
-    fn new() -> App {
+    pub fn new() -> App {
         App::with_config(|_| {})
     }
 
-    fn with_config(edit: impl FnOnce(&mut Config)) -> App {
+    pub fn with_config(edit: impl FnOnce(&mut Config)) -> App {
         let f = fixture();
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&f.state, dir.path());
@@ -166,7 +167,7 @@ impl App {
         App { rt, state, router, dir, tokens, home, away }
     }
 
-    fn call(&self, method: &str, uri: &str, caller: Option<&str>, body: Option<&str>) -> Reply {
+    pub fn call(&self, method: &str, uri: &str, caller: Option<&str>, body: Option<&str>) -> Reply {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(c) = caller {
             request = request.header("authorization", format!("Bearer {}", self.tokens[c]));
@@ -174,18 +175,22 @@ impl App {
         if body.is_some() {
             request = request.header("content-type", "application/json");
         }
-        let request = request.body(Body::from(body.unwrap_or("").to_string())).unwrap();
+        self.send(request.body(Body::from(body.unwrap_or("").to_string())).unwrap())
+    }
+
+    /// Sends a request as it is.
+    pub fn send(&self, request: Request<Body>) -> Reply {
         self.rt.block_on(async {
             let response = self.router.clone().oneshot(request).await.unwrap();
             let status = response.status();
-            let content_type =
-                response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            let headers = response.headers().clone();
+            let content_type = headers.get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
             let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec();
-            Reply { status, content_type, body }
+            Reply { status, headers, content_type, body }
         })
     }
 
-    fn get(&self, uri: &str, caller: &str) -> Value {
+    pub fn get(&self, uri: &str, caller: &str) -> Value {
         let r = self.call("GET", uri, Some(caller), None);
         assert_eq!(r.status, StatusCode::OK, "{uri} as {caller}: {}", String::from_utf8_lossy(&r.body));
         r.json()
@@ -209,7 +214,7 @@ impl App {
     }
 
     /// An entity id of a type in a district (or outside it).
-    fn entity(&self, entity_type: &str, in_district: &str, inside: bool) -> String {
+    pub fn entity(&self, entity_type: &str, in_district: &str, inside: bool) -> String {
         let page = self.get(&format!("/v1/watchlist?entity_type={entity_type}&limit=500"), "admin");
         page["items"]
             .as_array()
@@ -223,7 +228,7 @@ impl App {
             .to_string()
     }
 
-    fn current_run(&self) -> String {
+    pub fn current_run(&self) -> String {
         self.get("/v1/runs", "admin")["current_run_id"].as_str().unwrap().to_string()
     }
 }
@@ -251,7 +256,7 @@ fn raw_worker_ids(data: &Path, n: usize) -> Vec<String> {
 
 /// One matrix case: a caller calls a route and gets a status.
 #[track_caller]
-fn check(app: &App, caller: Option<&str>, method: &str, uri: &str, body: Option<&str>, expected: u16) -> Reply {
+pub fn check(app: &App, caller: Option<&str>, method: &str, uri: &str, body: Option<&str>, expected: u16) -> Reply {
     let reply = app.call(method, uri, caller, body);
     assert_eq!(
         reply.status.as_u16(),
@@ -369,7 +374,8 @@ fn a_regions_admin_sees_and_revokes_only_its_regions_tokens_and_audit() {
     }
     let city = RegionPrefix::parse(&app.home[..4]).unwrap();
     let tokens = app.get("/v1/tokens", "city_admin");
-    let regions: Vec<&str> = tokens["tokens"].as_array().unwrap().iter().map(|t| t["region"].as_str().unwrap()).collect();
+    let regions: Vec<&str> =
+        tokens["tokens"].as_array().unwrap().iter().map(|t| t["region"].as_str().unwrap()).collect();
     assert!(!regions.is_empty());
     assert!(regions.iter().all(|r| !r.is_empty() && city.covers(RegionPrefix::parse(r).unwrap())), "{regions:?}");
     let everyone = app.get("/v1/tokens", "admin");
@@ -819,7 +825,7 @@ fn a_rescore_over_the_api_publishes_and_a_failed_one_keeps_the_current_run() {
     check(&broken, Some("admin"), "GET", "/v1/watchlist?limit=1", None, 200);
 }
 
-fn wait_for_job(app: &App, id: &str) -> Value {
+pub fn wait_for_job(app: &App, id: &str) -> Value {
     for _ in 0..600 {
         let job = app.get(&format!("/v1/jobs/{id}"), "admin");
         if job["status"] == "succeeded" || job["status"] == "failed" {

@@ -232,13 +232,14 @@ impl Money {
     }
 
     /// Converts yuan given as a float, or `None` when it is negative, not finite, or has more than 2 decimals.
+    /// A value within [`FLOAT_NOISE_YUAN`] of a whole fen (relative above 1 yuan) is that fen: tools that
+    /// compute amounts in binary floating point write 7.12 as `7.119999999999763`.
     pub fn from_yuan(yuan: f64) -> Option<Money> {
-        if !yuan.is_finite() || !(0.0..=9.0e15).contains(&yuan) {
+        if !yuan.is_finite() || !(0.0..=9.0e13).contains(&yuan) {
             return None;
         }
         let fen = (yuan * 100.0).round();
-        // A float read from a file carries representation noise; more than that means a third decimal.
-        ((fen - yuan * 100.0).abs() <= 1e-6 * fen.max(1.0)).then_some(Money(fen as i64))
+        ((fen / 100.0 - yuan).abs() <= FLOAT_NOISE_YUAN * yuan.max(1.0)).then_some(Money(fen as i64))
     }
 
     /// Parses a plain decimal such as `4500`, `4500.5` or `4500.50`.
@@ -267,7 +268,9 @@ impl Money {
         }
         let frac_trimmed = frac_part.trim_end_matches('0');
         if frac_trimmed.len() > 2 {
-            return Err(MoneyProblem::TooManyDecimals);
+            // More decimals than fen: binary-float noise around a whole fen, or a real third decimal.
+            let value: f64 = text.parse().map_err(|_| MoneyProblem::NotANumber)?;
+            return Money::from_yuan(value).ok_or(MoneyProblem::TooManyDecimals);
         }
         let yuan: i64 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| MoneyProblem::NotANumber)? };
         let mut fen = 0i64;
@@ -283,6 +286,10 @@ impl fmt::Display for Money {
         write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
     }
 }
+
+/// How far from a whole fen a money value may lie and still be read as that fen (relative for amounts above
+/// 1 yuan): the data contract's allowance for binary-float noise.
+pub const FLOAT_NOISE_YUAN: f64 = 1e-6;
 
 /// Why a text is not an amount of money.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -485,6 +492,15 @@ mod tests {
         check("-0", Err(MoneyProblem::NotANumber));
         check("-3.5", Err(MoneyProblem::Negative));
         check("1.005", Err(MoneyProblem::TooManyDecimals));
+        // Binary-float noise around a whole fen (pandas and polars write these) is that fen.
+        check("7.119999999999763", Ok(712));
+        check("7.120000000000001", Ok(712));
+        check("0.30000000000000004", Ok(30));
+        check("123456789.01000001", Ok(12_345_678_901));
+        check("0.0000001", Ok(0));
+        check("0.000002", Err(MoneyProblem::TooManyDecimals));
+        check("7.1234", Err(MoneyProblem::TooManyDecimals));
+        check("4500.0051", Err(MoneyProblem::TooManyDecimals));
         check("1e3", Err(MoneyProblem::NotANumber));
         check("", Err(MoneyProblem::NotANumber));
         check("12,000", Err(MoneyProblem::NotANumber));

@@ -110,12 +110,18 @@ pub fn export(rows: &[&RunRow], format: ExportFormat) -> Result<Vec<u8>, ExportE
     }
 }
 
-/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or carriage return first) is
-/// written with a leading apostrophe, so a crafted name in the data cannot become a formula in Excel.
+/// Text that a spreadsheet would run as a formula is written with a leading apostrophe, so a crafted name in
+/// the data cannot become a formula in Excel: text that starts with a control character (tab, carriage
+/// return, line feed), or whose first character after any leading spaces and controls is `=`, `+`, `-`,
+/// `@` or their full-width forms.
 pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{text}")),
-        _ => std::borrow::Cow::Borrowed(text),
+    let padding = |c: char| c.is_whitespace() || c.is_control() || c == '\u{feff}';
+    let first = text.trim_start_matches(padding).chars().next();
+    let formula = matches!(first, Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠'));
+    if formula || text.starts_with(|c: char| c.is_control()) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
@@ -227,7 +233,15 @@ mod tests {
             ("+1", "'+1"),
             ("-2", "'-2"),
             ("@SUM(A1)", "'@SUM(A1)"),
+            (" =1+1", "' =1+1"),
+            ("\u{3000}\t=cmd|' /C calc'!A0", "'\u{3000}\t=cmd|' /C calc'!A0"),
+            ("\n@x", "'\n@x"),
+            ("\u{feff}+1", "'\u{feff}+1"),
+            ("＝SUM(A1)", "'＝SUM(A1)"),
+            ("\u{1}abc", "'\u{1}abc"),
             ("南京建工", "南京建工"),
+            ("A=B", "A=B"),
+            ("建工-2", "建工-2"),
             ("", ""),
         ] {
             assert_eq!(spreadsheet_safe(text), expected);

@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::middleware::{self, Next};
 use axum::http::Method;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower::ServiceExt;

@@ -27,6 +27,8 @@ pub use tokens::{NewToken, Principal, Role, SecretHash, TokenRecord, TokenRuleEr
 pub const DB_FILE: &str = "wagewatch.db";
 /// The lock file a re-score holds while it writes a run.
 pub const LOCK_FILE: &str = "rescore.lock";
+/// How long a statement waits for another connection's write lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The schema version this build writes (SQLite `user_version`).
 pub const SCHEMA_VERSION: i64 = 2;
 
@@ -312,7 +314,7 @@ impl Store {
         ensure_private_file(&dir.join(LOCK_FILE)).map_err(io)?;
         let db = |source| StateError::Db { path: path.clone(), source };
         let conn = Connection::open(&path).map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
@@ -345,7 +347,7 @@ impl Store {
         let path = dir.join(DB_FILE);
         let db = |source| StateError::Db { path: path.clone(), source };
         let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
@@ -382,12 +384,14 @@ impl Store {
     /// Writes and commits a row, so that readiness fails when the database cannot be written (a full
     /// disk, a read-only file system, a lock held too long).
     pub fn check_writable(&mut self, now: Timestamp) -> Result<(), StateError> {
-        self.conn
-            .execute(
-                "INSERT INTO health (id, checked_at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET checked_at = ?1",
-                [now.to_string()],
-            )
-            .map_err(|e| self.db_err(e))?;
+        // A probe answers within a second: a database locked for longer counts as not writable.
+        self.conn.busy_timeout(std::time::Duration::from_secs(1)).map_err(|e| self.db_err(e))?;
+        let written = self.conn.execute(
+            "INSERT INTO health (id, checked_at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET checked_at = ?1",
+            [now.to_string()],
+        );
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| self.db_err(e))?;
+        written.map_err(|e| self.db_err(e))?;
         Ok(())
     }
 
