@@ -396,6 +396,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         Ok(response) => response,
         Err(_) => ApiError::Timeout { seconds }.into_response(),
     };
+    let response = security::with_headers(response);
     let status = response.status();
     state.inner.metrics.observe(&route, status.as_u16(), started.elapsed().as_secs_f64());
     if let Some(secret) = privileged_secret.filter(|_| status.is_client_error()) {
@@ -419,8 +420,9 @@ async fn audit_refusal(state: &AppState, secret: &str, method: &str, route: &str
 }
 
 /// Unknown paths answer JSON too.
-async fn no_route(request: Request) -> ApiError {
-    ApiError::NoRoute { method: request.method().to_string(), path: request.uri().path().to_string() }
+async fn no_route(request: Request) -> Response {
+    let e = ApiError::NoRoute { method: request.method().to_string(), path: request.uri().path().to_string() };
+    security::with_headers(e.into_response())
 }
 
 /// The whole API: every route, its OpenAPI description, the limits and the metrics.
@@ -449,17 +451,15 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
         .layer(HandleErrorLayer::new(|_: tower::BoxError| async { ApiError::Overloaded }))
         .load_shed()
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(server.max_in_flight));
-    let mut app = router
+    let app = router
         .merge(pages)
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .fallback(no_route)
         .method_not_allowed_fallback(|request: Request| async move {
-            ApiError::MethodNotAllowed { method: request.method().to_string(), path: request.uri().path().to_string() }
+            let (method, path) = (request.method().to_string(), request.uri().path().to_string());
+            security::with_headers(ApiError::MethodNotAllowed { method, path }.into_response())
         })
         .layer(axum::extract::DefaultBodyLimit::max(server.body_limit_bytes));
-    for layer in security::header_layers() {
-        app = app.layer(layer);
-    }
     app.layer(shed).with_state(state)
 }
 
@@ -507,8 +507,7 @@ pub async fn serve(state: AppState, app: Router, listener: tokio::net::TcpListen
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(server.header_read_timeout_seconds))
-        .max_buf_size(64 * 1024);
+        .header_read_timeout(Duration::from_secs(server.header_read_timeout_seconds));
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {

@@ -6,25 +6,28 @@
 //! `X-Frame-Options: DENY` and `Referrer-Policy: no-referrer`; and `Cache-Control: no-store` unless the
 //! handler chose otherwise (the static assets do), so scores and exports are never kept in caches.
 
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
-use tower_http::set_header::SetResponseHeaderLayer;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
 
 /// The Content-Security-Policy of every response.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// The layers that add the security headers, outermost first.
-pub fn header_layers() -> Vec<SetResponseHeaderLayer<HeaderValue>> {
-    let fixed = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
-    };
-    vec![
-        fixed(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        fixed(header::X_FRAME_OPTIONS, "DENY"),
-        fixed(header::REFERRER_POLICY, "no-referrer"),
-        SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-    ]
+/// Adds the security headers to a response. Called by the middleware every route already has and by the
+/// fallbacks: a layer of its own would wrap every route once more, which cost a fifth of the API's
+/// throughput in the load benchmark.
+pub fn with_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Whether a state-changing request came from this site's own pages: the browser says so in
