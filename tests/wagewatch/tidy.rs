@@ -157,3 +157,21 @@ fn the_dashboard_needs_nothing_from_outside_the_binary() {
     let hits = lines_with(&files, &needles);
     assert!(hits.is_empty(), "the dashboard loads something from outside: {hits:#?}");
 }
+
+#[test]
+fn no_handler_writes_markup_by_hand() {
+    // Pages are maud templates, which escape every value: no markup in string literals, no `PreEscaped`,
+    // in the dashboard or the API (their unit tests aside, which paste hostile markup on purpose).
+    let needles = ["\"<", concat!("PreEscaped", "("), "'<'"];
+    let mut hits = Vec::new();
+    for path in sources(&["crates/dashboard/src", "crates/service/src/server"]) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for (i, line) in code.lines().enumerate() {
+            if !line.trim_start().starts_with("//") && needles.iter().any(|n| line.contains(n)) {
+                hits.push(format!("{}:{}: {}", path.strip_prefix(root()).unwrap().display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(hits.is_empty(), "markup written by hand: {hits:#?}");
+}
