@@ -385,6 +385,8 @@ fn readiness_fails_while_the_state_cannot_be_written() {
 struct Served {
     child: std::process::Child,
     port: u16,
+    /// An admin token of all regions.
+    admin: String,
     _dir: tempfile::TempDir,
 }
 
@@ -400,6 +402,8 @@ fn serve_binary(config: &str) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     copy_dir(&f.state, &state);
+    let token = NewToken::new("admin", Role::Admin, Default::default()).unwrap();
+    let (_, admin) = Store::open(&state).unwrap().create_token(&token).unwrap();
     let config_file = dir.path().join("wagewatch.toml");
     std::fs::write(&config_file, config).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -419,7 +423,7 @@ fn serve_binary(config: &str) -> Served {
         assert!(started.elapsed().as_secs() < 30, "the server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Served { child, port, _dir: dir }
+    Served { child, port, admin, _dir: dir }
 }
 
 /// One whole request on a fresh connection; the status, or `None` when the server gave no answer in time.
@@ -473,4 +477,25 @@ fn slowloris_cannot_hold_the_server() {
     let _ = idle.read_to_end(&mut all);
     assert!(String::from_utf8_lossy(&all).starts_with("HTTP/1.1 200"));
     assert!(started.elapsed() < Duration::from_secs(8), "idle connection kept for {:?}", started.elapsed());
+}
+
+#[test]
+fn schemathesis_finds_no_failure_against_the_real_binary() {
+    // Every check, the coverage, fuzzing and stateful phases, against a server with real data and an
+    // admin of all regions (tests/run installs schemathesis in its Python environment).
+    let f = fixture();
+    let config = format!("data = {:?}\nmodels = {:?}\n", f.data, f.models);
+    let served = serve_binary(&config);
+    let output = std::process::Command::new(crate::support::python())
+        .args(["-m", "schemathesis.cli", "run", &format!("http://127.0.0.1:{}/openapi.json", served.port)])
+        .args(["--checks", "all", "--max-examples", "30", "--seed", "7", "-H"])
+        .arg(format!("Authorization: Bearer {}", served.admin))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis"))
+        .output()
+        .expect("schemathesis (tests/run installs it)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let summary = text.rfind("SUMMARY").map_or(&text[..], |i| &text[i..]);
+    assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(summary.contains("Stateful") && summary.contains("passed"), "{summary}");
+    assert!(!summary.contains("Failures:"), "{summary}");
 }

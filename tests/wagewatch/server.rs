@@ -520,7 +520,7 @@ fn watchlist_filters_order_and_pages_are_stable() {
     let current = app.get("/v1/watchlist?limit=5", "admin");
     assert!(current["items"][0]["band_change"].as_str().is_some());
     let cursor = current["next_cursor"].as_str().unwrap().to_string();
-    let r = check(&app, Some("admin"), "GET", &format!("/v1/watchlist?run={older}&cursor={cursor}"), None, 400);
+    let r = check(&app, Some("admin"), "GET", &format!("/v1/watchlist?run={older}&cursor={cursor}"), None, 422);
     assert!(r.json()["message"].as_str().unwrap().contains("another run"));
 }
 
@@ -667,7 +667,7 @@ fn tokens_are_hashed_and_revocation_takes_effect() {
     .json();
     let secret = created["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("ww_"));
-    check(&app, Some("admin"), "POST", "/v1/tokens", Some(r#"{"name":"x","role":"inspector"}"#), 400);
+    check(&app, Some("admin"), "POST", "/v1/tokens", Some(r#"{"name":"x","role":"inspector"}"#), 422);
     let listed = app.get("/v1/tokens", "admin");
     assert!(!listed.to_string().contains(&secret), "a listing never shows a secret");
     for file in ["wagewatch.db", "wagewatch.db-wal"] {

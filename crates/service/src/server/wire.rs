@@ -668,7 +668,12 @@ impl BacktestOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InspectionIn {
-    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\s](.*[^\\s])?$")]
+    /// Neither end a space, a control character or a byte-order mark.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufeff]([\\s\\S]*[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufeff])?$"
+    )]
     pub inspection_id: String,
     #[schema(min_length = 1, max_length = 64)]
     pub employer_id: String,
@@ -683,7 +688,17 @@ pub struct InspectionIn {
     #[schema(minimum = 0, maximum = 1000000000)]
     pub arrears_amount: Option<f64>,
     #[schema(minimum = 1, maximum = 100000)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub workers_affected: Option<u32>,
+}
+
+/// A count given as a JSON number: `17` and `17.0` alike (JSON Schema's integers include both).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let Some(v) = Option::<f64>::deserialize(d)? else { return Ok(None) };
+    if v.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&v) {
+        return Err(serde::de::Error::custom(format!("{v} is not a whole number of workers")));
+    }
+    Ok(Some(v as u32))
 }
 
 /// A recorded inspection.

@@ -47,7 +47,7 @@ pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Resul
         (status = 201, description = "The token and its secret", body = TokenCreated),
         (status = 400, description = "The body is invalid", body = ErrorBody),
         (status = 403, description = "Not an admin, or the region lies outside the caller's", body = ErrorBody),
-        (status = 422, description = "The expiry has already passed", body = ErrorBody)
+        (status = 422, description = "The expiry has already passed, or the role needs a region", body = ErrorBody)
     )
 )]
 pub async fn create_token(
@@ -63,7 +63,8 @@ pub async fn create_token(
             RegionPrefix::parse(r).filter(|_| !r.is_empty()).ok_or_else(|| bad("region must be 2, 4 or 6 digits"))?
         }
     };
-    let mut token = NewToken::new(&body.name, body.role.into(), region).map_err(|e| bad(&e.to_string()))?;
+    let mut token = NewToken::new(&body.name, body.role.into(), region)
+        .map_err(|e| ApiError::Unprocessable { reason: e.to_string() })?;
     if let Some(at) = body.expires_at.as_deref() {
         let at = Timestamp::parse_rfc3339(at).ok_or_else(|| bad("expires_at must be an RFC 3339 time"))?;
         token = token.expiring(at, Timestamp::now()).map_err(|e| ApiError::Unprocessable { reason: e.to_string() })?;

@@ -61,8 +61,9 @@ fn checked(state: &AppState, caller: &Caller, body: InspectionIn) -> Result<Reco
     let bad = |reason: String| ApiError::BadBody { reason };
     let id_ok = |id: &str| !id.is_empty() && id.chars().count() <= ID_MAX_CHARS;
     let id = body.inspection_id.as_str();
-    if !id_ok(id) || id.trim() != id {
-        return Err(bad("inspection_id must have 1 to 64 characters, without spaces at either end".into()));
+    let padding = |c: char| c.is_whitespace() || c.is_control() || c == '\u{feff}';
+    if !id_ok(id) || id.starts_with(padding) || id.ends_with(padding) {
+        return Err(bad("inspection_id must have 1 to 64 characters, without spaces or controls at either end".into()));
     }
     if !id_ok(&body.employer_id) || body.project_id.as_deref().is_some_and(|p| !id_ok(p)) {
         return Err(bad("employer_id and project_id must have 1 to 64 characters".into()));

@@ -77,6 +77,7 @@ pub fn audit_filters(q: &WatchlistQuery) -> String {
         (status = 400, description = "A parameter is invalid", body = ErrorBody),
         (status = 403, description = "The region lies outside the token's", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
+        (status = 422, description = "The cursor belongs to another run than the one asked for", body = ErrorBody),
         (status = 503, description = "No run published yet", body = ErrorBody)
     )
 )]
@@ -89,7 +90,7 @@ pub async fn list_watchlist(
     let cursor = q.cursor.as_deref().map(parse_cursor).transpose()?;
     if let (Some((cursor_run, _)), Some(run)) = (&cursor, &q.run) {
         if cursor_run != run {
-            return Err(ApiError::BadParameter { name: "cursor", reason: "the cursor belongs to another run".into() });
+            return Err(ApiError::Unprocessable { reason: "the cursor belongs to another run".into() });
         }
     }
     let server = &state.config().server;
