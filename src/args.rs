@@ -229,6 +229,12 @@ pub struct RescoreArgs {
     pub as_of: Date,
     #[command(flatten)]
     pub key: KeyArgs,
+    /// What asked for the run, as the registry records it (the server passes `api` or `schedule`).
+    #[arg(long, default_value = "cli", hide = true)]
+    pub trigger: String,
+    /// The server's job this re-score is: its outcome is recorded on the job (the server passes it).
+    #[arg(long, hide = true)]
+    pub job: Option<String>,
 }
 
 #[derive(Args)]

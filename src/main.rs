@@ -22,8 +22,9 @@ use wagewatch_core::watchlist;
 use wagewatch_core::worker_months::WorkerMonths;
 use wagewatch_service::config::Config;
 use wagewatch_service::demo::{self, DemoSetup, DemoStep};
+use wagewatch_service::runs::{self, RunError};
+use wagewatch_service::server;
 use wagewatch_service::state::{AuditQuery, NewToken, Role, Store, Timestamp, DB_FILE};
-use wagewatch_service::{runs, server};
 use wagewatch_synth::{OutputFormat, SynthConfig};
 
 fn main() -> Result<()> {
@@ -244,10 +245,21 @@ fn rescore(args: args::RescoreArgs) -> Result<()> {
     if let Some(models) = args.models {
         config.models = models;
     }
-    let key = pseudonymizer(&args.key)?;
     let mut store = Store::open(&args.state.state).context("opening the state folder")?;
     let spin = spinner(&format!("re-scoring {} as of {}", config.data.display(), args.as_of));
-    let result = runs::rescore_from_folder(&mut store, &config, &key, args.as_of, args.model.as_deref(), "cli");
+    let result = match &args.job {
+        Some(job_id) => {
+            let key = Pseudonymizer::from_env_or_file(&args.key.key_file)
+                .map_err(|e| RunError::File { path: args.key.key_file.clone(), reason: e.to_string() });
+            let job =
+                runs::JobRequest { job_id, as_of: args.as_of, model_id: args.model.as_deref(), trigger: &args.trigger };
+            runs::run_job(&mut store, &config, key, &job)
+        }
+        None => {
+            let key = pseudonymizer(&args.key)?;
+            runs::rescore_from_folder(&mut store, &config, &key, args.as_of, args.model.as_deref(), &args.trigger)
+        }
+    };
     spin.finish_and_clear();
     let record = result.context("re-scoring")?;
     let c = &record.counts;
@@ -264,15 +276,16 @@ fn rescore(args: args::RescoreArgs) -> Result<()> {
 
 fn serve(args: args::ServeArgs) -> Result<()> {
     let mut config = load_config(&args.state)?;
-    if let Some(listen) = args.listen {
+    if let Some(listen) = args.listen.clone() {
         config.server.listen = listen;
     }
     if args.no_schedule {
         config.schedule.enabled = false;
     }
     let listen = config.server.listen.clone();
-    let state =
-        server::AppState::open(config, &args.state.state, args.key.key_file.clone()).context("opening the state")?;
+    let rescorer = child_rescorer(&args).context("finding this program for re-scores")?;
+    let state = server::AppState::open_with(config, &args.state.state, args.key.key_file.clone(), rescorer)
+        .context("opening the state")?;
     let app = wagewatch_dashboard::app(state.clone());
     server::serve_blocking(
         state,
@@ -281,6 +294,17 @@ fn serve(args: args::ServeArgs) -> Result<()> {
         || tracing::info!(address = %listen, "serving; ctrl-c or SIGTERM stops"),
     )?;
     Ok(())
+}
+
+/// The server's re-scores run as `wagewatch rescore` in a child process, on the same state folder,
+/// configuration and key.
+fn child_rescorer(args: &args::ServeArgs) -> Result<server::Rescorer> {
+    let mut child: Vec<std::ffi::OsString> = vec!["rescore".into(), "--state".into(), args.state.state.clone().into()];
+    if let Some(config) = &args.state.config {
+        child.extend(["--config".into(), config.clone().into()]);
+    }
+    child.extend(["--key-file".into(), args.key.key_file.clone().into()]);
+    Ok(server::Rescorer::Process { program: std::env::current_exe()?, args: child })
 }
 
 fn token(command: TokenCommand) -> Result<()> {

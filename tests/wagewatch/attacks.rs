@@ -14,7 +14,7 @@ use axum::http::{Request, StatusCode};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 
-use crate::server::{check, copy_dir, fixture, App, Reply};
+use crate::server::{check, copy_dir, fixture, serve_binary, App, Reply};
 use wagewatch_service::state::{NewToken, Role, Store};
 
 /// Text meant to run as script wherever it is pasted unescaped: in element content, in an attribute, in a
@@ -335,6 +335,23 @@ fn the_audit_log_keeps_filters_short() {
     }
 }
 
+#[test]
+fn polling_a_page_adds_one_audit_entry_not_one_a_request() {
+    let app = App::new();
+    for _ in 0..50 {
+        app.get("/v1/watchlist?limit=2&region=32", "admin");
+    }
+    app.get("/v1/watchlist?limit=3&region=32", "admin");
+    let entries = app.get("/v1/audit?route=/v1/watchlist&limit=100", "admin");
+    let entries = entries["entries"].as_array().unwrap();
+    let summary: Vec<_> =
+        entries.iter().map(|e| (e["filters"].as_str().unwrap().to_string(), e["repeats"].as_u64().unwrap())).collect();
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert!(summary[0].0.contains("limit=3") && summary[0].1 == 1, "{summary:?}");
+    assert!(summary[1].0.contains("limit=2") && summary[1].1 == 50, "{summary:?}");
+    assert_eq!(entries[1]["rows"], 100, "the rows of all 50 reads");
+}
+
 #[cfg(unix)]
 #[test]
 fn state_files_are_private() {
@@ -379,51 +396,6 @@ fn readiness_fails_while_the_state_cannot_be_written() {
     assert_eq!((reply["ready"].as_bool(), reply["state_writable"].as_bool()), (Some(false), Some(false)), "{reply}");
     conn.execute_batch("COMMIT").unwrap();
     check(&app, None, "GET", "/readyz", None, 200);
-}
-
-/// The real binary on a free port, with a short header-read timeout and a small connection cap.
-struct Served {
-    child: std::process::Child,
-    port: u16,
-    /// An admin token of all regions.
-    admin: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve_binary(config: &str) -> Served {
-    let f = fixture();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    copy_dir(&f.state, &state);
-    let token = NewToken::new("admin", Role::Admin, Default::default()).unwrap();
-    let (_, admin) = Store::open(&state).unwrap().create_token(&token).unwrap();
-    let config_file = dir.path().join("wagewatch.toml");
-    std::fs::write(&config_file, config).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_wagewatch"))
-        .args(["serve", "--no-schedule", "--listen", &format!("127.0.0.1:{port}"), "--config"])
-        .arg(&config_file)
-        .arg("--state")
-        .arg(&state)
-        .arg("--key-file")
-        .arg(&f.key)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed().as_secs() < 30, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Served { child, port, admin, _dir: dir }
 }
 
 /// One whole request on a fresh connection; the status, or `None` when the server gave no answer in time.
@@ -479,13 +451,48 @@ fn slowloris_cannot_hold_the_server() {
     assert!(started.elapsed() < Duration::from_secs(8), "idle connection kept for {:?}", started.elapsed());
 }
 
+/// A connection that made one whole request and is kept alive (so it was admitted and stays open).
+fn kept_alive(port: u16) -> std::net::TcpStream {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed before answering: {}", String::from_utf8_lossy(&reply));
+        reply.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&reply).to_lowercase();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length =
+                head.lines().find_map(|l| l.strip_prefix("content-length: ")).map(|v| v.trim().parse().unwrap());
+            if length.is_some_and(|n: usize| body.len() >= n) {
+                assert!(head.starts_with("http/1.1 200"), "{head}");
+                return s;
+            }
+        }
+    }
+}
+
+#[test]
+fn one_address_cannot_take_every_connection() {
+    let served = serve_binary("[server]\nmax_connections_per_address = 4\n");
+    // Four kept-alive connections hold this address's share (until the idle timeout, 10 s).
+    let held: Vec<_> = (0..4).map(|_| kept_alive(served.port)).collect();
+    assert_eq!(healthz(served.port), None, "a fifth connection from the address is closed at once");
+    drop(held);
+    let started = Instant::now();
+    while healthz(served.port) != Some(200) {
+        assert!(started.elapsed() < Duration::from_secs(5), "the address's places were not freed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn schemathesis_finds_no_failure_against_the_real_binary() {
     // Every check, the coverage, fuzzing and stateful phases, against a server with real data and an
     // admin of all regions (tests/run installs schemathesis in its Python environment).
-    let f = fixture();
-    let config = format!("data = {:?}\nmodels = {:?}\n", f.data, f.models);
-    let served = serve_binary(&config);
+    let served = serve_binary("");
     let output = std::process::Command::new(crate::support::python())
         .args(["-m", "schemathesis.cli", "run", &format!("http://127.0.0.1:{}/openapi.json", served.port)])
         .args(["--checks", "all", "--max-examples", "30", "--seed", "7", "-H"])

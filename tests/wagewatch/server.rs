@@ -980,6 +980,131 @@ fn the_scheduler_rescores_when_the_data_folder_changes() {
     scheduler.abort();
 }
 
+/// The real binary serving a copy of the fixture's state on a free port, with `config` after the
+/// fixture's data and models (`--no-schedule`).
+pub struct Served {
+    child: std::process::Child,
+    pub port: u16,
+    /// An admin token of all regions.
+    pub admin: String,
+    pub state: PathBuf,
+    pub config: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn serve_binary(config: &str) -> Served {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    copy_dir(&f.state, &state);
+    let token = NewToken::new("admin", Role::Admin, Default::default()).unwrap();
+    let (_, admin) = Store::open(&state).unwrap().create_token(&token).unwrap();
+    let config_file = dir.path().join("wagewatch.toml");
+    let paths = format!("data = {:?}\nmodels = {:?}\n", f.data, f.models);
+    std::fs::write(&config_file, paths + config).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+        .args(["serve", "--no-schedule", "--listen", &format!("127.0.0.1:{port}"), "--config"])
+        .arg(&config_file)
+        .arg("--state")
+        .arg(&state)
+        .arg("--key-file")
+        .arg(&f.key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed().as_secs() < 30, "the server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Served { child, port, admin, state, config: config_file, _dir: dir }
+}
+
+impl Served {
+    /// One request with the admin token on a fresh connection: the status and the JSON body.
+    pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let body = body.unwrap_or("");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.admin,
+            body.len()
+        );
+        s.write_all(request.as_bytes()).unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        let status = reply.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let json = reply.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+        (status, json)
+    }
+
+    /// Waits up to `seconds` for the server to serve a run other than `not`, and returns its id.
+    pub fn wait_for_current_run(&self, not: &Value, seconds: u64) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let (_, runs) = self.call("GET", "/v1/runs", None);
+            if runs["current_run_id"] != *not && !runs["current_run_id"].is_null() {
+                return runs["current_run_id"].clone();
+            }
+            assert!(started.elapsed().as_secs() < seconds, "no new run served: {runs}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn runs_published_by_another_process_or_a_child_rescore_are_served_within_seconds() {
+    let served = serve_binary("[server]\nregistry_poll_seconds = 1\n");
+    let before = served.call("GET", "/v1/runs", None).1["current_run_id"].clone();
+    // An operator re-scores from the command line: another process on the same state folder.
+    let rescore = std::process::Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+        .args(["rescore", "--as-of", "2026-02-01", "--config"])
+        .arg(&served.config)
+        .arg("--state")
+        .arg(&served.state)
+        .arg("--key-file")
+        .arg(&fixture().key)
+        .output()
+        .unwrap();
+    assert!(rescore.status.success(), "{}", String::from_utf8_lossy(&rescore.stderr));
+    let published = served.wait_for_current_run(&before, 15);
+    let (_, run) = served.call("GET", &format!("/v1/runs/{}", published.as_str().unwrap()), None);
+    assert_eq!((run["trigger"].as_str(), run["as_of"].as_str()), (Some("cli"), Some("2026-02-01")), "{run}");
+    // A re-score over the API runs in a child process, which records the job; the server serves its run.
+    let (status, job) = served.call("POST", "/v1/runs", Some(r#"{"as_of":"2026-03-01"}"#));
+    assert_eq!(status, 202, "{job}");
+    let current = served.wait_for_current_run(&published, 60);
+    let (_, job) = served.call("GET", &format!("/v1/jobs/{}", job["job_id"].as_str().unwrap()), None);
+    assert_eq!((job["status"].as_str(), &job["run_id"]), (Some("succeeded"), &current), "{job}");
+    let (_, run) = served.call("GET", &format!("/v1/runs/{}", current.as_str().unwrap()), None);
+    assert_eq!((run["trigger"].as_str(), run["as_of"].as_str()), (Some("api"), Some("2026-03-01")), "{run}");
+    // A child that fails records why on the job, and the run served stays.
+    let (status, job) = served.call("POST", "/v1/runs", Some(r#"{"as_of":"2029-03-01"}"#));
+    assert_eq!(status, 202, "{job}");
+    let job_path = format!("/v1/jobs/{}", job["job_id"].as_str().unwrap());
+    let started = std::time::Instant::now();
+    let job = loop {
+        let (_, job) = served.call("GET", &job_path, None);
+        if job["status"] == "failed" {
+            break job;
+        }
+        assert!(started.elapsed().as_secs() < 30, "the failed re-score was not recorded: {job}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(job["error"].as_str().unwrap().contains("outside the data"), "{job}");
+    assert_eq!(served.call("GET", "/v1/runs", None).1["current_run_id"], current);
+}
+
 #[test]
 fn the_server_stops_gracefully_on_sigterm() {
     let f = fixture();

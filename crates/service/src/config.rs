@@ -95,6 +95,13 @@ pub struct ServerConfig {
     pub header_read_timeout_seconds: u64,
     /// Open connections at most; further ones are closed at once (default 1024).
     pub max_connections: usize,
+    /// Open connections from one client address at most; further ones from it are closed at once (default
+    /// 256). Behind a reverse proxy every connection comes from the proxy: set it to `max_connections`
+    /// there and cap per client in the proxy.
+    pub max_connections_per_address: usize,
+    /// How often the server checks the run registry for runs published by other processes (a re-score
+    /// from the command line or cron) and serves them (default 2 s).
+    pub registry_poll_seconds: u64,
     /// Requests in flight at most; further ones are answered 503 `overloaded` at once (default 512).
     pub max_in_flight: usize,
     /// Mark the session cookie `Secure` (and name it `__Host-ww_session`): set this when clients reach the
@@ -119,11 +126,14 @@ pub struct ServerConfig {
 pub struct AuditConfig {
     /// Entries older than this many days are deleted (default 365).
     pub retention_days: u32,
+    /// Identical reads by one caller (same route, filters and status) within this many seconds of the
+    /// first are one entry with a count and the time of the last (default 60; 0 writes every request).
+    pub coalesce_seconds: u32,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        AuditConfig { retention_days: 365 }
+        AuditConfig { retention_days: 365, coalesce_seconds: 60 }
     }
 }
 
@@ -178,6 +188,8 @@ impl Default for ServerConfig {
             body_limit_bytes: 64 * 1024,
             header_read_timeout_seconds: 10,
             max_connections: 1024,
+            max_connections_per_address: 256,
+            registry_poll_seconds: 2,
             max_in_flight: 512,
             secure_cookies: false,
             session_idle_minutes: 30,
@@ -250,10 +262,12 @@ impl Config {
         if s.request_timeout_seconds == 0 || s.body_limit_bytes < 1024 {
             return Err("server: request_timeout_seconds must be positive and body_limit_bytes at least 1024".into());
         }
-        if s.header_read_timeout_seconds == 0 || s.max_connections == 0 || s.max_in_flight == 0 {
-            return Err(
-                "server: header_read_timeout_seconds, max_connections and max_in_flight must be positive".into()
-            );
+        if [s.header_read_timeout_seconds, s.registry_poll_seconds].contains(&0)
+            || [s.max_connections, s.max_connections_per_address, s.max_in_flight].contains(&0)
+        {
+            return Err("server: header_read_timeout_seconds, registry_poll_seconds, max_connections, \
+                        max_connections_per_address and max_in_flight must be positive"
+                .into());
         }
         if s.session_idle_minutes == 0 || s.session_max_hours == 0 {
             return Err("server: session_idle_minutes and session_max_hours must be positive".into());

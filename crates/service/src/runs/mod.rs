@@ -17,7 +17,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::state::{RecordedInspection, RunCounts, RunRecord, RunStatus, StateError, Store, Timestamp};
+use crate::state::{JobStatus, RecordedInspection, RunCounts, RunRecord, RunStatus, StateError, Store, Timestamp};
 use wagewatch_core::contract::{Category, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector};
 use wagewatch_core::features::{self, EntityType};
 use wagewatch_core::ingest::tables::{Dataset, EmployerIx};
@@ -49,6 +49,9 @@ pub enum RunError {
     Ingest(#[from] wagewatch_core::ingest::IngestError),
     #[error("as of {as_of} lies outside the data, whose payroll falls due from {first} to {last} (a re-score may be as of up to {AS_OF_AFTER_DATA_DAYS} days after the last)")]
     AsOfOutsideData { as_of: Date, first: Date, last: Date },
+    /// A re-score job run elsewhere (a child process) failed; `reason` is what it recorded.
+    #[error("the re-score job failed: {reason}")]
+    Job { reason: String },
 }
 
 /// How many days after the data's last payroll due date a re-score may still be as of.
@@ -367,6 +370,34 @@ pub fn rescore_from_folder(
     let fingerprint = model::fingerprint(&ds);
     let inputs = ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
     rescore(store, &inputs, &request, config)
+}
+
+/// A re-score the server asked for, as a job of the registry's.
+#[derive(Clone, Copy, Debug)]
+pub struct JobRequest<'a> {
+    pub job_id: &'a str,
+    pub as_of: Date,
+    pub model_id: Option<&'a str>,
+    /// `api`, `schedule` or `new_data`.
+    pub trigger: &'a str,
+}
+
+/// A server's re-score job, on this thread: marks the job running, re-scores and publishes, and records the
+/// outcome on the job (an error with cell values redacted; the full error is returned for the log). The
+/// server calls it on a blocking thread or runs it in a process of its own (`wagewatch rescore --job`).
+pub fn run_job(
+    store: &mut Store,
+    config: &Config,
+    key: Result<wagewatch_core::ingest::Pseudonymizer, RunError>,
+    job: &JobRequest,
+) -> Result<RunRecord, RunError> {
+    store.update_job(job.job_id, JobStatus::Running, None, None)?;
+    let outcome = key.and_then(|key| rescore_from_folder(store, config, &key, job.as_of, job.model_id, job.trigger));
+    match &outcome {
+        Ok(record) => store.update_job(job.job_id, JobStatus::Succeeded, Some(&record.run_id), None)?,
+        Err(e) => store.update_job(job.job_id, JobStatus::Failed, None, Some(&e.redacted()))?,
+    }
+    outcome
 }
 
 /// What a run is scored from: the dataset, its worker-month index, the model and the data's fingerprint.

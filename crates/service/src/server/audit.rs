@@ -2,6 +2,9 @@
 //! (group commit) and answers each request only once its entry is durable, so the log never misses a
 //! read that was answered and a burst of reads costs one fsync, not one each.
 //!
+//! Identical reads by one caller within `[audit] coalesce_seconds` are counted on one entry
+//! ([`Coalescer`]): a client polling a page adds an entry a minute, not one a request.
+//!
 //! The same thread keeps the state tidy: at start and then hourly it deletes audit entries older than the
 //! retention and sessions that have ended, so the database's growth is bounded by the retention.
 
@@ -11,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::state::{AuditEntry, SessionLimits, StateError, Store, Timestamp};
+use crate::state::{AuditEntry, Coalescer, SessionLimits, StateError, Store, Timestamp};
 
 /// Most entries committed in one transaction.
 const BATCH: usize = 1024;
@@ -24,6 +27,8 @@ type Job = (AuditEntry, oneshot::Sender<Result<(), String>>);
 #[derive(Clone, Copy, Debug)]
 pub struct Retention {
     pub audit_days: u32,
+    /// Identical reads within this many seconds are one entry (0: every request its own).
+    pub coalesce_seconds: u32,
     pub sessions: SessionLimits,
 }
 
@@ -43,9 +48,10 @@ impl AuditLog {
             .spawn(move || {
                 tidy(&mut store, retention);
                 let mut tidied = Instant::now();
+                let mut coalescer = Coalescer::new(retention.coalesce_seconds);
                 loop {
                     match rx.recv_timeout(TIDY_EVERY) {
-                        Ok(first) => commit(&mut store, first, &rx),
+                        Ok(first) => commit(&mut store, &mut coalescer, first, &rx),
                         Err(mpsc::RecvTimeoutError::Timeout) => {}
                         Err(mpsc::RecvTimeoutError::Disconnected) => break,
                     }
@@ -68,7 +74,7 @@ impl AuditLog {
 }
 
 /// Commits `first` and whatever else is waiting, in one transaction, and answers each request.
-fn commit(store: &mut Store, first: Job, rx: &mpsc::Receiver<Job>) {
+fn commit(store: &mut Store, coalescer: &mut Coalescer, first: Job, rx: &mpsc::Receiver<Job>) {
     let mut batch = vec![first];
     while batch.len() < BATCH {
         match rx.try_recv() {
@@ -77,7 +83,7 @@ fn commit(store: &mut Store, first: Job, rx: &mpsc::Receiver<Job>) {
         }
     }
     let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
-    let result = store.append_audit(&entries).map_err(|e| e.to_string());
+    let result = store.append_audit(&entries, coalescer).map_err(|e| e.to_string());
     if let Err(e) = &result {
         tracing::error!(error = %e, "audit log write failed");
     }

@@ -1,10 +1,12 @@
 //! Per-caller rate limits: a fixed number of actions per window and key (a token's exports, a token's
 //! re-scores, one address's failed sign-ins). Memory is bounded: a limiter keeps at most
-//! [`MAX_KEYS`] keys and forgets the stalest when full.
+//! [`MAX_KEYS`] keys and forgets the stalest when full. And a cap on the connections one client address
+//! holds open at once.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Mutex, PoisonError};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Keys a limiter remembers at most.
@@ -61,9 +63,66 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
     }
 }
 
+/// Open connections by client address, each address capped. Only addresses with a connection open are
+/// held, so memory is bounded by the connection cap.
+pub struct ConnectionsByAddress {
+    max: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One admitted connection; dropping it (the connection ended) frees its place.
+pub struct AddressPermit {
+    connections: Arc<ConnectionsByAddress>,
+    address: IpAddr,
+}
+
+impl ConnectionsByAddress {
+    /// At most `max` open connections per address.
+    pub fn new(max: usize) -> Arc<ConnectionsByAddress> {
+        Arc::new(ConnectionsByAddress { max, open: Mutex::new(HashMap::new()) })
+    }
+
+    /// Admits one more connection from `address`, or `None` when it holds `max` already.
+    pub fn admit(self: &Arc<Self>, address: IpAddr) -> Option<AddressPermit> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(address).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(AddressPermit { connections: self.clone(), address })
+    }
+}
+
+impl Drop for AddressPermit {
+    fn drop(&mut self) {
+        let mut open = self.connections.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_address_holds_at_most_its_share_of_connections() {
+        let connections = ConnectionsByAddress::new(2);
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let first = connections.admit(a).unwrap();
+        let _second = connections.admit(a).unwrap();
+        assert!(connections.admit(a).is_none(), "a third from one address");
+        assert!(connections.admit(b).is_some(), "another address is not held back");
+        drop(first);
+        assert!(connections.admit(a).is_some(), "a place freed when a connection ends");
+        drop(_second);
+        assert!(connections.open.lock().unwrap().get(&a).is_none_or(|&n| n <= 1));
+    }
 
     #[test]
     fn limits_per_key_and_window_with_bounded_memory() {

@@ -60,6 +60,19 @@ pub enum ServerError {
     Run(#[from] RunError),
 }
 
+/// Where the server's re-scores (`POST /v1/runs`, the schedule) run.
+#[derive(Clone, Debug, Default)]
+pub enum Rescorer {
+    /// On a blocking thread of the server's own.
+    #[default]
+    InProcess,
+    /// In a child process: `program` with `args`, then `--as-of DATE --trigger T --job ID` and `--model ID`
+    /// when one is named (`wagewatch rescore` takes these). The child publishes the run and records the
+    /// job; the registry watch serves the run. The memory a re-score takes is never the server's, and a
+    /// re-score that crashes leaves the server serving.
+    Process { program: PathBuf, args: Vec<std::ffi::OsString> },
+}
+
 /// What every handler shares. Cloning is cheap (one `Arc`).
 #[derive(Clone)]
 pub struct AppState {
@@ -88,6 +101,7 @@ struct Shared {
     metrics: metrics::Metrics,
     /// Held while a re-score runs: one at a time.
     rescoring: Arc<tokio::sync::Mutex<()>>,
+    rescorer: Rescorer,
     openapi: OnceLock<String>,
     models: Mutex<HashMap<String, Arc<ModelInfo>>>,
     exports: RateLimiter<i64>,
@@ -96,8 +110,18 @@ struct Shared {
 }
 
 impl AppState {
-    /// Opens the state folder, loads every kept run and starts the audit writer.
+    /// Opens the state folder, loads every kept run and starts the audit writer; re-scores run in process.
     pub fn open(config: Config, state_dir: &Path, key_file: PathBuf) -> Result<AppState, ServerError> {
+        AppState::open_with(config, state_dir, key_file, Rescorer::InProcess)
+    }
+
+    /// [`AppState::open`] with re-scores run by `rescorer`.
+    pub fn open_with(
+        config: Config,
+        state_dir: &Path,
+        key_file: PathBuf,
+        rescorer: Rescorer,
+    ) -> Result<AppState, ServerError> {
         let db = Db::open(state_dir)?;
         let blocking = |e: DbError| match e {
             DbError::State(s) => ServerError::State(s),
@@ -108,8 +132,11 @@ impl AppState {
             tracing::warn!(abandoned, "jobs left running by a stopped server were marked failed");
         }
         let snapshot = db.run_blocking(|s| Ok(Snapshot::load(s))).map_err(blocking)??;
-        let retention =
-            audit::Retention { audit_days: config.audit.retention_days, sessions: config.server.session_limits() };
+        let retention = audit::Retention {
+            audit_days: config.audit.retention_days,
+            coalesce_seconds: config.audit.coalesce_seconds,
+            sessions: config.server.session_limits(),
+        };
         let audit = audit::AuditLog::start(state_dir, retention)?;
         let s = &config.server;
         let (exports, rescores, signin_failures) = (
@@ -128,6 +155,7 @@ impl AppState {
                 audit,
                 metrics: metrics::Metrics::default(),
                 rescoring: Arc::new(tokio::sync::Mutex::new(())),
+                rescorer,
                 openapi: OnceLock::new(),
                 models: Mutex::new(HashMap::new()),
                 exports,
@@ -166,6 +194,19 @@ impl AppState {
             .map_err(|e| RunError::File { path: self.inner.state_dir.clone(), reason: e.to_string() })??;
         *self.inner.snapshot.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
         Ok(())
+    }
+
+    /// Makes sure a run that has been published is served (reloading the runs when it is not yet), so that
+    /// a job answered as succeeded is a run this server serves.
+    pub async fn serve_published(&self, run_id: &str) -> Result<(), ApiError> {
+        if self.snapshot().run(run_id).is_some() {
+            return Ok(());
+        }
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || state.reload_runs())
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)
     }
 
     /// Runs `f` with the state database on a blocking thread.
@@ -324,28 +365,86 @@ impl AppState {
         Ok(job)
     }
 
-    /// A whole re-score on this (blocking) thread: marks the job running, publishes, reloads the runs and
-    /// records the outcome. The full error goes to the log; the job records it with cell values redacted.
+    /// A whole re-score, waited for on this (blocking) thread: run by the configured [`Rescorer`], then the
+    /// runs are reloaded. The full error goes to the log; the job records it with cell values redacted.
     fn rescore_blocking(&self, job_id: &str, as_of: Date, model_id: Option<&str>, trigger: &str) {
-        let db = &self.inner.db;
-        let _ = db.run_blocking(|s| s.update_job(job_id, JobStatus::Running, None, None));
-        let outcome = Pseudonymizer::from_env_or_file(&self.inner.key_file)
-            .map_err(|e| RunError::File { path: self.inner.key_file.clone(), reason: e.to_string() })
-            .and_then(|key| {
-                let mut store = Store::open_existing(&self.inner.state_dir)?;
-                runs::rescore_from_folder(&mut store, &self.inner.config, &key, as_of, model_id, trigger)
-            });
+        let job = runs::JobRequest { job_id, as_of, model_id, trigger };
+        let outcome = match &self.inner.rescorer {
+            Rescorer::InProcess => self.rescore_here(&job).map(|record| record.run_id),
+            Rescorer::Process { program, args } => self.rescore_in_child(program, args, &job),
+        };
         match outcome {
-            Ok(record) => {
+            Ok(run_id) => {
                 if let Err(e) = self.reload_runs() {
                     tracing::error!(error = %e, "published run could not be loaded");
                 }
-                tracing::info!(run = %record.run_id, seconds = record.seconds, "run published");
-                let _ = db.run_blocking(|s| s.update_job(job_id, JobStatus::Succeeded, Some(&record.run_id), None));
+                tracing::info!(run = %run_id, "run published");
             }
-            Err(e) => {
-                tracing::error!(job = %job_id, error = %e, "re-score failed; the current run stays served");
-                let _ = db.run_blocking(|s| s.update_job(job_id, JobStatus::Failed, None, Some(&e.redacted())));
+            Err(e) => tracing::error!(job = %job_id, error = %e, "re-score failed; the current run stays served"),
+        }
+    }
+
+    fn rescore_here(&self, job: &runs::JobRequest) -> Result<crate::state::RunRecord, RunError> {
+        let key = Pseudonymizer::from_env_or_file(&self.inner.key_file)
+            .map_err(|e| RunError::File { path: self.inner.key_file.clone(), reason: e.to_string() });
+        let mut store = Store::open_existing(&self.inner.state_dir)?;
+        runs::run_job(&mut store, &self.inner.config, key, job)
+    }
+
+    /// Runs the job in a child process and waits for it; a child that ends without recording the job's
+    /// outcome (killed, crashed) has it recorded as failed here. Returns the published run's id.
+    fn rescore_in_child(
+        &self,
+        program: &Path,
+        args: &[std::ffi::OsString],
+        job: &runs::JobRequest,
+    ) -> Result<String, RunError> {
+        let mut command = std::process::Command::new(program);
+        command.args(args).arg("--as-of").arg(job.as_of.to_string()).arg("--trigger").arg(job.trigger);
+        command.arg("--job").arg(job.job_id);
+        if let Some(model) = job.model_id {
+            command.arg("--model").arg(model);
+        }
+        let status = command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).status();
+        let recorded = self.inner.db.run_blocking(|s| s.job(job.job_id)).ok().flatten();
+        match (status, recorded) {
+            (_, Some(JobRecord { status: JobStatus::Succeeded, run_id: Some(run_id), .. })) => Ok(run_id),
+            (_, Some(JobRecord { status: JobStatus::Failed, error, .. })) => {
+                Err(RunError::Job { reason: error.unwrap_or_default() })
+            }
+            (status, _) => {
+                let reason = match status {
+                    Ok(status) => format!("the re-score process ended ({status}) without recording an outcome"),
+                    Err(e) => format!("the re-score process could not start: {e}"),
+                };
+                let _ =
+                    self.inner.db.run_blocking(|s| s.update_job(job.job_id, JobStatus::Failed, None, Some(&reason)));
+                Err(RunError::Job { reason })
+            }
+        }
+    }
+
+    /// Starts the registry watch on the current runtime: every `registry_poll_seconds` it compares the
+    /// registry's published runs with the ones served and reloads when they differ, so a run published by
+    /// any process (`wagewatch rescore`, a cron job, another server) is served within seconds.
+    pub fn spawn_registry_watch(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.clone().watch_registry())
+    }
+
+    async fn watch_registry(self) {
+        let every = Duration::from_secs(self.inner.config.server.registry_poll_seconds);
+        loop {
+            tokio::time::sleep(every).await;
+            let Ok(listed) = self.store(|s| s.published()).await else { continue };
+            let served = self.snapshot();
+            if listed.iter().map(|r| r.run_id.as_str()).eq(served.runs.iter().map(|v| v.run_id())) {
+                continue;
+            }
+            let state = self.clone();
+            match tokio::task::spawn_blocking(move || state.reload_runs()).await {
+                Ok(Ok(())) => tracing::info!(run = ?listed.first().map(|r| &r.run_id), "published runs reloaded"),
+                Ok(Err(e)) => tracing::error!(error = %e, "published runs could not be loaded"),
+                Err(e) => tracing::error!(error = %e, "reloading the runs panicked"),
             }
         }
     }
@@ -492,17 +591,19 @@ pub fn serve_blocking(
 }
 
 /// Serves until ctrl-c or SIGTERM, then lets requests in flight finish (for up to the request timeout).
-/// Starts the scheduler when the configuration enables it.
+/// Starts the registry watch, and the scheduler when the configuration enables it.
 ///
 /// Each connection is served by hyper's HTTP/1 with a header-read timeout (a client must send a whole
 /// header within it, and an idle keep-alive connection is closed after it) and counts against the
-/// connection cap; a connection over the cap is closed at once.
+/// connection cap and its address's cap; a connection over either is closed at once.
 pub async fn serve(state: AppState, app: Router, listener: tokio::net::TcpListener) {
     if state.inner.config.schedule.enabled {
         state.spawn_scheduler();
     }
+    state.spawn_registry_watch();
     let server = state.inner.config.server.clone();
     let connections = Arc::new(tokio::sync::Semaphore::new(server.max_connections));
+    let by_address = limits::ConnectionsByAddress::new(server.max_connections_per_address);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -523,7 +624,8 @@ pub async fn serve(state: AppState, app: Router, listener: tokio::net::TcpListen
             },
             _ = &mut shutdown => break,
         };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
+        let (Ok(permit), Some(address_permit)) = (connections.clone().try_acquire_owned(), by_address.admit(peer.ip()))
+        else {
             state.inner.metrics.refused_connection();
             drop(stream);
             continue;
@@ -537,7 +639,7 @@ pub async fn serve(state: AppState, app: Router, listener: tokio::net::TcpListen
         let connection = graceful.watch(builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
         tokio::spawn(async move {
             let _ = connection.await;
-            drop(permit);
+            drop((permit, address_permit));
         });
     }
     tracing::info!("shutting down: finishing requests in flight");

@@ -820,8 +820,15 @@ pub struct AuditOut {
     pub method: String,
     pub route: String,
     pub filters: String,
+    /// Rows returned, over all the repeats.
     pub rows: u64,
     pub status: u16,
+    /// How many identical requests this entry stands for (identical reads within `[audit]
+    /// coalesce_seconds` of the first are counted here).
+    #[schema(minimum = 1)]
+    pub repeats: u64,
+    /// When the last of them was made (`at` when made once).
+    pub last_at: String,
 }
 
 /// A page of the audit log, newest first.

@@ -1,6 +1,10 @@
 //! The audit log: who read which scores or did which privileged thing, when, through which route and
 //! filters, and how many rows. Entries carry the caller's region, so that an admin of a region reads only
-//! its region's entries; entries older than the retention are deleted.
+//! its region's entries; entries older than the retention are deleted. Identical reads by one caller within
+//! a short window are one entry with a count, so a client polling the same page cannot grow the log by
+//! the request.
+
+use std::collections::HashMap;
 
 use rusqlite::params;
 use wagewatch_core::contract::RegionPrefix;
@@ -40,7 +44,77 @@ pub fn capped(filters: &str) -> String {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditRecord {
     pub audit_id: i64,
+    /// The first request; its `rows` are the rows of all the repeats together.
     pub entry: AuditEntry,
+    /// How many identical requests the entry stands for (1 when it was made once).
+    pub repeats: u64,
+    /// When the last of them was made (the entry's `at` when it was made once).
+    pub last_at: Timestamp,
+}
+
+/// Whether an entry may be folded into an identical earlier one: reads of scores only. Changes of state,
+/// reads of tokens and of the audit log are always entries of their own.
+pub fn coalescible(e: &AuditEntry) -> bool {
+    e.method == "GET" && e.route != "/v1/tokens" && e.route != "/v1/audit"
+}
+
+/// What makes two reads identical: the caller, the request and its answer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ReadKey {
+    token_id: Option<i64>,
+    token_name: String,
+    region: String,
+    route: String,
+    filters: String,
+    status: u16,
+}
+
+impl ReadKey {
+    fn of(e: &AuditEntry) -> ReadKey {
+        ReadKey {
+            token_id: e.token_id,
+            token_name: e.token_name.clone(),
+            region: e.region.to_string(),
+            route: e.route.clone(),
+            filters: capped(&e.filters),
+            status: e.status,
+        }
+    }
+}
+
+/// The entries still open for repeats: the writer keeps one and passes it to every append.
+#[derive(Debug, Default)]
+pub struct Coalescer {
+    /// Identical reads within this many seconds of an entry's first are counted on it (0: never).
+    window_seconds: i64,
+    /// Entry id and first time of each read key.
+    open: HashMap<ReadKey, (i64, Timestamp)>,
+}
+
+/// Most keys held open: past it, the ones whose window has closed are dropped, and all of them if that is
+/// not enough (later repeats then start new entries).
+const OPEN_KEYS: usize = 10_000;
+
+impl Coalescer {
+    /// Folds identical reads within `window_seconds` (0 writes every request as an entry of its own).
+    pub fn new(window_seconds: u32) -> Coalescer {
+        Coalescer { window_seconds: i64::from(window_seconds), open: HashMap::new() }
+    }
+
+    /// The open entry an entry repeats, if any.
+    fn repeated(&self, key: &ReadKey, at: Timestamp) -> Option<i64> {
+        self.open.get(key).filter(|(_, first)| at.0 - first.0 < self.window_seconds).map(|(id, _)| *id)
+    }
+
+    fn bound(&mut self, now: Timestamp) {
+        if self.open.len() > OPEN_KEYS {
+            let window = self.window_seconds;
+            self.open.retain(|_, (_, first)| now.0 - first.0 < window);
+        }
+        if self.open.len() > OPEN_KEYS {
+            self.open.clear();
+        }
+    }
 }
 
 /// One line for an operator reading the log: id, time, token, role, request, rows and status.
@@ -51,7 +125,11 @@ impl std::fmt::Display for AuditRecord {
             f,
             "{:>7}  {}  token {:>3} {:<24} {:<10} {} {} ?{}  rows {}  status {}",
             self.audit_id,
-            e.at,
+            if self.repeats > 1 {
+                format!("{} ({}x until {})", e.at, self.repeats, self.last_at)
+            } else {
+                e.at.to_string()
+            },
             e.token_id.map(|t| t.to_string()).unwrap_or_default(),
             e.token_name,
             e.role.map_or("", |r| r.code()),
@@ -78,32 +156,57 @@ pub struct AuditQuery {
 }
 
 impl Store {
-    /// Appends entries in one transaction (the server batches concurrent requests into one commit).
-    pub fn append_audit(&mut self, entries: &[AuditEntry]) -> Result<(), StateError> {
+    /// Appends entries in one transaction (the server batches concurrent requests into one commit). A read
+    /// identical to one the coalescer holds open is counted on that entry instead of written anew.
+    pub fn append_audit(&mut self, entries: &[AuditEntry], coalescer: &mut Coalescer) -> Result<(), StateError> {
+        let result = self.append_coalesced(entries, coalescer);
+        match &result {
+            // The transaction was rolled back: the ids held open may not exist.
+            Err(_) => coalescer.open.clear(),
+            Ok(()) => coalescer.bound(entries.last().map_or(Timestamp(0), |e| e.at)),
+        }
+        result
+    }
+
+    fn append_coalesced(&mut self, entries: &[AuditEntry], coalescer: &mut Coalescer) -> Result<(), StateError> {
         let path = self.dir.join(super::DB_FILE);
         let db = |source| StateError::Db { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(db)?;
         {
-            let mut stmt = tx
+            let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO audit (at, token_id, token_name, role, region, method, route, filters, rows, status)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(db)?;
-            for e in entries {
-                stmt.execute(params![
-                    e.at.to_string(),
-                    e.token_id,
-                    e.token_name,
-                    e.role.map_or("", Role::code),
-                    e.region.to_string(),
-                    e.method,
-                    e.route,
-                    capped(&e.filters),
-                    e.rows as i64,
-                    e.status
-                ])
+            let mut repeat = tx
+                .prepare_cached(
+                    "UPDATE audit SET repeats = repeats + 1, rows = rows + ?1, last_at = ?2 WHERE audit_id = ?3",
+                )
                 .map_err(db)?;
+            for e in entries {
+                let key = (coalescer.window_seconds > 0 && coalescible(e)).then(|| ReadKey::of(e));
+                if let Some(id) = key.as_ref().and_then(|k| coalescer.repeated(k, e.at)) {
+                    repeat.execute(params![e.rows as i64, e.at.to_string(), id]).map_err(db)?;
+                    continue;
+                }
+                insert
+                    .execute(params![
+                        e.at.to_string(),
+                        e.token_id,
+                        e.token_name,
+                        e.role.map_or("", Role::code),
+                        e.region.to_string(),
+                        e.method,
+                        e.route,
+                        capped(&e.filters),
+                        e.rows as i64,
+                        e.status
+                    ])
+                    .map_err(db)?;
+                if let Some(key) = key {
+                    coalescer.open.insert(key, (tx.last_insert_rowid(), e.at));
+                }
             }
         }
         tx.commit().map_err(db)
@@ -114,7 +217,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT audit_id, at, token_id, token_name, role, method, route, filters, rows, status, region
+                "SELECT audit_id, at, token_id, token_name, role, method, route, filters, rows, status, region,
+                        repeats, last_at
                  FROM audit
                  WHERE (?1 IS NULL OR token_id = ?1) AND (?2 IS NULL OR route = ?2) AND (?3 IS NULL OR at >= ?3)
                    AND (?4 IS NULL OR audit_id < ?4) AND substr(region, 1, length(?6)) = ?6
@@ -144,19 +248,41 @@ impl Store {
                         row.get::<_, i64>(8)?,
                         row.get::<_, u16>(9)?,
                         row.get::<_, String>(10)?,
+                        row.get::<_, i64>(11)?,
+                        row.get::<_, Option<String>>(12)?,
                     ))
                 },
             )
             .map_err(|e| self.db_err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (audit_id, at, token_id, token_name, role, method, route, filters, rows, status, region) =
-                row.map_err(|e| self.db_err(e))?;
+            let (
+                audit_id,
+                at,
+                token_id,
+                token_name,
+                role,
+                method,
+                route,
+                filters,
+                rows,
+                status,
+                region,
+                repeats,
+                last_at,
+            ) = row.map_err(|e| self.db_err(e))?;
             let corrupt = |what: &str| StateError::Corrupt { what: format!("audit {audit_id}: {what}") };
+            let at = Timestamp::parse(&at).ok_or_else(|| corrupt("at"))?;
+            let last_at = match last_at {
+                Some(t) => Timestamp::parse(&t).ok_or_else(|| corrupt("last_at"))?,
+                None => at,
+            };
             out.push(AuditRecord {
                 audit_id,
+                repeats: repeats.max(1) as u64,
+                last_at,
                 entry: AuditEntry {
-                    at: Timestamp::parse(&at).ok_or_else(|| corrupt("at"))?,
+                    at,
                     region: RegionPrefix::parse(&region).ok_or_else(|| corrupt("region"))?,
                     token_id,
                     token_name,
@@ -181,6 +307,67 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A read (or, with `POST`, a change) by token 1 at second `at` of `route` with `filters` and 10 rows.
+    fn entry(at: i64, method: &str, route: &str, filters: &str) -> AuditEntry {
+        AuditEntry {
+            at: Timestamp(1_800_000_000 + at),
+            token_id: Some(1),
+            token_name: "t".into(),
+            role: Some(Role::Inspector),
+            region: RegionPrefix::ALL,
+            method: method.into(),
+            route: route.into(),
+            filters: filters.into(),
+            rows: 10,
+            status: 200,
+        }
+    }
+
+    /// Appends `batches` with a coalescing window of `window` seconds and returns each stored entry, oldest
+    /// first, as (seconds of its first request, repeats, seconds of its last, rows).
+    fn check(window: u32, batches: &[&[AuditEntry]], expected: &[(i64, u64, i64, u64)]) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut coalescer = Coalescer::new(window);
+        for batch in batches {
+            store.append_audit(batch, &mut coalescer).unwrap();
+        }
+        let mut stored = store.audit(&AuditQuery { limit: 100, ..Default::default() }).unwrap();
+        stored.reverse();
+        let got: Vec<_> = stored
+            .iter()
+            .map(|r| (r.entry.at.0 - 1_800_000_000, r.repeats, r.last_at.0 - 1_800_000_000, r.entry.rows))
+            .collect();
+        assert_eq!(got, expected, "window {window}");
+    }
+
+    #[test]
+    fn identical_reads_within_the_window_are_one_entry_with_a_count() {
+        let page = |at| entry(at, "GET", "/v1/watchlist", "limit=50");
+        // Within one batch and across batches; the window counts from the entry's first request.
+        check(60, &[&[page(0), page(1)], &[page(30), page(59)]], &[(0, 4, 59, 40)]);
+        check(60, &[&[page(0), page(60), page(61)]], &[(0, 1, 0, 10), (60, 2, 61, 20)]);
+        // No window: every request an entry of its own.
+        check(0, &[&[page(0), page(1)]], &[(0, 1, 0, 10), (1, 1, 1, 10)]);
+        // Other filters, another route or status or caller: entries of their own.
+        let mut other_caller = page(2);
+        other_caller.token_id = Some(2);
+        let mut refused = page(3);
+        refused.status = 403;
+        check(
+            60,
+            &[&[page(0), entry(1, "GET", "/v1/watchlist", "limit=10"), other_caller, refused, page(4)]],
+            &[(0, 2, 4, 20), (1, 1, 1, 10), (2, 1, 2, 10), (3, 1, 3, 10)],
+        );
+    }
+
+    #[test]
+    fn changes_and_reads_of_tokens_or_the_log_are_never_folded() {
+        for (method, route) in [("POST", "/v1/runs"), ("GET", "/v1/tokens"), ("GET", "/v1/audit")] {
+            check(60, &[&[entry(0, method, route, ""), entry(1, method, route, "")]], &[(0, 1, 0, 10), (1, 1, 1, 10)]);
+        }
+    }
 
     #[test]
     fn filters_are_capped() {

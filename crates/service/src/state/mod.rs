@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use wagewatch_core::contract::{Date, Money};
 
-pub use audit::{AuditEntry, AuditQuery, AuditRecord, MAX_FILTERS_CHARS};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, Coalescer, MAX_FILTERS_CHARS};
 pub use sessions::SessionLimits;
 pub use tokens::{NewToken, Principal, Role, SecretHash, TokenRecord, TokenRuleError, TOKEN_PREFIX};
 
@@ -30,7 +30,7 @@ pub const LOCK_FILE: &str = "rescore.lock";
 /// How long a statement waits for another connection's write lock.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The schema version this build writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Why the state could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -276,6 +276,13 @@ CREATE INDEX audit_by_region ON audit (region, audit_id);
 CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at TEXT NOT NULL);
 ";
 
+/// Version 3: identical reads within a short window are one audit entry with a count (`repeats`) and the
+/// time of the last (`last_at`; NULL when it was read once).
+const MIGRATION_3: &str = "
+ALTER TABLE audit ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE audit ADD COLUMN last_at TEXT;
+";
+
 /// Folders of the state are private to the service's user.
 const DIR_MODE: u32 = 0o700;
 /// Files of the state are private to the service's user.
@@ -323,13 +330,11 @@ impl Store {
             return Err(StateError::NewerSchema { path, found: version, known: SCHEMA_VERSION });
         }
         // One transaction each: a crash mid-migration leaves the old schema, never half of the new one.
-        if version < 1 {
-            conn.execute_batch(&format!("BEGIN IMMEDIATE; {MIGRATION_1} PRAGMA user_version = 1; COMMIT;"))
-                .map_err(db)?;
-        }
-        if version < 2 {
-            conn.execute_batch(&format!("BEGIN IMMEDIATE; {MIGRATION_2} PRAGMA user_version = 2; COMMIT;"))
-                .map_err(db)?;
+        for (to, migration) in [(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3)] {
+            if version < to {
+                conn.execute_batch(&format!("BEGIN IMMEDIATE; {migration} PRAGMA user_version = {to}; COMMIT;"))
+                    .map_err(db)?;
+            }
         }
         let store = Store { conn, dir: dir.to_path_buf() };
         // Only when no re-score is running (it holds the lock) are unregistered folders leftovers.

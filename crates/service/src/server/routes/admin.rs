@@ -176,6 +176,8 @@ pub async fn list_audit(
                 filters: r.entry.filters.clone(),
                 rows: r.entry.rows,
                 status: r.entry.status,
+                repeats: r.repeats,
+                last_at: r.last_at.to_string(),
             })
             .collect(),
         next_before,

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::server::extract::ApiJson;
 use crate::server::wire::{run_id_ok, ErrorBody, JobOut, RescoreIn, RunList, RunOut};
 use crate::server::{ApiError, AppState, Caller};
-use crate::state::{Role, Timestamp};
+use crate::state::{JobStatus, Role, Timestamp};
 use wagewatch_core::contract::Date;
 use wagewatch_core::model::artifact;
 
@@ -137,6 +137,9 @@ pub async fn get_job(
     let lookup = id.clone();
     let job =
         state.store(move |s| s.job(&lookup)).await?.ok_or_else(|| ApiError::NotFound { what: format!("job {id}") })?;
+    if let Some(run_id) = job.run_id.as_deref().filter(|_| job.status == JobStatus::Succeeded) {
+        state.serve_published(run_id).await?;
+    }
     let mut out = JobOut::from_record(&job);
     if caller.0.role != Role::Admin {
         out.error = None;
