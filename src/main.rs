@@ -3,6 +3,7 @@
 //! the clock to tell the operator how long things took; the libraries never do in the scoring path.
 
 mod args;
+mod memory;
 
 use std::io::Write;
 use std::path::Path;
@@ -283,8 +284,11 @@ fn serve(args: args::ServeArgs) -> Result<()> {
         config.schedule.enabled = false;
     }
     let listen = config.server.listen.clone();
-    let rescorer = child_rescorer(&args).context("finding this program for re-scores")?;
-    let state = server::AppState::open_with(config, &args.state.state, args.key.key_file.clone(), rescorer)
+    let options = server::ServeOptions {
+        rescorer: child_rescorer(&args).context("finding this program for re-scores")?,
+        release_memory: Some(memory::release),
+    };
+    let state = server::AppState::open_with(config, &args.state.state, args.key.key_file.clone(), options)
         .context("opening the state")?;
     let app = wagewatch_dashboard::app(state.clone());
     server::serve_blocking(

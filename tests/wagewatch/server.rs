@@ -534,6 +534,11 @@ fn entity_pages_show_reasons_history_and_relations() {
     let prj = app.entity("project", "000000", false);
     let p = app.get(&format!("/v1/projects/{prj}"), "admin");
     assert_eq!(p["history"].as_array().unwrap().len(), 2, "{p}");
+    // The older point of the history is that run's own score (the run read whole when a request names it).
+    let older = &p["history"][1];
+    let then = app.get(&format!("/v1/projects/{prj}?run={}", older["run_id"].as_str().unwrap()), "admin");
+    assert_eq!((&then["run_id"], &then["score"], &then["band"]), (&older["run_id"], &older["score"], &older["band"]));
+    assert_ne!(then["run_id"], p["run_id"]);
     assert!(p["related"].as_array().unwrap().iter().any(|r| r["relation"] == "general_contractor"));
     assert!(!p["key_features"].as_array().unwrap().is_empty());
     for r in p["reasons"].as_array().unwrap() {
@@ -806,9 +811,9 @@ fn a_rescore_over_the_api_publishes_and_a_failed_one_keeps_the_current_run() {
     let run = app.get(&format!("/v1/runs/{after}"), "admin");
     assert_eq!(run["previous_run_id"].as_str().unwrap(), before);
     assert_eq!(run["trigger"], "api");
-    assert_eq!(app.state.snapshot().runs.len(), 3);
+    assert_eq!(app.state.snapshot().kept.len(), 3);
     assert_eq!(held.current().unwrap().run_id(), before);
-    assert_eq!(held.runs.len(), 2);
+    assert_eq!(held.kept.len(), 2);
     assert!(held.pick(Some(&after)).is_err(), "the held snapshot does not see the new run");
 
     // A re-score whose data folder is gone fails, is reported, and the current run stays served.

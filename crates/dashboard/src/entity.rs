@@ -80,7 +80,7 @@ async fn render(state: &AppState, viewer: &Viewer, t: EntityType, id: &str) -> R
 
 /// The score by as-of date across the kept runs, and wages due against paid by month.
 fn charts_section(snapshot: &Snapshot, view: &RunView, t: EntityType, id: &str, lang: Lang) -> Markup {
-    let mut history: Vec<_> = snapshot.history(t, id).map(|(v, x)| (v.data.record.as_of, x.score)).collect();
+    let mut history: Vec<_> = snapshot.history(t, id).map(|(run, x)| (run.as_of, x.score)).collect();
     // One point per as-of date (the newest run of a date), oldest first.
     history.sort_by_key(|(d, _)| *d);
     history.dedup_by_key(|(d, _)| *d);

@@ -9,7 +9,7 @@
 //! next start. Older runs are expired by the configured retention.
 
 pub mod export;
-mod files;
+pub(crate) mod files;
 pub mod schedule;
 
 use std::collections::{HashMap, HashSet};

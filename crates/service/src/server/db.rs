@@ -1,6 +1,10 @@
 //! The state database as the server uses it: a small pool of connections, each call run on tokio's
 //! blocking threads, so that no database or file work ever stalls the threads that serve requests.
 //!
+//! At most [`KEEP_OPEN`] calls run at once (the others wait without holding a thread), so the pool never
+//! opens more connections than it keeps, and a burst of requests neither opens and closes connections
+//! nor takes more blocking threads than there are connections.
+//!
 //! The pool's lock guards only taking and returning a connection; a panic inside a call drops that one
 //! connection and poisons nothing later requests need.
 
@@ -21,6 +25,8 @@ pub struct Db {
 struct Pool {
     dir: PathBuf,
     idle: Mutex<Vec<Store>>,
+    /// One permit a connection: async callers wait here, not on a blocking thread.
+    calls: Arc<tokio::sync::Semaphore>,
 }
 
 /// Why a database call failed.
@@ -37,7 +43,12 @@ impl Db {
     /// start-up, not at the first request).
     pub fn open(dir: &Path) -> Result<Db, StateError> {
         let first = Store::open(dir)?;
-        Ok(Db { inner: Arc::new(Pool { dir: dir.to_path_buf(), idle: Mutex::new(vec![first]) }) })
+        let pool = Pool {
+            dir: dir.to_path_buf(),
+            idle: Mutex::new(vec![first]),
+            calls: Arc::new(tokio::sync::Semaphore::new(KEEP_OPEN)),
+        };
+        Ok(Db { inner: Arc::new(pool) })
     }
 
     /// Runs `f` with a connection on a blocking thread.
@@ -46,8 +57,14 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, StateError> + Send + 'static,
     {
+        let permit = self.inner.calls.clone().acquire_owned().await.map_err(|e| DbError::Panicked(e.to_string()))?;
         let pool = self.inner.clone();
-        tokio::task::spawn_blocking(move || pool.with(f)).await.map_err(|e| DbError::Panicked(e.to_string()))?
+        // The permit is held by the call itself: a request that gives up waiting does not free it early.
+        let call = move || {
+            let _permit = permit;
+            pool.with(f)
+        };
+        tokio::task::spawn_blocking(call).await.map_err(|e| DbError::Panicked(e.to_string()))?
     }
 
     /// Runs `f` with a connection on this thread (for callers already on a blocking thread).

@@ -14,6 +14,7 @@ mod db;
 mod error;
 mod extract;
 mod limits;
+mod loader;
 mod metrics;
 pub mod routes;
 mod security;
@@ -37,7 +38,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
-use crate::runs::{self, schedule, RunError};
+use crate::runs::{self, schedule, RunData, RunError};
 use crate::state::{AuditEntry, JobRecord, JobStatus, Principal, SecretHash, StateError, Store, Timestamp};
 use wagewatch_core::backtest::Report;
 use wagewatch_core::contract::{Date, RegionPrefix};
@@ -49,7 +50,7 @@ pub use db::{Db, DbError};
 pub use error::{ApiError, ERROR_CODES};
 pub use limits::RateLimiter;
 pub use security::{same_site, CONTENT_SECURITY_POLICY};
-pub use snapshot::{RunView, Snapshot};
+pub use snapshot::{HistoryEntry, RunSummary, RunView, Snapshot};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +74,19 @@ pub enum Rescorer {
     Process { program: PathBuf, args: Vec<std::ffi::OsString> },
 }
 
+/// How the binary hosting the server wants it to run.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    pub rescorer: Rescorer,
+    /// Hands the allocator's free pages back to the system; called every [`RELEASE_MEMORY_EVERY`] on a
+    /// blocking thread, so that resident memory follows what the server holds, not its peaks (a run
+    /// swap holds two runs for a moment). None: never.
+    pub release_memory: Option<fn() -> bool>,
+}
+
+/// How often `release_memory` is called.
+pub const RELEASE_MEMORY_EVERY: Duration = Duration::from_secs(10);
+
 /// What every handler shares. Cloning is cheap (one `Arc`).
 #[derive(Clone)]
 pub struct AppState {
@@ -95,13 +109,17 @@ struct Shared {
     db: Db,
     /// The published runs; replaced whole when a run is published.
     snapshot: RwLock<Arc<Snapshot>>,
+    /// The last older run a request named, read whole (one at most; dropped when the runs are reloaded).
+    older_run: Mutex<Option<Arc<RunView>>>,
+    /// The thread that reads runs into memory.
+    loader: loader::Loader,
     /// Valid tokens by the hash of their secret, with when they were looked up.
     token_cache: RwLock<HashMap<SecretHash, (Principal, Instant)>>,
     audit: audit::AuditLog,
     metrics: metrics::Metrics,
     /// Held while a re-score runs: one at a time.
     rescoring: Arc<tokio::sync::Mutex<()>>,
-    rescorer: Rescorer,
+    options: ServeOptions,
     openapi: OnceLock<String>,
     models: Mutex<HashMap<String, Arc<ModelInfo>>>,
     exports: RateLimiter<i64>,
@@ -112,15 +130,15 @@ struct Shared {
 impl AppState {
     /// Opens the state folder, loads every kept run and starts the audit writer; re-scores run in process.
     pub fn open(config: Config, state_dir: &Path, key_file: PathBuf) -> Result<AppState, ServerError> {
-        AppState::open_with(config, state_dir, key_file, Rescorer::InProcess)
+        AppState::open_with(config, state_dir, key_file, ServeOptions::default())
     }
 
-    /// [`AppState::open`] with re-scores run by `rescorer`.
+    /// [`AppState::open`] with the host's options.
     pub fn open_with(
         config: Config,
         state_dir: &Path,
         key_file: PathBuf,
-        rescorer: Rescorer,
+        options: ServeOptions,
     ) -> Result<AppState, ServerError> {
         let db = Db::open(state_dir)?;
         let blocking = |e: DbError| match e {
@@ -131,7 +149,10 @@ impl AppState {
         if abandoned > 0 {
             tracing::warn!(abandoned, "jobs left running by a stopped server were marked failed");
         }
-        let snapshot = db.run_blocking(|s| Ok(Snapshot::load(s))).map_err(blocking)??;
+        let loader = loader::Loader::start(state_dir)?;
+        let snapshot = loader
+            .run(|s| Snapshot::load(s))
+            .map_err(|reason| RunError::File { path: state_dir.to_path_buf(), reason })??;
         let retention = audit::Retention {
             audit_days: config.audit.retention_days,
             coalesce_seconds: config.audit.coalesce_seconds,
@@ -151,11 +172,13 @@ impl AppState {
                 key_file,
                 db,
                 snapshot: RwLock::new(Arc::new(snapshot)),
+                older_run: Mutex::new(None),
+                loader,
                 token_cache: RwLock::new(HashMap::new()),
                 audit,
                 metrics: metrics::Metrics::default(),
                 rescoring: Arc::new(tokio::sync::Mutex::new(())),
-                rescorer,
+                options,
                 openapi: OnceLock::new(),
                 models: Mutex::new(HashMap::new()),
                 exports,
@@ -183,23 +206,45 @@ impl AppState {
         self.inner.token_cache.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Re-reads the registry after a publish and swaps the snapshot in one step. Reads run files: call it
-    /// on a blocking thread.
+    /// Re-reads the registry after a publish and swaps the snapshot in one step. Reads run files on the
+    /// loader thread: call it from a blocking thread.
     pub fn reload_runs(&self) -> Result<(), RunError> {
         let current = self.snapshot();
         let next = self
             .inner
-            .db
-            .run_blocking(|s| Ok(current.with_new_run(s)))
-            .map_err(|e| RunError::File { path: self.inner.state_dir.clone(), reason: e.to_string() })??;
+            .loader
+            .run(move |s| current.with_new_run(s))
+            .map_err(|reason| RunError::File { path: self.inner.state_dir.clone(), reason })??;
         *self.inner.snapshot.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        *self.inner.older_run.lock().unwrap_or_else(PoisonError::into_inner) = None;
         Ok(())
+    }
+
+    /// The run a request reads: the current one when it names none (or names it), else a kept older run,
+    /// read whole on a blocking thread the first time it is named since the last.
+    pub async fn run_view(&self, snapshot: &Snapshot, run: Option<&str>) -> Result<Arc<RunView>, ApiError> {
+        let current = snapshot.current().ok_or(ApiError::NoRun)?;
+        let Some(id) = run.filter(|id| *id != current.run_id()) else { return Ok(current.clone()) };
+        let record = snapshot.kept_run(id).ok_or_else(|| ApiError::NotFound { what: format!("run {id}") })?.clone();
+        let older = || self.inner.older_run.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(view) = older().as_ref().filter(|v| v.run_id() == id) {
+            return Ok(view.clone());
+        }
+        let state = self.clone();
+        let load = move || state.inner.loader.run(move |s| RunData::load(s, record).map(|d| Arc::new(RunView::new(d))));
+        let view = tokio::task::spawn_blocking(load)
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        *older() = Some(view.clone());
+        Ok(view)
     }
 
     /// Makes sure a run that has been published is served (reloading the runs when it is not yet), so that
     /// a job answered as succeeded is a run this server serves.
     pub async fn serve_published(&self, run_id: &str) -> Result<(), ApiError> {
-        if self.snapshot().run(run_id).is_some() {
+        if self.snapshot().kept_run(run_id).is_some() {
             return Ok(());
         }
         let state = self.clone();
@@ -369,7 +414,7 @@ impl AppState {
     /// runs are reloaded. The full error goes to the log; the job records it with cell values redacted.
     fn rescore_blocking(&self, job_id: &str, as_of: Date, model_id: Option<&str>, trigger: &str) {
         let job = runs::JobRequest { job_id, as_of, model_id, trigger };
-        let outcome = match &self.inner.rescorer {
+        let outcome = match &self.inner.options.rescorer {
             Rescorer::InProcess => self.rescore_here(&job).map(|record| record.run_id),
             Rescorer::Process { program, args } => self.rescore_in_child(program, args, &job),
         };
@@ -437,7 +482,7 @@ impl AppState {
             tokio::time::sleep(every).await;
             let Ok(listed) = self.store(|s| s.published()).await else { continue };
             let served = self.snapshot();
-            if listed.iter().map(|r| r.run_id.as_str()).eq(served.runs.iter().map(|v| v.run_id())) {
+            if listed.iter().map(|r| r.run_id.as_str()).eq(served.kept.iter().map(|v| v.run_id())) {
                 continue;
             }
             let state = self.clone();
@@ -562,6 +607,11 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
     app.layer(shed).with_state(state)
 }
 
+/// Threads for blocking work: the database pool's calls (8 at most at once), exports, run loads and
+/// re-scores. Each thread that allocates gets an allocator arena of its own: a few long-lived threads
+/// keep resident memory flat.
+const BLOCKING_THREADS: usize = 16;
+
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -579,7 +629,14 @@ pub fn serve_blocking(
     address: &str,
     on_listening: impl FnOnce(),
 ) -> Result<(), ServeError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(ServeError::Runtime)?;
+    // Blocking work waits for one of the database pool's few connections anyway: a small, long-lived set
+    // of blocking threads serves it without creating and ending threads under load.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .thread_keep_alive(Duration::from_secs(300))
+        .build()
+        .map_err(ServeError::Runtime)?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -591,7 +648,8 @@ pub fn serve_blocking(
 }
 
 /// Serves until ctrl-c or SIGTERM, then lets requests in flight finish (for up to the request timeout).
-/// Starts the registry watch, and the scheduler when the configuration enables it.
+/// Starts the registry watch, the memory release when the host gives one, and the scheduler when the
+/// configuration enables it.
 ///
 /// Each connection is served by hyper's HTTP/1 with a header-read timeout (a client must send a whole
 /// header within it, and an idle keep-alive connection is closed after it) and counts against the
@@ -601,6 +659,15 @@ pub async fn serve(state: AppState, app: Router, listener: tokio::net::TcpListen
         state.spawn_scheduler();
     }
     state.spawn_registry_watch();
+    if let Some(release) = state.inner.options.release_memory {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(RELEASE_MEMORY_EVERY);
+            loop {
+                every.tick().await;
+                let _ = tokio::task::spawn_blocking(release).await;
+            }
+        });
+    }
     let server = state.inner.config.server.clone();
     let connections = Arc::new(tokio::sync::Semaphore::new(server.max_connections));
     let by_address = limits::ConnectionsByAddress::new(server.max_connections_per_address);

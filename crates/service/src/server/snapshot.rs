@@ -1,5 +1,6 @@
 //! The immutable in-memory view of the published runs. The server holds one `Arc<Snapshot>` and swaps it
 //! whole when a run is published, so a request that took the snapshot sees one run from start to end.
+//! Only the current run is held whole; the kept runs are held as their scores, for history.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,9 +9,10 @@ use serde_json::value::RawValue;
 
 use super::error::ApiError;
 use super::wire::WatchlistItem;
-use crate::runs::{Link, Relation, RunData, RunError, RunRow};
-use crate::state::Store;
+use crate::runs::{files, Link, Relation, RunData, RunError, RunRow};
+use crate::state::{RunRecord, Store};
 use wagewatch_core::features::EntityType;
+use wagewatch_core::model::Band;
 
 /// One run with its lookups.
 #[derive(Debug)]
@@ -112,51 +114,126 @@ impl RunView {
     }
 }
 
-/// Every kept published run, newest first; the first is current.
+/// What history needs of a run: its entities' scores, ranks and bands, in one allocation (sorted by a
+/// 128-bit digest of the entity's type and id), so that the summaries the server keeps neither grow with
+/// the ids' text nor pin freed pages of the runs they outlived.
+#[derive(Debug)]
+pub struct RunSummary {
+    pub record: RunRecord,
+    scores: Box<[(u128, HistoryEntry)]>,
+}
+
+/// One entity in one run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HistoryEntry {
+    pub score: f64,
+    pub rank: u32,
+    pub band: Band,
+}
+
+/// The digest an entity is found by in summaries (BLAKE3 of its type and id, the first 16 bytes).
+fn entity_key(t: EntityType, id: &str) -> u128 {
+    let mut h = blake3::Hasher::new();
+    h.update(t.code().as_bytes());
+    h.update(&[0]);
+    h.update(id.as_bytes());
+    let digest = h.finalize();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest.as_bytes()[..16]);
+    u128::from_le_bytes(first)
+}
+
+impl RunSummary {
+    fn of(record: RunRecord, rows: &[RunRow]) -> RunSummary {
+        let mut scores: Vec<(u128, HistoryEntry)> = rows
+            .iter()
+            .map(|r| {
+                let entry = HistoryEntry { score: r.score, rank: r.rank, band: r.band };
+                (entity_key(r.entity_type, &r.entity_id), entry)
+            })
+            .collect();
+        scores.sort_unstable_by_key(|(k, _)| *k);
+        RunSummary { record, scores: scores.into_boxed_slice() }
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.record.run_id
+    }
+
+    fn get(&self, key: u128) -> Option<HistoryEntry> {
+        self.scores.binary_search_by_key(&key, |(k, _)| *k).ok().map(|i| self.scores[i].1)
+    }
+}
+
+/// The published runs as the server holds them: the current run whole, and every kept run (the current
+/// one included, newest first) as a summary for history. An older run is read whole only when a request
+/// names it (see `AppState::run_view`), so memory does not grow with the runs kept.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    pub runs: Vec<Arc<RunView>>,
+    current: Option<Arc<RunView>>,
+    pub kept: Vec<Arc<RunSummary>>,
 }
 
 impl Snapshot {
-    /// Reads every published run in the registry.
+    /// Reads the published runs in the registry.
     pub fn load(store: &Store) -> Result<Snapshot, RunError> {
         Snapshot::default().with_new_run(store)
     }
 
-    /// The runs the registry lists now: views of runs already loaded are kept (no re-read), new ones are
-    /// read, and those the registry no longer keeps are dropped.
+    /// The runs the registry lists now: what is already held is kept (no re-read), the current run is read
+    /// whole when it is new, summaries of other new runs from their scores, and runs the registry no
+    /// longer keeps are dropped.
     pub fn with_new_run(&self, store: &Store) -> Result<Snapshot, RunError> {
-        let mut runs = Vec::new();
-        for record in store.published()? {
-            match self.runs.iter().find(|v| v.run_id() == record.run_id) {
-                Some(v) => runs.push(v.clone()),
-                None => runs.push(Arc::new(RunView::new(RunData::load(store, record)?))),
-            }
+        let published = store.published()?;
+        let current = match (published.first(), &self.current) {
+            (None, _) => None,
+            (Some(newest), Some(held)) if held.run_id() == newest.run_id => Some(held.clone()),
+            (Some(newest), _) => Some(Arc::new(RunView::new(RunData::load(store, newest.clone())?))),
+        };
+        let mut kept = Vec::new();
+        for record in published {
+            let summary = match self.kept.iter().find(|v| v.run_id() == record.run_id) {
+                Some(held) => held.clone(),
+                None => match current.as_ref().filter(|c| c.run_id() == record.run_id) {
+                    Some(c) => Arc::new(RunSummary::of(record, &c.data.rows)),
+                    None => {
+                        let rows = files::read_scores(&RunData::dir(store, &record.run_id).join(files::SCORES))?;
+                        Arc::new(RunSummary::of(record, &rows))
+                    }
+                },
+            };
+            kept.push(summary);
         }
-        Ok(Snapshot { runs })
+        Ok(Snapshot { current, kept })
     }
 
     /// The current run.
     pub fn current(&self) -> Option<&Arc<RunView>> {
-        self.runs.first()
+        self.current.as_ref()
     }
 
-    /// An entity's rows in the kept runs, newest first.
-    pub fn history<'a>(&'a self, t: EntityType, id: &'a str) -> impl Iterator<Item = (&'a RunView, &'a RunRow)> + 'a {
-        self.runs.iter().filter_map(move |v| v.row(t, id).map(|r| (v.as_ref(), r)))
+    /// An entity's scores in the kept runs, newest first.
+    pub fn history<'a>(
+        &'a self,
+        t: EntityType,
+        id: &'a str,
+    ) -> impl Iterator<Item = (&'a RunRecord, HistoryEntry)> + 'a {
+        let key = entity_key(t, id);
+        self.kept.iter().filter_map(move |v| v.get(key).map(|e| (&v.record, e)))
     }
 
-    /// A kept run by id.
-    pub fn run(&self, run_id: &str) -> Option<&Arc<RunView>> {
-        self.runs.iter().find(|v| v.run_id() == run_id)
+    /// A kept run's record by id.
+    pub fn kept_run(&self, run_id: &str) -> Option<&RunRecord> {
+        self.kept.iter().find(|v| v.run_id() == run_id).map(|v| &v.record)
     }
 
-    /// The run a request reads: the named one, or the current one.
+    /// The current run, for requests that name none or name it; `NoRun` before the first.
     pub fn pick(&self, run: Option<&str>) -> Result<&Arc<RunView>, ApiError> {
+        let current = self.current().ok_or(ApiError::NoRun)?;
         match run {
-            Some(id) => self.run(id).ok_or_else(|| ApiError::NotFound { what: format!("run {id}") }),
-            None => self.current().ok_or(ApiError::NoRun),
+            Some(id) if id != current.run_id() => Err(ApiError::NotFound { what: format!("run {id}") }),
+            _ => Ok(current),
         }
     }
 }

@@ -181,13 +181,16 @@ impl Store {
                 .map_err(db)?;
             let mut repeat = tx
                 .prepare_cached(
-                    "UPDATE audit SET repeats = repeats + 1, rows = rows + ?1, last_at = ?2 WHERE audit_id = ?3",
+                    "UPDATE audit SET repeats = repeats + ?1, rows = rows + ?2, last_at = ?3 WHERE audit_id = ?4",
                 )
                 .map_err(db)?;
+            // Repeats are summed per entry over the batch: one update per entry, not per request.
+            let mut repeats: HashMap<i64, (i64, i64, Timestamp)> = HashMap::new();
             for e in entries {
                 let key = (coalescer.window_seconds > 0 && coalescible(e)).then(|| ReadKey::of(e));
                 if let Some(id) = key.as_ref().and_then(|k| coalescer.repeated(k, e.at)) {
-                    repeat.execute(params![e.rows as i64, e.at.to_string(), id]).map_err(db)?;
+                    let r = repeats.entry(id).or_insert((0, 0, e.at));
+                    *r = (r.0 + 1, r.1 + e.rows as i64, r.2.max(e.at));
                     continue;
                 }
                 insert
@@ -207,6 +210,9 @@ impl Store {
                 if let Some(key) = key {
                     coalescer.open.insert(key, (tx.last_insert_rowid(), e.at));
                 }
+            }
+            for (id, (count, rows, last_at)) in repeats {
+                repeat.execute(params![count, rows, last_at.to_string(), id]).map_err(db)?;
             }
         }
         tx.commit().map_err(db)

@@ -29,6 +29,9 @@ pub const DB_FILE: &str = "wagewatch.db";
 pub const LOCK_FILE: &str = "rescore.lock";
 /// How long a statement waits for another connection's write lock.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Page cache of each connection, in KiB (SQLite's default is 2 MiB): the state's working set is small
+/// (tokens, sessions, the registry, the audit log's last pages), and a server holds several connections.
+const CACHE_KIB: i64 = 512;
 /// The schema version this build writes (SQLite `user_version`).
 pub const SCHEMA_VERSION: i64 = 3;
 
@@ -355,6 +358,7 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB).map_err(db)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
         if version != SCHEMA_VERSION {
             return Err(StateError::NewerSchema { path, found: version, known: SCHEMA_VERSION });

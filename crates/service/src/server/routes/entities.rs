@@ -41,7 +41,7 @@ async fn detail(
     }
     // One snapshot for the whole request: the run read and the history beside it.
     let snapshot = state.snapshot();
-    let view = snapshot.pick(q.run.as_deref())?;
+    let view = state.run_view(&snapshot, q.run.as_deref()).await?;
     // An entity outside the caller's region is answered exactly like one that does not exist.
     let not_found = || ApiError::NotFound { what: format!("{} {id}", t.code()) };
     let row = view.row(t, &id).filter(|r| caller.sees(r.region)).ok_or_else(not_found)?;
@@ -52,10 +52,10 @@ async fn detail(
         .collect();
     let history = snapshot
         .history(t, &id)
-        .map(|(v, r)| HistoryPoint {
-            run_id: v.run_id().to_string(),
-            as_of: v.data.record.as_of.to_string(),
-            created_at: v.data.record.created_at.to_string(),
+        .map(|(run, r)| HistoryPoint {
+            run_id: run.run_id.clone(),
+            as_of: run.as_of.to_string(),
+            created_at: run.created_at.to_string(),
             score: r.score,
             rank: r.rank,
             band: r.band.code().to_string(),

@@ -52,7 +52,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let age = snapshot.current().map_or(-1.0, |v| (Timestamp::now().0 - v.data.record.created_at.0) as f64);
     let text = state.inner.metrics.render(&[
         ("wagewatch_current_run_age_seconds", "Seconds since the served run was created (-1: none).", age),
-        ("wagewatch_runs_kept", "Published runs kept in memory.", snapshot.runs.len() as f64),
+        (
+            "wagewatch_runs_kept",
+            "Published runs kept (their scores in memory, for history).",
+            snapshot.kept.len() as f64,
+        ),
     ]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -99,7 +99,7 @@ pub async fn list_watchlist(
         return Err(ApiError::BadParameter { name: "limit", reason: format!("must lie in 1..={}", server.max_page) });
     }
     let snapshot = state.snapshot();
-    let view = snapshot.pick(q.run.as_deref().or(cursor.as_ref().map(|c| c.0.as_str())))?;
+    let view = state.run_view(&snapshot, q.run.as_deref().or(cursor.as_ref().map(|c| c.0.as_str()))).await?;
     let page = query::page(&view.data.rows, &filter, cursor.map_or(0, |c| c.1), limit);
     let items: Vec<_> = page.positions.iter().map(|&i| view.item_json(i)).collect();
     state.audit_read(&caller, "/v1/watchlist", audit_filters(&q), items.len() as u64).await?;
@@ -168,7 +168,7 @@ pub async fn export_file(
     caller.require(&[Role::Supervisor, Role::Admin], "supervisor or admin")?;
     state.check_export_rate(caller)?;
     let format = export_format(format);
-    let view = state.snapshot().pick(run)?.clone();
+    let view = state.run_view(&state.snapshot(), run).await?;
     let name = format!("wagewatch_{}_{}.{}", view.data.record.as_of, view.run_id(), format.extension());
     let (bytes, rows) = tokio::task::spawn_blocking(move || {
         let rows: Vec<&RunRow> = filter.select(&view.data.rows).collect();
