@@ -4,7 +4,7 @@
 //! Parsing turns the request's text into typed values and says which parameter was wrong; narrowing the
 //! region to what the caller may see is the server's job (`Caller::scope`), done before a filter is used.
 
-use wagewatch_core::contract::{EmployerKind, RegionPrefix, Sector};
+use wagewatch_core::contract::{EmployerKind, RegionCode, RegionPrefix, Sector};
 use wagewatch_core::features::{EntityType, Feature};
 use wagewatch_core::model::Band;
 
@@ -176,9 +176,28 @@ pub struct Page {
 
 /// The page of up to `limit` matching rows at or after position `start` of `rows`.
 pub fn page(rows: &[RunRow], filter: &Filter, start: usize, limit: usize) -> Page {
+    page_of(rows, 0..rows.len(), filter, start, limit)
+}
+
+/// [`page`] for a run whose rows' regions are also held as a column (`regions[i] == rows[i].region`):
+/// the region, which every request is narrowed by, is checked on the compact column, and the rest of
+/// the filter only on the rows in the region.
+pub fn page_in_region(rows: &[RunRow], regions: &[RegionCode], filter: &Filter, start: usize, limit: usize) -> Page {
+    let in_region = regions.iter().enumerate().filter(|(_, r)| filter.region.contains(**r)).map(|(i, _)| i);
+    page_of(rows, in_region, filter, start, limit)
+}
+
+/// The page over the candidate positions (ascending) that pass the filter.
+fn page_of(
+    rows: &[RunRow],
+    candidates: impl Iterator<Item = usize>,
+    filter: &Filter,
+    start: usize,
+    limit: usize,
+) -> Page {
     let (mut total, mut positions, mut more) = (0, Vec::with_capacity(limit.min(rows.len())), false);
-    for (i, r) in rows.iter().enumerate() {
-        if !filter.matches(r) {
+    for i in candidates {
+        if !filter.matches(&rows[i]) {
             continue;
         }
         total += 1;
@@ -198,12 +217,13 @@ pub fn page(rows: &[RunRow], filter: &Filter, start: usize, limit: usize) -> Pag
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wagewatch_core::contract::RegionCode;
 
     fn row(id: &str, region: u32, band: Band, score: f64) -> RunRow {
         RunRow::for_tests(EntityType::Employer, id, RegionCode::from_value(region).unwrap(), band, score)
     }
 
+    /// Checks the rows a filter selects, and that a page over the region column is the same as a page
+    /// over the rows, from every start.
     #[track_caller]
     fn check(text: FilterText<'_>, expected: &[&str]) {
         let rows = [
@@ -215,6 +235,12 @@ mod tests {
         let filter = Filter::parse(&text).unwrap();
         let got: Vec<&str> = filter.select(&rows).map(|r| r.entity_id.as_str()).collect();
         assert_eq!(got, expected);
+        let regions: Vec<RegionCode> = rows.iter().map(|r| r.region).collect();
+        for start in 0..=rows.len() {
+            for limit in 1..=3 {
+                assert_eq!(page_in_region(&rows, &regions, &filter, start, limit), page(&rows, &filter, start, limit));
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::error::ApiError;
 use super::wire::WatchlistItem;
 use crate::runs::{files, Link, Relation, RunData, RunError, RunRow};
 use crate::state::{RunRecord, Store};
+use wagewatch_core::contract::RegionCode;
 use wagewatch_core::features::EntityType;
 use wagewatch_core::model::Band;
 
@@ -25,6 +26,8 @@ pub struct RunView {
     by_employer: HashMap<String, Vec<usize>>,
     /// Each row's watchlist JSON, rendered once: a page is these fragments joined.
     items: Vec<Box<RawValue>>,
+    /// Each row's region, as a column: every page is narrowed by region first (`query::page_in_region`).
+    pub regions: Vec<RegionCode>,
     /// Ranges of `data.wages` and `data.events` by entity (both are grouped by entity).
     wages_by: HashMap<(EntityType, String), std::ops::Range<usize>>,
     events_by: HashMap<(EntityType, String), std::ops::Range<usize>>,
@@ -58,9 +61,10 @@ impl RunView {
             .iter()
             .map(|r| serde_json::value::to_raw_value(&WatchlistItem::from_row(r)).expect("rows serialise"))
             .collect();
+        let regions = data.rows.iter().map(|r| r.region).collect();
         let wages_by = ranges(&data.wages, |w| (w.entity_type, w.entity_id.clone()));
         let events_by = ranges(&data.events, |e| (e.entity_type, e.entity_id.clone()));
-        RunView { data, index, by_project, by_employer, items, wages_by, events_by }
+        RunView { data, index, by_project, by_employer, items, regions, wages_by, events_by }
     }
 
     /// The run id.

@@ -100,7 +100,7 @@ pub async fn list_watchlist(
     }
     let snapshot = state.snapshot();
     let view = state.run_view(&snapshot, q.run.as_deref().or(cursor.as_ref().map(|c| c.0.as_str()))).await?;
-    let page = query::page(&view.data.rows, &filter, cursor.map_or(0, |c| c.1), limit);
+    let page = query::page_in_region(&view.data.rows, &view.regions, &filter, cursor.map_or(0, |c| c.1), limit);
     let items: Vec<_> = page.positions.iter().map(|&i| view.item_json(i)).collect();
     state.audit_read(&caller, "/v1/watchlist", audit_filters(&q), items.len() as u64).await?;
     let record = &view.data.record;
