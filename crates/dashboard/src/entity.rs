@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::html::{band_chip, money, percent, thousands, Lang, Nav};
+use super::html::{band_chip, col, money, num, percent, thead, thousands, Lang, Nav};
 use super::session::Viewer;
 use super::watchlist::change_cell;
 use super::{charts, entity_href, page, type_name};
@@ -99,12 +99,15 @@ fn charts_section(snapshot: &Snapshot, view: &RunView, t: EntityType, id: &str, 
             details {
                 summary { (lang.t("工资明细表", "Wages as a table")) }
                 table {
-                    thead { tr {
-                        th scope="col" { (lang.t("工资月份", "Wage month")) }
-                        th scope="col" class="num" { (lang.t("应发", "Due")) }
-                        th scope="col" class="num" { (lang.t("实发", "Paid")) }
-                        th scope="col" class="num" { (lang.t("未发", "Unpaid")) }
-                    } }
+                    (thead(
+                        lang,
+                        &[
+                            col("工资月份", "Wage month"),
+                            num("应发", "Due"),
+                            num("实发", "Paid"),
+                            num("未发", "Unpaid"),
+                        ]
+                    ))
                     tbody {
                         @for (m, due, paid) in &wages {
                             tr {
@@ -147,13 +150,16 @@ fn timeline(events: &[TimelineEvent], lang: Lang) -> Markup {
     html! {
         @if events.is_empty() { p { (lang.t("近两年无记录。", "None in the last two years.")) } } @else {
             table id="timeline" {
-                thead { tr {
-                    th scope="col" { (lang.t("日期", "Date")) }
-                    th scope="col" { (lang.t("事项", "Event")) }
-                    th scope="col" { (lang.t("结果", "Outcome")) }
-                    th scope="col" class="num" { (lang.t("涉及人数", "Workers")) }
-                    th scope="col" class="num" { (lang.t("金额", "Amount")) }
-                } }
+                (thead(
+                    lang,
+                    &[
+                        col("日期", "Date"),
+                        col("事项", "Event"),
+                        col("结果", "Outcome"),
+                        num("涉及人数", "Workers"),
+                        num("金额", "Amount"),
+                    ]
+                ))
                 tbody {
                     @for e in events {
                         @let (what, outcome) = event_words(e, lang);
@@ -176,11 +182,7 @@ fn key_figures(r: &RunRow, t: EntityType, lang: Lang) -> Markup {
     html! {
         h2 { (lang.t("关键指标", "Key figures")) }
         table {
-            thead { tr {
-                th scope="col" { (lang.t("指标", "Figure")) }
-                th scope="col" class="num" { (lang.t("数值", "Value")) }
-                th scope="col" { (lang.t("含义（英文）", "Meaning")) }
-            } }
+            (thead(lang, &[col("指标", "Figure"), num("数值", "Value"), col("含义（英文）", "Meaning")]))
             tbody {
                 @for f in KEY_FEATURES {
                     @if let Some(i) = features.iter().position(|g| *g == f) {
@@ -211,12 +213,7 @@ fn related(view: &RunView, r: &RunRow, t: EntityType, id: &str, viewer: &Viewer)
     html! {
         h2 { (lang.t("关联主体", "Related")) }
         table id="related" {
-            thead { tr {
-                th scope="col" { (lang.t("关系", "Relation")) }
-                th scope="col" { (lang.t("名称", "Name")) }
-                th scope="col" { (lang.t("等级", "Band")) }
-                th scope="col" { (lang.t("风险概率", "Probability")) }
-            } }
+            (thead(lang, &[col("关系", "Relation"), col("名称", "Name"), col("等级", "Band"), col("风险概率", "Probability")]))
             tbody {
                 @for (rt, rid, rel) in view.linked(t, id) {
                     @match view.row(rt, rid).filter(|x| viewer.caller.sees(x.region)) {

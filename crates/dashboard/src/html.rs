@@ -74,6 +74,33 @@ pub fn percent(p: f64) -> String {
 }
 
 /// A band's name.
+/// A table's column heading in both languages; a numeric one is right-aligned.
+#[derive(Clone, Copy)]
+pub struct Col {
+    pub zh: &'static str,
+    pub en: &'static str,
+    pub numeric: bool,
+}
+
+/// A text column.
+pub const fn col(zh: &'static str, en: &'static str) -> Col {
+    Col { zh, en, numeric: false }
+}
+
+/// A numeric column (right-aligned).
+pub const fn num(zh: &'static str, en: &'static str) -> Col {
+    Col { zh, en, numeric: true }
+}
+
+/// A table's header row.
+pub fn thead(lang: Lang, cols: &[Col]) -> Markup {
+    html! {
+        thead { tr {
+            @for c in cols { th scope="col" class=[c.numeric.then_some("num")] { (lang.t(c.zh, c.en)) } }
+        } }
+    }
+}
+
 pub fn band_name(b: Band, lang: Lang) -> &'static str {
     match (b, lang) {
         (Band::Red, Lang::Zh) => "红色",

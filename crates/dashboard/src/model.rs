@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
-use super::html::{Lang, Nav};
+use super::html::{col, num, thead, Lang, Nav};
 use super::session::Viewer;
 use super::{error_page, page, type_name};
 use wagewatch_core::features::EntityType;
@@ -63,14 +63,17 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
             Some(b) => {
                 p class="meta" { (lang.t("测试日期", "test dates")) " " (b.from) " – " (b.to) }
                 table id="backtest" {
-                    thead { tr {
-                        th scope="col" { (lang.t("对象", "Entities")) }
-                        th scope="col" class="num" { "AUC" }
-                        th scope="col" class="num" { (lang.t("平均精度 AP", "Average precision")) }
-                        th scope="col" class="num" { (lang.t("前100精确率（模型）", "Precision@100 (model)")) }
-                        th scope="col" class="num" { (lang.t("前100精确率（规则）", "Precision@100 (rules)")) }
-                        th scope="col" class="num" { (lang.t("事件数", "Events")) }
-                    } }
+                    (thead(
+                        lang,
+                        &[
+                            col("对象", "Entities"),
+                            num("AUC", "AUC"),
+                            num("平均精度 AP", "Average precision"),
+                            num("前100精确率（模型）", "Precision@100 (model)"),
+                            num("前100精确率（规则）", "Precision@100 (rules)"),
+                            num("事件数", "Events"),
+                        ]
+                    ))
                     tbody {
                         @for t in EntityType::ALL {
                             @let p = &b.entity_types.of(t).pooled;

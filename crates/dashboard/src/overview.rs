@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::html::{band_chip, band_name, percent, Nav};
+use super::html::{band_chip, band_name, col, num, percent, thead, Nav};
 use super::session::Viewer;
 use super::watchlist::change_cell;
 use super::{charts, entity_href, page};
@@ -85,13 +85,16 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
         }
         h2 { (lang.t("较上次风险上升最多", "Biggest rises since the last run")) }
         table id="risers" {
-            thead { tr {
-                th scope="col" { (lang.t("名称", "Name")) }
-                th scope="col" { (lang.t("地区", "Region")) }
-                th scope="col" { (lang.t("等级", "Band")) }
-                th scope="col" class="num" { (lang.t("风险概率", "Probability")) }
-                th scope="col" class="num" { (lang.t("较上次", "Change")) }
-            } }
+            (thead(
+                lang,
+                &[
+                    col("名称", "Name"),
+                    col("地区", "Region"),
+                    col("等级", "Band"),
+                    num("风险概率", "Probability"),
+                    num("较上次", "Change"),
+                ]
+            ))
             tbody {
                 @for r in risers.iter().take(15) {
                     tr {

@@ -84,6 +84,9 @@ pub struct ServeOptions {
     pub release_memory: Option<fn() -> bool>,
 }
 
+/// Older runs (named by `run` or a cursor) held whole at once.
+pub const OLDER_RUNS_HELD: usize = 2;
+
 /// How often `release_memory` is called.
 pub const RELEASE_MEMORY_EVERY: Duration = Duration::from_secs(10);
 
@@ -109,8 +112,9 @@ struct Shared {
     db: Db,
     /// The published runs; replaced whole when a run is published.
     snapshot: RwLock<Arc<Snapshot>>,
-    /// The last older run a request named, read whole (one at most; dropped when the runs are reloaded).
-    older_run: Mutex<Option<Arc<RunView>>>,
+    /// The older runs requests named last, read whole, newest use first ([`OLDER_RUNS_HELD`] at most;
+    /// dropped when the runs are reloaded).
+    older_runs: Mutex<Vec<Arc<RunView>>>,
     /// The thread that reads runs into memory.
     loader: loader::Loader,
     /// Valid tokens by the hash of their secret, with when they were looked up.
@@ -172,7 +176,7 @@ impl AppState {
                 key_file,
                 db,
                 snapshot: RwLock::new(Arc::new(snapshot)),
-                older_run: Mutex::new(None),
+                older_runs: Mutex::new(Vec::new()),
                 loader,
                 token_cache: RwLock::new(HashMap::new()),
                 audit,
@@ -216,29 +220,52 @@ impl AppState {
             .run(move |s| current.with_new_run(s))
             .map_err(|reason| RunError::File { path: self.inner.state_dir.clone(), reason })??;
         *self.inner.snapshot.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
-        *self.inner.older_run.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.older_runs().clear();
         Ok(())
     }
 
+    fn older_runs(&self) -> std::sync::MutexGuard<'_, Vec<Arc<RunView>>> {
+        self.inner.older_runs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An older run held in memory, moved to the front (most recently used).
+    fn held_older_run(&self, id: &str) -> Option<Arc<RunView>> {
+        let mut held = self.older_runs();
+        let at = held.iter().position(|v| v.run_id() == id)?;
+        let view = held.remove(at);
+        held.insert(0, view.clone());
+        Some(view)
+    }
+
     /// The run a request reads: the current one when it names none (or names it), else a kept older run,
-    /// read whole on a blocking thread the first time it is named since the last.
+    /// read whole on the loader thread when it is not among the [`OLDER_RUNS_HELD`] last named. Requests
+    /// for the same run while it is read wait for that one read (the loader checks again before reading).
     pub async fn run_view(&self, snapshot: &Snapshot, run: Option<&str>) -> Result<Arc<RunView>, ApiError> {
         let current = snapshot.current().ok_or(ApiError::NoRun)?;
         let Some(id) = run.filter(|id| *id != current.run_id()) else { return Ok(current.clone()) };
         let record = snapshot.kept_run(id).ok_or_else(|| ApiError::NotFound { what: format!("run {id}") })?.clone();
-        let older = || self.inner.older_run.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(view) = older().as_ref().filter(|v| v.run_id() == id) {
-            return Ok(view.clone());
+        if let Some(view) = self.held_older_run(id) {
+            return Ok(view);
         }
         let state = self.clone();
-        let load = move || state.inner.loader.run(move |s| RunData::load(s, record).map(|d| Arc::new(RunView::new(d))));
-        let view = tokio::task::spawn_blocking(load)
+        let load = move || {
+            let loader_state = state.clone();
+            state.inner.loader.run(move |s| -> Result<Arc<RunView>, RunError> {
+                if let Some(view) = loader_state.held_older_run(&record.run_id) {
+                    return Ok(view);
+                }
+                let view = Arc::new(RunView::new(RunData::load(s, record)?));
+                let mut held = loader_state.older_runs();
+                held.insert(0, view.clone());
+                held.truncate(OLDER_RUNS_HELD);
+                Ok(view)
+            })
+        };
+        tokio::task::spawn_blocking(load)
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
-        *older() = Some(view.clone());
-        Ok(view)
+            .map_err(ApiError::internal)
     }
 
     /// Makes sure a run that has been published is served (reloading the runs when it is not yet), so that
