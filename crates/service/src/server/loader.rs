@@ -44,3 +44,20 @@ impl Loader {
         wait.recv().map_err(|_| "the run loader stopped".to_string())?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_load_that_panics_is_an_error_and_the_loader_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::open(dir.path()).unwrap();
+        let loader = Loader::start(dir.path()).unwrap();
+        let thread = |_: &mut Store| std::thread::current().name().map(str::to_string);
+        assert_eq!(loader.run(thread), Ok(Some("run-loader".to_string())));
+        let panicked: Result<(), String> = loader.run(|_| panic!("a corrupt run file"));
+        assert_eq!(panicked, Err("loading runs panicked".to_string()));
+        assert_eq!(loader.run(|s| s.published().map(|runs| runs.len()).ok()), Ok(Some(0)));
+    }
+}
