@@ -73,7 +73,6 @@ pub fn percent(p: f64) -> String {
     format!("{:.1}%", p * 100.0)
 }
 
-/// A band's name.
 /// A table's column heading in both languages; a numeric one is right-aligned.
 #[derive(Clone, Copy)]
 pub struct Col {
@@ -101,6 +100,7 @@ pub fn thead(lang: Lang, cols: &[Col]) -> Markup {
     }
 }
 
+/// A band's name.
 pub fn band_name(b: Band, lang: Lang) -> &'static str {
     match (b, lang) {
         (Band::Red, Lang::Zh) => "红色",

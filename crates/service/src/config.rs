@@ -272,6 +272,9 @@ impl Config {
         if s.session_idle_minutes == 0 || s.session_max_hours == 0 {
             return Err("server: session_idle_minutes and session_max_hours must be positive".into());
         }
+        if self.audit.coalesce_seconds > 3600 {
+            return Err("audit.coalesce_seconds must be at most 3600 (an hour)".into());
+        }
         if self.audit.retention_days == 0 {
             return Err("audit.retention_days must be at least 1".into());
         }
@@ -309,6 +312,7 @@ mod tests {
         check("[schedule]\nevery_hours = \"weekly\"", Err("invalid type"));
         check("[server]\nmax_connections = 0", Err("max_connections"));
         check("[audit]\nretention_days = 0", Err("retention_days"));
+        check("[audit]\ncoalesce_seconds = 86400", Err("coalesce_seconds"));
         check("[server]\nsecure_cookies = true\n[audit]\nretention_days = 90", Ok(()));
     }
 }

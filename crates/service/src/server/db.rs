@@ -1,9 +1,10 @@
 //! The state database as the server uses it: a small pool of connections, each call run on tokio's
 //! blocking threads, so that no database or file work ever stalls the threads that serve requests.
 //!
-//! At most [`KEEP_OPEN`] calls run at once (the others wait without holding a thread), so the pool never
-//! opens more connections than it keeps, and a burst of requests neither opens and closes connections
-//! nor takes more blocking threads than there are connections.
+//! At most [`KEEP_OPEN`] async calls run at once (the others wait without holding a thread), so a burst
+//! of requests neither opens and closes connections nor takes more blocking threads than there are
+//! connections. Callers already on a blocking thread (`run_blocking`: re-score bookkeeping, run loads)
+//! do not wait for a permit; a connection they need beyond the pool's is opened and closed.
 //!
 //! The pool's lock guards only taking and returning a connection; a panic inside a call drops that one
 //! connection and poisons nothing later requests need.

@@ -82,8 +82,11 @@ impl ConnectionsByAddress {
         Arc::new(ConnectionsByAddress { max, open: Mutex::new(HashMap::new()) })
     }
 
-    /// Admits one more connection from `address`, or `None` when it holds `max` already.
+    /// Admits one more connection from `address`, or `None` when it holds `max` already. IPv6 clients
+    /// are counted by their /64 (one subscriber's block: taking another address in it is free), and
+    /// IPv4-mapped IPv6 addresses as the IPv4 address.
     pub fn admit(self: &Arc<Self>, address: IpAddr) -> Option<AddressPermit> {
+        let address = client_of(address);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let count = open.entry(address).or_insert(0);
         if *count >= self.max {
@@ -91,6 +94,17 @@ impl ConnectionsByAddress {
         }
         *count += 1;
         Some(AddressPermit { connections: self.clone(), address })
+    }
+}
+
+/// The address connections are counted under.
+fn client_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
     }
 }
 
@@ -122,6 +136,13 @@ mod tests {
         assert!(connections.admit(a).is_some(), "a place freed when a connection ends");
         drop(_second);
         assert!(connections.open.lock().unwrap().get(&a).is_none_or(|&n| n <= 1));
+        // One IPv6 /64 is one client; an IPv4-mapped address is its IPv4 address.
+        let in_block = |last: &str| format!("2001:db8:1:2::{last}").parse::<IpAddr>().unwrap();
+        let _p = (connections.admit(in_block("1")).unwrap(), connections.admit(in_block("ffff:2")).unwrap());
+        assert!(connections.admit(in_block("abcd:3")).is_none(), "a third address in the same /64");
+        assert!(connections.admit("2001:db8:1:3::1".parse().unwrap()).is_some(), "the next /64");
+        let _q = (connections.admit("::ffff:10.0.0.2".parse().unwrap()).unwrap(), connections.admit(b).unwrap());
+        assert!(connections.admit(b).is_none(), "10.0.0.2 holds two already, one of them IPv4-mapped");
     }
 
     #[test]

@@ -12,6 +12,8 @@ use crate::state::{StateError, Store};
 
 type Job = Box<dyn FnOnce(&mut Store) + Send>;
 
+const STOPPED: &str = "the run loader stopped";
+
 /// The handle callers use; cloning is not needed (the server holds one).
 pub struct Loader {
     tx: mpsc::Sender<Job>,
@@ -33,15 +35,36 @@ impl Loader {
         Ok(Loader { tx })
     }
 
+    /// Runs `f` on the loader thread; the result arrives through a channel, so an async caller waits
+    /// without holding a thread.
+    pub async fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut Store) -> T + Send + 'static) -> Result<T, String> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.submit(f, move |result| {
+            let _ = done.send(result);
+        })?;
+        wait.await.map_err(|_| STOPPED.to_string())?
+    }
+
     /// Runs `f` on the loader thread and waits for its result (call it from a blocking thread).
     pub fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut Store) -> T + Send + 'static) -> Result<T, String> {
         let (done, wait) = mpsc::sync_channel(1);
+        self.submit(f, move |result| {
+            let _ = done.send(result);
+        })?;
+        wait.recv().map_err(|_| STOPPED.to_string())?
+    }
+
+    /// Queues `f`; `answer` gets its result, or the panic as an error.
+    fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> T + Send + 'static,
+        answer: impl FnOnce(Result<T, String>) + Send + 'static,
+    ) -> Result<(), String> {
         let job: Job = Box::new(move |store| {
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(store)));
-            let _ = done.send(result.map_err(|_| "loading runs panicked".to_string()));
+            answer(result.map_err(|_| "loading runs panicked".to_string()));
         });
-        self.tx.send(job).map_err(|_| "the run loader stopped".to_string())?;
-        wait.recv().map_err(|_| "the run loader stopped".to_string())?
+        self.tx.send(job).map_err(|_| STOPPED.to_string())
     }
 }
 

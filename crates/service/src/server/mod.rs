@@ -210,18 +210,24 @@ impl AppState {
         self.inner.token_cache.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Re-reads the registry after a publish and swaps the snapshot in one step. Reads run files on the
-    /// loader thread: call it from a blocking thread.
+    /// Re-reads the registry and, when its published runs differ from the ones served, swaps the snapshot
+    /// in one step. The snapshot is read and swapped on the loader thread, so reloads never race: each sees
+    /// the last one's result, and a run is read once however many callers ask. Older runs held whole stay
+    /// held while the registry keeps them. Call it from a blocking thread.
     pub fn reload_runs(&self) -> Result<(), RunError> {
-        let current = self.snapshot();
-        let next = self
-            .inner
-            .loader
-            .run(move |s| current.with_new_run(s))
-            .map_err(|reason| RunError::File { path: self.inner.state_dir.clone(), reason })??;
-        *self.inner.snapshot.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
-        self.older_runs().clear();
-        Ok(())
+        let state = self.clone();
+        let swap = move |s: &mut Store| -> Result<(), RunError> {
+            let current = state.snapshot();
+            let next = current.with_new_run(s)?;
+            let ids = |x: &Snapshot| x.kept.iter().map(|v| v.run_id().to_string()).collect::<Vec<_>>();
+            if ids(&next) == ids(&current) {
+                return Ok(());
+            }
+            state.older_runs().retain(|v| next.kept_run(v.run_id()).is_some());
+            *state.inner.snapshot.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+            Ok(())
+        };
+        self.inner.loader.run(swap).map_err(|reason| RunError::File { path: self.inner.state_dir.clone(), reason })?
     }
 
     fn older_runs(&self) -> std::sync::MutexGuard<'_, Vec<Arc<RunView>>> {
@@ -248,30 +254,30 @@ impl AppState {
             return Ok(view);
         }
         let state = self.clone();
-        let load = move || {
-            let loader_state = state.clone();
-            state.inner.loader.run(move |s| -> Result<Arc<RunView>, RunError> {
-                if let Some(view) = loader_state.held_older_run(&record.run_id) {
-                    return Ok(view);
-                }
-                let view = Arc::new(RunView::new(RunData::load(s, record)?));
-                let mut held = loader_state.older_runs();
-                held.insert(0, view.clone());
-                held.truncate(OLDER_RUNS_HELD);
-                Ok(view)
-            })
+        let load = move |s: &mut Store| -> Result<Arc<RunView>, RunError> {
+            if let Some(view) = state.held_older_run(&record.run_id) {
+                return Ok(view);
+            }
+            let view = Arc::new(RunView::new(RunData::load(s, record)?));
+            let mut held = state.older_runs();
+            held.insert(0, view.clone());
+            held.truncate(OLDER_RUNS_HELD);
+            Ok(view)
         };
-        tokio::task::spawn_blocking(load)
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)
+        // Waited for without a thread: the loader answers through a channel.
+        self.inner.loader.call(load).await.map_err(ApiError::internal)?.map_err(ApiError::internal)
     }
 
-    /// Makes sure a run that has been published is served (reloading the runs when it is not yet), so that
-    /// a job answered as succeeded is a run this server serves.
+    /// Makes sure a run that has been published is served (reloading the runs when the registry lists it
+    /// and this server does not serve it yet), so that a job answered as succeeded is a run this server
+    /// serves. A run the registry no longer keeps costs one look at the registry.
     pub async fn serve_published(&self, run_id: &str) -> Result<(), ApiError> {
         if self.snapshot().kept_run(run_id).is_some() {
+            return Ok(());
+        }
+        let id = run_id.to_string();
+        let listed = self.store(move |s| Ok(s.published()?.iter().any(|r| r.run_id == id))).await?;
+        if !listed {
             return Ok(());
         }
         let state = self.clone();
@@ -452,7 +458,17 @@ impl AppState {
                 }
                 tracing::info!(run = %run_id, "run published");
             }
-            Err(e) => tracing::error!(job = %job_id, error = %e, "re-score failed; the current run stays served"),
+            Err(e) => {
+                tracing::error!(job = %job_id, error = %e, "re-score failed; the current run stays served");
+                // A failure before the job recorded anything (the state could not be opened) is recorded here.
+                let reason = e.redacted();
+                let _ = self.inner.db.run_blocking(|s| match s.job(job_id)? {
+                    Some(j) if matches!(j.status, JobStatus::Queued | JobStatus::Running) => {
+                        s.update_job(job_id, JobStatus::Failed, None, Some(&reason))
+                    }
+                    _ => Ok(()),
+                });
+            }
         }
     }
 
@@ -478,7 +494,9 @@ impl AppState {
             command.arg("--model").arg(model);
         }
         let status = command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).status();
-        let recorded = self.inner.db.run_blocking(|s| s.job(job.job_id)).ok().flatten();
+        let recorded = self.inner.db.run_blocking(|s| s.job(job.job_id)).map_err(|e| RunError::Job {
+            reason: format!("the re-score process ended but its job could not be read: {e}"),
+        })?;
         match (status, recorded) {
             (_, Some(JobRecord { status: JobStatus::Succeeded, run_id: Some(run_id), .. })) => Ok(run_id),
             (_, Some(JobRecord { status: JobStatus::Failed, error, .. })) => {

@@ -175,24 +175,12 @@ impl Store {
         {
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO audit (at, token_id, token_name, role, region, method, route, filters, rows, status)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO audit (at, token_id, token_name, role, region, method, route, filters, rows, status,
+                                        repeats, last_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 )
                 .map_err(db)?;
-            let mut repeat = tx
-                .prepare_cached(
-                    "UPDATE audit SET repeats = repeats + ?1, rows = rows + ?2, last_at = ?3 WHERE audit_id = ?4",
-                )
-                .map_err(db)?;
-            // Repeats are summed per entry over the batch: one update per entry, not per request.
-            let mut repeats: HashMap<i64, (i64, i64, Timestamp)> = HashMap::new();
-            for e in entries {
-                let key = (coalescer.window_seconds > 0 && coalescible(e)).then(|| ReadKey::of(e));
-                if let Some(id) = key.as_ref().and_then(|k| coalescer.repeated(k, e.at)) {
-                    let r = repeats.entry(id).or_insert((0, 0, e.at));
-                    *r = (r.0 + 1, r.1 + e.rows as i64, r.2.max(e.at));
-                    continue;
-                }
+            let mut insert = |e: &AuditEntry, repeats: i64, rows: i64, last_at: Option<Timestamp>| {
                 insert
                     .execute(params![
                         e.at.to_string(),
@@ -203,16 +191,39 @@ impl Store {
                         e.method,
                         e.route,
                         capped(&e.filters),
-                        e.rows as i64,
-                        e.status
+                        rows,
+                        e.status,
+                        repeats,
+                        last_at.map(|t| t.to_string())
                     ])
-                    .map_err(db)?;
+                    .map_err(db)
+            };
+            let mut repeat = tx
+                .prepare_cached(
+                    "UPDATE audit SET repeats = repeats + ?1, rows = rows + ?2, last_at = ?3 WHERE audit_id = ?4",
+                )
+                .map_err(db)?;
+            // Repeats are summed per entry over the batch: one update per entry, not per request.
+            let mut repeats: HashMap<i64, (&AuditEntry, i64, i64, Timestamp)> = HashMap::new();
+            for e in entries {
+                let key = (coalescer.window_seconds > 0 && coalescible(e)).then(|| ReadKey::of(e));
+                if let Some(id) = key.as_ref().and_then(|k| coalescer.repeated(k, e.at)) {
+                    let r = repeats.entry(id).or_insert((e, 0, 0, e.at));
+                    *r = (r.0, r.1 + 1, r.2 + e.rows as i64, r.3.max(e.at));
+                    continue;
+                }
+                insert(e, 1, e.rows as i64, None)?;
                 if let Some(key) = key {
                     coalescer.open.insert(key, (tx.last_insert_rowid(), e.at));
                 }
             }
-            for (id, (count, rows, last_at)) in repeats {
-                repeat.execute(params![count, rows, last_at.to_string(), id]).map_err(db)?;
+            for (id, (first, count, rows, last_at)) in repeats {
+                let updated = repeat.execute(params![count, rows, last_at.to_string(), id]).map_err(db)?;
+                // The entry they repeat is gone (retention deleted it): they are an entry of their own.
+                if updated == 0 {
+                    insert(first, count, rows, (count > 1).then_some(last_at))?;
+                    coalescer.open.insert(ReadKey::of(first), (tx.last_insert_rowid(), first.at));
+                }
             }
         }
         tx.commit().map_err(db)
@@ -366,6 +377,20 @@ mod tests {
             &[&[page(0), entry(1, "GET", "/v1/watchlist", "limit=10"), other_caller, refused, page(4)]],
             &[(0, 2, 4, 20), (1, 1, 1, 10), (2, 1, 2, 10), (3, 1, 3, 10)],
         );
+    }
+
+    #[test]
+    fn repeats_of_an_entry_that_retention_deleted_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut coalescer = Coalescer::new(60);
+        let page = |at| entry(at, "GET", "/v1/watchlist", "limit=50");
+        store.append_audit(&[page(0)], &mut coalescer).unwrap();
+        assert_eq!(store.expire_audit(Timestamp(1_800_000_001)).unwrap(), 1);
+        store.append_audit(&[page(5), page(6)], &mut coalescer).unwrap();
+        let stored = store.audit(&AuditQuery { limit: 10, ..Default::default() }).unwrap();
+        let got: Vec<_> = stored.iter().map(|r| (r.entry.at.0 - 1_800_000_000, r.repeats, r.entry.rows)).collect();
+        assert_eq!(got, [(5, 2, 20)]);
     }
 
     #[test]
