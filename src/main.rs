@@ -23,7 +23,7 @@ use wagewatch_core::watchlist;
 use wagewatch_core::worker_months::WorkerMonths;
 use wagewatch_service::config::Config;
 use wagewatch_service::demo::{self, DemoSetup, DemoStep};
-use wagewatch_service::runs::{self, RunError};
+use wagewatch_service::runs;
 use wagewatch_service::server;
 use wagewatch_service::state::{AuditQuery, NewToken, Role, Store, Timestamp, DB_FILE};
 use wagewatch_synth::{OutputFormat, SynthConfig};
@@ -250,11 +250,9 @@ fn rescore(args: args::RescoreArgs) -> Result<()> {
     let spin = spinner(&format!("re-scoring {} as of {}", config.data.display(), args.as_of));
     let result = match &args.job {
         Some(job_id) => {
-            let key = Pseudonymizer::from_env_or_file(&args.key.key_file)
-                .map_err(|e| RunError::File { path: args.key.key_file.clone(), reason: e.to_string() });
             let job =
                 runs::JobRequest { job_id, as_of: args.as_of, model_id: args.model.as_deref(), trigger: &args.trigger };
-            runs::run_job(&mut store, &config, key, &job)
+            runs::run_job(&mut store, &config, &args.key.key_file, &job)
         }
         None => {
             let key = pseudonymizer(&args.key)?;

@@ -1026,12 +1026,17 @@ pub fn serve_binary(config: &str) -> Served {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    wait_until_listening(port);
+    Served { child, port, admin, state, config: config_file, _dir: dir }
+}
+
+/// Waits (up to 30 s) until a server accepts connections on `port`.
+pub fn wait_until_listening(port: u16) {
     let started = std::time::Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(started.elapsed().as_secs() < 30, "the server did not start");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    Served { child, port, admin, state, config: config_file, _dir: dir }
 }
 
 impl Served {
@@ -1126,10 +1131,7 @@ fn the_server_stops_gracefully_on_sigterm() {
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed().as_secs() < 30, "the server did not start");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until_listening(port);
     let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(kill.success());
     let status = loop {

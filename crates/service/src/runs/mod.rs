@@ -382,17 +382,15 @@ pub struct JobRequest<'a> {
     pub trigger: &'a str,
 }
 
-/// A server's re-score job, on this thread: marks the job running, re-scores and publishes, and records the
-/// outcome on the job (an error with cell values redacted; the full error is returned for the log). The
-/// server calls it on a blocking thread or runs it in a process of its own (`wagewatch rescore --job`).
-pub fn run_job(
-    store: &mut Store,
-    config: &Config,
-    key: Result<wagewatch_core::ingest::Pseudonymizer, RunError>,
-    job: &JobRequest,
-) -> Result<RunRecord, RunError> {
+/// A server's re-score job, on this thread: marks the job running, reads the pseudonymisation key (the
+/// environment's, else `key_file`), re-scores and publishes, and records the outcome on the job (an error
+/// with cell values redacted; the full error is returned for the log). The server calls it on a blocking
+/// thread or runs it in a process of its own (`wagewatch rescore --job`).
+pub fn run_job(store: &mut Store, config: &Config, key_file: &Path, job: &JobRequest) -> Result<RunRecord, RunError> {
     store.update_job(job.job_id, JobStatus::Running, None, None)?;
-    let outcome = key.and_then(|key| rescore_from_folder(store, config, &key, job.as_of, job.model_id, job.trigger));
+    let outcome = wagewatch_core::ingest::Pseudonymizer::from_env_or_file(key_file)
+        .map_err(|e| RunError::File { path: key_file.to_path_buf(), reason: e.to_string() })
+        .and_then(|key| rescore_from_folder(store, config, &key, job.as_of, job.model_id, job.trigger));
     match &outcome {
         Ok(record) => store.update_job(job.job_id, JobStatus::Succeeded, Some(&record.run_id), None)?,
         Err(e) => store.update_job(job.job_id, JobStatus::Failed, None, Some(&e.redacted()))?,

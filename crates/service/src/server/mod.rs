@@ -42,7 +42,6 @@ use crate::runs::{self, schedule, RunData, RunError};
 use crate::state::{AuditEntry, JobRecord, JobStatus, Principal, SecretHash, StateError, Store, Timestamp};
 use wagewatch_core::backtest::Report;
 use wagewatch_core::contract::{Date, RegionPrefix};
-use wagewatch_core::ingest::Pseudonymizer;
 use wagewatch_core::model::{artifact, RiskModel};
 
 pub use auth::{bearer, Caller, TOKEN_CACHE_TTL};
@@ -473,10 +472,8 @@ impl AppState {
     }
 
     fn rescore_here(&self, job: &runs::JobRequest) -> Result<crate::state::RunRecord, RunError> {
-        let key = Pseudonymizer::from_env_or_file(&self.inner.key_file)
-            .map_err(|e| RunError::File { path: self.inner.key_file.clone(), reason: e.to_string() });
         let mut store = Store::open_existing(&self.inner.state_dir)?;
-        runs::run_job(&mut store, &self.inner.config, key, job)
+        runs::run_job(&mut store, &self.inner.config, &self.inner.key_file, job)
     }
 
     /// Runs the job in a child process and waits for it; a child that ends without recording the job's
