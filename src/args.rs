@@ -23,6 +23,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Read a dataset folder, check it against the data contract and print a summary.
     Validate(ValidateArgs),
+    /// Check a dataset folder once and keep it in a validated store that `score`, `train`, `backtest`,
+    /// `rescore` and `serve` read much faster; re-running it reads only what is new.
+    Ingest(IngestArgs),
     /// Write a synthetic province in the contract's format.
     Generate(GenerateArgs),
     /// List the feature catalogue.
@@ -63,8 +66,23 @@ pub struct KeyArgs {
 }
 
 #[derive(Args)]
+pub struct IngestArgs {
+    /// The dataset folder: one file (or folder of Parquet files) per contract table.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The store folder (created on first use).
+    #[arg(long, default_value = "state/store")]
+    pub store: PathBuf,
+    /// Set bad rows aside in this folder (one CSV per table, with reasons) instead of refusing the ingest.
+    #[arg(long)]
+    pub quarantine: Option<PathBuf>,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Args)]
 pub struct DataArgs {
-    /// The dataset folder.
+    /// The dataset folder, or a store that `wagewatch ingest` wrote.
     #[arg(long)]
     pub data: PathBuf,
     /// Set bad rows aside in this folder instead of stopping on them.

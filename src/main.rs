@@ -22,6 +22,7 @@ use wagewatch_core::model::{self, artifact, BandCutoffs, RiskModel, TrainConfig}
 use wagewatch_core::watchlist;
 use wagewatch_core::worker_months::WorkerMonths;
 use wagewatch_service::config::Config;
+use wagewatch_service::datastore::{self, DataStore, IngestOutcome, TablePlan};
 use wagewatch_service::demo::{self, DemoSetup, DemoStep};
 use wagewatch_service::runs;
 use wagewatch_service::server;
@@ -39,6 +40,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Demo(args) => run_demo(args),
         Command::Validate(args) => validate(args),
+        Command::Ingest(args) => run_ingest(args),
         Command::Generate(args) => generate(args),
         Command::Features(args) => list_features(args),
         Command::Train(args) => train(args),
@@ -114,6 +116,46 @@ fn validate(args: args::ValidateArgs) -> Result<()> {
     print!("{}", ingested.report());
     println!();
     print!("{}", DatasetSummary::compute(&ingested.dataset, args.as_of));
+    Ok(())
+}
+
+fn run_ingest(args: args::IngestArgs) -> Result<()> {
+    let started = Instant::now();
+    let key = pseudonymizer(&args.key)?;
+    let options = IngestOptions { mode: args.quarantine.map_or(Mode::Strict, Mode::Quarantine), problems_listed: 20 };
+    let mut store = DataStore::create_or_open(&args.store).context("opening the store")?;
+    let spin = spinner(&format!("ingesting {} into {}", args.data.display(), args.store.display()));
+    let outcome = store.ingest(&args.data, &key, &options, Timestamp::now());
+    spin.finish_and_clear();
+    match outcome.with_context(|| format!("ingesting {}", args.data.display()))? {
+        IngestOutcome::NothingNew { generation } => {
+            let at = generation.map_or("empty".to_string(), |g| format!("generation {}", g.number));
+            println!("nothing new in {}: store {} stays at {at}", args.data.display(), args.store.display());
+        }
+        IngestOutcome::Ingested { generation, plans, tables } => {
+            for (table, plan) in &plans {
+                let report = tables.iter().find(|t| t.table == *table && t.source.is_some());
+                match (plan, report) {
+                    (TablePlan::Unchanged, _) | (_, None) => println!("  {:<18} unchanged", table.name()),
+                    (plan, Some(r)) => println!(
+                        "  {:<18} {:<8} {:>11} rows read, {:>11} accepted, {:>7} set aside",
+                        table.name(),
+                        if *plan == TablePlan::Append { "added" } else { "replaced" },
+                        r.rows_read,
+                        r.rows_accepted,
+                        r.problems.bad_rows
+                    ),
+                }
+            }
+            println!(
+                "store {} at generation {} ({}) in {:.2} s",
+                args.store.display(),
+                generation.number,
+                generation.fingerprint(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
     Ok(())
 }
 
@@ -418,10 +460,15 @@ fn read_dataset(
 /// Reads a dataset and builds its worker-month index.
 fn load_dataset(args: &DataArgs) -> Result<(Dataset, WorkerMonths)> {
     let started = Instant::now();
-    let ingested = read_dataset(&args.data, args.quarantine.clone(), &args.key, 20)?;
-    let wm = WorkerMonths::build(&ingested.dataset);
-    tracing::info!(seconds = started.elapsed().as_secs_f64(), "dataset read");
-    Ok((ingested.dataset, wm))
+    let key = pseudonymizer(&args.key)?;
+    let spinner = spinner(&format!("reading {}", args.data.display()));
+    let read = datastore::read_data(&args.data, &key, args.quarantine.clone());
+    spinner.finish_and_clear();
+    let (ds, fingerprint) = read.with_context(|| format!("reading {}", args.data.display()))?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), data = %fingerprint, "dataset read");
+    let wm = WorkerMonths::build(&ds);
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "worker-month index built");
+    Ok((ds, wm))
 }
 
 /// Where a trained model was saved and what it is.

@@ -9,5 +9,6 @@ mod cli;
 mod ingest;
 mod model;
 mod server;
+mod store;
 mod synth;
 mod tidy;

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod datastore;
 pub mod demo;
 pub mod query;
 pub mod runs;

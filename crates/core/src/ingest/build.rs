@@ -2,21 +2,23 @@
 //! checking each contract rule on the way; a row with any problem goes to the problem log (and the
 //! quarantine file) instead of the table.
 
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::Array;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 
 use super::cells::{normalise, Cell, Col};
+use super::compact::PriorKeys;
 use super::problems::{ProblemKind, ProblemLog, QuarantineWriter, RowProblem};
 use super::pseudonym::Pseudonymizer;
 use super::source::{self, read_chunks, Chunk, TableSource};
 use super::tables::*;
 use super::IngestError;
 use crate::contract::{
-    Category, Channel, EmployerKind, Kind, Outcome, Sector, Table, CATEGORIES, CHANNELS, EMPLOYER_KINDS, OUTCOMES,
-    SECTORS,
+    Category, Channel, EmployerKind, Kind, Month, Outcome, Sector, Table, CATEGORIES, CHANNELS, EMPLOYER_KINDS,
+    OUTCOMES, SECTORS,
 };
 
 /// Where a table's bad rows go: the log always, the quarantine file when the user asked for one.
@@ -444,6 +446,7 @@ pub fn read_payroll(
     employers: usize,
     project_ids: &IdSet,
     projects: usize,
+    prior: &PriorParts,
 ) -> Result<Payroll, IngestError> {
     let mut t = Payroll::default();
     let expected = source::row_count_hint(source);
@@ -498,25 +501,39 @@ pub fn read_payroll(
         t.wage_due.push(wage_due);
         t.due_date.push(due_date);
     })?;
-    let duplicates = duplicate_payroll_rows(&t, &fingerprints);
+    let mut duplicates: Vec<(usize, Option<usize>)> =
+        duplicate_payroll_rows(&t, &fingerprints).into_iter().map(|(dup, first)| (dup, Some(first))).collect();
+    duplicates.extend(rows_the_store_holds(
+        &t,
+        &fingerprints,
+        prior,
+        (employer_ids, employers),
+        (project_ids, projects),
+    )?);
+    duplicates.sort_unstable();
+    duplicates.dedup_by_key(|d| d.0);
     if !duplicates.is_empty() {
         let mut keep = vec![true; t.len()];
         for &(dup, first) in &duplicates {
             keep[dup] = false;
             let (file, row) = sink.locate(ordinals[dup]);
-            let (first_file, first_row) = sink.locate(ordinals[first]);
-            let same_file = if first_file == file { String::new() } else { format!(" of {}", first_file.display()) };
-            let problem = RowProblem {
-                table: Table::Payroll,
-                file,
-                row,
-                column: None,
-                kind: ProblemKind::DuplicateKey,
-                reason: format!(
-                    "row {first_row}{same_file} has the same project_id, employer_id, worker_id and period ({})",
+            let reason = match first {
+                Some(first) => {
+                    let (first_file, first_row) = sink.locate(ordinals[first]);
+                    let same_file =
+                        if first_file == file { String::new() } else { format!(" of {}", first_file.display()) };
+                    format!(
+                        "row {first_row}{same_file} has the same project_id, employer_id, worker_id and period ({})",
+                        t.period[dup]
+                    )
+                }
+                None => format!(
+                    "the store already holds a row with the same project_id, employer_id, worker_id and period ({})",
                     t.period[dup]
                 ),
             };
+            let problem =
+                RowProblem { table: Table::Payroll, file, row, column: None, kind: ProblemKind::DuplicateKey, reason };
             let values = vec![
                 t.project[dup].map_or(String::new(), |p| project_ids.name(p.index()).to_string()),
                 employer_ids.name(t.employer[dup].index()).to_string(),
@@ -531,6 +548,32 @@ pub fn read_payroll(
         t.retain(&keep);
     }
     Ok(t)
+}
+
+/// The parts of the payroll a store already holds, by wage month (empty when reading a folder).
+pub type PriorParts = BTreeMap<Month, Vec<PathBuf>>;
+
+/// The new rows whose key the store already holds, read from the store's parts of the months they fall in.
+fn rows_the_store_holds(
+    t: &Payroll,
+    fingerprints: &[u64],
+    prior: &PriorParts,
+    (employer_ids, employers): (&IdSet, usize),
+    (project_ids, projects): (&IdSet, usize),
+) -> Result<Vec<(usize, Option<usize>)>, IngestError> {
+    if prior.is_empty() {
+        return Ok(Vec::new());
+    }
+    let months: BTreeSet<Month> = t.period.iter().copied().collect();
+    let parts: Vec<PathBuf> = months.iter().filter_map(|m| prior.get(m)).flatten().cloned().collect();
+    if parts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys = PriorKeys::read(&parts, employer_ids, employers, project_ids, projects)?;
+    Ok((0..t.len())
+        .filter(|&r| keys.holds(fingerprints[r], t.project[r], t.employer[r], t.worker[r], t.period[r]))
+        .map(|r| (r, None))
+        .collect())
 }
 
 /// Pairs (duplicate row, earlier row with the same key), in row order.

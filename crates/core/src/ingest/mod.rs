@@ -12,6 +12,7 @@
 
 mod build;
 mod cells;
+pub mod compact;
 mod problems;
 pub mod pseudonym;
 mod source;
@@ -22,16 +23,18 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub use build::PriorParts;
 pub use problems::{ProblemKind, ProblemLog, RowProblem};
 pub use pseudonym::{Pseudonymizer, WorkerKey};
-pub use source::Format;
+pub use source::{Format, TableSource};
 pub use summary::DatasetSummary;
 pub use tables::Dataset;
 
 use crate::contract::Table;
 use build::Sink;
+use compact::CompactError;
 use problems::QuarantineWriter;
-use source::{locate, TableSource};
+use source::locate;
 
 /// What to do with rows that break a rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +43,9 @@ pub enum Mode {
     Strict,
     /// Write bad rows with their reasons to this folder and go on with the rest.
     Quarantine(PathBuf),
+    /// Leave bad rows out without writing them anywhere: only for reading back a validated store, whose
+    /// bad rows were reported (and set aside) when it was ingested.
+    Skip,
 }
 
 /// How to ingest a dataset.
@@ -81,6 +87,8 @@ pub enum IngestError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("cannot write the quarantine folder: {source}")]
     Quarantine { source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] CompactError),
     #[error("{}", invalid_message(*.total, *.bad_rows, .first))]
     Invalid { total: u64, bad_rows: u64, first: Vec<RowProblem> },
 }
@@ -177,26 +185,86 @@ impl fmt::Display for ValidationReport<'_> {
     }
 }
 
+/// Where each table of a dataset is: located in one folder, or assembled by a store from the files it
+/// holds and the files new to it.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    tables: [Option<TableSource>; Table::ALL.len()],
+    /// Tables a store checked when it ingested them: their bad rows (set aside then) are left out again,
+    /// neither reported nor quarantined a second time.
+    trusted: [bool; Table::ALL.len()],
+}
+
+impl Sources {
+    /// Finds every table in `dir`; a required table missing is an error.
+    pub fn locate(dir: &Path) -> Result<Sources, IngestError> {
+        if !dir.is_dir() {
+            return Err(IngestError::NotAFolder { path: dir.to_path_buf() });
+        }
+        let mut sources = Sources::default();
+        for table in Table::ALL {
+            let source = locate(dir, table)?;
+            if source.is_none() && table.is_required() {
+                return Err(IngestError::MissingTable { table, dir: dir.to_path_buf() });
+            }
+            sources.tables[table as usize] = source;
+        }
+        Ok(sources)
+    }
+
+    /// Finds whichever tables `dir` holds, requiring none (a store's copies of the small tables).
+    pub fn locate_present(dir: &Path) -> Result<Sources, IngestError> {
+        if !dir.is_dir() {
+            return Err(IngestError::NotAFolder { path: dir.to_path_buf() });
+        }
+        let mut sources = Sources::default();
+        for table in Table::ALL {
+            sources.tables[table as usize] = locate(dir, table)?;
+        }
+        Ok(sources)
+    }
+
+    /// Where `table` is, if anywhere.
+    pub fn get(&self, table: Table) -> Option<&TableSource> {
+        self.tables[table as usize].as_ref()
+    }
+
+    /// Sets where `table` is (`None`: nothing to read).
+    pub fn set(&mut self, table: Table, source: Option<TableSource>) {
+        self.tables[table as usize] = source;
+        self.trusted[table as usize] = false;
+    }
+
+    /// Marks every table as checked before (a store's own copies).
+    pub fn trust_all(&mut self) {
+        self.trusted = [true; Table::ALL.len()];
+    }
+
+    fn is_trusted(&self, table: Table) -> bool {
+        self.trusted[table as usize]
+    }
+}
+
 /// Reads and validates the dataset in `dir`.
 pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) -> Result<Ingested, IngestError> {
-    if !dir.is_dir() {
-        return Err(IngestError::NotAFolder { path: dir.to_path_buf() });
-    }
-    let mut sources = Vec::new();
-    for table in Table::ALL {
-        let source = locate(dir, table)?;
-        if source.is_none() && table.is_required() {
-            return Err(IngestError::MissingTable { table, dir: dir.to_path_buf() });
-        }
-        sources.push(source);
-    }
-    let source_of = |t: Table| sources[t as usize].as_ref();
+    load_sources(&Sources::locate(dir)?, pseudonymizer, options, &PriorParts::new())
+}
+
+/// Reads and validates the tables `sources` names (an absent table reads as empty), checking new payroll
+/// keys also against the `prior` parts a store already holds.
+pub fn load_sources(
+    sources: &Sources,
+    pseudonymizer: &Pseudonymizer,
+    options: &IngestOptions,
+    prior: &PriorParts,
+) -> Result<Ingested, IngestError> {
+    let source_of = |t: Table| sources.get(t);
     let quarantine_dir = match &options.mode {
         Mode::Quarantine(d) => Some(d.as_path()),
-        Mode::Strict => None,
+        Mode::Strict | Mode::Skip => None,
     };
     let sink = |table: Table| -> Result<Sink<'_>, IngestError> {
-        let quarantine = match quarantine_dir {
+        let quarantine = match quarantine_dir.filter(|_| !sources.is_trusted(table)) {
             Some(d) => Some(QuarantineWriter::create(d, table).map_err(|source| IngestError::Quarantine { source })?),
             None => None,
         };
@@ -209,48 +277,46 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
             files: Vec::new(),
         })
     };
-    let required = |t: Table| source_of(t).expect("required tables were located");
 
     let mut ds = Dataset::default();
     let mut employers_sink = sink(Table::Employers)?;
-    let (employer_ids, employers) = build::read_employers(required(Table::Employers), &mut employers_sink)?;
+    let (employer_ids, employers) = match source_of(Table::Employers) {
+        Some(src) => build::read_employers(src, &mut employers_sink)?,
+        None => Default::default(),
+    };
     let mut projects_sink = sink(Table::Projects)?;
-    let (project_ids, owner_ids, projects) =
-        build::read_projects(required(Table::Projects), &mut projects_sink, &employer_ids, employers.len())?;
+    let (project_ids, owner_ids, projects) = match source_of(Table::Projects) {
+        Some(src) => build::read_projects(src, &mut projects_sink, &employer_ids, employers.len())?,
+        None => Default::default(),
+    };
 
-    // The two large fact tables are read side by side; payroll only reads the registries, while payments
-    // and the smaller tables may add unregistered ids to copies of them.
     let (n_employers, n_projects) = (employers.len(), projects.len());
     let mut more_employer_ids = employer_ids.clone();
     let mut more_project_ids = project_ids.clone();
     let (payroll, rest) = std::thread::scope(|scope| {
         let payroll = scope.spawn(|| -> Result<_, IngestError> {
             let mut s = sink(Table::Payroll)?;
-            let t = build::read_payroll(
-                required(Table::Payroll),
-                &mut s,
-                &employer_ids,
-                n_employers,
-                &project_ids,
-                n_projects,
-            )?;
+            let t = match source_of(Table::Payroll) {
+                Some(src) => {
+                    build::read_payroll(src, &mut s, &employer_ids, n_employers, &project_ids, n_projects, prior)?
+                }
+                None => Default::default(),
+            };
             Ok((t, s))
         });
         let rest = (|| -> Result<_, IngestError> {
             let mut pay_sink = sink(Table::Payments)?;
-            let payments = build::read_payments(
-                required(Table::Payments),
-                &mut pay_sink,
-                &mut more_employer_ids,
-                &mut more_project_ids,
-            )?;
+            let payments = match source_of(Table::Payments) {
+                Some(src) => build::read_payments(src, &mut pay_sink, &mut more_employer_ids, &mut more_project_ids)?,
+                None => Default::default(),
+            };
             let mut complaints_sink = sink(Table::Complaints)?;
-            let complaints = build::read_complaints(
-                required(Table::Complaints),
-                &mut complaints_sink,
-                &mut more_employer_ids,
-                &mut more_project_ids,
-            )?;
+            let complaints = match source_of(Table::Complaints) {
+                Some(src) => {
+                    build::read_complaints(src, &mut complaints_sink, &mut more_employer_ids, &mut more_project_ids)?
+                }
+                None => Default::default(),
+            };
             let mut progress_sink = sink(Table::ProgressPayments)?;
             let progress = match source_of(Table::ProgressPayments) {
                 Some(src) => build::read_progress_payments(src, &mut progress_sink, &project_ids, n_projects)?,
@@ -306,7 +372,7 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
         [employers_sink, projects_sink, payroll_sink, payments_sink, complaints_sink, progress_sink, inspections_sink];
     let mut reports = Vec::new();
     for (sink, accepted) in sinks.into_iter().zip(accepted) {
-        let source = source_of(sink.table).map(|s: &TableSource| (s.format, s.files.clone()));
+        let source = source_of(sink.table).map(|s| (s.format, s.files.clone()));
         let quarantine_file = match sink.quarantine {
             Some(q) => finish_quarantine(q, sink.log.bad_rows)?,
             None => None,
@@ -322,7 +388,7 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
     }
     if options.mode == Mode::Strict {
         let mut all = ProblemLog::new(options.problems_listed);
-        for r in &reports {
+        for r in reports.iter().filter(|r| !sources.is_trusted(r.table)) {
             all.merge(r.problems.clone());
         }
         if all.bad_rows > 0 {
@@ -364,4 +430,45 @@ impl fmt::Display for TableReport {
             }
         }
     }
+}
+
+/// Reads back what a validated store holds: the small tables from the store's checked copies (`sources`,
+/// without payroll and payments; rows found bad when they were ingested are left out again) and the two
+/// fact tables from their compact parts, payroll and payments side by side.
+pub fn load_compact(
+    sources: &Sources,
+    payroll_parts: &[PathBuf],
+    payments_parts: &[PathBuf],
+    pseudonymizer: &Pseudonymizer,
+) -> Result<Dataset, IngestError> {
+    let mut small = sources.clone();
+    small.set(Table::Payroll, None);
+    small.set(Table::Payments, None);
+    small.trust_all();
+    let options = IngestOptions { mode: Mode::Skip, problems_listed: 0 };
+    let mut ds = load_sources(&small, pseudonymizer, &options, &PriorParts::new())?.dataset;
+    let registered_employers = ds.employer_ids.clone();
+    let registered_projects = ds.project_ids.clone();
+    let (n_employers, n_projects) = (ds.employers.len(), ds.projects.len());
+    let (payroll, payments) = std::thread::scope(|scope| {
+        let payroll = scope.spawn(|| {
+            let mut t = tables::Payroll::default();
+            compact::read_payroll(
+                payroll_parts,
+                &registered_employers,
+                n_employers,
+                &registered_projects,
+                n_projects,
+                &mut t,
+            )
+            .map(|()| t)
+        });
+        let mut t = tables::Payments::default();
+        let payments =
+            compact::read_payments(payments_parts, &mut ds.employer_ids, &mut ds.project_ids, &mut t).map(|()| t);
+        (payroll.join().expect("the payroll reader does not panic"), payments)
+    });
+    ds.payroll = payroll?;
+    ds.payments = payments?;
+    Ok(ds)
 }

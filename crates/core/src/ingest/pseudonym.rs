@@ -26,6 +26,11 @@ impl WorkerKey {
     pub fn value(self) -> u64 {
         self.0
     }
+
+    /// The key a store wrote as [`WorkerKey::value`]: already pseudonymised, never a raw id.
+    pub(crate) fn from_value(value: u64) -> WorkerKey {
+        WorkerKey(value)
+    }
 }
 
 impl fmt::Display for WorkerKey {

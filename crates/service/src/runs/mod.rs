@@ -47,6 +47,8 @@ pub enum RunError {
     Model(#[from] model::ModelError),
     #[error(transparent)]
     Ingest(#[from] wagewatch_core::ingest::IngestError),
+    #[error(transparent)]
+    Data(#[from] crate::datastore::DataStoreError),
     #[error("as of {as_of} lies outside the data, whose payroll falls due from {first} to {last} (a re-score may be as of up to {AS_OF_AFTER_DATA_DAYS} days after the last)")]
     AsOfOutsideData { as_of: Date, first: Date, last: Date },
     /// A re-score job run elsewhere (a child process) failed; `reason` is what it recorded.
@@ -63,6 +65,7 @@ impl RunError {
     pub fn redacted(&self) -> String {
         match self {
             RunError::Ingest(e) => e.redacted(),
+            RunError::Data(e) => e.redacted(),
             other => other.to_string(),
         }
     }
@@ -349,17 +352,16 @@ pub fn rescore_from_folder(
             }
         },
     };
-    let loaded = (|| -> Result<(RiskModel, Dataset), RunError> {
+    let loaded = (|| -> Result<(RiskModel, Dataset, String), RunError> {
         let trained = model::artifact::load(&config.models, &model_id)?;
-        let options =
-            wagewatch_core::ingest::IngestOptions { mode: wagewatch_core::ingest::Mode::Strict, problems_listed: 20 };
-        let mut ds = wagewatch_core::ingest::load(&config.data, key, &options)?.dataset;
+        let (mut ds, fingerprint) = crate::datastore::read_data(&config.data, key, None)?;
         check_as_of(&ds, as_of)?;
         let added = merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
         tracing::info!(added, "recorded inspections merged into the dataset");
-        Ok((trained, ds))
+        let fingerprint = if added > 0 { model::fingerprint(&ds) } else { fingerprint };
+        Ok((trained, ds, fingerprint))
     })();
-    let (trained, ds) = match loaded {
+    let (trained, ds, fingerprint) = match loaded {
         Ok(x) => x,
         Err(e) => {
             record_failure(store, &request, &model_id, &e.redacted())?;
@@ -367,7 +369,6 @@ pub fn rescore_from_folder(
         }
     };
     let wm = WorkerMonths::build(&ds);
-    let fingerprint = model::fingerprint(&ds);
     let inputs = ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
     rescore(store, &inputs, &request, config)
 }

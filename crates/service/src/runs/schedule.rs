@@ -64,9 +64,17 @@ pub fn due(
     }
 }
 
-/// A stamp of a data folder's files (names, sizes, modification times); it changes when a file is added,
-/// removed or rewritten.
+/// A stamp of the data: for a store, its newest generation (it changes when an ingest commits, and not when
+/// a reader touches the manifest); for a data folder, its files' names, sizes and modification times (it
+/// changes when a file is added, removed or rewritten).
 pub fn data_stamp(dir: &Path) -> String {
+    if crate::datastore::DataStore::is_store(dir) {
+        return match crate::datastore::DataStore::open(dir).and_then(|s| s.generation()) {
+            Ok(Some(g)) => g.fingerprint(),
+            Ok(None) => "store-empty".to_string(),
+            Err(e) => format!("store-unreadable: {e}"),
+        };
+    }
     let mut entries = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -1,0 +1,544 @@
+//! The validated store: ingest once, score many.
+//!
+//! `wagewatch ingest --data DIR` reads a dataset folder, applies every contract check and the
+//! pseudonymisation once, and keeps what scoring needs in a store folder:
+//!
+//! ```text
+//! <store>/manifest.db                         SQLite: format version, what was ingested, generations, parts
+//! <store>/ingest.lock                         held by the one ingest that may write
+//! <store>/data/payroll/<YYYY-MM>/g<N>.parquet compact payroll of one wage month from ingest N
+//! <store>/data/payments/<YYYY-MM>/g<N>.parquet
+//! <store>/data/snapshot/g<N>/...              checked copies of the small tables as ingest N found them
+//! ```
+//!
+//! An ingest reads only what is new: files it has seen (same path, same size and time, or the same content
+//! hash) are skipped; new files of a partitioned fact table (`payroll/2026-12.parquet`) are read alone, their
+//! payroll keys checked against the parts of the months they fall in; a fact file that changed or went
+//! away makes that table be read again whole. The small tables (employers, projects, complaints, progress
+//! payments, inspections) are read again whenever any of them changed: that is how late complaint outcomes
+//! arrive. Each ingest writes new files only and then commits one transaction; a killed or refused ingest
+//! leaves the store as it was (files it wrote without committing are removed by the next ingest). Files a
+//! later ingest superseded are deleted one ingest later, so a reader that listed them still finds them.
+
+mod manifest;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use wagewatch_core::contract::Table;
+use wagewatch_core::ingest::compact::{self, CompactError, Part};
+use wagewatch_core::ingest::{
+    self, Dataset, IngestError, IngestOptions, Ingested, Mode, PriorParts, Pseudonymizer, Sources, TableReport,
+    TableSource,
+};
+
+pub use manifest::{Generation, Manifest, FORMAT_VERSION, MANIFEST_FILE};
+
+use crate::state::Timestamp;
+
+/// The lock file the one writing ingest holds.
+pub const LOCK_FILE: &str = "ingest.lock";
+/// The environment variable naming a failpoint (shared with re-scores).
+const FAILPOINT_ENV: &str = crate::runs::FAILPOINT_ENV;
+
+/// Why the store could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum DataStoreError {
+    #[error("cannot use the store folder {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("store manifest {path}: {source}")]
+    Db { path: PathBuf, source: rusqlite::Error },
+    #[error("store {path} was written in store format {found}; this wagewatch reads format {known}: re-ingest the data into a new store")]
+    Version { path: PathBuf, found: i64, known: i64 },
+    #[error("{path} is not a wagewatch store (no {MANIFEST_FILE})")]
+    NotAStore { path: PathBuf },
+    #[error("store {path} holds no data yet; run `wagewatch ingest --data DIR --store {path}` first", path = .path.display())]
+    Empty { path: PathBuf },
+    #[error("another ingest is writing the store {path}; try again when it has finished")]
+    Busy { path: PathBuf },
+    #[error("store {path} was ingested with another pseudonymisation key; use that key (or a new store)")]
+    KeyMismatch { path: PathBuf },
+    #[error("{file}: {table} no longer holds {kind} {id}, which payroll the store holds names; keep it registered or re-ingest payroll that does not name it")]
+    RegistryDropsId { table: Table, file: PathBuf, kind: &'static str, id: String },
+    #[error("the store {path} changed while it was being read (an ingest deleted a file); read it again")]
+    ChangedWhileReading { path: PathBuf },
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Compact(#[from] CompactError),
+}
+
+impl DataStoreError {
+    /// The message without any cell value of the data (row problems give their place and kind only).
+    pub fn redacted(&self) -> String {
+        match self {
+            DataStoreError::Ingest(e) => e.redacted(),
+            DataStoreError::RegistryDropsId { table, file, kind, .. } => {
+                format!("{}: {table} no longer holds a {kind} that stored payroll names", file.display())
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// What one ingest did with one table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TablePlan {
+    /// Nothing new: the store's rows stand.
+    Unchanged,
+    /// New files only, read alone and added.
+    Append,
+    /// Read again whole (a file changed or went away, or a small table changed).
+    Replace,
+}
+
+/// What an ingest did.
+#[derive(Debug)]
+pub enum IngestOutcome {
+    /// Every file was already in the store.
+    NothingNew { generation: Option<Generation> },
+    /// A new generation was committed.
+    Ingested { generation: Generation, plans: Vec<(Table, TablePlan)>, tables: Vec<TableReport> },
+}
+
+/// A store of validated data.
+pub struct DataStore {
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+/// A file of the dataset folder, as the manifest records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    pub table: Table,
+    /// The path relative to the dataset folder.
+    pub path: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+    /// BLAKE3 of the content, hex; computed only when size or time differ from what was recorded.
+    pub hash: Option<String>,
+}
+
+impl DataStore {
+    /// Whether `dir` is a store (rather than a dataset folder).
+    pub fn is_store(dir: &Path) -> bool {
+        dir.join(MANIFEST_FILE).is_file()
+    }
+
+    /// Opens the store in `dir`, creating it when the folder holds none.
+    pub fn create_or_open(dir: &Path) -> Result<DataStore, DataStoreError> {
+        crate::state::create_private_dir(dir)
+            .map_err(|source| DataStoreError::Io { path: dir.to_path_buf(), source })?;
+        Ok(DataStore { dir: dir.to_path_buf(), manifest: Manifest::open(dir, true)? })
+    }
+
+    /// Opens an existing store for reading.
+    pub fn open(dir: &Path) -> Result<DataStore, DataStoreError> {
+        if !Self::is_store(dir) {
+            return Err(DataStoreError::NotAStore { path: dir.to_path_buf() });
+        }
+        Ok(DataStore { dir: dir.to_path_buf(), manifest: Manifest::open(dir, false)? })
+    }
+
+    /// The store folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The newest committed generation, if any.
+    pub fn generation(&self) -> Result<Option<Generation>, DataStoreError> {
+        self.manifest.current_generation()
+    }
+
+    /// Reads the whole validated dataset back, with the generation it is.
+    pub fn load(&self, key: &Pseudonymizer) -> Result<(Dataset, Generation), DataStoreError> {
+        self.check_key(key, false)?;
+        let listing = self.manifest.listing()?;
+        let Some(generation) = listing.generation.clone() else {
+            return Err(DataStoreError::Empty { path: self.dir.clone() });
+        };
+        let snapshot = self.dir.join(&listing.snapshot);
+        let mut sources = Sources::locate_present(&snapshot).map_err(|e| self.vanished(e))?;
+        sources.trust_all();
+        let abs = |v: &[String]| v.iter().map(|p| self.dir.join(p)).collect::<Vec<_>>();
+        let (payroll, payments) = (abs(&listing.payroll), abs(&listing.payments));
+        let ds = ingest::load_compact(&sources, &payroll, &payments, key).map_err(|e| self.vanished(e))?;
+        Ok((ds, generation))
+    }
+
+    /// A file missing mid-read means an ingest two generations later deleted it.
+    fn vanished(&self, e: IngestError) -> DataStoreError {
+        let missing = match &e {
+            IngestError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            IngestError::NotAFolder { .. } => true,
+            IngestError::Store(CompactError::Read { path, .. }) => !path.exists(),
+            _ => false,
+        };
+        if missing {
+            DataStoreError::ChangedWhileReading { path: self.dir.clone() }
+        } else {
+            DataStoreError::Ingest(e)
+        }
+    }
+
+    /// The key check: the pseudonym of a fixed text, recorded at the first ingest.
+    fn check_key(&self, key: &Pseudonymizer, first_ingest_may_record: bool) -> Result<(), DataStoreError> {
+        let check = key_check(key);
+        match self.manifest.key_check()? {
+            Some(recorded) if recorded != check => Err(DataStoreError::KeyMismatch { path: self.dir.clone() }),
+            None if !first_ingest_may_record && self.manifest.current_generation()?.is_some() => {
+                Err(DataStoreError::KeyMismatch { path: self.dir.clone() })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes the ingest lock, or says another ingest holds it.
+    fn lock(&self) -> Result<fs::File, DataStoreError> {
+        let path = self.dir.join(LOCK_FILE);
+        let io = |source| DataStoreError::Io { path: path.clone(), source };
+        let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(fs::TryLockError::WouldBlock) => Err(DataStoreError::Busy { path: self.dir.clone() }),
+            Err(fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
+    /// Ingests what is new in the dataset folder `data` (see the module documentation).
+    pub fn ingest(
+        &mut self,
+        data: &Path,
+        key: &Pseudonymizer,
+        options: &IngestOptions,
+        now: Timestamp,
+    ) -> Result<IngestOutcome, DataStoreError> {
+        let _lock = self.lock()?;
+        self.check_key(key, true)?;
+        self.remove_uncommitted()?;
+        let found = Sources::locate(data)?;
+        let known = self.manifest.source_files()?;
+        let files = fingerprint_files(data, &found, &known)?;
+        let plans = plan(&files, &known);
+        if plans.iter().all(|(_, p)| *p == TablePlan::Unchanged) {
+            return Ok(IngestOutcome::NothingNew { generation: self.manifest.current_generation()? });
+        }
+        let listing = self.manifest.listing()?;
+        let plan_of = |t: Table| plans.iter().find(|(p, _)| *p == t).map_or(TablePlan::Unchanged, |(_, p)| *p);
+        let (sources, prior) = self.sources_to_read(&found, &files, &known, &listing, &plan_of)?;
+        let ingested = ingest::load_sources(&sources, key, options, &prior)?;
+        let small_replaced = plan_of(Table::Employers) == TablePlan::Replace;
+        if small_replaced && plan_of(Table::Payroll) != TablePlan::Replace {
+            self.check_required_ids(&ingested.dataset, &found)?;
+        }
+
+        let generation = listing.generation.as_ref().map_or(1, |g| g.number + 1);
+        let tag = format!("g{generation:06}");
+        let data_dir = self.dir.join("data");
+        let ds = &ingested.dataset;
+        let mut parts: Vec<Part> = Vec::new();
+        if plan_of(Table::Payroll) != TablePlan::Unchanged {
+            parts.extend(compact::write_payroll(&data_dir, &tag, &ds.payroll, &ds.employer_ids, &ds.project_ids)?);
+        }
+        if plan_of(Table::Payments) != TablePlan::Unchanged {
+            parts.extend(compact::write_payments(&data_dir, &tag, &ds.payments, &ds.employer_ids, &ds.project_ids)?);
+        }
+        let snapshot = if small_replaced { Some(self.copy_small_tables(&found, &tag)?) } else { None };
+        sync_tree(&data_dir).map_err(|source| DataStoreError::Io { path: data_dir.clone(), source })?;
+        if std::env::var(FAILPOINT_ENV).as_deref() == Ok("ingest-before-commit") {
+            tracing::warn!("failpoint: pausing before the ingest commits");
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+        let commit = manifest::Commit {
+            generation,
+            data: data.display().to_string(),
+            at: now,
+            key_check: key_check(key),
+            plans: &plans,
+            files: &files,
+            parts: &parts,
+            snapshot: snapshot.as_deref(),
+            required: required_ids(ds),
+            problems: problems_of(&ingested),
+            dir: &self.dir,
+        };
+        let committed = self.manifest.commit(&commit)?;
+        self.delete_superseded(generation)?;
+        Ok(IngestOutcome::Ingested { generation: committed, plans, tables: ingested.tables })
+    }
+
+    /// What to read: new or changed files from the dataset, the rest from the store's own copies.
+    fn sources_to_read(
+        &self,
+        found: &Sources,
+        files: &[SourceFile],
+        known: &[SourceFile],
+        listing: &manifest::Listing,
+        plan_of: &dyn Fn(Table) -> TablePlan,
+    ) -> Result<(Sources, PriorParts), DataStoreError> {
+        let mut sources = Sources::default();
+        let small_replaced = plan_of(Table::Employers) == TablePlan::Replace;
+        if small_replaced {
+            for t in SMALL_TABLES {
+                sources.set(t, found.get(t).cloned());
+            }
+        } else if listing.generation.is_some() {
+            let copies = Sources::locate_present(&self.dir.join(&listing.snapshot))?;
+            for t in SMALL_TABLES {
+                sources.set(t, copies.get(t).cloned());
+            }
+            sources.trust_all();
+        }
+        let mut prior = PriorParts::new();
+        for t in [Table::Payroll, Table::Payments] {
+            let Some(src) = found.get(t) else { continue };
+            let source = match plan_of(t) {
+                TablePlan::Unchanged => None,
+                TablePlan::Replace => Some(src.clone()),
+                TablePlan::Append => {
+                    let new: Vec<PathBuf> = src
+                        .files
+                        .iter()
+                        .zip(files.iter().filter(|f| f.table == t))
+                        .filter(|(_, f)| !known.iter().any(|k| k.table == t && k.path == f.path))
+                        .map(|(p, _)| p.clone())
+                        .collect();
+                    Some(TableSource { table: t, format: src.format, files: new })
+                }
+            };
+            if t == Table::Payroll && plan_of(t) == TablePlan::Append {
+                for (month, path) in &listing.payroll_by_month {
+                    prior.entry(*month).or_default().push(self.dir.join(path));
+                }
+            }
+            sources.set(t, source);
+        }
+        Ok((sources, prior))
+    }
+
+    /// The employers and projects that stored payroll names must stay registered when the small tables change.
+    fn check_required_ids(&self, ds: &Dataset, found: &Sources) -> Result<(), DataStoreError> {
+        for (kind, id) in self.manifest.required_ids()? {
+            let (ids, registered, table) = match kind.as_str() {
+                "employer" => (&ds.employer_ids, ds.employers.len(), Table::Employers),
+                _ => (&ds.project_ids, ds.projects.len(), Table::Projects),
+            };
+            if ids.get(&id).is_none_or(|i| i >= registered) {
+                let file = found.get(table).map(|s| s.files[0].clone()).unwrap_or_default();
+                let kind = if table == Table::Employers { "employer" } else { "project" };
+                return Err(DataStoreError::RegistryDropsId { table, file, kind, id });
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies the small tables' files as found into `data/snapshot/<tag>/`, in the same form.
+    fn copy_small_tables(&self, found: &Sources, tag: &str) -> Result<String, DataStoreError> {
+        let rel = format!("data/snapshot/{tag}");
+        let to = self.dir.join(&rel);
+        for t in SMALL_TABLES {
+            let Some(src) = found.get(t) else { continue };
+            let single = src.files.len() == 1 && src.files[0].file_stem().is_some_and(|s| s == t.name());
+            for (n, file) in src.files.iter().enumerate() {
+                let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("parquet");
+                let target = if single {
+                    to.join(format!("{}.{ext}", t.name()))
+                } else {
+                    to.join(t.name()).join(format!("{n:06}.{ext}"))
+                };
+                let io = |source| DataStoreError::Io { path: target.clone(), source };
+                fs::create_dir_all(target.parent().expect("a file in a folder")).map_err(io)?;
+                fs::copy(file, &target).map_err(io)?;
+            }
+        }
+        Ok(rel)
+    }
+
+    /// Removes data files no committed generation lists (written by an ingest that was killed or refused).
+    fn remove_uncommitted(&self) -> Result<(), DataStoreError> {
+        let listed = self.manifest.all_files()?;
+        let data = self.dir.join("data");
+        let mut stack = vec![data.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let rel = path.strip_prefix(&self.dir).unwrap_or(&path).to_string_lossy().to_string();
+                if listed.contains(&rel) {
+                    continue; // a listed part, or a listed snapshot folder kept whole
+                }
+                if path.is_dir() {
+                    if listed.iter().any(|l| l.starts_with(&format!("{rel}/"))) {
+                        stack.push(path);
+                    } else {
+                        fs::remove_dir_all(&path)
+                            .map_err(|source| DataStoreError::Io { path: path.clone(), source })?;
+                    }
+                } else {
+                    fs::remove_file(&path).map_err(|source| DataStoreError::Io { path: path.clone(), source })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes files superseded before `generation` (those it superseded itself stay one more ingest).
+    fn delete_superseded(&mut self, generation: i64) -> Result<(), DataStoreError> {
+        for rel in self.manifest.forget_superseded_before(generation)? {
+            let path = self.dir.join(&rel);
+            let result = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+            match result {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(DataStoreError::Io { path, source }),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The tables read again whole whenever any of them changes.
+const SMALL_TABLES: [Table; 5] =
+    [Table::Employers, Table::Projects, Table::Complaints, Table::ProgressPayments, Table::Inspections];
+
+/// The check value of a key: the pseudonym of a fixed text (reveals nothing about the key).
+fn key_check(key: &Pseudonymizer) -> String {
+    key.pseudonym("wagewatch store key check").to_string()
+}
+
+/// Every file of every table found, with size, time and (when these differ from the record) content hash.
+fn fingerprint_files(data: &Path, found: &Sources, known: &[SourceFile]) -> Result<Vec<SourceFile>, DataStoreError> {
+    let mut out = Vec::new();
+    for table in Table::ALL {
+        let Some(src) = found.get(table) else { continue };
+        for file in &src.files {
+            let io = |source| DataStoreError::Io { path: file.clone(), source };
+            let meta = fs::metadata(file).map_err(io)?;
+            let mtime_ns = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i64);
+            let path = file.strip_prefix(data).unwrap_or(file).to_string_lossy().to_string();
+            let record = known.iter().find(|k| k.table == table && k.path == path);
+            let same_stat = record.is_some_and(|k| k.size == meta.len() && k.mtime_ns == mtime_ns);
+            let hash = if same_stat { record.and_then(|k| k.hash.clone()) } else { Some(hash_file(file).map_err(io)?) };
+            out.push(SourceFile { table, path, size: meta.len(), mtime_ns, hash });
+        }
+    }
+    Ok(out)
+}
+
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut h = blake3::Hasher::new();
+    let mut f = fs::File::open(path)?;
+    std::io::copy(&mut f, &mut h)?;
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// Decides per table: unchanged, new files added alone, or read again whole.
+fn plan(files: &[SourceFile], known: &[SourceFile]) -> Vec<(Table, TablePlan)> {
+    let status = |t: Table| {
+        let mine: Vec<&SourceFile> = files.iter().filter(|f| f.table == t).collect();
+        let before: Vec<&SourceFile> = known.iter().filter(|k| k.table == t).collect();
+        let changed = before.iter().any(|k| !mine.iter().any(|f| f.path == k.path && f.hash == k.hash));
+        let added = mine.iter().any(|f| !before.iter().any(|k| k.path == f.path));
+        (changed, added)
+    };
+    let small_changed = SMALL_TABLES.iter().any(|&t| {
+        let (changed, added) = status(t);
+        changed || added
+    });
+    Table::ALL
+        .iter()
+        .map(|&t| {
+            let p = if SMALL_TABLES.contains(&t) {
+                if small_changed {
+                    TablePlan::Replace
+                } else {
+                    TablePlan::Unchanged
+                }
+            } else {
+                match status(t) {
+                    (true, _) => TablePlan::Replace,
+                    (false, true) => TablePlan::Append,
+                    (false, false) => TablePlan::Unchanged,
+                }
+            };
+            (t, p)
+        })
+        .collect()
+}
+
+/// The employers and projects new payroll rows name (they must stay registered).
+fn required_ids(ds: &Dataset) -> Vec<(&'static str, String)> {
+    let mut employers = vec![false; ds.employer_ids.len()];
+    let mut projects = vec![false; ds.project_ids.len()];
+    for &e in &ds.payroll.employer {
+        employers[e.index()] = true;
+    }
+    for p in ds.payroll.project.iter().flatten() {
+        projects[p.index()] = true;
+    }
+    let named = |flags: Vec<bool>, ids: &ingest::tables::IdSet, kind: &'static str| {
+        flags
+            .into_iter()
+            .enumerate()
+            .filter(|(_, f)| *f)
+            .map(|(i, _)| (kind, ids.name(i).to_string()))
+            .collect::<Vec<_>>()
+    };
+    let mut out = named(employers, &ds.employer_ids, "employer");
+    out.extend(named(projects, &ds.project_ids, "project"));
+    out
+}
+
+/// The first problems of each table, redacted (the manifest never holds a cell value).
+fn problems_of(ingested: &Ingested) -> Vec<(Table, u64, String)> {
+    ingested
+        .tables
+        .iter()
+        .flat_map(|t| {
+            let first = t.problems.first.iter().map(|p| p.redacted()).collect::<Vec<_>>().join("\n");
+            (t.problems.bad_rows > 0).then_some((t.table, t.problems.bad_rows, first))
+        })
+        .collect()
+}
+
+/// Syncs every file and folder under `dir` that this ingest may have written.
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                fs::File::open(&path)?.sync_all()?;
+            }
+        }
+        fs::File::open(&d)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Reads a dataset for scoring: from a store when `path` is one, else from a dataset folder (strictly, or
+/// setting bad rows aside), with the fingerprint a run or model records.
+pub fn read_data(
+    path: &Path,
+    key: &Pseudonymizer,
+    quarantine: Option<PathBuf>,
+) -> Result<(Dataset, String), DataStoreError> {
+    if DataStore::is_store(path) {
+        let store = DataStore::open(path)?;
+        let (ds, generation) = store.load(key)?;
+        return Ok((ds, generation.fingerprint()));
+    }
+    let options = IngestOptions { mode: quarantine.map_or(Mode::Strict, Mode::Quarantine), problems_listed: 20 };
+    let ds = ingest::load(path, key, &options)?.dataset;
+    let fingerprint = wagewatch_core::model::fingerprint(&ds);
+    Ok((ds, fingerprint))
+}
