@@ -154,6 +154,10 @@ pub struct GenerateArgs {
     /// File format of the tables.
     #[arg(long, value_enum, default_value = "parquet")]
     pub format: FormatArg,
+    /// Write payroll and payments as one file per monthly export (`payroll/2026-12.parquet`, ...), as a
+    /// platform delivers them, instead of one file per table.
+    #[arg(long)]
+    pub monthly: bool,
 }
 
 #[derive(Args)]

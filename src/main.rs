@@ -27,7 +27,7 @@ use wagewatch_service::demo::{self, DemoSetup, DemoStep};
 use wagewatch_service::runs;
 use wagewatch_service::server;
 use wagewatch_service::state::{AuditQuery, NewToken, Role, Store, Timestamp, DB_FILE};
-use wagewatch_synth::{OutputFormat, SynthConfig};
+use wagewatch_synth::{Layout, OutputFormat, SynthConfig};
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -168,10 +168,15 @@ fn generate(args: args::GenerateArgs) -> Result<()> {
         args::FormatArg::Csv => OutputFormat::Csv,
     };
     let config = SynthConfig { employers: args.employers, seed: args.seed, start: args.start, end: args.end, format };
-    run_generate(&config, &args.out)
+    let layout = if args.monthly { Layout::MonthlyExports } else { Layout::OneFilePerTable };
+    run_generate_with(&config, layout, &args.out)
 }
 
 fn run_generate(config: &SynthConfig, out: &Path) -> Result<()> {
+    run_generate_with(config, Layout::OneFilePerTable, out)
+}
+
+fn run_generate_with(config: &SynthConfig, layout: Layout, out: &Path) -> Result<()> {
     let months = (config.end.month().index() - config.start.month().index() + 1).max(1) as u64;
     let bar = ProgressBar::new(months).with_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} months, {elapsed}")
@@ -180,7 +185,7 @@ fn run_generate(config: &SynthConfig, out: &Path) -> Result<()> {
     );
     bar.set_message(format!("generating {} employers", config.employers));
     let started = Instant::now();
-    let summary = wagewatch_synth::generate(config, out, &|month| {
+    let summary = wagewatch_synth::generate_with(config, layout, out, &|month| {
         bar.set_message(format!("generating {month}"));
         bar.inc(1);
     })

@@ -379,14 +379,38 @@ pub enum SynthError {
     CellMismatch { table: Table, column: &'static str },
 }
 
+/// How the two large fact tables are laid out on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `payroll.parquet`, `payments.parquet`: one file per table.
+    OneFilePerTable,
+    /// `payroll/<YYYY-MM>.parquet`, `payments/<YYYY-MM>.parquet`: one file per monthly export (the rows
+    /// written while that month was simulated: its wage month's payroll, and the payments made in it,
+    /// late ones for earlier wage months included), as a platform delivers data month by month.
+    MonthlyExports,
+}
+
 /// Generates the province into `out_dir` (created if missing), calling `progress` once per simulated month.
 pub fn generate(config: &SynthConfig, out_dir: &Path, progress: &dyn Fn(Month)) -> Result<SynthSummary, SynthError> {
+    generate_with(config, Layout::OneFilePerTable, out_dir, progress)
+}
+
+/// [`generate`] with the fact tables laid out as `layout` says.
+pub fn generate_with(
+    config: &SynthConfig,
+    layout: Layout,
+    out_dir: &Path,
+    progress: &dyn Fn(Month),
+) -> Result<SynthSummary, SynthError> {
     let periods = check_config(config)?;
     fs::create_dir_all(out_dir).map_err(|source| SynthError::Io { path: out_dir.to_owned(), source })?;
     for table in Table::ALL {
         let other = out_dir.join(TableWriter::file_name(table, config.format.other()));
         let folder = out_dir.join(table.name());
-        for path in [other, folder] {
+        let same = out_dir.join(TableWriter::file_name(table, config.format));
+        let split = layout == Layout::MonthlyExports && matches!(table, Table::Payroll | Table::Payments);
+        let conflicts = if split { vec![other, folder, same] } else { vec![other, folder] };
+        for path in conflicts {
             if path.exists() {
                 return Err(SynthError::ConflictingFile { path });
             }
@@ -401,15 +425,38 @@ pub fn generate(config: &SynthConfig, out_dir: &Path, progress: &dyn Fn(Month)) 
         out_dir.display()
     );
     let mut world = World::new(config, first, periods.len());
-    let mut payroll = TableWriter::create(out_dir, Table::Payroll, config.format)?;
-    let mut payments = TableWriter::create(out_dir, Table::Payments, config.format)?;
-    for &m in &periods {
-        let mut streams = Streams { payroll: &mut payroll, payments: &mut payments };
-        world.step(m, &mut streams)?;
-        progress(m);
-    }
-    let payroll_rows = payroll.finish()?;
-    let payment_rows = payments.finish()?;
+    let (payroll_rows, payment_rows) = match layout {
+        Layout::OneFilePerTable => {
+            let mut payroll = TableWriter::create(out_dir, Table::Payroll, config.format)?;
+            let mut payments = TableWriter::create(out_dir, Table::Payments, config.format)?;
+            for &m in &periods {
+                let mut streams = Streams { payroll: &mut payroll, payments: &mut payments };
+                world.step(m, &mut streams)?;
+                progress(m);
+            }
+            (payroll.finish()?, payments.finish()?)
+        }
+        Layout::MonthlyExports => {
+            let (mut payroll_rows, mut payment_rows) = (0, 0);
+            for table in [Table::Payroll, Table::Payments] {
+                let dir = out_dir.join(table.name());
+                fs::create_dir_all(&dir).map_err(|source| SynthError::Io { path: dir, source })?;
+            }
+            for &m in &periods {
+                let stem = m.to_string();
+                let mut payroll =
+                    TableWriter::create_named(&out_dir.join("payroll"), Table::Payroll, config.format, &stem)?;
+                let mut payments =
+                    TableWriter::create_named(&out_dir.join("payments"), Table::Payments, config.format, &stem)?;
+                let mut streams = Streams { payroll: &mut payroll, payments: &mut payments };
+                world.step(m, &mut streams)?;
+                payroll_rows += payroll.finish()?;
+                payment_rows += payments.finish()?;
+                progress(m);
+            }
+            (payroll_rows, payment_rows)
+        }
+    };
     let mut rows = world.write_small_tables(out_dir, config.format)?;
     rows.push((Table::Payroll, payroll_rows));
     rows.push((Table::Payments, payment_rows));

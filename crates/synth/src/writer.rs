@@ -107,7 +107,12 @@ impl TableWriter {
 
     /// Starts writing `table` into `dir` (which must exist).
     pub fn create(dir: &Path, table: Table, format: OutputFormat) -> Result<TableWriter, SynthError> {
-        let name = TableWriter::file_name(table, format);
+        TableWriter::create_named(dir, table, format, table.name())
+    }
+
+    /// Starts writing `table` into `dir` (which must exist) as `<stem>.<extension>`.
+    pub fn create_named(dir: &Path, table: Table, format: OutputFormat, stem: &str) -> Result<TableWriter, SynthError> {
+        let name = format!("{stem}.{}", format.extension());
         let path = dir.join(&name);
         let partial = dir.join(format!(".{name}.partial"));
         let file = File::create(&partial).map_err(|source| SynthError::Io { path: partial.clone(), source })?;

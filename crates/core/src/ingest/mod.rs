@@ -15,6 +15,7 @@ mod cells;
 pub mod compact;
 mod problems;
 pub mod pseudonym;
+mod session;
 mod source;
 mod summary;
 pub mod tables;
@@ -26,12 +27,12 @@ use std::path::{Path, PathBuf};
 pub use build::PriorParts;
 pub use problems::{ProblemKind, ProblemLog, RowProblem};
 pub use pseudonym::{Pseudonymizer, WorkerKey};
+pub use session::{PayrollReader, Session};
 pub use source::{Format, TableSource};
 pub use summary::DatasetSummary;
 pub use tables::Dataset;
 
 use crate::contract::Table;
-use build::Sink;
 use compact::CompactError;
 use problems::QuarantineWriter;
 use source::locate;
@@ -251,151 +252,33 @@ pub fn load(dir: &Path, pseudonymizer: &Pseudonymizer, options: &IngestOptions) 
 }
 
 /// Reads and validates the tables `sources` names (an absent table reads as empty), checking new payroll
-/// keys also against the `prior` parts a store already holds.
+/// keys also against the `prior` parts a store already holds. Payroll is read on its own thread beside
+/// payments and the small tables.
 pub fn load_sources(
     sources: &Sources,
     pseudonymizer: &Pseudonymizer,
     options: &IngestOptions,
     prior: &PriorParts,
 ) -> Result<Ingested, IngestError> {
-    let source_of = |t: Table| sources.get(t);
-    let quarantine_dir = match &options.mode {
-        Mode::Quarantine(d) => Some(d.as_path()),
-        Mode::Strict | Mode::Skip => None,
-    };
-    let sink = |table: Table| -> Result<Sink<'_>, IngestError> {
-        let quarantine = match quarantine_dir.filter(|_| !sources.is_trusted(table)) {
-            Some(d) => Some(QuarantineWriter::create(d, table).map_err(|source| IngestError::Quarantine { source })?),
-            None => None,
-        };
-        Ok(Sink {
-            table,
-            log: ProblemLog::new(options.problems_listed),
-            quarantine,
-            pseudonymizer,
-            rows_read: 0,
-            files: Vec::new(),
-        })
-    };
-
-    let mut ds = Dataset::default();
-    let mut employers_sink = sink(Table::Employers)?;
-    let (employer_ids, employers) = match source_of(Table::Employers) {
-        Some(src) => build::read_employers(src, &mut employers_sink)?,
-        None => Default::default(),
-    };
-    let mut projects_sink = sink(Table::Projects)?;
-    let (project_ids, owner_ids, projects) = match source_of(Table::Projects) {
-        Some(src) => build::read_projects(src, &mut projects_sink, &employer_ids, employers.len())?,
-        None => Default::default(),
-    };
-
-    let (n_employers, n_projects) = (employers.len(), projects.len());
-    let mut more_employer_ids = employer_ids.clone();
-    let mut more_project_ids = project_ids.clone();
+    let mut session = Session::start(sources, pseudonymizer, options)?;
     let (payroll, rest) = std::thread::scope(|scope| {
-        let payroll = scope.spawn(|| -> Result<_, IngestError> {
-            let mut s = sink(Table::Payroll)?;
-            let t = match source_of(Table::Payroll) {
-                Some(src) => {
-                    build::read_payroll(src, &mut s, &employer_ids, n_employers, &project_ids, n_projects, prior)?
-                }
-                None => Default::default(),
-            };
-            Ok((t, s))
+        let (payroll_part, mut rest_part) = session.split();
+        let payroll = scope.spawn(move || match sources.get(Table::Payroll) {
+            Some(src) => payroll_part.read(src, prior),
+            None => Ok(Default::default()),
         });
         let rest = (|| -> Result<_, IngestError> {
-            let mut pay_sink = sink(Table::Payments)?;
-            let payments = match source_of(Table::Payments) {
-                Some(src) => build::read_payments(src, &mut pay_sink, &mut more_employer_ids, &mut more_project_ids)?,
+            let payments = match sources.get(Table::Payments) {
+                Some(src) => rest_part.read_payments(src)?,
                 None => Default::default(),
             };
-            let mut complaints_sink = sink(Table::Complaints)?;
-            let complaints = match source_of(Table::Complaints) {
-                Some(src) => {
-                    build::read_complaints(src, &mut complaints_sink, &mut more_employer_ids, &mut more_project_ids)?
-                }
-                None => Default::default(),
-            };
-            let mut progress_sink = sink(Table::ProgressPayments)?;
-            let progress = match source_of(Table::ProgressPayments) {
-                Some(src) => build::read_progress_payments(src, &mut progress_sink, &project_ids, n_projects)?,
-                None => Default::default(),
-            };
-            let mut inspections_sink = sink(Table::Inspections)?;
-            let inspections = match source_of(Table::Inspections) {
-                Some(src) => {
-                    build::read_inspections(src, &mut inspections_sink, &mut more_employer_ids, &mut more_project_ids)?
-                }
-                None => Default::default(),
-            };
-            Ok((
-                payments,
-                pay_sink,
-                complaints,
-                complaints_sink,
-                progress,
-                progress_sink,
-                inspections,
-                inspections_sink,
-            ))
+            rest_part.read_small(sources)?;
+            Ok(payments)
         })();
         (payroll.join().expect("the payroll reader does not panic"), rest)
     });
-    let (payroll, payroll_sink) = payroll?;
-    let (payments, payments_sink, complaints, complaints_sink, progress, progress_sink, inspections, inspections_sink) =
-        rest?;
-
-    let accepted = [
-        employers.len(),
-        projects.len(),
-        payroll.len(),
-        payments.len(),
-        complaints.len(),
-        progress.len(),
-        inspections.len(),
-    ];
-    ds.employer_ids = more_employer_ids;
-    ds.project_ids = more_project_ids;
-    ds.owner_ids = owner_ids;
-    ds.employers = employers;
-    ds.projects = projects;
-    ds.payroll = payroll;
-    ds.payments = payments;
-    ds.complaints = complaints;
-    ds.has_progress_payments = source_of(Table::ProgressPayments).is_some();
-    ds.has_inspections = source_of(Table::Inspections).is_some();
-    ds.progress_payments = progress;
-    ds.inspections = inspections;
-
-    let sinks =
-        [employers_sink, projects_sink, payroll_sink, payments_sink, complaints_sink, progress_sink, inspections_sink];
-    let mut reports = Vec::new();
-    for (sink, accepted) in sinks.into_iter().zip(accepted) {
-        let source = source_of(sink.table).map(|s| (s.format, s.files.clone()));
-        let quarantine_file = match sink.quarantine {
-            Some(q) => finish_quarantine(q, sink.log.bad_rows)?,
-            None => None,
-        };
-        reports.push(TableReport {
-            table: sink.table,
-            source,
-            rows_read: sink.rows_read,
-            rows_accepted: accepted as u64,
-            problems: sink.log,
-            quarantine_file,
-        });
-    }
-    if options.mode == Mode::Strict {
-        let mut all = ProblemLog::new(options.problems_listed);
-        for r in reports.iter().filter(|r| !sources.is_trusted(r.table)) {
-            all.merge(r.problems.clone());
-        }
-        if all.bad_rows > 0 {
-            return Err(IngestError::Invalid { total: all.total(), bad_rows: all.bad_rows, first: all.first });
-        }
-    }
-    Ok(Ingested { dataset: ds, tables: reports })
+    let (payroll, payments) = (payroll?, rest?);
+    session.finish(payroll, payments)
 }
 
 /// Publishes a table's quarantine file, or removes it (and any stale one) when no row was set aside.

@@ -22,14 +22,16 @@
 
 mod manifest;
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use wagewatch_core::contract::Table;
 use wagewatch_core::ingest::compact::{self, CompactError, Part};
+use wagewatch_core::ingest::tables::IdSet;
 use wagewatch_core::ingest::{
-    self, Dataset, IngestError, IngestOptions, Ingested, Mode, PriorParts, Pseudonymizer, Sources, TableReport,
-    TableSource,
+    self, Dataset, IngestError, IngestOptions, Ingested, Mode, PriorParts, Pseudonymizer, Session, Sources,
+    TableReport, TableSource,
 };
 
 pub use manifest::{Generation, Manifest, FORMAT_VERSION, MANIFEST_FILE};
@@ -226,25 +228,27 @@ impl DataStore {
         let listing = self.manifest.listing()?;
         let plan_of = |t: Table| plans.iter().find(|(p, _)| *p == t).map_or(TablePlan::Unchanged, |(_, p)| *p);
         let (sources, prior) = self.sources_to_read(&found, &files, &known, &listing, &plan_of)?;
-        let ingested = ingest::load_sources(&sources, key, options, &prior)?;
-        let small_replaced = plan_of(Table::Employers) == TablePlan::Replace;
-        if small_replaced && plan_of(Table::Payroll) != TablePlan::Replace {
-            self.check_required_ids(&ingested.dataset, &found)?;
-        }
-
         let generation = listing.generation.as_ref().map_or(1, |g| g.number + 1);
         let tag = format!("g{generation:06}");
-        let data_dir = self.dir.join("data");
-        let ds = &ingested.dataset;
-        let mut parts: Vec<Part> = Vec::new();
-        if plan_of(Table::Payroll) != TablePlan::Unchanged {
-            parts.extend(compact::write_payroll(&data_dir, &tag, &ds.payroll, &ds.employer_ids, &ds.project_ids)?);
-        }
-        if plan_of(Table::Payments) != TablePlan::Unchanged {
-            parts.extend(compact::write_payments(&data_dir, &tag, &ds.payments, &ds.employer_ids, &ds.project_ids)?);
+        let written = self.read_and_write(&sources, prior, key, options, &tag);
+        let (ingested, parts, required) = match written {
+            Ok(w) => w,
+            Err(e) => {
+                self.remove_uncommitted()?;
+                return Err(e);
+            }
+        };
+        let small_replaced = plan_of(Table::Employers) == TablePlan::Replace;
+        if small_replaced && plan_of(Table::Payroll) != TablePlan::Replace {
+            if let Err(e) = self.check_required_ids(&ingested.dataset, &found) {
+                self.remove_uncommitted()?;
+                return Err(e);
+            }
         }
         let snapshot = if small_replaced { Some(self.copy_small_tables(&found, &tag)?) } else { None };
-        sync_tree(&data_dir).map_err(|source| DataStoreError::Io { path: data_dir.clone(), source })?;
+        let mut new_files: Vec<PathBuf> = parts.iter().map(|p| p.path.clone()).collect();
+        new_files.extend(snapshot.iter().map(|s| self.dir.join(s)));
+        sync_new(&self.dir, &new_files).map_err(|source| DataStoreError::Io { path: self.dir.clone(), source })?;
         if std::env::var(FAILPOINT_ENV).as_deref() == Ok("ingest-before-commit") {
             tracing::warn!("failpoint: pausing before the ingest commits");
             std::thread::sleep(std::time::Duration::from_secs(60));
@@ -258,13 +262,64 @@ impl DataStore {
             files: &files,
             parts: &parts,
             snapshot: snapshot.as_deref(),
-            required: required_ids(ds),
+            required,
             problems: problems_of(&ingested),
             dir: &self.dir,
         };
         let committed = self.manifest.commit(&commit)?;
         self.delete_superseded(generation)?;
         Ok(IngestOutcome::Ingested { generation: committed, plans, tables: ingested.tables })
+    }
+
+    /// Reads the small tables, then each fact file on its own, writing its compact parts before the next
+    /// file is read (memory holds one file's rows); payroll keys are checked against the parts the store
+    /// holds and those written so far. Returns the report, the parts and the ids the payroll read names.
+    fn read_and_write(
+        &self,
+        sources: &Sources,
+        mut prior: PriorParts,
+        key: &Pseudonymizer,
+        options: &IngestOptions,
+        tag: &str,
+    ) -> Result<(Ingested, Vec<Part>, Vec<(&'static str, String)>), DataStoreError> {
+        let data_dir = self.dir.join("data");
+        let mut session = Session::start(sources, key, options)?;
+        session.split().1.read_small(sources)?;
+        let mut parts: Vec<Part> = Vec::new();
+        let mut required = RequiredIds::default();
+        let one_file = |src: &TableSource, file: &PathBuf| TableSource {
+            table: src.table,
+            format: src.format,
+            files: vec![file.clone()],
+        };
+        if let Some(src) = sources.get(Table::Payroll) {
+            for (n, file) in src.files.iter().enumerate() {
+                let t = session.split().0.read_more(&one_file(src, file), &prior)?;
+                let (employer_ids, project_ids) = session.ids();
+                let written =
+                    compact::write_payroll(&data_dir, &format!("{tag}-{n:05}"), &t, employer_ids, project_ids)?;
+                for part in &written {
+                    prior.entry(part.month).or_default().push(part.path.clone());
+                }
+                required.add(&t, employer_ids, project_ids);
+                parts.extend(written);
+            }
+        }
+        if let Some(src) = sources.get(Table::Payments) {
+            for (n, file) in src.files.iter().enumerate() {
+                let t = session.split().1.read_payments(&one_file(src, file))?;
+                let (employer_ids, project_ids) = session.ids();
+                parts.extend(compact::write_payments(
+                    &data_dir,
+                    &format!("{tag}-{n:05}"),
+                    &t,
+                    employer_ids,
+                    project_ids,
+                )?);
+            }
+        }
+        let ingested = session.finish(Default::default(), Default::default())?;
+        Ok((ingested, parts, required.into_list()))
     }
 
     /// What to read: new or changed files from the dataset, the rest from the store's own copies.
@@ -470,27 +525,34 @@ fn plan(files: &[SourceFile], known: &[SourceFile]) -> Vec<(Table, TablePlan)> {
         .collect()
 }
 
-/// The employers and projects new payroll rows name (they must stay registered).
-fn required_ids(ds: &Dataset) -> Vec<(&'static str, String)> {
-    let mut employers = vec![false; ds.employer_ids.len()];
-    let mut projects = vec![false; ds.project_ids.len()];
-    for &e in &ds.payroll.employer {
-        employers[e.index()] = true;
+/// The employers and projects payroll rows name (they must stay registered), by index.
+#[derive(Default)]
+struct RequiredIds {
+    employers: BTreeSet<String>,
+    projects: BTreeSet<String>,
+}
+
+impl RequiredIds {
+    fn add(&mut self, t: &ingest::tables::Payroll, employer_ids: &IdSet, project_ids: &IdSet) {
+        let mut seen_e = vec![false; employer_ids.len()];
+        let mut seen_p = vec![false; project_ids.len()];
+        for &e in &t.employer {
+            seen_e[e.index()] = true;
+        }
+        for p in t.project.iter().flatten() {
+            seen_p[p.index()] = true;
+        }
+        let named = |seen: Vec<bool>, ids: &IdSet| {
+            seen.into_iter().enumerate().filter(|(_, s)| *s).map(|(i, _)| ids.name(i).to_string()).collect::<Vec<_>>()
+        };
+        self.employers.extend(named(seen_e, employer_ids));
+        self.projects.extend(named(seen_p, project_ids));
     }
-    for p in ds.payroll.project.iter().flatten() {
-        projects[p.index()] = true;
+
+    fn into_list(self) -> Vec<(&'static str, String)> {
+        let employers = self.employers.into_iter().map(|id| ("employer", id));
+        employers.chain(self.projects.into_iter().map(|id| ("project", id))).collect()
     }
-    let named = |flags: Vec<bool>, ids: &ingest::tables::IdSet, kind: &'static str| {
-        flags
-            .into_iter()
-            .enumerate()
-            .filter(|(_, f)| *f)
-            .map(|(i, _)| (kind, ids.name(i).to_string()))
-            .collect::<Vec<_>>()
-    };
-    let mut out = named(employers, &ds.employer_ids, "employer");
-    out.extend(named(projects, &ds.project_ids, "project"));
-    out
 }
 
 /// The first problems of each table, redacted (the manifest never holds a cell value).
@@ -505,22 +567,28 @@ fn problems_of(ingested: &Ingested) -> Vec<(Table, u64, String)> {
         .collect()
 }
 
-/// Syncs every file and folder under `dir` that this ingest may have written.
-fn sync_tree(dir: &Path) -> std::io::Result<()> {
-    if !dir.exists() {
-        return Ok(());
-    }
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                fs::File::open(&path)?.sync_all()?;
+/// Makes the new files and the folders that name them durable: each file (a copied folder file by file),
+/// then every folder from its parent up to the store.
+fn sync_new(store: &Path, paths: &[PathBuf]) -> std::io::Result<()> {
+    let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut stack: Vec<PathBuf> = paths.to_vec();
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            for entry in fs::read_dir(&path)? {
+                stack.push(entry?.path());
             }
+            folders.insert(path.clone());
+        } else {
+            fs::File::open(&path)?.sync_all()?;
         }
-        fs::File::open(&d)?.sync_all()?;
+        let mut up = path.parent();
+        while let Some(dir) = up.filter(|d| d.starts_with(store)) {
+            folders.insert(dir.to_path_buf());
+            up = dir.parent();
+        }
+    }
+    for dir in folders.iter().rev() {
+        fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
 }
