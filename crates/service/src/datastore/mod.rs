@@ -231,7 +231,7 @@ impl DataStore {
         let generation = listing.generation.as_ref().map_or(1, |g| g.number + 1);
         let tag = format!("g{generation:06}");
         let written = self.read_and_write(&sources, prior, key, options, &tag);
-        let (ingested, parts, required) = match written {
+        let Written { ingested, parts, required } = match written {
             Ok(w) => w,
             Err(e) => {
                 self.remove_uncommitted()?;
@@ -281,7 +281,7 @@ impl DataStore {
         key: &Pseudonymizer,
         options: &IngestOptions,
         tag: &str,
-    ) -> Result<(Ingested, Vec<Part>, Vec<(&'static str, String)>), DataStoreError> {
+    ) -> Result<Written, DataStoreError> {
         let data_dir = self.dir.join("data");
         let mut session = Session::start(sources, key, options)?;
         session.split().1.read_small(sources)?;
@@ -319,7 +319,7 @@ impl DataStore {
             }
         }
         let ingested = session.finish(Default::default(), Default::default())?;
-        Ok((ingested, parts, required.into_list()))
+        Ok(Written { ingested, parts, required: required.into_list() })
     }
 
     /// What to read: new or changed files from the dataset, the rest from the store's own copies.
@@ -525,7 +525,15 @@ fn plan(files: &[SourceFile], known: &[SourceFile]) -> Vec<(Table, TablePlan)> {
         .collect()
 }
 
-/// The employers and projects payroll rows name (they must stay registered), by index.
+/// What an ingest read and wrote before it commits.
+struct Written {
+    ingested: Ingested,
+    parts: Vec<Part>,
+    /// The employers and projects the payroll read names.
+    required: Vec<(&'static str, String)>,
+}
+
+/// The employers and projects payroll rows name (they must stay registered).
 #[derive(Default)]
 struct RequiredIds {
     employers: BTreeSet<String>,
