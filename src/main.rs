@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{Cli, Command, DataArgs, KeyArgs, StateArgs, TokenCommand};
 use wagewatch_core::backtest::{self, BacktestConfig};
-use wagewatch_core::contract::RegionPrefix;
+use wagewatch_core::contract::{Date, RegionPrefix};
 use wagewatch_core::features;
 use wagewatch_core::ingest::{self, Dataset, DatasetSummary, IngestOptions, Mode, Pseudonymizer};
 use wagewatch_core::model::{self, artifact, BandCutoffs, RiskModel, TrainConfig};
@@ -213,7 +213,7 @@ fn list_features(args: args::FeaturesArgs) -> Result<()> {
 }
 
 fn train(args: args::TrainArgs) -> Result<()> {
-    let (mut ds, wm) = load_dataset(&args.data)?;
+    let (mut ds, wm) = load_dataset(&args.data, None)?;
     // Inspections recorded over the API are outcomes too: training sees them like the dataset's own.
     if args.state.join(DB_FILE).is_file() {
         let store = Store::open(&args.state).context("opening the state folder")?;
@@ -239,7 +239,7 @@ fn train(args: args::TrainArgs) -> Result<()> {
 
 fn score(args: args::ScoreArgs) -> Result<()> {
     let trained = artifact::load(&args.models, &args.model).context("loading the model")?;
-    let (ds, wm) = load_dataset(&args.data)?;
+    let (ds, wm) = load_dataset(&args.data, Some(args.as_of))?;
     let started = Instant::now();
     let feats = features::compute(&ds, &wm, args.as_of, trained.horizon_days).context("computing features")?;
     let scored = model::score(&trained, &feats, &BandCutoffs::default()).context("scoring")?;
@@ -256,7 +256,7 @@ fn score(args: args::ScoreArgs) -> Result<()> {
 }
 
 fn run_backtest(args: args::BacktestArgs) -> Result<()> {
-    let (ds, wm) = load_dataset(&args.data)?;
+    let (ds, wm) = load_dataset(&args.data, None)?;
     let config = BacktestConfig {
         from: args.from,
         to: args.to,
@@ -462,12 +462,13 @@ fn read_dataset(
     Ok(ingested)
 }
 
-/// Reads a dataset and builds its worker-month index.
-fn load_dataset(args: &DataArgs) -> Result<(Dataset, WorkerMonths)> {
+/// Reads a dataset (a store only as far as scoring as of `scoring_as_of` needs, when given) and builds its
+/// worker-month index.
+fn load_dataset(args: &DataArgs, scoring_as_of: Option<Date>) -> Result<(Dataset, WorkerMonths)> {
     let started = Instant::now();
     let key = pseudonymizer(&args.key)?;
     let spinner = spinner(&format!("reading {}", args.data.display()));
-    let read = datastore::read_data(&args.data, &key, args.quarantine.clone());
+    let read = datastore::read_data(&args.data, &key, args.quarantine.clone(), scoring_as_of);
     spinner.finish_and_clear();
     let (ds, fingerprint) = read.with_context(|| format!("reading {}", args.data.display()))?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), data = %fingerprint, "dataset read");

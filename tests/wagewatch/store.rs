@@ -344,9 +344,38 @@ fn score_reads_a_store_and_writes_the_same_watchlist_as_from_the_folder() {
         f.key.as_os_str(),
     ]);
     assert!(again.contains("nothing new"), "{again}");
+    // Scoring reads only the wage months a date needs from the store: at the end of the history, and a year
+    // before it, the watchlists are the same as from the whole folder.
+    for as_of in ["2025-12-01", "2024-12-01"] {
+        check_same_watchlist(f, &store, as_of, dir.path());
+    }
+    let out = Command::new(bin)
+        .args(["score", "--model", "m-test", "--as-of", "2031-01-01", "--out", "never.csv", "--data"])
+        .arg(&store)
+        .arg("--models")
+        .arg(&f.models)
+        .arg("--key-file")
+        .arg(&f.key)
+        .env_remove("WAGEWATCH_PSEUDONYM_KEY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("2031-01-01 lies outside the store's data"), "{err}");
+}
+
+fn check_same_watchlist(f: &crate::server::Fixture, store: &Path, as_of: &str, dir: &Path) {
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+            .args(args)
+            .env_remove("WAGEWATCH_PSEUDONYM_KEY")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
     let mut outputs = Vec::new();
     for (name, source) in [("folder", f.data.as_os_str()), ("store", store.as_os_str())] {
-        let out = dir.path().join(format!("{name}.csv"));
+        let out = dir.join(format!("{name}-{as_of}.csv"));
         run(&[
             &os("score"),
             &os("--data"),
@@ -356,7 +385,7 @@ fn score_reads_a_store_and_writes_the_same_watchlist_as_from_the_folder() {
             &os("--model"),
             &os("m-test"),
             &os("--as-of"),
-            &os("2025-12-01"),
+            &os(as_of),
             &os("--out"),
             out.as_os_str(),
             &os("--key-file"),

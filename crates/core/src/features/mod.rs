@@ -30,6 +30,10 @@ use wages::{wage_facts, WageAcc, WageFacts};
 
 /// "Never" for days-since features, in days.
 pub const DAYS_NEVER: f64 = 730.0;
+/// How far back scoring as of T reads payroll: rows due in (T - this many days, T], with their payments.
+/// Every feature, the scored population and a run's files look no further back, so a store may read only
+/// the wage months that hold such rows.
+pub const PAYROLL_LOOKBACK_DAYS: i32 = 400;
 
 /// Features of one entity type as of one date: a row-major matrix, one row per scored entity.
 #[derive(Clone, Debug, PartialEq)]

@@ -211,7 +211,7 @@ impl WageAcc {
 /// Walks the payroll rows due in the 400 days before T once and accumulates every scope's wage facts.
 pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts {
     let (n_e, n_p) = (ds.employers.len(), ds.projects.len());
-    let window = wm.due_between(t.add_days(-400), t);
+    let window = wm.due_between(t.add_days(-super::PAYROLL_LOOKBACK_DAYS), t);
     let pr = &ds.payroll;
     // The latest wage month on the books as of T, and the months 3 and 12 before it.
     let p0 = window.iter().map(|&r| pr.period[r as usize]).max().unwrap_or(t.month());

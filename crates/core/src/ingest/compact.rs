@@ -51,6 +51,8 @@ pub struct Part {
     pub month: Month,
     pub path: PathBuf,
     pub rows: u64,
+    /// Payroll: the earliest and latest due date in the part (a store reads only parts a date needs).
+    pub due: Option<(Date, Date)>,
 }
 
 fn payroll_schema() -> SchemaRef {
@@ -129,7 +131,11 @@ pub fn write_payroll(
         ];
         let path = part_path(dir, Table::Payroll, month, tag);
         write_part(&path, &schema, columns)?;
-        parts.push(Part { table: Table::Payroll, month, path, rows: rows.len() as u64 });
+        let due = rows
+            .iter()
+            .map(|&r| t.due_date[r])
+            .fold(None, |acc: Option<(Date, Date)>, d| Some(acc.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d)))));
+        parts.push(Part { table: Table::Payroll, month, path, rows: rows.len() as u64, due });
     }
     Ok(parts)
 }
@@ -155,7 +161,7 @@ pub fn write_payments(
         ];
         let path = part_path(dir, Table::Payments, month, tag);
         write_part(&path, &schema, columns)?;
-        parts.push(Part { table: Table::Payments, month, path, rows: rows.len() as u64 });
+        parts.push(Part { table: Table::Payments, month, path, rows: rows.len() as u64, due: None });
     }
     Ok(parts)
 }

@@ -41,7 +41,9 @@ CREATE TABLE files (
     month TEXT,
     rows INTEGER NOT NULL,
     generation INTEGER NOT NULL REFERENCES generations(number),
-    superseded_by INTEGER
+    superseded_by INTEGER,
+    first_due INTEGER,
+    last_due INTEGER
 );
 CREATE INDEX files_current ON files (tbl, superseded_by, month);
 CREATE TABLE required_ids (kind TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
@@ -77,6 +79,10 @@ pub struct Listing {
     pub payroll: Vec<String>,
     pub payments: Vec<String>,
     pub payroll_by_month: Vec<(Month, String)>,
+    /// Each payroll part: wage month, path, earliest and latest due date (days).
+    pub payroll_parts: Vec<(Month, String, i32, i32)>,
+    /// Each payments part: wage month, path.
+    pub payments_parts: Vec<(Month, String)>,
 }
 
 /// Everything one ingest commits.
@@ -185,23 +191,31 @@ impl Manifest {
         let generation = self.current_generation()?;
         let mut listing = Listing { generation, ..Listing::default() };
         let mut stmt = tx
-            .prepare("SELECT tbl, path, month FROM files WHERE superseded_by IS NULL ORDER BY month, generation, path")
+            .prepare(
+                "SELECT tbl, path, month, first_due, last_due FROM files WHERE superseded_by IS NULL
+                 ORDER BY month, generation, path",
+            )
             .map_err(|e| self.db(e))?;
+        type Row = (String, String, Option<String>, Option<i32>, Option<i32>);
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
             .map_err(|e| self.db(e))?
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<Result<Vec<Row>, _>>()
             .map_err(|e| self.db(e))?;
-        for (tbl, path, month) in rows {
-            match tbl.as_str() {
-                "snapshot" => listing.snapshot = path,
-                "payroll" => {
-                    if let Some(m) = month.as_deref().and_then(Month::parse) {
-                        listing.payroll_by_month.push((m, path.clone()));
-                    }
+        for (tbl, path, month, first_due, last_due) in rows {
+            let month = month.as_deref().and_then(Month::parse);
+            match (tbl.as_str(), month) {
+                ("snapshot", _) => listing.snapshot = path,
+                ("payroll", Some(m)) => {
+                    listing.payroll_by_month.push((m, path.clone()));
+                    let (lo, hi) = (first_due.unwrap_or(i32::MIN), last_due.unwrap_or(i32::MAX));
+                    listing.payroll_parts.push((m, path.clone(), lo, hi));
                     listing.payroll.push(path);
                 }
-                "payments" => listing.payments.push(path),
+                ("payments", Some(m)) => {
+                    listing.payments_parts.push((m, path.clone()));
+                    listing.payments.push(path);
+                }
                 _ => {}
             }
         }
@@ -293,8 +307,17 @@ impl Manifest {
         for part in c.parts {
             let rel = part.path.strip_prefix(c.dir).unwrap_or(&part.path).to_string_lossy().to_string();
             tx.execute(
-                "INSERT INTO files (path, tbl, month, rows, generation) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![rel, part.table.name(), part.month.to_string(), part.rows as i64, c.generation],
+                "INSERT INTO files (path, tbl, month, rows, generation, first_due, last_due)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    rel,
+                    part.table.name(),
+                    part.month.to_string(),
+                    part.rows as i64,
+                    c.generation,
+                    part.due.map(|(lo, _)| lo.days()),
+                    part.due.map(|(_, hi)| hi.days())
+                ],
             )
             .map_err(db)?;
         }

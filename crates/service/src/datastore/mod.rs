@@ -26,7 +26,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use wagewatch_core::contract::Table;
+use wagewatch_core::contract::{Date, Table};
+use wagewatch_core::features::PAYROLL_LOOKBACK_DAYS;
 use wagewatch_core::ingest::compact::{self, CompactError, Part};
 use wagewatch_core::ingest::tables::IdSet;
 use wagewatch_core::ingest::{
@@ -62,6 +63,8 @@ pub enum DataStoreError {
     KeyMismatch { path: PathBuf },
     #[error("{file}: {table} no longer holds {kind} {id}, which payroll the store holds names; keep it registered or re-ingest payroll that does not name it")]
     RegistryDropsId { table: Table, file: PathBuf, kind: &'static str, id: String },
+    #[error("as of {as_of} lies outside the store's data, whose payroll falls due from {first} to {last} (a re-score may be as of up to {} days after the last)", crate::runs::AS_OF_AFTER_DATA_DAYS)]
+    AsOfOutsideData { as_of: Date, first: Date, last: Date },
     #[error("the store {path} changed while it was being read (an ingest deleted a file); read it again")]
     ChangedWhileReading { path: PathBuf },
     #[error(transparent)]
@@ -154,8 +157,34 @@ impl DataStore {
 
     /// Reads the whole validated dataset back, with the generation it is.
     pub fn load(&self, key: &Pseudonymizer) -> Result<(Dataset, Generation), DataStoreError> {
+        self.load_selected(key, None)
+    }
+
+    /// Reads back what scoring as of `as_of` needs: the small tables whole, and the payroll parts holding
+    /// rows due in the [`PAYROLL_LOOKBACK_DAYS`] before it with the payments of their wage months. Features,
+    /// the scored population and a run's files computed from it equal those from the whole store.
+    pub fn load_for_scoring(&self, key: &Pseudonymizer, as_of: Date) -> Result<(Dataset, Generation), DataStoreError> {
+        self.load_selected(key, Some(as_of))
+    }
+
+    fn load_selected(&self, key: &Pseudonymizer, as_of: Option<Date>) -> Result<(Dataset, Generation), DataStoreError> {
         self.check_key(key, false)?;
-        let listing = self.manifest.listing()?;
+        let mut listing = self.manifest.listing()?;
+        if let Some(t) = as_of {
+            let first = listing.payroll_parts.iter().map(|p| p.2).min();
+            let last = listing.payroll_parts.iter().map(|p| p.3).max();
+            if let (Some(first), Some(last)) = (first.map(Date::from_days), last.map(Date::from_days)) {
+                if t < first || t > last.add_days(crate::runs::AS_OF_AFTER_DATA_DAYS) {
+                    return Err(DataStoreError::AsOfOutsideData { as_of: t, first, last });
+                }
+            }
+            let from = t.add_days(-PAYROLL_LOOKBACK_DAYS).days();
+            listing.payroll_parts.retain(|&(_, _, first, last)| last > from && first <= t.days());
+            let months: BTreeSet<_> = listing.payroll_parts.iter().map(|(m, ..)| *m).collect();
+            listing.payments_parts.retain(|(m, _)| months.contains(m));
+            listing.payroll = listing.payroll_parts.iter().map(|(_, p, ..)| p.clone()).collect();
+            listing.payments = listing.payments_parts.iter().map(|(_, p)| p.clone()).collect();
+        }
         let Some(generation) = listing.generation.clone() else {
             return Err(DataStoreError::Empty { path: self.dir.clone() });
         };
@@ -603,14 +632,18 @@ fn sync_new(store: &Path, paths: &[PathBuf]) -> std::io::Result<()> {
 
 /// Reads a dataset for scoring: from a store when `path` is one, else from a dataset folder (strictly, or
 /// setting bad rows aside), with the fingerprint a run or model records.
+///
+/// `scoring_as_of`: the data is read only to score as of this date, so a store reads only what that needs
+/// (see [`DataStore::load_for_scoring`]); `None` reads everything (training, backtests).
 pub fn read_data(
     path: &Path,
     key: &Pseudonymizer,
     quarantine: Option<PathBuf>,
+    scoring_as_of: Option<Date>,
 ) -> Result<(Dataset, String), DataStoreError> {
     if DataStore::is_store(path) {
         let store = DataStore::open(path)?;
-        let (ds, generation) = store.load(key)?;
+        let (ds, generation) = store.load_selected(key, scoring_as_of)?;
         return Ok((ds, generation.fingerprint()));
     }
     let options = IngestOptions { mode: quarantine.map_or(Mode::Strict, Mode::Quarantine), problems_listed: 20 };

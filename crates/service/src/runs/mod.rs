@@ -354,7 +354,7 @@ pub fn rescore_from_folder(
     };
     let loaded = (|| -> Result<(RiskModel, Dataset, String), RunError> {
         let trained = model::artifact::load(&config.models, &model_id)?;
-        let (mut ds, fingerprint) = crate::datastore::read_data(&config.data, key, None)?;
+        let (mut ds, fingerprint) = crate::datastore::read_data(&config.data, key, None, Some(as_of))?;
         check_as_of(&ds, as_of)?;
         let added = merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
         tracing::info!(added, "recorded inspections merged into the dataset");
