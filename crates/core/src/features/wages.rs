@@ -208,22 +208,44 @@ impl WageAcc {
     }
 }
 
-/// Walks the payroll rows due in the 400 days before T once and accumulates every scope's wage facts.
+/// Walks the payroll rows due in the 400 days before T and accumulates every scope's wage facts: the
+/// employers' side (their own rows, the sites they contract, their footprint) and the projects' side on
+/// two threads, each walking the rows once. Sums, maxima and distinct counts do not depend on the split.
 pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts {
-    let (n_e, n_p) = (ds.employers.len(), ds.projects.len());
     let window = wm.due_between(t.add_days(-super::PAYROLL_LOOKBACK_DAYS), t);
     let pr = &ds.payroll;
     // The latest wage month on the books as of T, and the months 3 and 12 before it.
     let p0 = window.iter().map(|&r| pr.period[r as usize]).max().unwrap_or(t.month());
     let months =
         Months { p0, p3: p0.plus_months(-3), p12: p0.plus_months(-12), two_months_ago: t.month().plus_months(-2) };
+    let ((employers, sites, footprint), projects) = std::thread::scope(|scope| {
+        let projects = scope.spawn(|| project_side(ds, wm, t, window, months));
+        (employer_side(ds, wm, t, window, months), projects.join().expect("the project side does not panic"))
+    });
+    WageFacts { employers, projects, sites, footprint }
+}
+
+/// Per (scope, worker): what the distinct-worker counts need.
+type Workers = FastMap<(u32, u64), WorkerState>;
+
+fn track(map: &mut Workers, scope: usize, worker: u64, facts: &RowFacts) {
+    let s = map.entry((scope as u32, worker)).or_default();
+    s.last_period = s.last_period.max(facts.period.index());
+    s.owed |= facts.short;
+    s.in_90 |= facts.age < 90;
+}
+
+type EmployerSide = (Vec<WageAcc>, Vec<WageAcc>, Vec<((u32, u32), i64)>);
+
+/// Each employer's own rows, the rows on the sites it contracts, and its wage bill per project.
+fn employer_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], months: Months) -> EmployerSide {
+    let pr = &ds.payroll;
+    let n_e = ds.employers.len();
     let mut emp = vec![WageAcc::default(); n_e];
-    let mut prj = vec![WageAcc::default(); n_p];
     let mut site = vec![WageAcc::default(); n_e];
-    let mut emp_workers: FastMap<(u32, u64), WorkerState> = FastMap::default();
-    let mut prj_workers: FastMap<(u32, u64), WorkerState> = FastMap::default();
+    let mut workers: Workers = FastMap::default();
     let mut footprint: FastMap<(u32, u32), i64> = FastMap::default();
-    let six_months_ago = p0.plus_months(-6);
+    let six_months_ago = months.p0.plus_months(-6);
     for &r in window {
         let r = r as usize;
         let facts = RowFacts::of(ds, wm, r, t);
@@ -231,33 +253,38 @@ pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts 
         let p = pr.project[r].map(ProjectIx::index);
         emp[e].add(&facts, months);
         if let Some(p) = p {
-            prj[p].add(&facts, months);
             site[ds.projects.general_contractor[p].index()].add(&facts, months);
         }
         if facts.period >= six_months_ago {
-            let w = pr.worker[r].value();
-            let track = |map: &mut FastMap<(u32, u64), WorkerState>, scope: usize| {
-                let s = map.entry((scope as u32, w)).or_default();
-                s.last_period = s.last_period.max(facts.period.index());
-                s.owed |= facts.short;
-                s.in_90 |= facts.age < 90;
-            };
-            track(&mut emp_workers, e);
-            if let Some(p) = p {
-                track(&mut prj_workers, p);
-            }
+            track(&mut workers, e, pr.worker[r].value(), &facts);
         }
         if let (Some(p), true) = (p, facts.age < 90) {
             *footprint.entry((e as u32, p as u32)).or_default() += facts.due;
         }
     }
-    let leaver_cutoff = p0.plus_months(-2).index();
-    for (accs, map) in [(&mut emp, &emp_workers), (&mut prj, &prj_workers)] {
-        count_workers(accs, map, leaver_cutoff);
-    }
+    count_workers(&mut emp, &workers, months.p0.plus_months(-2).index());
     let mut footprint: Vec<((u32, u32), i64)> = footprint.into_iter().collect();
     footprint.sort_unstable();
-    WageFacts { employers: emp, projects: prj, sites: site, footprint }
+    (emp, site, footprint)
+}
+
+/// Each project's rows.
+fn project_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], months: Months) -> Vec<WageAcc> {
+    let pr = &ds.payroll;
+    let mut prj = vec![WageAcc::default(); ds.projects.len()];
+    let mut workers: Workers = FastMap::default();
+    let six_months_ago = months.p0.plus_months(-6);
+    for &r in window {
+        let r = r as usize;
+        let Some(p) = pr.project[r].map(ProjectIx::index) else { continue };
+        let facts = RowFacts::of(ds, wm, r, t);
+        prj[p].add(&facts, months);
+        if facts.period >= six_months_ago {
+            track(&mut workers, p, pr.worker[r].value(), &facts);
+        }
+    }
+    count_workers(&mut prj, &workers, months.p0.plus_months(-2).index());
+    prj
 }
 
 /// Distinct workers of the last 90 days, those owed among them, and those who left owed.
