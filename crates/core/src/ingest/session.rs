@@ -216,6 +216,11 @@ impl<'p> Session<'p> {
 }
 
 impl PayrollReader<'_, '_> {
+    /// The registered employer and project ids the indices of payroll read here refer to.
+    pub fn ids(&self) -> (&IdSet, &IdSet) {
+        (self.employer_ids, self.project_ids)
+    }
+
     /// Reads payroll files, checking keys also against the `prior` parts a store holds.
     pub fn read(self, src: &TableSource, prior: &PriorParts) -> Result<Payroll, IngestError> {
         let mut reader = self;
@@ -240,6 +245,12 @@ impl PayrollReader<'_, '_> {
 }
 
 impl RestReader<'_, '_> {
+    /// Every id read so far (the registries, then ids only other tables name), which the indices of
+    /// payments read here refer to.
+    pub fn ids(&self) -> (&IdSet, &IdSet) {
+        (self.employer_ids, self.project_ids)
+    }
+
     /// Reads payments files.
     pub fn read_payments(&mut self, src: &TableSource) -> Result<Payments, IngestError> {
         let state = &mut *self.states[0];

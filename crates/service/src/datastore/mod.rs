@@ -314,39 +314,51 @@ impl DataStore {
         let data_dir = self.dir.join("data");
         let mut session = Session::start(sources, key, options)?;
         session.split().1.read_small(sources)?;
-        let mut parts: Vec<Part> = Vec::new();
-        let mut required = RequiredIds::default();
         let one_file = |src: &TableSource, file: &PathBuf| TableSource {
             table: src.table,
             format: src.format,
             files: vec![file.clone()],
         };
-        if let Some(src) = sources.get(Table::Payroll) {
-            for (n, file) in src.files.iter().enumerate() {
-                let t = session.split().0.read_more(&one_file(src, file), &prior)?;
-                let (employer_ids, project_ids) = session.ids();
-                let written =
-                    compact::write_payroll(&data_dir, &format!("{tag}-{n:05}"), &t, employer_ids, project_ids)?;
-                for part in &written {
-                    prior.entry(part.month).or_default().push(part.path.clone());
+        let (mut payroll_reader, mut rest) = session.split();
+        // Payroll and payments files on two threads, each file read, checked and written before the next.
+        let (payroll, payments) = std::thread::scope(|scope| {
+            let payroll = scope.spawn(|| -> Result<_, DataStoreError> {
+                let mut parts: Vec<Part> = Vec::new();
+                let mut required = RequiredIds::default();
+                let Some(src) = sources.get(Table::Payroll) else { return Ok((parts, required)) };
+                for (n, file) in src.files.iter().enumerate() {
+                    let t = payroll_reader.read_more(&one_file(src, file), &prior)?;
+                    let (employer_ids, project_ids) = payroll_reader.ids();
+                    let tag = format!("{tag}-{n:05}");
+                    let written = compact::write_payroll(&data_dir, &tag, &t, employer_ids, project_ids)?;
+                    for part in &written {
+                        prior.entry(part.month).or_default().push(part.path.clone());
+                    }
+                    required.add(&t, employer_ids, project_ids);
+                    parts.extend(written);
                 }
-                required.add(&t, employer_ids, project_ids);
-                parts.extend(written);
-            }
-        }
-        if let Some(src) = sources.get(Table::Payments) {
-            for (n, file) in src.files.iter().enumerate() {
-                let t = session.split().1.read_payments(&one_file(src, file))?;
-                let (employer_ids, project_ids) = session.ids();
-                parts.extend(compact::write_payments(
-                    &data_dir,
-                    &format!("{tag}-{n:05}"),
-                    &t,
-                    employer_ids,
-                    project_ids,
-                )?);
-            }
-        }
+                Ok((parts, required))
+            });
+            let payments = (|| -> Result<Vec<Part>, DataStoreError> {
+                let mut parts: Vec<Part> = Vec::new();
+                let Some(src) = sources.get(Table::Payments) else { return Ok(parts) };
+                for (n, file) in src.files.iter().enumerate() {
+                    let t = rest.read_payments(&one_file(src, file))?;
+                    let (employer_ids, project_ids) = rest.ids();
+                    parts.extend(compact::write_payments(
+                        &data_dir,
+                        &format!("{tag}-{n:05}"),
+                        &t,
+                        employer_ids,
+                        project_ids,
+                    )?);
+                }
+                Ok(parts)
+            })();
+            (payroll.join().expect("the payroll reader does not panic"), payments)
+        });
+        let (mut parts, required) = payroll?;
+        parts.extend(payments?);
         let ingested = session.finish(Default::default(), Default::default())?;
         Ok(Written { ingested, parts, required: required.into_list() })
     }
