@@ -5,6 +5,7 @@
 # Times (wall seconds) and peak memory (GNU time) of whole processes:
 #   wagewatch score from the raw folder | ingest (full) | score from the store | ingest of one new month |
 #   re-ingest with nothing new | the reference's features for one date, polars and DuckDB.
+# BASELINE=path/to/older/wagewatch also times that binary's full ingest (e.g. before a change).
 # The store is ingested from the same province written as monthly exports (`generate --monthly`); the new
 # month is the 2026-11 export, ingested into a store that holds every other month.
 # Needs ../shared/reference/setup.sh for polars and DuckDB. Data goes to bench-data/ (git-ignored).
@@ -22,6 +23,7 @@ models=bench-data/models
 [ -f "$models/bench/model.json" ] || { echo "train a model into $models/bench first (benches/ingest.sh does)"; exit 1; }
 work=bench-data/store-$n
 rm -rf "$work"; mkdir -p "$work"
+nproc_used=$(nproc); echo "cores: $nproc_used"
 
 # median wall seconds and the peak RSS (MB) of that run, over $repeat runs of a command
 timed() {
@@ -61,8 +63,13 @@ echo "== $n employers, median of $repeat, same run"
 store=$work/store
 score=(score --models "$models" --model bench --as-of 2026-12-01 --out "$work/wl.csv" --data)
 timed "wagewatch score, raw folder" $bin "${score[@]}" "$data"
+if [ -n "${BASELINE:-}" ]; then
+  BEFORE="rm -rf $store" timed "baseline ingest, full ($BASELINE)" "$BASELINE" ingest --data "$work/full" --store "$store"
+fi
 BEFORE="rm -rf $store" timed "wagewatch ingest, full (empty store)" $bin ingest --data "$work/full" --store "$store"
 timed "wagewatch score, from the store" $bin "${score[@]}" "$store"
+BEFORE="rm -rf $work/state" timed "wagewatch rescore (publish a run), from the store" \
+  $bin rescore --as-of 2026-12-01 --data "$store" --models "$models" --model bench --state "$work/state"
 timed "wagewatch ingest, nothing new" $bin ingest --data "$work/full" --store "$store"
 BEFORE="rm -rf $store && $bin ingest --data $work/history --store $store > /dev/null" \
   timed "wagewatch ingest, one new month" $bin ingest --data "$work/full" --store "$store"

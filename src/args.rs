@@ -45,6 +45,36 @@ pub enum Command {
     Token(TokenCommand),
     /// List the audit log of score reads, newest first.
     Audit(AuditArgs),
+    /// Reports on the model in use: drift of the features and the score.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// The population stability index (PSI) of every feature and of the score as of a date, against the
+    /// model's training panel; the top movers first.
+    Drift(DriftArgs),
+}
+
+#[derive(Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The model id under --models.
+    #[arg(long)]
+    pub model: String,
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The as-of date whose features are compared with the training panel's.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Date,
+    /// A PSI above this counts as drift.
+    #[arg(long, default_value_t = wagewatch_core::drift::DEFAULT_THRESHOLD)]
+    pub threshold: f64,
+    /// Also write the whole report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Args)]

@@ -16,11 +16,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use args::{Cli, Command, DataArgs, KeyArgs, StateArgs, TokenCommand};
 use wagewatch_core::backtest::{self, BacktestConfig};
 use wagewatch_core::contract::{Date, RegionPrefix};
-use wagewatch_core::features;
 use wagewatch_core::ingest::{self, Dataset, DatasetSummary, IngestOptions, Mode, Pseudonymizer};
 use wagewatch_core::model::{self, artifact, BandCutoffs, RiskModel, TrainConfig};
 use wagewatch_core::watchlist;
 use wagewatch_core::worker_months::WorkerMonths;
+use wagewatch_core::{drift, features};
 use wagewatch_service::config::Config;
 use wagewatch_service::datastore::{self, DataStore, IngestOutcome, TablePlan};
 use wagewatch_service::demo::{self, DemoSetup, DemoStep};
@@ -50,6 +50,7 @@ fn main() -> Result<()> {
         Command::Serve(args) => serve(args),
         Command::Token(command) => token(command),
         Command::Audit(args) => audit(args),
+        Command::Report(args::ReportCommand::Drift(args)) => report_drift(args),
     }
 }
 
@@ -155,6 +156,49 @@ fn run_ingest(args: args::IngestArgs) -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
+    }
+    Ok(())
+}
+
+fn report_drift(args: args::DriftArgs) -> Result<()> {
+    if !(args.threshold.is_finite() && args.threshold > 0.0) {
+        bail!("--threshold must be a positive number, not {}", args.threshold);
+    }
+    let trained = artifact::load(&args.models, &args.model)
+        .with_context(|| format!("loading model {} from {}", args.model, args.models.display()))?;
+    let (ds, wm) = load_dataset(&args.data, None)?;
+    let report =
+        drift::against_training_panel(&ds, &wm, &trained, args.as_of, args.threshold).context("computing the drift")?;
+    println!(
+        "drift as of {} against the training panel of {} ({} dates, {} to {}): {}",
+        report.as_of,
+        trained.model_id,
+        report.reference_dates.len(),
+        report.reference_dates.first().map_or("-".into(), |d| d.to_string()),
+        report.reference_dates.last().map_or("-".into(), |d| d.to_string()),
+        if report.drifted() { format!("DRIFTED (PSI over {})", report.threshold) } else { "no drift".into() }
+    );
+    let psi_text = |p: &drift::Psi| match p {
+        drift::Psi::Value(v) => format!("{v:.3}"),
+        drift::Psi::Undefined(u) => format!("undefined: {}", u.reason()),
+    };
+    for (t, p) in &report.score {
+        println!("  score ({})  PSI {}", t.code(), psi_text(p));
+    }
+    println!("  top movers:");
+    for f in report.top_movers(10) {
+        println!("    {:<8} {:<40} PSI {}", f.entity_type.code(), f.feature.name(), psi_text(&f.psi));
+    }
+    let undefined = report.features.iter().filter(|f| f.psi.value().is_none()).count();
+    if undefined > 0 {
+        println!("  {undefined} feature(s) with no PSI (calendar features, or constant in the training panel): see the JSON report");
+    }
+    if let Some(path) = &args.json {
+        let partial = path.with_extension("json.partial");
+        std::fs::write(&partial, format!("{:#}\n", report.to_json()))
+            .and_then(|()| std::fs::rename(&partial, path))
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("report -> {}", path.display());
     }
     Ok(())
 }

@@ -157,3 +157,49 @@ fn tokens_and_the_audit_log_from_the_command_line() {
     let out = wagewatch(&["audit", "--state", state], dir.path());
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn report_drift_names_the_top_movers_and_never_writes_nan() {
+    let f = crate::server::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("drift.json");
+    let run = |model: &str| {
+        Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+            .args(["report", "drift", "--model", model, "--as-of", "2026-01-01", "--data"])
+            .arg(&f.data)
+            .arg("--models")
+            .arg(&f.models)
+            .arg("--key-file")
+            .arg(&f.key)
+            .arg("--json")
+            .arg(&json)
+            .env_remove("WAGEWATCH_PSEUDONYM_KEY")
+            .output()
+            .unwrap()
+    };
+    let out = run("m-test");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("top movers"), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let features = report["features"].as_array().unwrap();
+    let expected = wagewatch_core::features::EntityType::Employer.features().len()
+        + wagewatch_core::features::EntityType::Project.features().len();
+    assert_eq!(features.len(), expected);
+    for f in features {
+        match f["psi"].as_f64() {
+            Some(v) => assert!(v.is_finite() && v >= 0.0, "{f}"),
+            None => assert!(f["note"].as_str().is_some_and(|n| !n.is_empty()), "{f}"),
+        }
+    }
+    let calendar = features.iter().find(|f| f["feature"] == "days_to_spring_festival").unwrap();
+    assert!(calendar["psi"].is_null(), "{calendar}");
+    assert!(report["score"].as_array().unwrap().iter().all(|s| s["psi"].as_f64().is_some()));
+    assert!(report["drifted"].is_boolean());
+    // The largest PSI comes first.
+    let values: Vec<f64> = features.iter().filter_map(|f| f["psi"].as_f64()).collect();
+    assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
+
+    let missing = run("no-such-model");
+    assert!(!missing.status.success());
+    assert!(text(&missing).contains("loading model no-such-model"), "{}", text(&missing));
+}

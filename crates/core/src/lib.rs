@@ -13,6 +13,7 @@
 pub mod backtest;
 pub mod calendar;
 pub mod contract;
+pub mod drift;
 pub mod features;
 pub mod ingest;
 pub mod metrics;
