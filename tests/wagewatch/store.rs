@@ -396,3 +396,52 @@ fn check_same_watchlist(f: &crate::server::Fixture, store: &Path, as_of: &str, d
     assert!(!outputs[0].is_empty());
     assert_eq!(outputs[0], outputs[1]);
 }
+
+#[test]
+fn a_damaged_store_or_a_folder_of_other_files_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, store) = (dir.path().join("data"), dir.path().join("store"));
+    fs::create_dir(&data).unwrap();
+    write_partitioned(&data);
+    // A folder that holds other files (here the dataset itself) is never made a store.
+    let err = ingest(&data, &data, Mode::Strict).unwrap_err();
+    assert!(matches!(err, DataStoreError::NotEmpty { .. }), "{err}");
+    assert!(data.join("payroll/2024-05.csv").is_file() && !data.join(MANIFEST_FILE).exists());
+
+    ingest(&store, &data, Mode::Strict).unwrap();
+    let parts = |table: &str| -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for month in fs::read_dir(store.join("data").join(table)).unwrap() {
+            let month = month.unwrap().path();
+            if month.is_dir() {
+                out.extend(fs::read_dir(month).unwrap().map(|f| f.unwrap().path()));
+            }
+        }
+        out
+    };
+    // A file a user left in the store's folders is not the store's to delete.
+    let stray = store.join("data/payroll/notes.txt");
+    fs::write(&stray, "mine").unwrap();
+    fs::write(
+        data.join("payroll/2024-06.csv"),
+        rows("payroll", &[",E3,320105199203031111,2024-06,20,4200,2024-07-10"]),
+    )
+    .unwrap();
+    ingest(&store, &data, Mode::Strict).unwrap();
+    assert_eq!(fs::read_to_string(&stray).unwrap(), "mine");
+
+    // A payroll part replaced by a file of another schema is an error naming it, not a panic.
+    let payroll_part = parts("payroll").into_iter().find(|p| p.extension().is_some_and(|e| e == "parquet")).unwrap();
+    let saved = fs::read(&payroll_part).unwrap();
+    fs::copy(&parts("payments")[0], &payroll_part).unwrap();
+    let err = DataStore::open(&store).unwrap().load(&pseudonymizer()).map(|_| ()).unwrap_err();
+    assert!(err.to_string().contains("is not a payroll part"), "{err}");
+    fs::write(&payroll_part, saved).unwrap();
+
+    // A manifest naming a path outside the store's data is refused before anything is read or deleted.
+    let conn = rusqlite::Connection::open(store.join(MANIFEST_FILE)).unwrap();
+    conn.execute("UPDATE files SET path = '../../elsewhere' WHERE tbl = 'payments'", []).unwrap();
+    drop(conn);
+    let err = DataStore::open(&store).unwrap().load(&pseudonymizer()).map(|_| ()).unwrap_err();
+    assert!(matches!(err, DataStoreError::Corrupt { .. }), "{err}");
+}

@@ -31,8 +31,6 @@ pub enum Psi {
 /// Why a PSI is undefined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Undefined {
-    /// Every reference value is the same: there is nothing to compare shares against.
-    ConstantInReference,
     NoReferenceRows,
     NoCurrentRows,
     /// A calendar feature (the season group): the same for every entity on a date, so its distribution
@@ -44,7 +42,6 @@ impl Undefined {
     /// A plain-language reason.
     pub fn reason(self) -> &'static str {
         match self {
-            Undefined::ConstantInReference => "constant in the reference, so its PSI is undefined",
             Undefined::NoReferenceRows => "no reference rows",
             Undefined::NoCurrentRows => "no rows scored",
             Undefined::Calendar => "set by the calendar, the same for every entity on a date",
@@ -74,8 +71,10 @@ fn cut_points(reference: &[f64]) -> Vec<f64> {
         })
         .collect();
     cuts.dedup();
-    // A cut at the maximum leaves the last bin empty for the reference: drop it.
-    if cuts.last() == sorted.last() {
+    // A cut at the maximum leaves the last bin empty for the reference: drop it, unless it is the only
+    // one (a feature constant in the reference keeps "at that value" and "above it" as its two bins, so a
+    // feature that used to be constant and now varies shows as drift).
+    if cuts.len() > 1 && cuts.last() == sorted.last() {
         cuts.pop();
     }
     cuts
@@ -100,9 +99,6 @@ pub fn psi(reference: &[f64], current: &[f64]) -> Psi {
         return Psi::Undefined(Undefined::NoCurrentRows);
     }
     let cuts = cut_points(reference);
-    if cuts.is_empty() {
-        return Psi::Undefined(Undefined::ConstantInReference);
-    }
     let (r, c) = (shares(reference, &cuts), shares(current, &cuts));
     Psi::Value(r.iter().zip(&c).map(|(r, c)| (c - r) * (c / r).ln()).sum())
 }
@@ -271,7 +267,11 @@ mod tests {
 
     #[test]
     fn undefined_psi_has_a_reason_never_nan() {
-        check(&[3.0; 50], &range(10), Psi::Undefined(Undefined::ConstantInReference));
+        // Constant in the reference: bins "≤ 3" and "> 3". Still constant: no drift. Now 0..9 (4 of 10 at
+        // or under 3): (0.4 − 1)·ln 0.4 + (0.6 − 1e-4)·ln(0.6 / 1e-4).
+        check(&[3.0; 50], &[3.0; 20], Psi::Value(0.0));
+        let want = (0.4 - 1.0) * 0.4f64.ln() + (0.6 - 1e-4) * (0.6f64 / 1e-4).ln();
+        check(&[3.0; 50], &range(10), Psi::Value(want));
         check(&[], &range(10), Psi::Undefined(Undefined::NoReferenceRows));
         check(&range(10), &[], Psi::Undefined(Undefined::NoCurrentRows));
         check(&[f64::NAN, f64::INFINITY], &range(10), Psi::Undefined(Undefined::NoReferenceRows));

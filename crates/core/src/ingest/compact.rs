@@ -38,10 +38,22 @@ pub enum CompactError {
     Write { path: PathBuf, reason: String },
     #[error("cannot read store file {path}: {reason}")]
     Read { path: PathBuf, reason: String },
-    #[error("store file {path} is not a {table} part of this version of wagewatch (column {column})")]
+    #[error("store file {path} is not a {table} part this version of wagewatch wrote (column {column}: another type, a null or a value out of range)")]
     Schema { path: PathBuf, table: Table, column: String },
     #[error("store file {path} names {kind} {id}, which the store's registry does not hold")]
     UnknownId { path: PathBuf, kind: &'static str, id: String },
+}
+
+impl CompactError {
+    /// The message without any id the data holds.
+    pub fn redacted(&self) -> String {
+        match self {
+            CompactError::UnknownId { path, kind, .. } => {
+                format!("store file {} names a {kind} the store's registry does not hold", path.display())
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// One written part: the rows of one table for one wage month.
@@ -194,14 +206,51 @@ fn read_part(
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| err(e.to_string()))?;
-    for field in schema.fields() {
-        let found = reader.schema().field_with_name(field.name()).ok().map(|f| f.data_type().clone());
-        if found.as_ref() != Some(field.data_type()) {
+    // Columns are read by position below: the file must have exactly these, in this order, with these
+    // types and nullability (what `write_part` writes).
+    let found = reader.schema();
+    for (i, field) in schema.fields().iter().enumerate() {
+        let same = found.fields().get(i).is_some_and(|f| {
+            f.name() == field.name() && f.data_type() == field.data_type() && f.is_nullable() == field.is_nullable()
+        });
+        if !same {
             return Err(CompactError::Schema { path: path.to_path_buf(), table, column: field.name().clone() });
         }
     }
+    if found.fields().len() != schema.fields().len() {
+        return Err(CompactError::Schema { path: path.to_path_buf(), table, column: "(extra columns)".into() });
+    }
     for batch in reader {
-        each(&batch.map_err(|e| err(e.to_string()))?)?;
+        let batch = batch.map_err(|e| err(e.to_string()))?;
+        check_ranges(path, table, &batch)?;
+        each(&batch)?;
+    }
+    Ok(())
+}
+
+/// Refuses values no ingest writes (nulls where the schema has none, dates and months outside the contract):
+/// a damaged or foreign file is an error, never a panic or a huge allocation further on.
+fn check_ranges(path: &Path, table: Table, batch: &RecordBatch) -> Result<(), CompactError> {
+    let bad = |column: &str| CompactError::Schema { path: path.to_path_buf(), table, column: column.into() };
+    for (i, field) in batch.schema().fields().iter().enumerate() {
+        let col = batch.column(i);
+        if !field.is_nullable() && col.null_count() > 0 {
+            return Err(bad(field.name()));
+        }
+        let in_range = match col.data_type() {
+            DataType::Date32 => {
+                column::<Date32Array>(batch, i).values().iter().all(|&d| Date::from_days(d).in_contract_range())
+            }
+            DataType::Int32 if field.name() == "period" => {
+                column::<Int32Array>(batch, i).values().iter().all(|&m| Month::from_index(m).in_contract_range())
+            }
+            DataType::UInt8 => column::<UInt8Array>(batch, i).values().iter().all(|&d| d <= 31),
+            DataType::Int64 => column::<Int64Array>(batch, i).values().iter().all(|&f| f >= 0),
+            _ => true,
+        };
+        if !in_range {
+            return Err(bad(field.name()));
+        }
     }
     Ok(())
 }

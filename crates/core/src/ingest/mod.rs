@@ -105,6 +105,7 @@ impl IngestError {
                 }
                 text
             }
+            IngestError::Store(e) => e.redacted(),
             IngestError::Unreadable { table, path, .. } => {
                 format!("table {table}: file {} cannot be read", path.display())
             }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use wagewatch_core::contract::{Month, Table};
+use wagewatch_core::contract::{Date, Month, Table};
 use wagewatch_core::ingest::compact::Part;
 
 use super::{DataStoreError, SourceFile, TablePlan};
@@ -120,17 +120,29 @@ impl Manifest {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
+        let mut version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
         if version == 0 && create {
-            let store_id: String = (0..8).map(|_| format!("{:02x}", random_byte())).collect();
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {SCHEMA}
-                 INSERT INTO meta (key, value) VALUES ('store_id', '{store_id}');
-                 PRAGMA user_version = {FORMAT_VERSION}; COMMIT;"
-            ))
-            .map_err(db)?;
+            // Two first ingests at once: the schema is created under the write lock, by whichever comes first.
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(db)?;
+            version = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
+            if version == 0 {
+                let store_id: String = (0..8).map(|_| format!("{:02x}", random_byte())).collect();
+                conn.execute_batch(&format!(
+                    "{SCHEMA}
+                     INSERT INTO meta (key, value) VALUES ('store_id', '{store_id}');
+                     PRAGMA user_version = {FORMAT_VERSION};"
+                ))
+                .map_err(db)?;
+                version = FORMAT_VERSION;
+            }
+            conn.execute_batch("COMMIT").map_err(db)?;
             set_private(&path).map_err(|source| DataStoreError::Io { path: path.clone(), source })?;
-        } else if version != FORMAT_VERSION {
+        }
+        if version == 0 && existed {
+            // Being created by a first ingest this moment: nothing to read yet.
+            return Err(DataStoreError::Empty { path: dir.to_path_buf() });
+        }
+        if version != FORMAT_VERSION {
             if !existed {
                 let _ = std::fs::remove_file(&path);
             }
@@ -203,12 +215,20 @@ impl Manifest {
             .collect::<Result<Vec<Row>, _>>()
             .map_err(|e| self.db(e))?;
         for (tbl, path, month, first_due, last_due) in rows {
-            let month = month.as_deref().and_then(Month::parse);
+            let corrupt =
+                |what: &str| DataStoreError::Corrupt { path: self.path.clone(), what: format!("{what}: {path}") };
+            if !super::store_written(&path) {
+                return Err(corrupt("a listed file outside the store's data folder"));
+            }
+            let month = month.as_deref().and_then(Month::parse).filter(|m| m.in_contract_range());
+            let due = |d: Option<i32>| d.map(Date::from_days).filter(|d| d.in_contract_range()).map(Date::days);
             match (tbl.as_str(), month) {
                 ("snapshot", _) => listing.snapshot = path,
                 ("payroll", Some(m)) => {
+                    let (Some(lo), Some(hi)) = (due(first_due), due(last_due)) else {
+                        return Err(corrupt("a payroll part without its due dates"));
+                    };
                     listing.payroll_by_month.push((m, path.clone()));
-                    let (lo, hi) = (first_due.unwrap_or(i32::MIN), last_due.unwrap_or(i32::MAX));
                     listing.payroll_parts.push((m, path.clone(), lo, hi));
                     listing.payroll.push(path);
                 }
@@ -216,7 +236,7 @@ impl Manifest {
                     listing.payments_parts.push((m, path.clone()));
                     listing.payments.push(path);
                 }
-                _ => {}
+                _ => return Err(corrupt("a listed file of no known table or month")),
             }
         }
         drop(stmt);

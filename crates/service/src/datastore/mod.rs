@@ -53,6 +53,10 @@ pub enum DataStoreError {
     Db { path: PathBuf, source: rusqlite::Error },
     #[error("store {path} was written in store format {found}; this wagewatch reads format {known}: re-ingest the data into a new store")]
     Version { path: PathBuf, found: i64, known: i64 },
+    #[error("{path} holds files but no wagewatch store ({MANIFEST_FILE}); name an empty or new folder for a store")]
+    NotEmpty { path: PathBuf },
+    #[error("store manifest {path} is damaged: {what}")]
+    Corrupt { path: PathBuf, what: String },
     #[error("{path} is not a wagewatch store (no {MANIFEST_FILE})")]
     NotAStore { path: PathBuf },
     #[error("store {path} holds no data yet; run `wagewatch ingest --data DIR --store {path}` first", path = .path.display())]
@@ -78,6 +82,7 @@ impl DataStoreError {
     pub fn redacted(&self) -> String {
         match self {
             DataStoreError::Ingest(e) => e.redacted(),
+            DataStoreError::Compact(e) => e.redacted(),
             DataStoreError::RegistryDropsId { table, file, kind, .. } => {
                 format!("{}: {table} no longer holds a {kind} that stored payroll names", file.display())
             }
@@ -132,6 +137,10 @@ impl DataStore {
 
     /// Opens the store in `dir`, creating it when the folder holds none.
     pub fn create_or_open(dir: &Path) -> Result<DataStore, DataStoreError> {
+        let holds_other_files = !Self::is_store(dir) && fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+        if holds_other_files {
+            return Err(DataStoreError::NotEmpty { path: dir.to_path_buf() });
+        }
         crate::state::create_private_dir(dir)
             .map_err(|source| DataStoreError::Io { path: dir.to_path_buf(), source })?;
         Ok(DataStore { dir: dir.to_path_buf(), manifest: Manifest::open(dir, true)? })
@@ -255,26 +264,27 @@ impl DataStore {
             return Ok(IngestOutcome::NothingNew { generation: self.manifest.current_generation()? });
         }
         let listing = self.manifest.listing()?;
-        let plan_of = |t: Table| plans.iter().find(|(p, _)| *p == t).map_or(TablePlan::Unchanged, |(_, p)| *p);
-        let (sources, prior) = self.sources_to_read(&found, &files, &known, &listing, &plan_of)?;
         let generation = listing.generation.as_ref().map_or(1, |g| g.number + 1);
         let tag = format!("g{generation:06}");
-        let written = self.read_and_write(&sources, prior, key, options, &tag);
-        let Written { ingested, parts, required } = match written {
+        let plan_of = |t: Table| plans.iter().find(|(p, _)| *p == t).map_or(TablePlan::Unchanged, |(_, p)| *p);
+        let small_replaced = plan_of(Table::Employers) == TablePlan::Replace;
+        let attempt = (|| -> Result<(Option<String>, Written), DataStoreError> {
+            // The small tables are copied first and the copies checked, so the store keeps what was checked
+            // even if an exporter rewrites a file meanwhile.
+            let snapshot = if small_replaced { Some(self.copy_small_tables(data, &found, &tag)?) } else { None };
+            let (sources, prior) =
+                self.sources_to_read(&found, &files, &known, &listing, snapshot.as_deref(), &plan_of)?;
+            let check_required = (small_replaced && plan_of(Table::Payroll) != TablePlan::Replace).then_some(&found);
+            let written = self.read_and_write(&sources, prior, key, options, &tag, check_required)?;
+            Ok((snapshot, written))
+        })();
+        let (snapshot, Written { ingested, parts, required }) = match attempt {
             Ok(w) => w,
             Err(e) => {
                 self.remove_uncommitted()?;
                 return Err(e);
             }
         };
-        let small_replaced = plan_of(Table::Employers) == TablePlan::Replace;
-        if small_replaced && plan_of(Table::Payroll) != TablePlan::Replace {
-            if let Err(e) = self.check_required_ids(&ingested.dataset, &found) {
-                self.remove_uncommitted()?;
-                return Err(e);
-            }
-        }
-        let snapshot = if small_replaced { Some(self.copy_small_tables(&found, &tag)?) } else { None };
         let mut new_files: Vec<PathBuf> = parts.iter().map(|p| p.path.clone()).collect();
         new_files.extend(snapshot.iter().map(|s| self.dir.join(s)));
         sync_new(&self.dir, &new_files).map_err(|source| DataStoreError::Io { path: self.dir.clone(), source })?;
@@ -310,9 +320,13 @@ impl DataStore {
         key: &Pseudonymizer,
         options: &IngestOptions,
         tag: &str,
+        check_required: Option<&Sources>,
     ) -> Result<Written, DataStoreError> {
         let data_dir = self.dir.join("data");
         let mut session = Session::start(sources, key, options)?;
+        if let Some(found) = check_required {
+            self.check_required_ids(session.registries(), found)?;
+        }
         session.split().1.read_small(sources)?;
         let one_file = |src: &TableSource, file: &PathBuf| TableSource {
             table: src.table,
@@ -370,13 +384,14 @@ impl DataStore {
         files: &[SourceFile],
         known: &[SourceFile],
         listing: &manifest::Listing,
+        new_snapshot: Option<&str>,
         plan_of: &dyn Fn(Table) -> TablePlan,
     ) -> Result<(Sources, PriorParts), DataStoreError> {
         let mut sources = Sources::default();
-        let small_replaced = plan_of(Table::Employers) == TablePlan::Replace;
-        if small_replaced {
+        if let Some(snapshot) = new_snapshot {
+            let copies = Sources::locate_present(&self.dir.join(snapshot))?;
             for t in SMALL_TABLES {
-                sources.set(t, found.get(t).cloned());
+                sources.set(t, copies.get(t).cloned());
             }
         } else if listing.generation.is_some() {
             let copies = Sources::locate_present(&self.dir.join(&listing.snapshot))?;
@@ -413,11 +428,15 @@ impl DataStore {
     }
 
     /// The employers and projects that stored payroll names must stay registered when the small tables change.
-    fn check_required_ids(&self, ds: &Dataset, found: &Sources) -> Result<(), DataStoreError> {
+    fn check_required_ids(
+        &self,
+        (employer_ids, employers, project_ids, projects): (&IdSet, usize, &IdSet, usize),
+        found: &Sources,
+    ) -> Result<(), DataStoreError> {
         for (kind, id) in self.manifest.required_ids()? {
             let (ids, registered, table) = match kind.as_str() {
-                "employer" => (&ds.employer_ids, ds.employers.len(), Table::Employers),
-                _ => (&ds.project_ids, ds.projects.len(), Table::Projects),
+                "employer" => (employer_ids, employers, Table::Employers),
+                _ => (project_ids, projects, Table::Projects),
             };
             if ids.get(&id).is_none_or(|i| i >= registered) {
                 let file = found.get(table).map(|s| s.files[0].clone()).unwrap_or_default();
@@ -428,20 +447,15 @@ impl DataStore {
         Ok(())
     }
 
-    /// Copies the small tables' files as found into `data/snapshot/<tag>/`, in the same form.
-    fn copy_small_tables(&self, found: &Sources, tag: &str) -> Result<String, DataStoreError> {
+    /// Copies the small tables' files as found into `data/snapshot/<tag>/`, at the same paths relative to
+    /// the dataset folder (so the copies are located, and their problems named, as the originals).
+    fn copy_small_tables(&self, data: &Path, found: &Sources, tag: &str) -> Result<String, DataStoreError> {
         let rel = format!("data/snapshot/{tag}");
         let to = self.dir.join(&rel);
         for t in SMALL_TABLES {
             let Some(src) = found.get(t) else { continue };
-            let single = src.files.len() == 1 && src.files[0].file_stem().is_some_and(|s| s == t.name());
-            for (n, file) in src.files.iter().enumerate() {
-                let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("parquet");
-                let target = if single {
-                    to.join(format!("{}.{ext}", t.name()))
-                } else {
-                    to.join(t.name()).join(format!("{n:06}.{ext}"))
-                };
+            for file in &src.files {
+                let target = to.join(file.strip_prefix(data).unwrap_or(file));
                 let io = |source| DataStoreError::Io { path: target.clone(), source };
                 fs::create_dir_all(target.parent().expect("a file in a folder")).map_err(io)?;
                 fs::copy(file, &target).map_err(io)?;
@@ -451,28 +465,33 @@ impl DataStore {
     }
 
     /// Removes data files no committed generation lists (written by an ingest that was killed or refused).
+    /// Only names the store itself writes are ever removed: anything else under the folder is left alone.
     fn remove_uncommitted(&self) -> Result<(), DataStoreError> {
         let listed = self.manifest.all_files()?;
-        let data = self.dir.join("data");
-        let mut stack = vec![data.clone()];
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| DataStoreError::Io { path, source }
+        };
+        let mut stack = vec![self.dir.join("data")];
         while let Some(dir) = stack.pop() {
             let Ok(entries) = fs::read_dir(&dir) else { continue };
             for entry in entries.flatten() {
                 let path = entry.path();
                 let rel = path.strip_prefix(&self.dir).unwrap_or(&path).to_string_lossy().to_string();
-                if listed.contains(&rel) {
-                    continue; // a listed part, or a listed snapshot folder kept whole
+                if listed.contains(&rel) || !store_written(&rel) {
+                    continue; // a listed part or snapshot, or a file the store did not write
                 }
-                if path.is_dir() {
-                    if listed.iter().any(|l| l.starts_with(&format!("{rel}/"))) {
-                        stack.push(path);
-                    } else {
-                        fs::remove_dir_all(&path)
-                            .map_err(|source| DataStoreError::Io { path: path.clone(), source })?;
-                    }
+                if !path.is_dir() {
+                    fs::remove_file(&path).map_err(io(&path))?;
+                } else if rel.starts_with("data/snapshot/") {
+                    fs::remove_dir_all(&path).map_err(io(&path))?; // an unlisted snapshot is ours whole
                 } else {
-                    fs::remove_file(&path).map_err(|source| DataStoreError::Io { path: path.clone(), source })?;
+                    stack.push(path);
                 }
+            }
+            // A month folder left empty goes too.
+            if dir.parent().is_some_and(|p| p.ends_with("payroll") || p.ends_with("payments")) {
+                let _ = fs::remove_dir(&dir);
             }
         }
         Ok(())
@@ -481,6 +500,9 @@ impl DataStore {
     /// Deletes files superseded before `generation` (those it superseded itself stay one more ingest).
     fn delete_superseded(&mut self, generation: i64) -> Result<(), DataStoreError> {
         for rel in self.manifest.forget_superseded_before(generation)? {
+            if !store_written(&rel) {
+                continue; // a damaged manifest never makes an ingest delete outside what it wrote
+            }
             let path = self.dir.join(&rel);
             let result = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
             match result {
@@ -490,6 +512,27 @@ impl DataStore {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether `rel` (relative to the store) is a name the store writes: `data`, `data/payroll`,
+/// `data/payments`, a month folder, a part `g<6 digits>-<5 digits>.parquet`, `data/snapshot` or a snapshot
+/// folder `g<6 digits>`.
+fn store_written(rel: &str) -> bool {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let month = |s: &str| s.len() == 7 && digits(&s[..4], 4) && &s[4..5] == "-" && digits(&s[5..], 2);
+    let part = |s: &str| {
+        s.strip_prefix('g')
+            .and_then(|s| s.strip_suffix(".parquet"))
+            .is_some_and(|s| s.len() == 12 && digits(&s[..6], 6) && &s[6..7] == "-" && digits(&s[7..], 5))
+    };
+    let segments: Vec<&str> = rel.split('/').collect();
+    match segments.as_slice() {
+        ["data"] | ["data", "payroll" | "payments" | "snapshot"] => true,
+        ["data", "payroll" | "payments", m] => month(m),
+        ["data", "payroll" | "payments", m, f] => month(m) && part(f),
+        ["data", "snapshot", g] => g.strip_prefix('g').is_some_and(|d| digits(d, 6)),
+        _ => false,
     }
 }
 
