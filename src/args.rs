@@ -57,15 +57,23 @@ pub enum ReportCommand {
     Drift(DriftArgs),
 }
 
+/// A saved model: its id and the folder of models.
+#[derive(Args)]
+pub struct ModelArgs {
+    /// The model id under --models.
+    #[arg(long = "model", value_name = "MODEL")]
+    pub id: String,
+    /// The folder of saved models.
+    #[arg(long = "models", value_name = "MODELS", default_value = "models")]
+    pub dir: PathBuf,
+}
+
 #[derive(Args)]
 pub struct DriftArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// The model id under --models.
-    #[arg(long)]
-    pub model: String,
-    #[arg(long, default_value = "models")]
-    pub models: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// The as-of date whose features are compared with the training panel's.
     #[arg(long, value_parser = parse_date)]
     pub as_of: Date,
@@ -228,11 +236,8 @@ pub struct TrainArgs {
 pub struct ScoreArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// The model id under --models.
-    #[arg(long)]
-    pub model: String,
-    #[arg(long, default_value = "models")]
-    pub models: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// The as-of date scored.
     #[arg(long, value_parser = parse_date)]
     pub as_of: Date,

@@ -164,8 +164,8 @@ fn report_drift(args: args::DriftArgs) -> Result<()> {
     if !(args.threshold.is_finite() && args.threshold > 0.0) {
         bail!("--threshold must be a positive number, not {}", args.threshold);
     }
-    let trained = artifact::load(&args.models, &args.model)
-        .with_context(|| format!("loading model {} from {}", args.model, args.models.display()))?;
+    let trained = artifact::load(&args.model.dir, &args.model.id)
+        .with_context(|| format!("loading model {} from {}", args.model.id, args.model.dir.display()))?;
     let (ds, wm) = load_dataset(&args.data, None)?;
     let report =
         drift::against_training_panel(&ds, &wm, &trained, args.as_of, args.threshold).context("computing the drift")?;
@@ -282,7 +282,7 @@ fn train(args: args::TrainArgs) -> Result<()> {
 }
 
 fn score(args: args::ScoreArgs) -> Result<()> {
-    let trained = artifact::load(&args.models, &args.model).context("loading the model")?;
+    let trained = artifact::load(&args.model.dir, &args.model.id).context("loading the model")?;
     let (ds, wm) = load_dataset(&args.data, Some(args.as_of))?;
     let started = Instant::now();
     let feats = features::compute(&ds, &wm, args.as_of, trained.horizon_days).context("computing features")?;
