@@ -686,34 +686,56 @@ fn links(ds: &Dataset, as_of: Date) -> Vec<Link> {
 /// Wages due and paid by month over the 12 months of due dates before the as-of date, per employer and
 /// per project.
 fn wage_months(ds: &Dataset, wm: &WorkerMonths, as_of: Date) -> Vec<WageMonth> {
-    let mut acc: std::collections::BTreeMap<(EntityType, usize, Month), (i64, i64)> = Default::default();
     let pr = &ds.payroll;
-    for &r in wm.due_between(as_of.add_days(-366), as_of) {
+    let rows = wm.due_between(as_of.add_days(-366), as_of);
+    let (lo, hi) = rows
+        .iter()
+        .map(|&r| pr.period[r as usize].index())
+        .fold((i32::MAX, i32::MIN), |(lo, hi), m| (lo.min(m), hi.max(m)));
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    // One slot per entity and wage month of the window: (due, paid, seen), employers first, then projects.
+    let months = (hi - lo + 1) as usize;
+    let employers = ds.employer_ids.len();
+    let mut slots = vec![(0i64, 0i64, false); (employers + ds.project_ids.len()) * months];
+    for &r in rows {
         let r = r as usize;
         let paid = wm.paid_as_of(r, pr.due_date[r], as_of).paid.fen();
         let due = pr.wage_due[r].fen();
-        let mut add = |key| {
-            let e: &mut (i64, i64) = acc.entry(key).or_default();
-            e.0 += due;
-            e.1 += paid;
+        let m = (pr.period[r].index() - lo) as usize;
+        let mut add = |entity: usize| {
+            let slot = &mut slots[entity * months + m];
+            slot.0 += due;
+            slot.1 += paid;
+            slot.2 = true;
         };
-        add((EntityType::Employer, pr.employer[r].index(), pr.period[r]));
+        add(pr.employer[r].index());
         if let Some(p) = pr.project[r] {
-            add((EntityType::Project, p.index(), pr.period[r]));
+            add(employers + p.index());
         }
     }
-    acc.into_iter()
-        .map(|((t, i, month), (due, paid))| WageMonth {
-            entity_type: t,
-            entity_id: match t {
-                EntityType::Employer => ds.employer_ids.name(i).to_string(),
-                EntityType::Project => ds.project_ids.name(i).to_string(),
-            },
-            month,
+    // In (entity type, entity, month) order.
+    let mut out = Vec::new();
+    for (k, &(due, paid, seen)) in slots.iter().enumerate() {
+        if !seen {
+            continue;
+        }
+        let (entity, m) = (k / months, (k % months) as i32);
+        let (entity_type, entity_id) = if entity < employers {
+            (EntityType::Employer, ds.employer_ids.name(entity))
+        } else {
+            (EntityType::Project, ds.project_ids.name(entity - employers))
+        };
+        out.push(WageMonth {
+            entity_type,
+            entity_id: entity_id.to_string(),
+            month: Month::from_index(lo + m),
             due: Money::from_fen(due),
             paid: Money::from_fen(paid),
-        })
-        .collect()
+        });
+    }
+    out
 }
 
 /// Complaints and inspections of the two years before the as-of date, per employer and per project.
