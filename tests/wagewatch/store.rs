@@ -445,3 +445,49 @@ fn a_damaged_store_or_a_folder_of_other_files_is_refused_and_left_alone() {
     let err = DataStore::open(&store).unwrap().load(&pseudonymizer()).map(|_| ()).unwrap_err();
     assert!(matches!(err, DataStoreError::Corrupt { .. }), "{err}");
 }
+
+#[test]
+fn a_server_rescore_reads_the_configured_store_and_its_schedule_sees_only_commits() {
+    let f = crate::server::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let (data, store) = (dir.path().join("data"), dir.path().join("store"));
+    fs::create_dir(&data).unwrap();
+    for entry in fs::read_dir(&f.data).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, data.join(path.file_name().unwrap())).unwrap();
+    }
+    let key = wagewatch_core::ingest::Pseudonymizer::from_env_or_file(&f.key).unwrap();
+    let mut s = DataStore::create_or_open(&store).unwrap();
+    s.ingest(&data, &key, &IngestOptions::default(), Timestamp(0)).unwrap();
+    let stamp = runs::schedule::data_stamp(&store);
+    // Reading the store (as every re-score does) leaves the stamp alone; only a commit changes it.
+    DataStore::open(&store).unwrap().load(&key).unwrap();
+    assert_eq!(runs::schedule::data_stamp(&store), stamp);
+
+    let config = crate::server::config_for(&store, &f.models);
+    let mut state = wagewatch_service::state::Store::open(&dir.path().join("state")).unwrap();
+    let d = wagewatch_core::contract::Date::parse("2025-12-01").unwrap();
+    let run = runs::rescore_from_folder(&mut state, &config, &key, d, None, "schedule").unwrap();
+    let generation = DataStore::open(&store).unwrap().generation().unwrap().unwrap();
+    assert_eq!(run.data_fingerprint, generation.fingerprint(), "the run records the ingest it scored");
+    assert!(run.counts.employers > 0 && run.counts.projects > 0);
+
+    // A date outside the store's data is refused, not scored empty.
+    let late = wagewatch_core::contract::Date::parse("2031-01-01").unwrap();
+    let err = runs::rescore_from_folder(&mut state, &config, &key, late, None, "cli").unwrap_err();
+    assert!(err.to_string().contains("lies outside the store's data"), "{err}");
+
+    // A file rewritten with the same content is re-hashed and is nothing new: the stamp stays. New
+    // content is committed, and the stamp changes, so `on_new_data` re-scores.
+    let complaints = data.join("complaints.parquet");
+    let bytes = fs::read(&complaints).unwrap();
+    fs::write(&complaints, &bytes).unwrap();
+    let outcome = s.ingest(&data, &key, &IngestOptions::default(), Timestamp(0)).unwrap();
+    assert!(matches!(outcome, IngestOutcome::NothingNew { .. }), "{outcome:?}");
+    assert_eq!(runs::schedule::data_stamp(&store), stamp);
+    fs::remove_file(data.join("inspections.parquet")).unwrap();
+    let outcome = s.ingest(&data, &key, &IngestOptions::default(), Timestamp(0)).unwrap();
+    assert!(matches!(outcome, IngestOutcome::Ingested { .. }), "{outcome:?}");
+    assert_ne!(runs::schedule::data_stamp(&store), stamp);
+    assert!(!DataStore::open(&store).unwrap().load(&key).unwrap().0.has_inspections);
+}
