@@ -351,8 +351,10 @@ fn the_dashboard_in_a_browser() {
     let search = b.find("input[name='q']");
     b.type_into(&search, &first_name);
     b.click(&b.find("form.filters button[type='submit']"));
-    b.wait("the search", |b| b.url().contains("q="));
-    assert!(b.text("#watchlist tbody tr td:nth-child(2) a").contains(&first_name));
+    // The new page's URL can be seen before its table: wait for both.
+    b.wait("the search", |b| {
+        b.url().contains("q=") && b.text("#watchlist tbody tr td:nth-child(2) a").contains(&first_name)
+    });
     // Sorting by probability via the column header.
     b.goto(&format!("{base}/watchlist?region={home}&sort=score&dir=asc"));
     b.wait("the sorted list", |b| !b.find_all("#watchlist").is_empty());

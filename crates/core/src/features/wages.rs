@@ -225,14 +225,47 @@ pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts 
     WageFacts { employers, projects, sites, footprint }
 }
 
-/// Per (scope, worker): what the distinct-worker counts need.
-type Workers = FastMap<(u32, u64), WorkerState>;
+/// The rows of the last six months, one (scope, worker) sighting each, for the distinct-worker counts:
+/// gathered while walking the window, then sorted so that each pair's sightings are adjacent (cheaper than
+/// a hash map probed at random for every row).
+#[derive(Default)]
+struct Workers(Vec<Sighting>);
 
-fn track(map: &mut Workers, scope: usize, worker: u64, facts: &RowFacts) {
-    let s = map.entry((scope as u32, worker)).or_default();
-    s.last_period = s.last_period.max(facts.period.index());
-    s.owed |= facts.short;
-    s.in_90 |= facts.age < 90;
+#[derive(Clone, Copy)]
+struct Sighting {
+    /// Scope in the high 64 bits, worker in the low: one integer to sort by.
+    key: u128,
+    period: i32,
+    owed: bool,
+    in_90: bool,
+}
+
+impl Workers {
+    fn track(&mut self, scope: usize, worker: u64, facts: &RowFacts) {
+        self.0.push(Sighting {
+            key: (scope as u128) << 64 | u128::from(worker),
+            period: facts.period.index(),
+            owed: facts.short,
+            in_90: facts.age < 90,
+        });
+    }
+
+    /// Each distinct (scope, worker): its scope and state.
+    fn distinct(mut self) -> impl Iterator<Item = (u32, WorkerState)> {
+        self.0.sort_unstable_by_key(|s| s.key);
+        self.0
+            .chunk_by(|a, b| a.key == b.key)
+            .map(|run| {
+                let state = run.iter().fold(WorkerState::default(), |s, x| WorkerState {
+                    last_period: s.last_period.max(x.period),
+                    owed: s.owed | x.owed,
+                    in_90: s.in_90 | x.in_90,
+                });
+                ((run[0].key >> 64) as u32, state)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
 }
 
 type EmployerSide = (Vec<WageAcc>, Vec<WageAcc>, Vec<((u32, u32), i64)>);
@@ -243,7 +276,7 @@ fn employer_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], month
     let n_e = ds.employers.len();
     let mut emp = vec![WageAcc::default(); n_e];
     let mut site = vec![WageAcc::default(); n_e];
-    let mut workers: Workers = FastMap::default();
+    let mut workers = Workers::default();
     let mut footprint: FastMap<(u32, u32), i64> = FastMap::default();
     let six_months_ago = months.p0.plus_months(-6);
     for &r in window {
@@ -256,13 +289,13 @@ fn employer_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], month
             site[ds.projects.general_contractor[p].index()].add(&facts, months);
         }
         if facts.period >= six_months_ago {
-            track(&mut workers, e, pr.worker[r].value(), &facts);
+            workers.track(e, pr.worker[r].value(), &facts);
         }
         if let (Some(p), true) = (p, facts.age < 90) {
             *footprint.entry((e as u32, p as u32)).or_default() += facts.due;
         }
     }
-    count_workers(&mut emp, &workers, months.p0.plus_months(-2).index());
+    count_workers(&mut emp, workers, months.p0.plus_months(-2).index());
     let mut footprint: Vec<((u32, u32), i64)> = footprint.into_iter().collect();
     footprint.sort_unstable();
     (emp, site, footprint)
@@ -272,7 +305,7 @@ fn employer_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], month
 fn project_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], months: Months) -> Vec<WageAcc> {
     let pr = &ds.payroll;
     let mut prj = vec![WageAcc::default(); ds.projects.len()];
-    let mut workers: Workers = FastMap::default();
+    let mut workers = Workers::default();
     let six_months_ago = months.p0.plus_months(-6);
     for &r in window {
         let r = r as usize;
@@ -280,16 +313,16 @@ fn project_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], months
         let facts = RowFacts::of(ds, wm, r, t);
         prj[p].add(&facts, months);
         if facts.period >= six_months_ago {
-            track(&mut workers, p, pr.worker[r].value(), &facts);
+            workers.track(p, pr.worker[r].value(), &facts);
         }
     }
-    count_workers(&mut prj, &workers, months.p0.plus_months(-2).index());
+    count_workers(&mut prj, workers, months.p0.plus_months(-2).index());
     prj
 }
 
 /// Distinct workers of the last 90 days, those owed among them, and those who left owed.
-fn count_workers(accs: &mut [WageAcc], map: &FastMap<(u32, u64), WorkerState>, leaver_cutoff: i32) {
-    for (&(scope, _), s) in map {
+fn count_workers(accs: &mut [WageAcc], workers: Workers, leaver_cutoff: i32) {
+    for (scope, s) in workers.distinct() {
         let a = &mut accs[scope as usize];
         if s.in_90 {
             a.workers_90 += 1;
