@@ -231,37 +231,33 @@ pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts 
 #[derive(Default)]
 struct Workers(Vec<Sighting>);
 
+/// 16 bytes: sightings of a six-month window are many (one per row), so they are kept small.
 #[derive(Clone, Copy)]
 struct Sighting {
-    /// Scope in the high 64 bits, worker in the low: one integer to sort by.
-    key: u128,
-    period: i32,
-    owed: bool,
-    in_90: bool,
+    worker: u64,
+    scope: u32,
+    /// The wage month's index shifted left by 2, with "owed" in bit 1 and "due in the last 90 days" in bit 0.
+    period_flags: i32,
 }
 
 impl Workers {
     fn track(&mut self, scope: usize, worker: u64, facts: &RowFacts) {
-        self.0.push(Sighting {
-            key: (scope as u128) << 64 | u128::from(worker),
-            period: facts.period.index(),
-            owed: facts.short,
-            in_90: facts.age < 90,
-        });
+        let flags = i32::from(facts.short) << 1 | i32::from(facts.age < 90);
+        self.0.push(Sighting { worker, scope: scope as u32, period_flags: facts.period.index() << 2 | flags });
     }
 
     /// Each distinct (scope, worker): its scope and state.
     fn distinct(mut self) -> impl Iterator<Item = (u32, WorkerState)> {
-        self.0.sort_unstable_by_key(|s| s.key);
+        self.0.sort_unstable_by_key(|s| (s.scope, s.worker));
         self.0
-            .chunk_by(|a, b| a.key == b.key)
+            .chunk_by(|a, b| (a.scope, a.worker) == (b.scope, b.worker))
             .map(|run| {
                 let state = run.iter().fold(WorkerState::default(), |s, x| WorkerState {
-                    last_period: s.last_period.max(x.period),
-                    owed: s.owed | x.owed,
-                    in_90: s.in_90 | x.in_90,
+                    last_period: s.last_period.max(x.period_flags >> 2),
+                    owed: s.owed | (x.period_flags & 2 != 0),
+                    in_90: s.in_90 | (x.period_flags & 1 != 0),
                 });
-                ((run[0].key >> 64) as u32, state)
+                (run[0].scope, state)
             })
             .collect::<Vec<_>>()
             .into_iter()
