@@ -191,7 +191,7 @@ fn report_drift(args: args::DriftArgs) -> Result<()> {
     }
     let undefined = report.features.iter().filter(|f| f.psi.value().is_none()).count();
     if undefined > 0 {
-        println!("  {undefined} feature(s) with no PSI (calendar features, or constant in the training panel): see the JSON report");
+        println!("  {undefined} calendar feature(s) with no PSI (the same for every entity on a date)");
     }
     if let Some(path) = &args.json {
         let partial = path.with_extension("json.partial");
