@@ -514,8 +514,9 @@ fn load_dataset(args: &DataArgs, scoring_as_of: Option<Date>) -> Result<(Dataset
     let spinner = spinner(&format!("reading {}", args.data.display()));
     let read = datastore::read_data(&args.data, &key, args.quarantine.clone(), scoring_as_of);
     spinner.finish_and_clear();
-    let (ds, fingerprint) = read.with_context(|| format!("reading {}", args.data.display()))?;
-    tracing::info!(seconds = started.elapsed().as_secs_f64(), data = %fingerprint, "dataset read");
+    let (ds, generation) = read.with_context(|| format!("reading {}", args.data.display()))?;
+    let store = generation.map_or("a dataset folder".to_string(), |g| g.fingerprint());
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), data = %store, "dataset read");
     let wm = WorkerMonths::build(&ds);
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "worker-month index built");
     Ok((ds, wm))

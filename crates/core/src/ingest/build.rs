@@ -10,7 +10,7 @@ use arrow_array::Array;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 
 use super::cells::{normalise, Cell, Col};
-use super::compact::PriorKeys;
+use super::compact::{same_dictionary, PriorKeys};
 use super::problems::{ProblemKind, ProblemLog, QuarantineWriter, RowProblem};
 use super::pseudonym::Pseudonymizer;
 use super::source::{self, read_chunks, Chunk, TableSource};
@@ -278,12 +278,7 @@ impl<T: Copy> DictMemo<T> {
         let cols = row.cols;
         let Some(key) = cols[c].dict_key(row.row) else { return slow(row) };
         let dict = cols[c].dictionary().expect("a column with keys has a dictionary");
-        let same = self.dictionary.as_ref().is_some_and(|d| {
-            d.len() == dict.len()
-                && d.values().as_ptr() == dict.values().as_ptr()
-                && d.offsets().inner().inner().as_ptr() == dict.offsets().inner().inner().as_ptr()
-        });
-        if !same {
+        if !self.dictionary.as_ref().is_some_and(|d| same_dictionary(d, dict)) {
             self.dictionary = Some(dict.clone());
             self.slots.clear();
             self.slots.resize(dict.len(), Memo::Unknown);

@@ -129,27 +129,22 @@ pub fn write_payroll(
     employer_ids: &IdSet,
     project_ids: &IdSet,
 ) -> Result<Vec<Part>, CompactError> {
-    let schema = payroll_schema();
-    let mut parts = Vec::new();
-    for (month, rows) in rows_by_month(&t.period) {
+    write_months(dir, tag, Table::Payroll, &payroll_schema(), &t.period, |rows| {
         let columns: Vec<ArrayRef> = vec![
-            id_column(&rows, project_ids, |r| t.project[r].map(ProjectIx::index)),
-            id_column(&rows, employer_ids, |r| Some(t.employer[r].index())),
+            id_column(rows, project_ids, |r| t.project[r].map(ProjectIx::index)),
+            id_column(rows, employer_ids, |r| Some(t.employer[r].index())),
             Arc::new(rows.iter().map(|&r| t.worker[r].value()).collect::<UInt64Array>()),
             Arc::new(rows.iter().map(|&r| t.period[r].index()).collect::<Int32Array>()),
             Arc::new(rows.iter().map(|&r| t.days_worked[r]).collect::<UInt8Array>()),
             Arc::new(rows.iter().map(|&r| t.wage_due[r].fen()).collect::<Int64Array>()),
             Arc::new(rows.iter().map(|&r| Some(t.due_date[r].days())).collect::<Date32Array>()),
         ];
-        let path = part_path(dir, Table::Payroll, month, tag);
-        write_part(&path, &schema, columns)?;
         let due = rows
             .iter()
             .map(|&r| t.due_date[r])
             .fold(None, |acc: Option<(Date, Date)>, d| Some(acc.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d)))));
-        parts.push(Part { table: Table::Payroll, month, path, rows: rows.len() as u64, due });
-    }
-    Ok(parts)
+        (columns, due)
+    })
 }
 
 /// Writes `payments` as one part per wage month under `dir`, each file named `tag`; files are synced.
@@ -160,20 +155,35 @@ pub fn write_payments(
     employer_ids: &IdSet,
     project_ids: &IdSet,
 ) -> Result<Vec<Part>, CompactError> {
-    let schema = payments_schema();
-    let mut parts = Vec::new();
-    for (month, rows) in rows_by_month(&t.period) {
+    write_months(dir, tag, Table::Payments, &payments_schema(), &t.period, |rows| {
         let columns: Vec<ArrayRef> = vec![
-            id_column(&rows, project_ids, |r| t.project[r].map(ProjectIx::index)),
-            id_column(&rows, employer_ids, |r| Some(t.employer[r].index())),
+            id_column(rows, project_ids, |r| t.project[r].map(ProjectIx::index)),
+            id_column(rows, employer_ids, |r| Some(t.employer[r].index())),
             Arc::new(rows.iter().map(|&r| t.worker[r].value()).collect::<UInt64Array>()),
             Arc::new(rows.iter().map(|&r| t.period[r].index()).collect::<Int32Array>()),
             Arc::new(rows.iter().map(|&r| t.amount[r].fen()).collect::<Int64Array>()),
             Arc::new(rows.iter().map(|&r| Some(t.paid_on[r].days())).collect::<Date32Array>()),
         ];
-        let path = part_path(dir, Table::Payments, month, tag);
-        write_part(&path, &schema, columns)?;
-        parts.push(Part { table: Table::Payments, month, path, rows: rows.len() as u64, due: None });
+        (columns, None)
+    })
+}
+
+/// Writes one part per wage month of `periods`: `columns` gives a month's rows as columns (and, for
+/// payroll, their due-date range).
+fn write_months(
+    dir: &Path,
+    tag: &str,
+    table: Table,
+    schema: &SchemaRef,
+    periods: &[Month],
+    columns: impl Fn(&[usize]) -> (Vec<ArrayRef>, Option<(Date, Date)>),
+) -> Result<Vec<Part>, CompactError> {
+    let mut parts = Vec::new();
+    for (month, rows) in rows_by_month(periods) {
+        let (arrays, due) = columns(&rows);
+        let path = part_path(dir, table, month, tag);
+        write_part(&path, schema, arrays)?;
+        parts.push(Part { table, month, path, rows: rows.len() as u64, due });
     }
     Ok(parts)
 }
@@ -259,6 +269,14 @@ fn column<T: 'static>(batch: &RecordBatch, i: usize) -> &T {
     batch.column(i).as_any().downcast_ref::<T>().expect("the schema was checked")
 }
 
+/// Whether two dictionaries are the same arrays (same buffers), so what was worked out for one holds for
+/// the other: Parquet readers hand every batch of a column chunk the same dictionary.
+pub(super) fn same_dictionary(a: &StringArray, b: &StringArray) -> bool {
+    a.len() == b.len()
+        && a.values().as_ptr() == b.values().as_ptr()
+        && a.offsets().inner().inner().as_ptr() == b.offsets().inner().inner().as_ptr()
+}
+
 /// Maps a dictionary's values to dense indices, each value looked up the first time a row uses it, and the
 /// map reused while batches share the dictionary.
 struct DictionaryMap {
@@ -279,12 +297,7 @@ impl DictionaryMap {
         look: &mut dyn FnMut(&str) -> Result<usize, String>,
     ) -> Result<Vec<Option<usize>>, String> {
         let values = array.values().as_any().downcast_ref::<StringArray>().expect("a Utf8 dictionary");
-        let same = self.values.as_ref().is_some_and(|v| {
-            v.len() == values.len()
-                && v.values().as_ptr() == values.values().as_ptr()
-                && v.offsets().inner().inner().as_ptr() == values.offsets().inner().inner().as_ptr()
-        });
-        if !same {
+        if !self.values.as_ref().is_some_and(|v| same_dictionary(v, values)) {
             self.map.clear();
             self.map.resize(values.len(), None);
             self.values = Some(values.clone());

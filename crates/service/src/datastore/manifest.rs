@@ -76,9 +76,6 @@ pub struct Listing {
     pub generation: Option<Generation>,
     /// The folder of the small tables' copies, relative to the store.
     pub snapshot: String,
-    pub payroll: Vec<String>,
-    pub payments: Vec<String>,
-    pub payroll_by_month: Vec<(Month, String)>,
     /// Each payroll part: wage month, path, earliest and latest due date (days).
     pub payroll_parts: Vec<(Month, String, i32, i32)>,
     /// Each payments part: wage month, path.
@@ -228,13 +225,10 @@ impl Manifest {
                     let (Some(lo), Some(hi)) = (due(first_due), due(last_due)) else {
                         return Err(corrupt("a payroll part without its due dates"));
                     };
-                    listing.payroll_by_month.push((m, path.clone()));
-                    listing.payroll_parts.push((m, path.clone(), lo, hi));
-                    listing.payroll.push(path);
+                    listing.payroll_parts.push((m, path, lo, hi));
                 }
                 ("payments", Some(m)) => {
-                    listing.payments_parts.push((m, path.clone()));
-                    listing.payments.push(path);
+                    listing.payments_parts.push((m, path));
                 }
                 _ => return Err(corrupt("a listed file of no known table or month")),
             }

@@ -166,17 +166,14 @@ impl DataStore {
 
     /// Reads the whole validated dataset back, with the generation it is.
     pub fn load(&self, key: &Pseudonymizer) -> Result<(Dataset, Generation), DataStoreError> {
-        self.load_selected(key, None)
+        self.load_for(key, None)
     }
 
-    /// Reads back what scoring as of `as_of` needs: the small tables whole, and the payroll parts holding
-    /// rows due in the [`PAYROLL_LOOKBACK_DAYS`] before it with the payments of their wage months. Features,
-    /// the scored population and a run's files computed from it equal those from the whole store.
-    pub fn load_for_scoring(&self, key: &Pseudonymizer, as_of: Date) -> Result<(Dataset, Generation), DataStoreError> {
-        self.load_selected(key, Some(as_of))
-    }
-
-    fn load_selected(&self, key: &Pseudonymizer, as_of: Option<Date>) -> Result<(Dataset, Generation), DataStoreError> {
+    /// Reads back what scoring as of `as_of` needs (everything when `None`): the small tables whole,
+    /// and the payroll parts holding rows due in the [`PAYROLL_LOOKBACK_DAYS`] before the date with the
+    /// payments of their wage months. Features, the scored population and a run's files computed from it
+    /// equal those from the whole store. A date outside the store's data is refused.
+    pub fn load_for(&self, key: &Pseudonymizer, as_of: Option<Date>) -> Result<(Dataset, Generation), DataStoreError> {
         self.check_key(key, false)?;
         let mut listing = self.manifest.listing()?;
         if let Some(t) = as_of {
@@ -191,8 +188,6 @@ impl DataStore {
             listing.payroll_parts.retain(|&(_, _, first, last)| last > from && first <= t.days());
             let months: BTreeSet<_> = listing.payroll_parts.iter().map(|(m, ..)| *m).collect();
             listing.payments_parts.retain(|(m, _)| months.contains(m));
-            listing.payroll = listing.payroll_parts.iter().map(|(_, p, ..)| p.clone()).collect();
-            listing.payments = listing.payments_parts.iter().map(|(_, p)| p.clone()).collect();
         }
         let Some(generation) = listing.generation.clone() else {
             return Err(DataStoreError::Empty { path: self.dir.clone() });
@@ -200,8 +195,8 @@ impl DataStore {
         let snapshot = self.dir.join(&listing.snapshot);
         let mut sources = Sources::locate_present(&snapshot).map_err(|e| self.vanished(e))?;
         sources.trust_all();
-        let abs = |v: &[String]| v.iter().map(|p| self.dir.join(p)).collect::<Vec<_>>();
-        let (payroll, payments) = (abs(&listing.payroll), abs(&listing.payments));
+        let payroll: Vec<PathBuf> = listing.payroll_parts.iter().map(|(_, p, ..)| self.dir.join(p)).collect();
+        let payments: Vec<PathBuf> = listing.payments_parts.iter().map(|(_, p)| self.dir.join(p)).collect();
         let ds = ingest::load_compact(&sources, &payroll, &payments, key).map_err(|e| self.vanished(e))?;
         Ok((ds, generation))
     }
@@ -418,7 +413,7 @@ impl DataStore {
                 }
             };
             if t == Table::Payroll && plan_of(t) == TablePlan::Append {
-                for (month, path) in &listing.payroll_by_month {
+                for (month, path, ..) in &listing.payroll_parts {
                     prior.entry(*month).or_default().push(self.dir.join(path));
                 }
             }
@@ -685,24 +680,22 @@ fn sync_new(store: &Path, paths: &[PathBuf]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Reads a dataset for scoring: from a store when `path` is one, else from a dataset folder (strictly, or
-/// setting bad rows aside), with the fingerprint a run or model records.
+/// Reads a dataset for scoring: from a store when `path` is one (with the generation read), else from a
+/// dataset folder (strictly, or setting bad rows aside).
 ///
 /// `scoring_as_of`: the data is read only to score as of this date, so a store reads only what that needs
-/// (see [`DataStore::load_for_scoring`]); `None` reads everything (training, backtests).
+/// (see [`DataStore::load_for`]); `None` reads everything (training, backtests).
 pub fn read_data(
     path: &Path,
     key: &Pseudonymizer,
     quarantine: Option<PathBuf>,
     scoring_as_of: Option<Date>,
-) -> Result<(Dataset, String), DataStoreError> {
+) -> Result<(Dataset, Option<Generation>), DataStoreError> {
     if DataStore::is_store(path) {
         let store = DataStore::open(path)?;
-        let (ds, generation) = store.load_selected(key, scoring_as_of)?;
-        return Ok((ds, generation.fingerprint()));
+        let (ds, generation) = store.load_for(key, scoring_as_of)?;
+        return Ok((ds, Some(generation)));
     }
     let options = IngestOptions { mode: quarantine.map_or(Mode::Strict, Mode::Quarantine), problems_listed: 20 };
-    let ds = ingest::load(path, key, &options)?.dataset;
-    let fingerprint = wagewatch_core::model::fingerprint(&ds);
-    Ok((ds, fingerprint))
+    Ok((ingest::load(path, key, &options)?.dataset, None))
 }

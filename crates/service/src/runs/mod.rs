@@ -354,13 +354,17 @@ pub fn rescore_from_folder(
     };
     let loaded = (|| -> Result<(RiskModel, Dataset, String), RunError> {
         let trained = model::artifact::load(&config.models, &model_id)?;
-        let (mut ds, fingerprint) = crate::datastore::read_data(&config.data, key, None, Some(as_of))?;
-        if !crate::datastore::DataStore::is_store(&config.data) {
+        let (mut ds, generation) = crate::datastore::read_data(&config.data, key, None, Some(as_of))?;
+        if generation.is_none() {
             check_as_of(&ds, as_of)?; // a store checks the date against all it holds, not the rows read
         }
         let added = merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
         tracing::info!(added, "recorded inspections merged into the dataset");
-        let fingerprint = if added > 0 { model::fingerprint(&ds) } else { fingerprint };
+        // A store's generation names what was scored, unless inspections recorded over the API were added.
+        let fingerprint = match generation {
+            Some(g) if added == 0 => g.fingerprint(),
+            _ => model::fingerprint(&ds),
+        };
         Ok((trained, ds, fingerprint))
     })();
     let (trained, ds, fingerprint) = match loaded {
