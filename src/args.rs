@@ -55,6 +55,10 @@ pub enum ReportCommand {
     /// The population stability index (PSI) of every feature and of the score as of a date, against the
     /// model's training panel; the top movers first.
     Drift(DriftArgs),
+    /// The fairness audit as of a date whose horizon has closed: per group of employers and projects
+    /// (kind, sector, size, firm age, city, funding), selection, precision and error rates against the
+    /// largest group, flagged outside 0.8–1.25.
+    Fairness(FairnessArgs),
 }
 
 /// A saved model: its id and the folder of models.
@@ -81,6 +85,20 @@ pub struct DriftArgs {
     #[arg(long, default_value_t = wagewatch_core::drift::DEFAULT_THRESHOLD)]
     pub threshold: f64,
     /// Also write the whole report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct FairnessArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The as-of date scored; the data must reach the end of its horizon.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Date,
+    /// Also write the whole audit as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
 }

@@ -20,7 +20,7 @@ use wagewatch_core::ingest::{self, Dataset, DatasetSummary, IngestOptions, Mode,
 use wagewatch_core::model::{self, artifact, BandCutoffs, RiskModel, TrainConfig};
 use wagewatch_core::watchlist;
 use wagewatch_core::worker_months::WorkerMonths;
-use wagewatch_core::{drift, features};
+use wagewatch_core::{drift, fairness, features};
 use wagewatch_service::config::Config;
 use wagewatch_service::datastore::{self, DataStore, IngestOutcome, TablePlan};
 use wagewatch_service::demo::{self, DemoSetup, DemoStep};
@@ -51,6 +51,7 @@ fn main() -> Result<()> {
         Command::Token(command) => token(command),
         Command::Audit(args) => audit(args),
         Command::Report(args::ReportCommand::Drift(args)) => report_drift(args),
+        Command::Report(args::ReportCommand::Fairness(args)) => report_fairness(args),
     }
 }
 
@@ -194,13 +195,50 @@ fn report_drift(args: args::DriftArgs) -> Result<()> {
         println!("  {undefined} calendar feature(s) with no PSI (the same for every entity on a date)");
     }
     if let Some(path) = &args.json {
-        let partial = path.with_extension("json.partial");
-        std::fs::write(&partial, format!("{:#}\n", report.to_json()))
-            .and_then(|()| std::fs::rename(&partial, path))
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_aside(path, &format!("{:#}", report.to_json()))?;
         println!("report -> {}", path.display());
     }
     Ok(())
+}
+
+fn report_fairness(args: args::FairnessArgs) -> Result<()> {
+    let trained = artifact::load(&args.model.dir, &args.model.id)
+        .with_context(|| format!("loading model {} from {}", args.model.id, args.model.dir.display()))?;
+    let (ds, wm) = load_dataset(&args.data, None)?;
+    let closes = args.as_of.add_days(trained.horizon_days);
+    if let Err(last) = fairness::horizon_closed(&ds, args.as_of, trained.horizon_days) {
+        let last = last.map_or("no payroll".to_string(), |d| format!("payroll falling due up to {d}"));
+        bail!(
+            "the horizon of {} closes on {closes}, but the data hold {last}: its events are not known yet",
+            args.as_of
+        );
+    }
+    let bands = BandCutoffs::default();
+    let audit =
+        fairness::audit_as_of(&ds, &wm, &trained, args.as_of, &bands).context("computing the fairness audit")?;
+    println!(
+        "fairness audit of {} as of {} (events to {closes}; selected = red or orange, probability {} and over)",
+        trained.model_id, args.as_of, bands.orange
+    );
+    print!("{}", audit.markdown());
+    let flagged = audit.flagged();
+    println!("{} flag(s){}", flagged.len(), if flagged.is_empty() { String::new() } else { ":".into() });
+    for f in &flagged {
+        println!("  {f}");
+    }
+    if let Some(path) = &args.json {
+        write_aside(path, &format!("{:#}", audit.to_json()))?;
+        println!("report -> {}", path.display());
+    }
+    Ok(())
+}
+
+/// Writes a report file aside and renames it into place.
+fn write_aside(path: &Path, text: &str) -> Result<()> {
+    let partial = path.with_extension("json.partial");
+    std::fs::write(&partial, format!("{text}\n"))
+        .and_then(|()| std::fs::rename(&partial, path))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn generate(args: args::GenerateArgs) -> Result<()> {

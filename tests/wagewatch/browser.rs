@@ -404,6 +404,9 @@ fn the_dashboard_in_a_browser() {
     b.goto(&format!("{base}/model"));
     b.wait("the model page", |b| !b.find_all("#runs").is_empty());
     assert!(b.find_all("#runs tbody tr").len() >= 2);
+    // The backtest's fairness audit, with what its flags mean.
+    assert!(b.text("main").contains("Fairness audit") && b.text("main").contains("does not show unfairness"));
+    assert!(b.find_all("#fairness tbody tr").len() >= 10);
     b.screenshot("05-model-en");
 
     // Keyboard: the skip link is the first focusable element.

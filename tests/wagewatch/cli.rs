@@ -159,6 +159,46 @@ fn tokens_and_the_audit_log_from_the_command_line() {
 }
 
 #[test]
+fn report_fairness_audits_a_closed_horizon_and_refuses_an_open_one() {
+    let f = crate::server::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("fairness.json");
+    let run = |as_of: &str| {
+        Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+            .args(["report", "fairness", "--model", "m-test", "--as-of", as_of, "--data"])
+            .arg(&f.data)
+            .arg("--models")
+            .arg(&f.models)
+            .arg("--key-file")
+            .arg(&f.key)
+            .arg("--json")
+            .arg(&json)
+            .env_remove("WAGEWATCH_PSEUDONYM_KEY")
+            .output()
+            .unwrap()
+    };
+    let out = run("2025-12-01");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("employers by kind") && text(&out).contains("flag(s)"), "{}", text(&out));
+    let audit: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let attributes = audit["attributes"].as_array().unwrap();
+    let kind = attributes.iter().find(|a| a["entity_type"] == "employer" && a["attribute"] == "kind").unwrap();
+    let groups = kind["groups"].as_array().unwrap();
+    assert!(groups.iter().any(|g| g["group"] == "general_contractor"), "{kind}");
+    for g in groups {
+        let c = &g["counts"];
+        let (n, events, selected) =
+            (c["entities"].as_f64().unwrap(), c["events"].as_f64().unwrap(), c["selected"].as_f64().unwrap());
+        assert_eq!(g["rates"]["base_rate"].as_f64().unwrap(), events / n, "{g}");
+        assert_eq!(g["rates"]["selection_rate"].as_f64().unwrap(), selected / n, "{g}");
+    }
+    // The data end on 2026-03-31: the horizon of 2026-03-01 has not closed, so there is nothing to judge.
+    let open = run("2026-03-01");
+    assert!(!open.status.success());
+    assert!(text(&open).contains("not known yet"), "{}", text(&open));
+}
+
+#[test]
 fn report_drift_names_the_top_movers_and_never_writes_nan() {
     let f = crate::server::fixture();
     let dir = tempfile::tempdir().unwrap();

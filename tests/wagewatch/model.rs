@@ -353,6 +353,7 @@ fn backtest_and_watchlist_follow_the_contract() {
     // The JSON written is the same report, read back by its one type.
     let read = backtest::Report::read(&out.path().join("report.json")).unwrap();
     assert_eq!(read, report);
+    check_fairness(&report, out.path());
     for svg in ["precision_at_k_employer.svg", "reliability_project.svg"] {
         let text = std::fs::read_to_string(out.path().join(svg)).unwrap();
         assert!(text.starts_with("<svg") && text.contains("polyline"), "{svg}");
@@ -383,6 +384,43 @@ fn backtest_and_watchlist_follow_the_contract() {
         rows.sort_unstable_by_key(|r| r.0);
         assert!(rows.windows(2).all(|w| w[0].1 > w[1].1), "{t}: scores tie or disagree with ranks");
     }
+}
+
+/// The backtest's fairness audit partitions every entity type's outcomes once per attribute, and
+/// attaching the report to a model puts it in the model card (once, however often it is attached).
+fn check_fairness(report: &wagewatch_core::backtest::Report, report_dir: &std::path::Path) {
+    let audit = report.fairness.as_ref().expect("a fairness audit");
+    let attributes = |t: &str| audit.attributes.iter().filter(|a| a.entity_type == t).count();
+    assert_eq!(attributes("employer"), 5, "kind, sector, size, firm age, city");
+    assert_eq!(attributes("project"), 3, "size, city, funding");
+    for a in &audit.attributes {
+        let whole = &report.entity_types.of(EntityType::parse(&a.entity_type).unwrap()).pooled;
+        let entities: usize = a.groups.iter().map(|g| g.counts.entities).sum();
+        let events: usize = a.groups.iter().map(|g| g.counts.events).sum();
+        assert_eq!((entities, events), (whole.entities, whole.events), "{} by {}", a.entity_type, a.attribute);
+        let largest = a.groups.iter().map(|g| g.counts.entities).max().unwrap();
+        let reference = a.groups.iter().find(|g| g.group == a.reference_group).unwrap();
+        assert_eq!(reference.counts.entities, largest);
+        assert!(reference.flags.is_empty());
+        for g in &a.groups {
+            for (name, r) in g.ratios.named() {
+                let out = r.is_some_and(|r| !(0.8..=1.25).contains(&r));
+                if g.flags.iter().any(|f| f == name) {
+                    assert!(out && g.counts.entities >= 30, "{} {name} flagged at {r:?}", g.group);
+                }
+            }
+        }
+    }
+    let models = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(models.path().join("m")).unwrap();
+    std::fs::write(models.path().join("m/model_card.md"), "# Model card: m\n\nbody\n").unwrap();
+    for _ in 0..2 {
+        artifact::attach_backtest(models.path(), "m", report_dir).unwrap();
+    }
+    let card = std::fs::read_to_string(models.path().join("m/model_card.md")).unwrap();
+    assert!(card.starts_with("# Model card: m\n\nbody\n"), "{card}");
+    assert_eq!(card.matches("## Fairness audit").count(), 1, "{card}");
+    assert!(card.contains("employers by kind") && card.contains("projects by funding"), "{card}");
 }
 
 #[test]

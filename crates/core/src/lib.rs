@@ -14,6 +14,7 @@ pub mod backtest;
 pub mod calendar;
 pub mod contract;
 pub mod drift;
+pub mod fairness;
 pub mod features;
 pub mod ingest;
 pub mod metrics;

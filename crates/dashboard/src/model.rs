@@ -9,6 +9,7 @@ use maud::{html, Markup};
 use super::html::{col, num, thead, Lang, Nav};
 use super::session::Viewer;
 use super::{error_page, page, type_name};
+use wagewatch_core::fairness::{Audit, GroupAudit};
 use wagewatch_core::features::EntityType;
 use wagewatch_service::server::{ApiError, AppState};
 use wagewatch_service::state::{Role, RunStatus};
@@ -96,6 +97,7 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
                         }
                     }
                 }
+                @if let Some(audit) = &b.fairness { (fairness_section(audit, lang)) }
             }
             None => p { (lang.t("该模型尚无回测（wagewatch backtest）。", "No backtest for this model yet (wagewatch backtest).")) }
         }
@@ -104,6 +106,90 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
         h2 { (lang.t("模型说明（英文）", "Model card")) }
         pre class="card-md" { (info.card_markdown) }
     })
+}
+
+/// An attribute's name.
+fn attribute_name(code: &str, lang: Lang) -> &'static str {
+    match code {
+        "kind" => lang.t("企业类型", "kind"),
+        "sector" => lang.t("行业", "sector"),
+        "size" => lang.t("规模（工人数）", "size (workers)"),
+        "firm_age" => lang.t("成立年限", "firm age"),
+        "city" => lang.t("城市", "city"),
+        "funding" => lang.t("资金来源", "funding"),
+        _ => "?",
+    }
+}
+
+/// The backtest's fairness audit: what its flags mean, then every group, flagged figures marked.
+fn fairness_section(audit: &Audit, lang: Lang) -> Markup {
+    let flagged = audit.flagged().len();
+    let cell = |g: &GroupAudit, name: &str, value: Option<f64>, ratio: Option<f64>| {
+        let flag = g.flags.iter().any(|f| f == name);
+        html! {
+            td class={ "num" @if flag { " flagged" } } title=[ratio.map(|r| format!("× {r:.2}"))] {
+                (value.map_or("–".into(), |v| format!("{v:.3}")))
+                @if flag { " ⚑ ×" (ratio.map_or("–".into(), |r| format!("{r:.2}"))) }
+            }
+        }
+    };
+    html! {
+        h2 { (lang.t("公平性审计", "Fairness audit")) }
+        p class="explain" {
+            (lang.t(
+                "按企业类型、行业、规模、成立年限、城市和项目资金来源分组，比较各组被列为红/橙色的比例、命中率（精确率）、误报率（FPR）和漏报率（FNR），以最大的组为参照。",
+                "Entities are grouped by kind, sector, size, firm age, city and project funding; each group's share                  banded red or orange, precision, false-positive rate (FPR) and false-negative rate (FNR) are set                  against the largest group's."
+            ))
+            " "
+            (lang.t(
+                &format!("与参照组之比超出 {}–{} 的数值标为 ⚑（组内至少 {} 个对象-日期）。", audit.ratio_low, audit.ratio_high, audit.min_group),
+                &format!("A ratio outside {}–{} is marked ⚑ (groups of {}+ entity-dates).", audit.ratio_low, audit.ratio_high, audit.min_group),
+            ))
+        }
+        p class="explain" {
+            (lang.t(
+                "标记表示模型对该组的处理不同，但不说明原因：基准事件率不同的组，即使模型准确，其入选率和错误率也会不同；按合同约定，项目的事件也计入其总承包商。标记提示需要人工核查，并不证明存在不公平；没有标记也不证明公平。",
+                "A flag says the model treats a group differently, not why: a group with a different base rate is                  selected and misjudged at different rates by an accurate model too, and by the contract a                  project's events also count against its general contractor. A flag asks a person to look; it                  does not show unfairness, and no flag does not show fairness."
+            ))
+        }
+        p class="meta" { (flagged) " " (lang.t("个组有标记", "group(s) flagged")) }
+        table id="fairness" {
+            (thead(
+                lang,
+                &[
+                    col("对象", "Entities"),
+                    col("分组依据", "Attribute"),
+                    col("组", "Group"),
+                    num("对象-日期", "Entity-dates"),
+                    num("基准事件率", "Base rate"),
+                    num("红/橙比例", "Selected"),
+                    num("精确率", "Precision"),
+                    num("误报率", "FPR"),
+                    num("漏报率", "FNR"),
+                ]
+            ))
+            tbody {
+                @for a in &audit.attributes {
+                    @for g in &a.groups {
+                        tr {
+                            td { (EntityType::parse(&a.entity_type).map_or("?", |t| type_name(t, lang))) }
+                            td { (attribute_name(&a.attribute, lang)) }
+                            td {
+                                code { (g.group) }
+                                @if g.group == a.reference_group { " " (lang.t("（参照）", "(reference)")) }
+                            }
+                            td class="num" { (g.counts.entities) }
+                            (cell(g, "base_rate", g.rates.base_rate, g.ratios.base_rate))
+                            (cell(g, "selection_rate", g.rates.selection_rate, g.ratios.selection_rate))
+                            (cell(g, "precision", g.rates.precision, g.ratios.precision))
+                            (cell(g, "false_positive_rate", g.rates.false_positive_rate, g.ratios.false_positive_rate))
+                            (cell(g, "false_negative_rate", g.rates.false_negative_rate, g.ratios.false_negative_rate))
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The run registry; why a run failed is shown to admins only.

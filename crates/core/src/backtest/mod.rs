@@ -6,6 +6,7 @@ pub mod report;
 mod svg;
 
 use crate::contract::Date;
+use crate::fairness::Tally;
 use crate::features::{self, EntityType, Feature};
 use crate::ingest::tables::Dataset;
 use crate::model::{self, BandCutoffs, ModelError, TrainConfig};
@@ -48,6 +49,8 @@ pub struct Backtest {
     pub outcomes: Vec<(EntityType, Vec<Outcome>)>,
     /// The learner chosen per date and entity type.
     pub learners: Vec<Learned>,
+    /// The fairness audit's counts, added up over the test dates.
+    pub fairness: Tally,
 }
 
 /// The learner chosen at one test date for one entity type.
@@ -85,6 +88,7 @@ pub fn run(
     let data_fingerprint = model::fingerprint(ds);
     let mut per_type: Vec<(EntityType, Vec<Outcome>)> = EntityType::ALL.iter().map(|t| (*t, Vec::new())).collect();
     let mut learners = Vec::new();
+    let mut fairness = Tally::default();
     for &t in &dates {
         let mut tc = TrainConfig::new(t, config.horizon_days);
         tc.panel_months = config.panel_months;
@@ -93,6 +97,7 @@ pub fn run(
         let feats = features::compute(ds, wm, t, config.horizon_days)?;
         let scored = model::score(&trained, &feats, &BandCutoffs::default())?;
         let truth = labels(ds, wm, t, config.horizon_days);
+        fairness.add_scored(ds, &feats, &scored, &truth);
         let pre_festival = crate::calendar::horizon_in_pre_festival_peak(t, config.horizon_days)?;
         if let Some(dir) = &config.watchlists {
             let path = dir.join(format!("watchlist_{t}.csv"));
@@ -124,7 +129,7 @@ pub fn run(
         tracing::info!(as_of = %t, "backtest date done");
         progress(t, dates.len());
     }
-    Ok(Backtest { config: config.clone(), dates, outcomes: per_type, learners })
+    Ok(Backtest { config: config.clone(), dates, outcomes: per_type, learners, fairness })
 }
 
 impl Backtest {

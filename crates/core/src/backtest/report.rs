@@ -77,6 +77,9 @@ pub struct Report {
     /// How long the whole backtest took, when the caller measured it.
     pub seconds: Option<f64>,
     pub entity_types: EntityReports,
+    /// The fairness audit pooled over the test dates (absent from reports written before it existed).
+    #[serde(default)]
+    pub fairness: Option<crate::fairness::Audit>,
 }
 
 /// The learner chosen at one test date for one entity type.
@@ -356,6 +359,7 @@ impl Backtest {
                 employer: entity_report(self, self.outcomes(EntityType::Employer)),
                 project: entity_report(self, self.outcomes(EntityType::Project)),
             },
+            fairness: Some(self.fairness.audit()),
         }
     }
 }
@@ -560,6 +564,10 @@ pub fn write_report(b: &Backtest, seconds: Option<f64>, dir: &Path) -> Result<Pa
         .map(|l| format!("{} {}: {} ({} trees)", l.as_of, l.entity_type, l.learner, l.trees))
         .collect();
     md.push_str(&format!("Learners chosen by out-of-time validation: {}\n", learners.join("; ")));
+    if let Some(audit) = &report.fairness {
+        md.push_str("\n## Fairness audit (all test dates)\n\n");
+        md.push_str(&audit.markdown());
+    }
     let md_path = dir.join("report.md");
     fs::write(&md_path, md).map_err(io(md_path.clone()))?;
     Ok(md_path)

@@ -185,7 +185,41 @@ pub fn attach_backtest(models: &Path, id: &str, report_dir: &Path) -> Result<(),
         let (source, target) = (report_dir.join(from), dir.join(to));
         fs::copy(&source, &target).map_err(|e| ModelError::Io { path: source, source: e })?;
     }
+    if let Some(audit) = backtest_report(models, id).and_then(|r| r.fairness) {
+        add_fairness_to_card(&dir, &audit)?;
+    }
     Ok(())
+}
+
+/// The heading the model card's fairness section starts with.
+const FAIRNESS_HEADING: &str = "## Fairness audit (from the backtest)";
+
+/// Rewrites the model card with the backtest's fairness audit as its last section (replacing an earlier
+/// one), written aside and renamed.
+fn add_fairness_to_card(dir: &Path, audit: &crate::fairness::Audit) -> Result<(), ModelError> {
+    let path = dir.join("model_card.md");
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ModelError::Io { path, source }
+    };
+    let card = fs::read_to_string(&path).map_err(io(&path))?;
+    let mut card = match card.find(FAIRNESS_HEADING) {
+        Some(at) => card[..at].to_string(),
+        None => card,
+    };
+    if !card.ends_with("\n\n") {
+        card.push('\n');
+    }
+    let flagged = audit.flagged();
+    card.push_str(&format!("{FAIRNESS_HEADING}\n\n"));
+    card.push_str(&match flagged.len() {
+        0 => "No group is flagged.\n\n".to_string(),
+        n => format!("{n} flag(s): {}.\n\n", flagged.join("; ")),
+    });
+    card.push_str(&audit.markdown());
+    let partial = dir.join("model_card.md.partial");
+    fs::write(&partial, card).map_err(io(&partial))?;
+    fs::rename(&partial, &path).map_err(io(&path))
 }
 
 /// The backtest report saved beside a model, if one was attached.

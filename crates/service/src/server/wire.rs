@@ -9,6 +9,7 @@ use crate::runs::RunRow;
 use crate::state::{JobRecord, RecordedInspection, Role, RunRecord, TokenRecord};
 use wagewatch_core::backtest::report::{Evaluation, Report};
 use wagewatch_core::contract::{EmployerKind, RegionPrefix, Sector};
+use wagewatch_core::fairness::Audit;
 use wagewatch_core::features::{Alert, EntityType, Feature};
 use wagewatch_core::model::{Band, Reason};
 
@@ -575,6 +576,97 @@ pub struct BacktestOut {
     pub horizon_days: i32,
     /// Employers, then projects.
     pub entity_types: Vec<BacktestFiguresOut>,
+    /// The fairness audit pooled over the test dates (none in reports written before it existed).
+    pub fairness: Option<FairnessOut>,
+}
+
+/// The fairness audit: per group, selection and error rates and their ratios to the largest group.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FairnessOut {
+    /// A ratio below this is flagged.
+    pub ratio_low: f64,
+    /// A ratio above this is flagged.
+    pub ratio_high: f64,
+    /// Groups with fewer entity-dates are never flagged.
+    pub min_group: usize,
+    pub attributes: Vec<FairnessAttributeOut>,
+}
+
+/// The groups of one attribute of one entity type.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FairnessAttributeOut {
+    /// `employer` or `project`.
+    pub entity_type: String,
+    /// `kind`, `sector`, `size`, `firm_age`, `city` or `funding`.
+    pub attribute: String,
+    /// The largest group, which the ratios are taken against.
+    pub reference_group: String,
+    pub groups: Vec<FairnessGroupOut>,
+}
+
+/// One group's figures (null where the denominator is zero), their ratios to the reference group, and the
+/// figures flagged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FairnessGroupOut {
+    pub group: String,
+    /// Entity-dates in the group.
+    pub entities: usize,
+    pub events: usize,
+    /// Banded red or orange.
+    pub selected: usize,
+    pub base_rate: Option<f64>,
+    pub selection_rate: Option<f64>,
+    pub precision: Option<f64>,
+    pub false_positive_rate: Option<f64>,
+    pub false_negative_rate: Option<f64>,
+    pub base_rate_ratio: Option<f64>,
+    pub selection_rate_ratio: Option<f64>,
+    pub precision_ratio: Option<f64>,
+    pub false_positive_rate_ratio: Option<f64>,
+    pub false_negative_rate_ratio: Option<f64>,
+    /// Names of the figures whose ratio is outside the bounds.
+    pub flags: Vec<String>,
+}
+
+impl FairnessOut {
+    /// The wire form of an audit.
+    pub fn from_audit(a: &Audit) -> FairnessOut {
+        FairnessOut {
+            ratio_low: a.ratio_low,
+            ratio_high: a.ratio_high,
+            min_group: a.min_group,
+            attributes: a
+                .attributes
+                .iter()
+                .map(|at| FairnessAttributeOut {
+                    entity_type: at.entity_type.clone(),
+                    attribute: at.attribute.clone(),
+                    reference_group: at.reference_group.clone(),
+                    groups: at
+                        .groups
+                        .iter()
+                        .map(|g| FairnessGroupOut {
+                            group: g.group.clone(),
+                            entities: g.counts.entities,
+                            events: g.counts.events,
+                            selected: g.counts.selected,
+                            base_rate: g.rates.base_rate,
+                            selection_rate: g.rates.selection_rate,
+                            precision: g.rates.precision,
+                            false_positive_rate: g.rates.false_positive_rate,
+                            false_negative_rate: g.rates.false_negative_rate,
+                            base_rate_ratio: g.ratios.base_rate,
+                            selection_rate_ratio: g.ratios.selection_rate,
+                            precision_ratio: g.ratios.precision,
+                            false_positive_rate_ratio: g.ratios.false_positive_rate,
+                            false_negative_rate_ratio: g.ratios.false_negative_rate,
+                            flags: g.flags.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The backtest figures of one entity type, pooled over the test dates and per date.
@@ -659,6 +751,7 @@ impl BacktestOut {
                     }
                 })
                 .collect(),
+            fairness: r.fairness.as_ref().map(FairnessOut::from_audit),
         }
     }
 }
