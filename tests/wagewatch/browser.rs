@@ -407,6 +407,9 @@ fn the_dashboard_in_a_browser() {
     // The backtest's fairness audit, with what its flags mean.
     assert!(b.text("main").contains("Fairness audit") && b.text("main").contains("does not show unfairness"));
     assert!(b.find_all("#fairness tbody tr").len() >= 10);
+    // The served run's drift, judged against the threshold, with the features that moved most.
+    assert!(b.text("#drift-status").contains("0.25"), "{}", b.text("#drift-status"));
+    assert!(b.find_all("table.drift tbody tr").len() >= 3);
     b.screenshot("05-model-en");
 
     // Keyboard: the skip link is the first focusable element.

@@ -298,6 +298,21 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     let card = std::fs::read_to_string(dir.path().join("test-model/model_card.md")).unwrap();
     assert!(card.contains("training cutoff: 2025-09-01"), "{card}");
     assert!(matches!(artifact::load(dir.path(), "nope"), Err(model::ModelError::UnknownModel { .. })));
+    // The training panel's distributions travel with the model (runs measure drift against them); a
+    // damaged one is refused, not read as no drift.
+    assert!(trained.employer.drift_reference.as_ref().is_some_and(|r| r.score.is_some()));
+    let path = dir.path().join("test-model/model.json");
+    let good = std::fs::read(&path).unwrap();
+    let mut file: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    file["entities"][0]["drift_reference"]["features"][0]["shares"] = serde_json::json!([0.5]);
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    let err = artifact::load(dir.path(), "test-model").unwrap_err();
+    assert!(err.to_string().contains("drift reference"), "{err}");
+    // A model saved before drift was kept still loads, without a reference.
+    let mut file: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    file["entities"][0].as_object_mut().unwrap().remove("drift_reference");
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    assert!(artifact::load(dir.path(), "test-model").unwrap().employer.drift_reference.is_none());
     // A model written by an older schema (version 1 held an isotonic curve) is refused by name, not misread.
     let path = dir.path().join("test-model/model.json");
     let mut file: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();

@@ -935,6 +935,58 @@ fn metrics_count_requests_by_route() {
 }
 
 #[test]
+fn each_run_measures_its_drift_against_the_training_panel_and_the_previous_run() {
+    let f = fixture();
+    let app = App::new();
+    let runs = app.get("/v1/runs", "admin");
+    let of = |as_of: &str| {
+        runs["runs"].as_array().unwrap().iter().find(|r| r["as_of"] == as_of).unwrap()["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The first run has nothing before it; the second is compared with it.
+    let first = app.get(&format!("/v1/runs/{}", of("2025-11-01")), "inspector");
+    assert!(first["drift"]["previous_max_psi"].is_null(), "{first}");
+    assert!(first["drift_against_previous"].is_null(), "{first}");
+    let detail = app.get(&format!("/v1/runs/{}", of("2025-12-01")), "inspector");
+    let brief = &detail["drift"];
+    let (training, previous) =
+        (brief["training_max_psi"].as_f64().unwrap(), brief["previous_max_psi"].as_f64().unwrap());
+    assert_eq!(brief["threshold"], 0.25);
+    assert_eq!(brief["drifted"], training.max(previous) > 0.25, "{brief}");
+    let movers = detail["drift_against_previous"]["top_movers"].as_array().unwrap();
+    assert_eq!(movers[0]["psi"].as_f64().unwrap(), previous.max(movers[0]["psi"].as_f64().unwrap()));
+    // Against the training panel: what `report drift` computes from the data, feature by feature.
+    let ds = load_strict(&f.data).unwrap().dataset;
+    let wm = WorkerMonths::build(&ds);
+    let trained = artifact::load(&f.models, "m-test").unwrap();
+    let report = wagewatch_core::drift::against_training_panel(&ds, &wm, &trained, d("2025-12-01"), 0.25).unwrap();
+    let against = &detail["drift_against_training"];
+    let movers = against["top_movers"].as_array().unwrap();
+    assert_eq!(movers.len(), 10);
+    for m in movers {
+        let expected = report
+            .features
+            .iter()
+            .find(|r| r.entity_type.code() == m["entity_type"] && r.feature.name() == m["subject"])
+            .and_then(|r| r.psi.value())
+            .unwrap();
+        assert!((m["psi"].as_f64().unwrap() - expected).abs() < 1e-9, "{m} against {expected}");
+    }
+    let psis: Vec<f64> = movers.iter().map(|m| m["psi"].as_f64().unwrap()).collect();
+    assert!(psis.windows(2).all(|w| w[0] >= w[1]), "{psis:?}");
+    assert_eq!(against["score"].as_array().unwrap().len(), 2);
+    assert!(against["undefined"].as_u64().unwrap() > 0, "the calendar features");
+    // The served run's drift as Prometheus gauges.
+    assert_eq!(app.current_run(), of("2025-12-01"));
+    let text = String::from_utf8(check(&app, None, "GET", "/metrics", None, 200).body).unwrap();
+    let flag = if brief["drifted"] == true { 1 } else { 0 };
+    assert!(text.contains(&format!("\nwagewatch_current_run_drifted {flag}\n")), "{text}");
+    assert!(text.contains(&format!("\nwagewatch_current_run_drift_training_psi {training}\n")), "{text}");
+}
+
+#[test]
 fn the_config_file_sets_bands_and_rejects_mistakes_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wagewatch.toml");

@@ -90,17 +90,110 @@ fn shares(values: &[f64], cuts: &[f64]) -> Vec<f64> {
     counts.into_iter().map(|c| (c as f64 / n.max(1) as f64).max(PSI_FLOOR)).collect()
 }
 
+/// A reference sample as PSI reads it: its bin cut points and its (floored) share per bin. Kept with a
+/// model (its training panel) so that a run's drift needs no panel recomputed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Profile {
+    pub cuts: Vec<f64>,
+    pub shares: Vec<f64>,
+}
+
+impl Profile {
+    /// The profile of a reference sample; none when it has no finite value.
+    pub fn of(reference: &[f64]) -> Option<Profile> {
+        if !reference.iter().any(|v| v.is_finite()) {
+            return None;
+        }
+        let cuts = cut_points(reference);
+        let shares = shares(reference, &cuts);
+        Some(Profile { cuts, shares })
+    }
+
+    /// The PSI of `current` against this reference (non-finite values left out).
+    pub fn psi(&self, current: &[f64]) -> Psi {
+        if !current.iter().any(|v| v.is_finite()) {
+            return Psi::Undefined(Undefined::NoCurrentRows);
+        }
+        let c = shares(current, &self.cuts);
+        Psi::Value(self.shares.iter().zip(&c).map(|(r, c)| (c - r) * (c / r).ln()).sum())
+    }
+}
+
 /// The PSI of `current` against `reference` (non-finite values are left out of both).
 pub fn psi(reference: &[f64], current: &[f64]) -> Psi {
-    if !reference.iter().any(|v| v.is_finite()) {
-        return Psi::Undefined(Undefined::NoReferenceRows);
+    match Profile::of(reference) {
+        None => Psi::Undefined(Undefined::NoReferenceRows),
+        Some(profile) => profile.psi(current),
     }
-    if !current.iter().any(|v| v.is_finite()) {
-        return Psi::Undefined(Undefined::NoCurrentRows);
+}
+
+/// The most rows a reference profile is taken from: larger samples are thinned to every k-th row, which
+/// moves a decile by a fraction of a percentile.
+pub const REFERENCE_ROWS: usize = 100_000;
+
+/// The reference of one entity type: a profile per feature (none for calendar features and features
+/// with no finite value) and one of the calibrated score.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntityReference {
+    pub features: Vec<(Feature, Option<Profile>)>,
+    pub score: Option<Profile>,
+}
+
+/// Whether a feature is set by the calendar (the same for every entity on a date).
+fn is_calendar(feature: Feature) -> bool {
+    feature.def().group == "season"
+}
+
+/// Column `j` of `values`, row-major with `p` columns.
+fn column_of(values: &[f64], p: usize, j: usize) -> Vec<f64> {
+    values.iter().skip(j).step_by(p.max(1)).copied().collect()
+}
+
+impl EntityReference {
+    /// The reference of rows (`values` row-major, one column per feature) and their calibrated scores.
+    pub fn of(features: &[Feature], values: &[f64], scores: &[f64]) -> EntityReference {
+        let p = features.len();
+        EntityReference {
+            features: features
+                .iter()
+                .enumerate()
+                .map(|(j, &f)| (f, if is_calendar(f) { None } else { Profile::of(&column_of(values, p, j)) }))
+                .collect(),
+            score: Profile::of(scores),
+        }
     }
-    let cuts = cut_points(reference);
-    let (r, c) = (shares(reference, &cuts), shares(current, &cuts));
-    Psi::Value(r.iter().zip(&c).map(|(r, c)| (c - r) * (c / r).ln()).sum())
+
+    /// The drift of rows of entity type `t` (`values` with one column per feature of `features`) and their
+    /// scores against this reference.
+    pub fn compare(
+        &self,
+        t: EntityType,
+        features: &[Feature],
+        values: &[f64],
+        scores: &[f64],
+    ) -> (Vec<FeatureDrift>, Psi) {
+        let p = features.len();
+        let drifts = features
+            .iter()
+            .enumerate()
+            .map(|(j, &feature)| {
+                let psi = if is_calendar(feature) {
+                    Psi::Undefined(Undefined::Calendar)
+                } else {
+                    match self.features.iter().find(|(f, _)| *f == feature) {
+                        Some((_, Some(profile))) => profile.psi(&column_of(values, p, j)),
+                        _ => Psi::Undefined(Undefined::NoReferenceRows),
+                    }
+                };
+                FeatureDrift { entity_type: t, feature, psi }
+            })
+            .collect();
+        let score = match &self.score {
+            Some(profile) => profile.psi(scores),
+            None => Psi::Undefined(Undefined::NoReferenceRows),
+        };
+        (drifts, score)
+    }
 }
 
 /// The drift of one feature of one entity type.
@@ -137,40 +230,76 @@ impl DriftReport {
     }
 }
 
-/// One column of stacked matrices.
-fn column(matrices: &[&FeatureMatrix], j: usize) -> Vec<f64> {
-    let mut out = Vec::new();
-    for m in matrices {
-        let p = m.features.len();
-        out.extend((0..m.rows()).map(|i| m.values[i * p + j]));
-    }
-    out
-}
-
-/// The PSI of every feature of one entity type: `current` against the stacked `reference` matrices.
-pub fn feature_drift(reference: &[&FeatureMatrix], current: &FeatureMatrix) -> Vec<FeatureDrift> {
-    current
-        .features
-        .iter()
-        .enumerate()
-        .map(|(j, &feature)| FeatureDrift {
-            entity_type: current.entity_type,
-            feature,
-            psi: if feature.def().group == "season" {
-                Psi::Undefined(Undefined::Calendar)
-            } else {
-                psi(&column(reference, j), &column(&[current], j))
-            },
-        })
-        .collect()
-}
-
 /// Orders feature drifts for reading: the largest PSI first, undefined ones last, ties by name.
 pub fn sort_by_psi(drifts: &mut [FeatureDrift]) {
     drifts.sort_by(|a, b| {
         let key = |d: &FeatureDrift| d.psi.value().unwrap_or(f64::NEG_INFINITY);
         key(b).total_cmp(&key(a)).then_with(|| a.feature.name().cmp(b.feature.name()))
     });
+}
+
+/// One entity type's rows of a sample: row-major values with one column per feature, and their
+/// calibrated scores.
+pub struct Sample<'a> {
+    pub entity_type: EntityType,
+    pub features: &'a [Feature],
+    pub values: &'a [f64],
+    pub scores: &'a [f64],
+}
+
+impl<'a> Sample<'a> {
+    /// The rows of a feature matrix with their scores.
+    pub fn of(m: &'a FeatureMatrix, scores: &'a [f64]) -> Sample<'a> {
+        Sample { entity_type: m.entity_type, features: &m.features, values: &m.values, scores }
+    }
+}
+
+/// The drift of samples, each against its entity type's reference.
+pub fn compare(
+    as_of: Date,
+    reference_dates: Vec<Date>,
+    threshold: f64,
+    pairs: &[(&EntityReference, Sample)],
+) -> DriftReport {
+    let mut features = Vec::new();
+    let mut score = Vec::new();
+    for (reference, sample) in pairs {
+        let (drifts, psi) = reference.compare(sample.entity_type, sample.features, sample.values, sample.scores);
+        features.extend(drifts);
+        score.push((sample.entity_type, psi));
+    }
+    sort_by_psi(&mut features);
+    DriftReport { as_of, reference_dates, threshold, features, score }
+}
+
+/// The model's training panel dates (fitting and calibration), in order.
+fn training_dates(model: &RiskModel) -> Vec<Date> {
+    let mut dates: Vec<Date> = model.fit_dates.iter().chain(&model.calibration_dates).copied().collect();
+    dates.sort_unstable();
+    dates.dedup();
+    dates
+}
+
+/// The references of a model's training panel: those saved with the model, or (for a model saved
+/// without them) recomputed from the data.
+fn training_references(ds: &Dataset, wm: &WorkerMonths, model: &RiskModel) -> Result<[EntityReference; 2], ModelError> {
+    if let (Some(e), Some(p)) = (&model.employer.drift_reference, &model.project.drift_reference) {
+        return Ok([e.clone(), p.clone()]);
+    }
+    let panel = model::panel(ds, wm, &training_dates(model), model.horizon_days, None)?;
+    let bands = model::BandCutoffs::default();
+    let mut out = Vec::new();
+    for t in EntityType::ALL {
+        let (mut values, mut scores) = (Vec::new(), Vec::new());
+        for s in &panel {
+            let m = s.features.matrix(t);
+            values.extend_from_slice(&m.values);
+            scores.extend(model::score_matrix(model.entity(t), m, &bands)?.iter().map(|s| s.probability));
+        }
+        out.push(EntityReference::of(&t.features(), &values, &scores));
+    }
+    let project = out.pop().expect("two types");
+    Ok([out.pop().expect("two types"), project])
 }
 
 /// The drift as of `as_of` against the model's training panel (its fitting and calibration dates): every
@@ -182,27 +311,23 @@ pub fn against_training_panel(
     as_of: Date,
     threshold: f64,
 ) -> Result<DriftReport, ModelError> {
-    let mut dates: Vec<Date> = model.fit_dates.iter().chain(&model.calibration_dates).copied().collect();
-    dates.sort_unstable();
-    dates.dedup();
-    let panel = model::panel(ds, wm, &dates, model.horizon_days, None)?;
+    let references = training_references(ds, wm, model)?;
     let current = features::compute(ds, wm, as_of, model.horizon_days)?;
     let bands = model::BandCutoffs::default();
-    let mut features = Vec::new();
-    let mut score = Vec::new();
-    for t in [EntityType::Employer, EntityType::Project] {
-        let reference: Vec<&FeatureMatrix> = panel.iter().map(|s| s.features.matrix(t)).collect();
-        features.extend(feature_drift(&reference, current.matrix(t)));
-        let mut reference_scores = Vec::new();
-        for m in &reference {
-            reference_scores.extend(model::score_matrix(model.entity(t), m, &bands)?.iter().map(|s| s.probability));
-        }
-        let current_scores: Vec<f64> =
-            model::score_matrix(model.entity(t), current.matrix(t), &bands)?.iter().map(|s| s.probability).collect();
-        score.push((t, psi(&reference_scores, &current_scores)));
-    }
-    sort_by_psi(&mut features);
-    Ok(DriftReport { as_of, reference_dates: dates, threshold, features, score })
+    let scores: Vec<Vec<f64>> = EntityType::ALL
+        .iter()
+        .map(|&t| {
+            model::score_matrix(model.entity(t), current.matrix(t), &bands)
+                .map(|s| s.iter().map(|s| s.probability).collect())
+        })
+        .collect::<Result<_, _>>()?;
+    let pairs: Vec<(&EntityReference, Sample)> = EntityType::ALL
+        .iter()
+        .zip(&references)
+        .zip(&scores)
+        .map(|((&t, r), s)| (r, Sample::of(current.matrix(t), s)))
+        .collect();
+    Ok(compare(as_of, training_dates(model), threshold, &pairs))
 }
 
 impl DriftReport {
@@ -278,5 +403,27 @@ mod tests {
         // A current sample entirely outside the reference's range is a large, finite PSI.
         let Psi::Value(v) = psi(&range(100), &[1e9; 30]) else { panic!("defined") };
         assert!(v.is_finite() && v > 1.0, "{v}");
+    }
+
+    #[test]
+    fn a_reference_keeps_what_psi_needs_and_names_what_it_cannot_judge() {
+        let features = [Feature::HeadcountLastMonth, Feature::DaysToSpringFestival, Feature::EmployerAgeYears];
+        // Three columns, 100 rows: 0..99, a calendar value, and a constant.
+        let values: Vec<f64> = (0..100).flat_map(|i| [i as f64, 40.0, 5.0]).collect();
+        let scores: Vec<f64> = (0..100).map(|i| i as f64 / 100.0).collect();
+        let reference = EntityReference::of(&features, &values, &scores);
+        assert!(reference.features[1].1.is_none(), "no profile for a calendar feature");
+        let current: Vec<f64> = (0..50).flat_map(|i| [(i * 2) as f64, 10.0, 5.0]).collect();
+        let current_scores: Vec<f64> = (0..50).map(|i| i as f64 / 50.0).collect();
+        let (drifts, score) = reference.compare(EntityType::Employer, &features, &current, &current_scores);
+        // The profile gives what PSI of the two samples gives.
+        let column = |v: &[f64], j: usize| column_of(v, 3, j);
+        assert_eq!(drifts[0].psi, psi(&column(&values, 0), &column(&current, 0)));
+        assert_eq!(drifts[1].psi, Psi::Undefined(Undefined::Calendar));
+        assert_eq!(drifts[2].psi, Psi::Value(0.0));
+        assert_eq!(score, psi(&scores, &current_scores));
+        // A feature the reference does not hold has no reference rows.
+        let (drifts, _) = reference.compare(EntityType::Employer, &[Feature::LeaversOwed6m], &[1.0, 2.0], &[0.1, 0.2]);
+        assert_eq!(drifts[0].psi, Psi::Undefined(Undefined::NoReferenceRows));
     }
 }

@@ -12,7 +12,7 @@ use super::{error_page, page, type_name};
 use wagewatch_core::fairness::{Audit, GroupAudit};
 use wagewatch_core::features::EntityType;
 use wagewatch_service::server::{ApiError, AppState};
-use wagewatch_service::state::{Role, RunStatus};
+use wagewatch_service::state::{DriftAgainst, DriftRow, Role, RunDrift, RunStatus};
 
 /// The backtest charts a model folder may hold, with their captions.
 const CHARTS: [(&str, &str, &str); 4] = [
@@ -52,6 +52,8 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
     let model_id = view.data.record.model_id.clone();
     let info = state.model(&model_id).await?;
     let runs = state.store(|s| s.runs()).await?;
+    let current_run = view.run_id().to_string();
+    let drift = state.store(move |s| s.run_drift(&current_run)).await?;
     let m = &info.model;
     Ok(html! {
         h1 { (lang.t("模型与批次", "Model and runs")) }
@@ -101,6 +103,7 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
             }
             None => p { (lang.t("该模型尚无回测（wagewatch backtest）。", "No backtest for this model yet (wagewatch backtest).")) }
         }
+        (drift_section(view.data.record.drift, &drift, lang))
         h2 { (lang.t("批次记录", "Runs")) }
         (run_table(&runs, viewer.caller.0.role == Role::Admin, lang))
         h2 { (lang.t("模型说明（英文）", "Model card")) }
@@ -192,6 +195,60 @@ fn fairness_section(audit: &Audit, lang: Lang) -> Markup {
     }
 }
 
+fn psi_text(psi: Option<f64>) -> String {
+    psi.map_or("–".into(), |v| format!("{v:.2}"))
+}
+
+/// The served run's drift: flagged or not, the score's PSI and the features that moved most, against the
+/// training panel and the previous run.
+fn drift_section(brief: Option<RunDrift>, rows: &[DriftRow], lang: Lang) -> Markup {
+    let table = |against: DriftAgainst, zh: &'static str, en: &'static str| {
+        let of: Vec<&DriftRow> = rows.iter().filter(|r| r.against == against).collect();
+        let score: Vec<&&DriftRow> = of.iter().filter(|r| r.subject == "score").collect();
+        let movers: Vec<&&DriftRow> = of.iter().filter(|r| r.subject != "score" && r.psi.is_some()).take(5).collect();
+        html! {
+            @if !of.is_empty() {
+                h3 { (lang.t(zh, en)) }
+                table class="drift" {
+                    (thead(lang, &[col("对象", "Entities"), col("特征", "Feature"), num("PSI", "PSI")]))
+                    tbody {
+                        @for r in score.iter().chain(&movers) {
+                            tr {
+                                td { (type_name(r.entity_type, lang)) }
+                                td { @if r.subject == "score" { strong { (lang.t("风险评分", "the score")) } } @else { code { (r.subject) } } }
+                                td class={ "num" @if brief.is_some_and(|b| r.psi.is_some_and(|v| v > b.threshold)) { " flagged" } } { (psi_text(r.psi)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    html! {
+        h2 { (lang.t("数据漂移（当前批次）", "Drift (served run)")) }
+        @match brief {
+            None => p { (lang.t("该批次未测量漂移。", "This run's drift was not measured.")) }
+            Some(b) => {
+                p id="drift-status" class={ "meta" @if b.drifted() { " flagged" } } {
+                    @if b.drifted() {
+                        (lang.t("⚑ 已漂移：有特征或评分的 PSI 超过 ", "⚑ Drifted: a feature or the score has a PSI above ")) (b.threshold)
+                    } @else {
+                        (lang.t("未漂移：所有 PSI 不超过 ", "No drift: every PSI is at most ")) (b.threshold)
+                    }
+                }
+                p class="explain" { (lang.t(
+                    "群体稳定性指数（PSI）衡量本批数据与模型训练数据、与上一批次相比的分布变化：小于 0.1 为无明显变化，0.1–0.25 为中等，大于 0.25 为显著。漂移大时评分的校准可能失准，应考虑重新训练。",
+                    "The population stability index (PSI) measures how far this run's data moved from the model's \
+                     training panel and from the previous run: under 0.1 no shift, 0.1–0.25 moderate, over 0.25 \
+                     large. Large drift can leave the probabilities miscalibrated; consider retraining."
+                )) }
+                (table(DriftAgainst::Training, "与训练数据相比", "Against the training panel"))
+                (table(DriftAgainst::Previous, "与上一批次相比", "Against the previous run"))
+            }
+        }
+    }
+}
+
 /// The run registry; why a run failed is shown to admins only.
 fn run_table(runs: &[wagewatch_service::state::RunRecord], admin: bool, lang: Lang) -> Markup {
     html! {
@@ -204,6 +261,7 @@ fn run_table(runs: &[wagewatch_service::state::RunRecord], admin: bool, lang: La
                 th scope="col" { (lang.t("触发", "Trigger")) }
                 th scope="col" class="num" { (lang.t("红/橙", "Red/orange")) }
                 th scope="col" class="num" { (lang.t("新上榜", "New")) }
+                th scope="col" class="num" { (lang.t("漂移 PSI（训练/上批）", "Drift PSI (training/previous)")) }
                 @if admin { th scope="col" { (lang.t("错误", "Error")) } }
             } }
             tbody {
@@ -216,6 +274,12 @@ fn run_table(runs: &[wagewatch_service::state::RunRecord], admin: bool, lang: La
                         td { (r.trigger) }
                         td class="num" { (r.counts.red) "/" (r.counts.orange) }
                         td class="num" { (r.counts.new_on_list) }
+                        td class={ "num" @if r.drift.is_some_and(|d| d.drifted()) { " flagged" } } {
+                            @if let Some(d) = r.drift {
+                                (psi_text(d.training)) " / " (psi_text(d.previous))
+                                @if d.drifted() { " ⚑" }
+                            } @else { "–" }
+                        }
                         @if admin { td { (r.error.as_deref().unwrap_or("")) } }
                     }
                 }

@@ -31,6 +31,22 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub server: ServerConfig,
     pub audit: AuditConfig,
+    pub drift: DriftConfig,
+}
+
+/// How a run's drift is judged.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriftConfig {
+    /// A run whose feature or score PSI (against the training panel or the previous run) is above this
+    /// is flagged as drifted (default 0.25).
+    pub threshold: f64,
+}
+
+impl Default for DriftConfig {
+    fn default() -> Self {
+        DriftConfig { threshold: wagewatch_core::drift::DEFAULT_THRESHOLD }
+    }
 }
 
 /// How probabilities become bands.
@@ -148,6 +164,7 @@ impl Default for Config {
             schedule: ScheduleConfig::default(),
             server: ServerConfig::default(),
             audit: AuditConfig::default(),
+            drift: DriftConfig::default(),
         }
     }
 }
@@ -275,6 +292,9 @@ impl Config {
         if self.audit.coalesce_seconds > 3600 {
             return Err("audit.coalesce_seconds must be at most 3600 (an hour)".into());
         }
+        if !(self.drift.threshold.is_finite() && self.drift.threshold > 0.0) {
+            return Err("drift.threshold must be a positive number".into());
+        }
         if self.audit.retention_days == 0 {
             return Err("audit.retention_days must be at least 1".into());
         }
@@ -307,6 +327,9 @@ mod tests {
         check("[bands]\nred = 0.1\norange = 0.3", Err("red >= orange"));
         check("[bands]\nred = 1.5", Err("0..1"));
         check("[retention]\nkeep_runs = 0", Err("keep_runs"));
+        check("[drift]\nthreshold = 0.1", Ok(()));
+        check("[drift]\nthreshold = 0", Err("drift.threshold"));
+        check("[drift]\nthreshold = nan", Err("drift.threshold"));
         check("[server]\nmax_page = 10\ndefault_page = 50", Err("default_page"));
         check("[bands]\npurple = 1", Err("unknown field"));
         check("[schedule]\nevery_hours = \"weekly\"", Err("invalid type"));

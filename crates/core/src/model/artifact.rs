@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Calibrator, CandidateScore, EntityModel, Learner, ModelError, RiskModel};
 use crate::contract::Date;
+use crate::drift::{EntityReference, Profile};
 use crate::features::{EntityType, Feature};
 
 /// The version of `model.json` this code writes and reads.
@@ -38,6 +39,59 @@ struct EntityFile {
     training_rows: usize,
     training_events: usize,
     calibration_rows: usize,
+    /// The training panel's distributions (absent from models saved before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    drift_reference: Option<ReferenceFile>,
+}
+
+/// The distributions drift is measured against: a profile per feature that has one, and the score's.
+#[derive(Serialize, Deserialize)]
+struct ReferenceFile {
+    features: Vec<ProfileFile>,
+    score: Option<ProfileFile>,
+}
+
+/// One distribution: decile cut points and the share per bin (one more share than cuts).
+#[derive(Serialize, Deserialize)]
+struct ProfileFile {
+    name: String,
+    cuts: Vec<f64>,
+    shares: Vec<f64>,
+}
+
+impl ReferenceFile {
+    fn from_reference(r: &EntityReference) -> ReferenceFile {
+        let file = |name: &str, p: &Profile| ProfileFile {
+            name: name.to_string(),
+            cuts: p.cuts.clone(),
+            shares: p.shares.clone(),
+        };
+        ReferenceFile {
+            features: r.features.iter().filter_map(|(f, p)| p.as_ref().map(|p| file(f.name(), p))).collect(),
+            score: r.score.as_ref().map(|p| file("score", p)),
+        }
+    }
+
+    /// The reference over `features`; a profile naming another feature, or whose shares do not fit its
+    /// cuts, is refused.
+    fn into_reference(self, features: &[Feature]) -> Result<EntityReference, String> {
+        let profile = |p: ProfileFile| -> Result<Profile, String> {
+            let finite = p.cuts.iter().chain(&p.shares).all(|v| v.is_finite());
+            if p.shares.len() != p.cuts.len() + 1 || !finite || p.shares.iter().any(|s| *s <= 0.0) {
+                return Err(format!("the drift reference of {} is malformed", p.name));
+            }
+            Ok(Profile { cuts: p.cuts, shares: p.shares })
+        };
+        let mut by_feature: Vec<(Feature, Option<Profile>)> = features.iter().map(|f| (*f, None)).collect();
+        for p in self.features {
+            let slot = by_feature
+                .iter_mut()
+                .find(|(f, _)| f.name() == p.name)
+                .ok_or_else(|| format!("the drift reference names an unknown feature {}", p.name))?;
+            slot.1 = Some(profile(p)?);
+        }
+        Ok(EntityReference { features: by_feature, score: self.score.map(profile).transpose()? })
+    }
 }
 
 fn entity_file(m: &EntityModel) -> EntityFile {
@@ -51,6 +105,7 @@ fn entity_file(m: &EntityModel) -> EntityFile {
         training_rows: m.training_rows,
         training_events: m.training_events,
         calibration_rows: m.calibration_rows,
+        drift_reference: m.drift_reference.as_ref().map(ReferenceFile::from_reference),
     }
 }
 
@@ -145,9 +200,11 @@ pub fn load(models: &Path, id: &str) -> Result<RiskModel, ModelError> {
         if features != entity_type.features() {
             return Err(bad(format!("the {entity_type} feature list differs from this wagewatch's catalogue")));
         }
+        let drift_reference = e.drift_reference.map(|r| r.into_reference(&features)).transpose().map_err(bad)?;
         entities.push(EntityModel {
             entity_type,
             features,
+            drift_reference,
             learner: e.learner,
             calibrator: e.calibrator,
             validation: e.validation,

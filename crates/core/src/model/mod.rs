@@ -181,6 +181,9 @@ pub struct EntityModel {
     pub training_rows: usize,
     pub training_events: usize,
     pub calibration_rows: usize,
+    /// The training panel's distributions of every feature and of the score, that runs measure drift
+    /// against (none for a model saved before they were kept).
+    pub drift_reference: Option<crate::drift::EntityReference>,
 }
 
 /// A trained model for both entity types.
@@ -423,10 +426,13 @@ fn train_entity(
     let all: Vec<&PanelSlice> = fit.iter().chain(valid).copied().collect();
     let all_data = stack(&all, t);
     let (card_all, forest_all, _) = fit_both(&all_data, &card_params, &base_params.trees(trees).check()?, None)?;
+    let learner = Learner { gbdt: forest_all, scorecard: card_all, gbdt_weight: best_w };
+    let drift_reference = Some(drift_reference(&all_data, &learner, &calibrator, &features));
     Ok(EntityModel {
         entity_type: t,
         features,
-        learner: Learner { gbdt: forest_all, scorecard: card_all, gbdt_weight: best_w },
+        learner,
+        drift_reference,
         calibrator,
         validation,
         trees,
@@ -434,6 +440,24 @@ fn train_entity(
         training_events: all_data.targets().iter().filter(|v| **v).count(),
         calibration_rows: valid_data.nsamples(),
     })
+}
+
+/// The distributions of the panel's features and of the fitted model's calibrated score on it, from at
+/// most [`crate::drift::REFERENCE_ROWS`] rows (every k-th).
+fn drift_reference(
+    data: &PanelData,
+    learner: &Learner,
+    calibrator: &Calibrator,
+    features: &[Feature],
+) -> crate::drift::EntityReference {
+    let n = data.nsamples();
+    let stride = n.div_ceil(crate::drift::REFERENCE_ROWS).max(1);
+    let rows: Vec<usize> = (0..n).step_by(stride).collect();
+    let x = data.records().select(ndarray::Axis(0), &rows);
+    let raw: Array1<f64> = learner.predict(&x);
+    let scores: Vec<f64> = raw.iter().map(|z| calibrator.probability(*z)).collect();
+    let values: Vec<f64> = x.iter().copied().collect();
+    crate::drift::EntityReference::of(features, &values, &scores)
 }
 
 fn candidate(name: &str, raw: &[f64], y: &[bool]) -> CandidateScore {

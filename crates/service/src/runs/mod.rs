@@ -17,9 +17,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::state::{JobStatus, RecordedInspection, RunCounts, RunRecord, RunStatus, StateError, Store, Timestamp};
+use crate::state::{
+    DriftAgainst, DriftRow, JobStatus, RecordedInspection, RunCounts, RunDrift, RunRecord, RunStatus, StateError,
+    Store, Timestamp,
+};
 use wagewatch_core::contract::{Category, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector};
-use wagewatch_core::features::{self, EntityType};
+use wagewatch_core::drift::{self, EntityReference};
+use wagewatch_core::features::{self, EntityType, Feature};
 use wagewatch_core::ingest::tables::{Dataset, EmployerIx};
 use wagewatch_core::model::{self, Band, Reason, RiskModel};
 use wagewatch_core::worker_months::WorkerMonths;
@@ -441,6 +445,7 @@ fn failed_run(
         counts: RunCounts::default(),
         seconds: attempt.started.elapsed().as_secs_f64(),
         error: Some(error.to_string()),
+        drift: None,
     }
 }
 
@@ -464,7 +469,7 @@ pub fn rescore(
     let attempt = Attempt::new("run");
     build_and_publish(store, inputs, request, config, &attempt).inspect_err(|e| {
         let failed = failed_run(&attempt, request, &inputs.model.model_id, inputs.data_fingerprint, &e.redacted());
-        if let Err(record_err) = store.insert_run(&failed) {
+        if let Err(record_err) = store.insert_run(&failed, &[]) {
             tracing::error!(error = %record_err, "could not record the failed run");
         }
         let _ = fs::remove_dir_all(store.runs_dir().join(format!(".staging-{}", attempt.run_id)));
@@ -478,7 +483,7 @@ pub fn record_failure(
     model_id: &str,
     error: &str,
 ) -> Result<(), RunError> {
-    store.insert_run(&failed_run(&Attempt::new("failed"), request, model_id, "", error))?;
+    store.insert_run(&failed_run(&Attempt::new("failed"), request, model_id, "", error), &[])?;
     Ok(())
 }
 
@@ -500,6 +505,7 @@ fn build_and_publish(
     let mut rows = build_rows(ds, &feats, &scored);
     assign_bands(&mut rows, &config.bands);
     let counts = mark_changes(&mut rows, previous.as_ref());
+    let (drift, drift_rows) = measure_drift(trained, &rows, previous.as_ref(), request.as_of, config.drift.threshold);
     let links = links(ds, request.as_of);
 
     let runs_dir = store.runs_dir();
@@ -534,9 +540,10 @@ fn build_and_publish(
         counts,
         seconds: attempt.started.elapsed().as_secs_f64(),
         error: None,
+        drift: Some(drift),
     };
     // The one step that makes the run visible.
-    store.insert_run(&record)?;
+    store.insert_run(&record, &drift_rows)?;
     for expired in store.expire_runs(config.retention.keep_runs)? {
         let dir = runs_dir.join(&expired);
         if let Err(e) = fs::remove_dir_all(&dir) {
@@ -544,6 +551,77 @@ fn build_and_publish(
         }
     }
     Ok(record)
+}
+
+/// The feature values (row-major, in the order of `t.features()`) and scores of a run's rows of type `t`.
+fn sample(rows: &[RunRow], t: EntityType) -> (Vec<f64>, Vec<f64>) {
+    let of_type = || rows.iter().filter(move |r| r.entity_type == t);
+    (of_type().flat_map(|r| r.features.iter().copied()).collect(), of_type().map(|r| r.score).collect())
+}
+
+/// The drift of a run's features and scores against the model's training panel (when the model kept its
+/// distributions) and against the previous run: in brief, and as a row per feature and score.
+fn measure_drift(
+    trained: &model::RiskModel,
+    rows: &[RunRow],
+    previous: Option<&RunData>,
+    as_of: Date,
+    threshold: f64,
+) -> (RunDrift, Vec<DriftRow>) {
+    let features: Vec<Vec<Feature>> = EntityType::ALL.iter().map(|t| t.features()).collect();
+    let current: Vec<(Vec<f64>, Vec<f64>)> = EntityType::ALL.iter().map(|&t| sample(rows, t)).collect();
+    let against = |references: &[EntityReference]| {
+        let pairs: Vec<(&EntityReference, drift::Sample)> = EntityType::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| {
+                let sample = drift::Sample {
+                    entity_type: t,
+                    features: &features[i],
+                    values: &current[i].0,
+                    scores: &current[i].1,
+                };
+                (&references[i], sample)
+            })
+            .collect();
+        drift::compare(as_of, Vec::new(), threshold, &pairs)
+    };
+    let training = match (&trained.employer.drift_reference, &trained.project.drift_reference) {
+        (Some(e), Some(p)) => Some(against(&[e.clone(), p.clone()])),
+        _ => None,
+    };
+    let previous = previous.map(|p| {
+        let references: Vec<EntityReference> = EntityType::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| {
+                let (values, scores) = sample(&p.rows, t);
+                EntityReference::of(&features[i], &values, &scores)
+            })
+            .collect();
+        against(&references)
+    });
+    let mut out = Vec::new();
+    let mut largest = |report: Option<&drift::DriftReport>, which: DriftAgainst| -> Option<f64> {
+        let report = report?;
+        let mut row = |t: EntityType, subject: &str, psi: &drift::Psi| {
+            let (psi, note) = match psi {
+                drift::Psi::Value(v) => (Some(*v), None),
+                drift::Psi::Undefined(u) => (None, Some(u.reason().to_string())),
+            };
+            out.push(DriftRow { against: which, entity_type: t, subject: subject.to_string(), psi, note });
+            psi
+        };
+        let mut defined: Vec<f64> = report.score.iter().filter_map(|(t, psi)| row(*t, "score", psi)).collect();
+        defined.extend(report.features.iter().filter_map(|f| row(f.entity_type, f.feature.name(), &f.psi)));
+        defined.into_iter().reduce(f64::max)
+    };
+    let drift = RunDrift {
+        threshold,
+        training: largest(training.as_ref(), DriftAgainst::Training),
+        previous: largest(previous.as_ref(), DriftAgainst::Previous),
+    };
+    (drift, out)
 }
 
 /// Rows for every scored entity, employers then projects, each by rank.

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::query::{parse_bands, FilterSpec};
 use crate::runs::RunRow;
-use crate::state::{JobRecord, RecordedInspection, Role, RunRecord, TokenRecord};
+use crate::state::{DriftAgainst, DriftRow, JobRecord, RecordedInspection, Role, RunRecord, TokenRecord};
 use wagewatch_core::backtest::report::{Evaluation, Report};
 use wagewatch_core::contract::{EmployerKind, RegionPrefix, Sector};
 use wagewatch_core::fairness::Audit;
@@ -414,6 +414,80 @@ pub struct RunOut {
     pub error: Option<String>,
     /// Whether this is the run served by default.
     pub current: bool,
+    /// How far the run's data moved, in brief (none for failed runs and runs from before drift was
+    /// measured).
+    pub drift: Option<RunDriftOut>,
+}
+
+/// A run's drift in brief: the largest population stability index (PSI) of any feature or the score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunDriftOut {
+    /// A PSI above this counts as drift.
+    pub threshold: f64,
+    /// Whether either largest PSI is above the threshold.
+    pub drifted: bool,
+    /// Against the model's training panel (none when the model kept no distributions).
+    pub training_max_psi: Option<f64>,
+    /// Against the previous published run (none for the first run).
+    pub previous_max_psi: Option<f64>,
+}
+
+/// One run, with its drift per feature.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: RunOut,
+    /// Against the model's training panel: the score's PSI and the features that moved most.
+    pub drift_against_training: Option<DriftOut>,
+    /// Against the previous published run.
+    pub drift_against_previous: Option<DriftOut>,
+}
+
+/// The PSI of the score per entity type and the ten features that moved most.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DriftOut {
+    pub score: Vec<PsiOut>,
+    pub top_movers: Vec<PsiOut>,
+    /// Features with no PSI (the calendar's, the same for every entity on a date).
+    pub undefined: usize,
+}
+
+/// The PSI of one feature, or of the score, of one entity type.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PsiOut {
+    /// `employer` or `project`.
+    pub entity_type: String,
+    /// A feature name, or `score`.
+    pub subject: String,
+    /// Null where undefined.
+    pub psi: Option<f64>,
+    /// Why it is undefined.
+    pub note: Option<String>,
+}
+
+/// How many features a run's drift lists.
+pub const TOP_MOVERS: usize = 10;
+
+impl DriftOut {
+    /// The rows of one comparison, as the store lists them (largest first); none when there are none.
+    pub fn from_rows(rows: &[DriftRow], against: DriftAgainst) -> Option<DriftOut> {
+        let of: Vec<&DriftRow> = rows.iter().filter(|r| r.against == against).collect();
+        if of.is_empty() {
+            return None;
+        }
+        let psi = |r: &DriftRow| PsiOut {
+            entity_type: r.entity_type.code().to_string(),
+            subject: r.subject.clone(),
+            psi: r.psi,
+            note: r.note.clone(),
+        };
+        let (score, features): (Vec<&DriftRow>, Vec<&DriftRow>) = of.into_iter().partition(|r| r.subject == "score");
+        Some(DriftOut {
+            score: score.into_iter().map(psi).collect(),
+            top_movers: features.iter().filter(|r| r.psi.is_some()).take(TOP_MOVERS).map(|r| psi(r)).collect(),
+            undefined: features.iter().filter(|r| r.psi.is_none()).count(),
+        })
+    }
 }
 
 impl RunOut {
@@ -440,6 +514,12 @@ impl RunOut {
             seconds: r.seconds,
             error: r.error.clone(),
             current: current == Some(r.run_id.as_str()),
+            drift: r.drift.map(|d| RunDriftOut {
+                threshold: d.threshold,
+                drifted: d.drifted(),
+                training_max_psi: d.training,
+                previous_max_psi: d.previous,
+            }),
         }
     }
 }

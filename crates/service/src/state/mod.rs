@@ -18,6 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use wagewatch_core::contract::{Date, Money};
+use wagewatch_core::features::EntityType;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Coalescer, MAX_FILTERS_CHARS};
 pub use sessions::SessionLimits;
@@ -33,7 +34,7 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// (tokens, sessions, the registry, the audit log's last pages), and a server holds several connections.
 const CACHE_KIB: i64 = 512;
 /// The schema version this build writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Why the state could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +139,58 @@ pub struct RunRecord {
     pub seconds: f64,
     /// Why a failed run failed.
     pub error: Option<String>,
+    /// How far the run's features and scores moved (none for failed runs and runs from before drift
+    /// was measured); the PSI of each is in [`Store::run_drift`].
+    pub drift: Option<RunDrift>,
+}
+
+/// A run's drift in brief: the largest PSI of any feature or the score, against the model's training
+/// panel and against the previous run (none where there was nothing to compare with), and the threshold
+/// the run was judged by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunDrift {
+    pub threshold: f64,
+    pub training: Option<f64>,
+    pub previous: Option<f64>,
+}
+
+impl RunDrift {
+    /// Whether either largest PSI crosses the threshold.
+    pub fn drifted(&self) -> bool {
+        [self.training, self.previous].iter().flatten().any(|v| *v > self.threshold)
+    }
+}
+
+/// What a run's drift is measured against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriftAgainst {
+    /// The model's training panel.
+    Training,
+    /// The previous published run.
+    Previous,
+}
+
+impl DriftAgainst {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            DriftAgainst::Training => "training",
+            DriftAgainst::Previous => "previous",
+        }
+    }
+}
+
+/// The PSI of one feature (or of the score, subject `score`) of one entity type in a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DriftRow {
+    pub against: DriftAgainst,
+    pub entity_type: EntityType,
+    /// A feature name, or `score`.
+    pub subject: String,
+    /// None where the PSI is undefined.
+    pub psi: Option<f64>,
+    /// Why it is undefined.
+    pub note: Option<String>,
 }
 
 /// The state of a re-score job started over the API.
@@ -286,6 +339,23 @@ ALTER TABLE audit ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE audit ADD COLUMN last_at TEXT;
 ";
 
+/// Version 4: each run's drift, in brief on the run (NULL for runs from before) and per feature and the
+/// score in `run_drift`, deleted with the run.
+const MIGRATION_4: &str = "
+ALTER TABLE runs ADD COLUMN drift_threshold REAL;
+ALTER TABLE runs ADD COLUMN drift_training REAL;
+ALTER TABLE runs ADD COLUMN drift_previous REAL;
+CREATE TABLE run_drift (
+    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    against TEXT NOT NULL CHECK (against IN ('training', 'previous')),
+    entity_type TEXT NOT NULL CHECK (entity_type IN ('employer', 'project')),
+    subject TEXT NOT NULL,
+    psi REAL,
+    note TEXT,
+    PRIMARY KEY (run_id, against, entity_type, subject)
+);
+";
+
 /// Folders of the state are private to the service's user.
 const DIR_MODE: u32 = 0o700;
 /// Files of the state are private to the service's user.
@@ -333,7 +403,7 @@ impl Store {
             return Err(StateError::NewerSchema { path, found: version, known: SCHEMA_VERSION });
         }
         // One transaction each: a crash mid-migration leaves the old schema, never half of the new one.
-        for (to, migration) in [(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3)] {
+        for (to, migration) in [(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3), (4, MIGRATION_4)] {
             if version < to {
                 conn.execute_batch(&format!("BEGIN IMMEDIATE; {migration} PRAGMA user_version = {to}; COMMIT;"))
                     .map_err(db)?;
@@ -424,38 +494,95 @@ impl Store {
     // ---- runs ----
 
     /// Adds a run to the registry (the moment a published run becomes visible).
-    pub fn insert_run(&mut self, r: &RunRecord) -> Result<(), StateError> {
+    pub fn insert_run(&mut self, r: &RunRecord, drift: &[DriftRow]) -> Result<(), StateError> {
         let c = &r.counts;
-        self.conn
-            .execute(
-                "INSERT INTO runs (run_id, as_of, model_id, data_fingerprint, created_at, status, trigger,
-                 previous_run_id, employers, projects, red, orange, yellow, green, new_on_list, seconds, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                params![
-                    r.run_id,
-                    r.as_of.to_string(),
-                    r.model_id,
-                    r.data_fingerprint,
-                    r.created_at.to_string(),
-                    r.status.code(),
-                    r.trigger,
-                    r.previous_run_id,
-                    c.employers,
-                    c.projects,
-                    c.red,
-                    c.orange,
-                    c.yellow,
-                    c.green,
-                    c.new_on_list,
-                    r.seconds,
-                    r.error
-                ],
-            )
-            .map_err(|e| self.db_err(e))?;
-        Ok(())
+        let path = self.dir.join(DB_FILE);
+        let db = |source| StateError::Db { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(db)?;
+        tx.execute(
+            "INSERT INTO runs (run_id, as_of, model_id, data_fingerprint, created_at, status, trigger,
+             previous_run_id, employers, projects, red, orange, yellow, green, new_on_list, seconds, error,
+             drift_threshold, drift_training, drift_previous)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            params![
+                r.run_id,
+                r.as_of.to_string(),
+                r.model_id,
+                r.data_fingerprint,
+                r.created_at.to_string(),
+                r.status.code(),
+                r.trigger,
+                r.previous_run_id,
+                c.employers,
+                c.projects,
+                c.red,
+                c.orange,
+                c.yellow,
+                c.green,
+                c.new_on_list,
+                r.seconds,
+                r.error,
+                r.drift.map(|d| d.threshold),
+                r.drift.and_then(|d| d.training),
+                r.drift.and_then(|d| d.previous),
+            ],
+        )
+        .map_err(db)?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO run_drift (run_id, against, entity_type, subject, psi, note)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for d in drift {
+                stmt.execute(params![r.run_id, d.against.code(), d.entity_type.code(), d.subject, d.psi, d.note])
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)
     }
 
-    /// Every run in the registry, newest first.
+    /// The PSI of every feature and of the score of a run, against the training panel then the previous
+    /// run, the largest first within each (undefined ones last).
+    pub fn run_drift(&self, run_id: &str) -> Result<Vec<DriftRow>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT against, entity_type, subject, psi, note FROM run_drift WHERE run_id = ?1
+                 ORDER BY against DESC, psi IS NULL, psi DESC, entity_type, subject",
+            )
+            .map_err(|e| self.db_err(e))?;
+        let rows = stmt
+            .query_map([run_id], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<f64>>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(|e| self.db_err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (against, entity_type, subject, psi, note) = row.map_err(|e| self.db_err(e))?;
+            let corrupt = |what: &str| StateError::Corrupt { what: format!("drift of run {run_id}: {what}") };
+            out.push(DriftRow {
+                against: match against.as_str() {
+                    "training" => DriftAgainst::Training,
+                    "previous" => DriftAgainst::Previous,
+                    _ => return Err(corrupt("against")),
+                },
+                entity_type: EntityType::parse(&entity_type).ok_or_else(|| corrupt("entity_type"))?,
+                subject,
+                psi,
+                note,
+            });
+        }
+        Ok(out)
+    }
+
     pub fn runs(&self) -> Result<Vec<RunRecord>, StateError> {
         self.query_runs("SELECT * FROM runs ORDER BY created_at DESC, rowid DESC", [])
     }
@@ -499,6 +626,11 @@ impl Store {
                     },
                     row.get::<_, f64>("seconds")?,
                     row.get::<_, Option<String>>("error")?,
+                    (
+                        row.get::<_, Option<f64>>("drift_threshold")?,
+                        row.get::<_, Option<f64>>("drift_training")?,
+                        row.get::<_, Option<f64>>("drift_previous")?,
+                    ),
                 ))
             })
             .map_err(|e| self.db_err(e))?;
@@ -516,6 +648,7 @@ impl Store {
                 counts,
                 seconds,
                 error,
+                (drift_threshold, drift_training, drift_previous),
             ) = row.map_err(|e| self.db_err(e))?;
             let corrupt = |what: &str| StateError::Corrupt { what: format!("run {run_id}: {what}") };
             out.push(RunRecord {
@@ -534,6 +667,11 @@ impl Store {
                 counts,
                 seconds,
                 error,
+                drift: drift_threshold.map(|threshold| RunDrift {
+                    threshold,
+                    training: drift_training,
+                    previous: drift_previous,
+                }),
             });
         }
         Ok(out)

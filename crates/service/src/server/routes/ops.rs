@@ -42,7 +42,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Ready>) 
     (status, Json(Ready { ready, run_id, state_writable: writable }))
 }
 
-/// Prometheus metrics: requests by route and status, latency histograms, the current run's age.
+/// Prometheus metrics: requests by route and status, latency histograms, the current run's age and drift.
 #[utoipa::path(
     get, path = "/metrics", tag = "ops",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
@@ -50,7 +50,23 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Ready>) 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let snapshot = state.snapshot();
     let age = snapshot.current().map_or(-1.0, |v| (Timestamp::now().0 - v.data.record.created_at.0) as f64);
+    let drift = snapshot.current().and_then(|v| v.data.record.drift);
     let text = state.inner.metrics.render(&[
+        (
+            "wagewatch_current_run_drifted",
+            "1 when the served run's feature or score PSI is above the drift threshold, 0 when not, -1 when unmeasured.",
+            drift.map_or(-1.0, |d| f64::from(u8::from(d.drifted()))),
+        ),
+        (
+            "wagewatch_current_run_drift_training_psi",
+            "The largest PSI of any feature or the score of the served run against the model's training panel (-1: unmeasured).",
+            drift.and_then(|d| d.training).unwrap_or(-1.0),
+        ),
+        (
+            "wagewatch_current_run_drift_previous_psi",
+            "The largest PSI of any feature or the score of the served run against the previous run (-1: unmeasured).",
+            drift.and_then(|d| d.previous).unwrap_or(-1.0),
+        ),
         ("wagewatch_current_run_age_seconds", "Seconds since the served run was created (-1: none).", age),
         (
             "wagewatch_runs_kept",

@@ -10,9 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::server::extract::ApiJson;
-use crate::server::wire::{run_id_ok, ErrorBody, JobOut, RescoreIn, RunList, RunOut};
+use crate::server::wire::{run_id_ok, DriftOut, ErrorBody, JobOut, RescoreIn, RunDetail, RunList, RunOut};
 use crate::server::{ApiError, AppState, Caller};
-use crate::state::{JobStatus, Role, Timestamp};
+use crate::state::{DriftAgainst, JobStatus, Role, Timestamp};
 use wagewatch_core::contract::Date;
 use wagewatch_core::model::artifact;
 
@@ -50,7 +50,7 @@ pub async fn list_runs(State(state): State<AppState>, caller: Caller) -> Result<
     params(("id" = String, Path, description = "The run id", pattern = "^[A-Za-z0-9_-]{1,64}$")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The run", body = RunOut),
+        (status = 200, description = "The run, with its drift per feature", body = RunDetail),
         (status = 400, description = "Not a run id", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody)
     )
@@ -59,15 +59,21 @@ pub async fn get_run(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<RunOut>, ApiError> {
+) -> Result<Json<RunDetail>, ApiError> {
     if !run_id_ok(&id) {
         return Err(ApiError::BadParameter { name: "id", reason: "not a run id".into() });
     }
     let current = state.snapshot().current().map(|v| v.run_id().to_string());
     let lookup = id.clone();
-    let run =
-        state.store(move |s| s.run(&lookup)).await?.ok_or_else(|| ApiError::NotFound { what: format!("run {id}") })?;
-    Ok(Json(run_for(&caller, &run, current.as_deref())))
+    let (run, drift) = state
+        .store(move |s| Ok(s.run(&lookup)?.map(|run| s.run_drift(&lookup).map(|d| (run, d))).transpose()?))
+        .await?
+        .ok_or_else(|| ApiError::NotFound { what: format!("run {id}") })?;
+    Ok(Json(RunDetail {
+        run: run_for(&caller, &run, current.as_deref()),
+        drift_against_training: DriftOut::from_rows(&drift, DriftAgainst::Training),
+        drift_against_previous: DriftOut::from_rows(&drift, DriftAgainst::Previous),
+    }))
 }
 
 /// Starts a re-score of every entity (admins of all regions); poll the returned job.
