@@ -298,7 +298,7 @@ fn the_dashboard_in_a_browser() {
         format!(
             "data = {:?}\nmodels = {:?}\n[schedule]\nenabled = false\n",
             f.data.display().to_string(),
-            f.models.display().to_string()
+            crate::server::models_with_backtest().display().to_string()
         ),
     )
     .unwrap();
@@ -410,6 +410,9 @@ fn the_dashboard_in_a_browser() {
     // The served run's drift, judged against the threshold, with the features that moved most.
     assert!(b.text("#drift-status").contains("0.25"), "{}", b.text("#drift-status"));
     assert!(b.find_all("table.drift tbody tr").len() >= 3);
+    // Earlier lists judged against what happened: a row per run and entity type, and the calibration.
+    assert!(b.find_all("#outcomes tbody tr").len() >= 4);
+    assert!(b.text("main").contains("Did the lists come true?"));
     b.screenshot("05-model-en");
 
     // Keyboard: the skip link is the first focusable element.

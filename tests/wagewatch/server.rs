@@ -72,6 +72,37 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
+/// A copy of the fixture's models with a backtest (one test date) attached to `m-test`, for the pages and
+/// routes that show a backtest and its fairness audit.
+pub fn models_with_backtest() -> &'static Path {
+    static MODELS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &MODELS
+        .get_or_init(|| {
+            use wagewatch_core::backtest::{self, BacktestConfig};
+            let f = fixture();
+            let dir = tempfile::tempdir().unwrap();
+            let models = dir.path().join("models");
+            copy_dir(&f.models, &models);
+            let ds = load_strict(&f.data).unwrap().dataset;
+            let wm = WorkerMonths::build(&ds);
+            let config = BacktestConfig {
+                from: d("2025-12-01"),
+                to: d("2025-12-01"),
+                step_months: 1,
+                horizon_days: 60,
+                panel_months: 12,
+                calibration_months: 3,
+                watchlists: None,
+            };
+            let result = backtest::run(&ds, &wm, &config, &|_, _| {}).unwrap();
+            let report = dir.path().join("report");
+            backtest::write_report(&result, None, &report).unwrap();
+            artifact::attach_backtest(&models, "m-test", &report).unwrap();
+            (dir, models)
+        })
+        .1
+}
+
 pub fn config_for(data: &Path, models: &Path) -> Config {
     let mut c = Config { data: data.to_path_buf(), models: models.to_path_buf(), ..Default::default() };
     c.schedule.enabled = false;
@@ -984,6 +1015,84 @@ fn each_run_measures_its_drift_against_the_training_panel_and_the_previous_run()
     let flag = if brief["drifted"] == true { 1 } else { 0 };
     assert!(text.contains(&format!("\nwagewatch_current_run_drifted {flag}\n")), "{text}");
     assert!(text.contains(&format!("\nwagewatch_current_run_drift_training_psi {training}\n")), "{text}");
+}
+
+#[test]
+fn past_lists_are_judged_against_what_happened_once_their_horizon_closes() {
+    let f = fixture();
+    let app = App::new();
+    let runs = app.get("/v1/runs", "admin");
+    let of = |as_of: &str| {
+        runs["runs"].as_array().unwrap().iter().find(|r| r["as_of"] == as_of).unwrap()["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The fixture's data reach 2026-03-31: both runs' horizons have closed.
+    let run = of("2025-12-01");
+    let detail = app.get(&format!("/v1/runs/{run}"), "inspector");
+    let outcomes = &detail["outcomes"];
+    assert_eq!(outcomes["horizon_days"], 60, "{detail}");
+    let employers = &outcomes["entity_types"][0];
+    assert_eq!(employers["entity_type"], "employer");
+    // By hand: the run's rows against the contract's events of (2025-12-01, 2026-01-30].
+    let ds = load_strict(&f.data).unwrap().dataset;
+    let wm = WorkerMonths::build(&ds);
+    let labels = wagewatch_core::target::labels(&ds, &wm, d("2025-12-01"), 60);
+    let store = Store::open(app.dir.path()).unwrap();
+    let data = runs::RunData::load(&store, store.run(&run).unwrap().unwrap()).unwrap();
+    let rows: Vec<(wagewatch_core::model::Band, bool)> = data
+        .rows
+        .iter()
+        .filter(|r| r.entity_type == wagewatch_core::features::EntityType::Employer)
+        .map(|r| (r.band, labels.employers[ds.employer_ids.get(&r.entity_id).unwrap()].any()))
+        .collect();
+    let count = |bands: &[&str]| {
+        let of: Vec<&(wagewatch_core::model::Band, bool)> =
+            rows.iter().filter(|(b, _)| bands.contains(&b.code())).collect();
+        (of.len(), of.iter().filter(|(_, e)| *e).count())
+    };
+    let (red, red_events) = count(&["red"]);
+    assert_eq!(
+        (employers["bands"][0]["entities"].as_u64(), employers["bands"][0]["events"].as_u64()),
+        (Some(red as u64), Some(red_events as u64))
+    );
+    let (listed, listed_events) = count(&["red", "orange"]);
+    let all_events = rows.iter().filter(|(_, e)| *e).count();
+    assert_eq!(employers["events"].as_u64(), Some(all_events as u64));
+    assert!(listed > 0 && all_events > 0);
+    assert_eq!(employers["precision_at_orange"].as_f64(), Some(listed_events as f64 / listed as f64));
+    assert_eq!(employers["recall_at_orange"].as_f64(), Some(listed_events as f64 / all_events as f64));
+    let binned: u64 =
+        employers["calibration"].as_array().unwrap().iter().map(|b| b["entities"].as_u64().unwrap()).sum();
+    assert_eq!(binned, rows.len() as u64);
+    // A run whose horizon is still open is not judged; runs judged on the same data are not judged again.
+    let judged_at = outcomes["judged_at"].clone();
+    let mut store = store;
+    let trained = artifact::load(&f.models, "m-test").unwrap();
+    let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: "fp" };
+    let request = runs::RescoreRequest { as_of: d("2026-03-01"), trigger: "cli".into() };
+    let open = runs::rescore(&mut store, &inputs, &request, &config_for(&f.data, &f.models)).unwrap();
+    assert!(store.outcome(&open.run_id).unwrap().is_none());
+    let again = store.outcome(&run).unwrap().unwrap();
+    assert_eq!(judged_at, again.judged_at.to_string());
+}
+
+#[test]
+fn the_model_detail_carries_the_backtests_fairness_audit() {
+    let app = App::with_config(|c| c.models = models_with_backtest().to_path_buf());
+    let detail = app.get("/v1/models/m-test", "inspector");
+    let fairness = &detail["backtest"]["fairness"];
+    assert_eq!(fairness["ratio_low"], 0.8);
+    let attributes = fairness["attributes"].as_array().unwrap();
+    let funding = attributes.iter().find(|a| a["attribute"] == "funding").unwrap();
+    assert_eq!(funding["entity_type"], "project");
+    let groups = funding["groups"].as_array().unwrap();
+    assert!(groups.iter().all(|g| ["government", "private"].contains(&g["group"].as_str().unwrap())), "{funding}");
+    let reference = groups.iter().find(|g| g["group"] == funding["reference_group"]).unwrap();
+    assert!(reference["flags"].as_array().unwrap().is_empty());
+    assert_eq!(reference["selection_rate_ratio"], 1.0);
+    assert!(detail["card_markdown"].as_str().unwrap().contains("## Fairness audit"));
 }
 
 #[test]

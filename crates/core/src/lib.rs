@@ -19,6 +19,7 @@ pub mod features;
 pub mod ingest;
 pub mod metrics;
 pub mod model;
+pub mod outcomes;
 pub mod rng;
 pub mod target;
 pub mod watchlist;

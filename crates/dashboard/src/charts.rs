@@ -181,3 +181,34 @@ mod tests {
         assert!(xs[1] - xs[0] > 10.0 * (xs[2] - xs[1]), "{xs:?}");
     }
 }
+
+/// Predicted against observed: one point per calibration bin `(mean probability, observed rate, entities)`,
+/// beside the diagonal a calibrated list lies on; both axes 0..`top`.
+pub fn calibration(bins: &[(f64, f64, usize)], title: &str, lang: Lang) -> Markup {
+    let (w, h, left, bottom) = (300u32, 260u32, 44.0, 34.0);
+    let top = bins.iter().map(|b| b.0.max(b.1)).fold(0.1, f64::max).min(1.0);
+    let size = f64::from(h) - bottom - 12.0;
+    let x = |p: f64| left + size * (p / top).clamp(0.0, 1.0);
+    let y = |p: f64| 12.0 + size * (1.0 - (p / top).clamp(0.0, 1.0));
+    let desc: Vec<String> =
+        bins.iter().map(|(p, o, n)| format!("{:.1}% -> {:.1}% ({n})", p * 100.0, o * 100.0)).collect();
+    let line: Vec<String> = bins.iter().map(|(p, o, _)| format!("{:.1},{:.1}", x(*p), y(*o))).collect();
+    let body = html! {
+        @for k in 0..=4 {
+            @let tick = top * f64::from(k) / 4.0;
+            (grid_line(left, left + size, y(tick), &format!("{:.0}%", tick * 100.0)))
+        }
+        line x1=(x(0.0)) y1=(format!("{:.1}", y(0.0))) x2=(format!("{:.1}", x(top))) y2=(format!("{:.1}", y(top)))
+            stroke="#999" stroke-dasharray="4 3" {}
+        polyline fill="none" stroke="#c62828" stroke-width="2" points=(line.join(" ")) {}
+        @for (p, o, n) in bins {
+            circle cx=(format!("{:.1}", x(*p))) cy=(format!("{:.1}", y(*o))) r="3.5" fill="#c62828" {
+                title { (format!("{:.1}% -> {:.1}% ({n})", p * 100.0, o * 100.0)) }
+            }
+        }
+        text x=(left + size / 2.0) y=(f64::from(h) - 8.0) font-size="11" text-anchor="middle" fill="#444" {
+            (lang.t("预测概率", "predicted probability"))
+        }
+    };
+    chart(w, h, title, &desc.join("; "), body)
+}

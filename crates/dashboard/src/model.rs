@@ -6,13 +6,15 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
+use super::charts;
 use super::html::{col, num, thead, Lang, Nav};
 use super::session::Viewer;
 use super::{error_page, page, type_name};
 use wagewatch_core::fairness::{Audit, GroupAudit};
 use wagewatch_core::features::EntityType;
+use wagewatch_core::model::Band;
 use wagewatch_service::server::{ApiError, AppState};
-use wagewatch_service::state::{DriftAgainst, DriftRow, Role, RunDrift, RunStatus};
+use wagewatch_service::state::{DriftAgainst, DriftRow, Role, RunDrift, RunOutcome, RunRecord, RunStatus};
 
 /// The backtest charts a model folder may hold, with their captions.
 const CHARTS: [(&str, &str, &str); 4] = [
@@ -54,6 +56,7 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
     let runs = state.store(|s| s.runs()).await?;
     let current_run = view.run_id().to_string();
     let drift = state.store(move |s| s.run_drift(&current_run)).await?;
+    let outcomes = state.store(|s| s.outcomes()).await?;
     let m = &info.model;
     Ok(html! {
         h1 { (lang.t("模型与批次", "Model and runs")) }
@@ -104,6 +107,7 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
             None => p { (lang.t("该模型尚无回测（wagewatch backtest）。", "No backtest for this model yet (wagewatch backtest).")) }
         }
         (drift_section(view.data.record.drift, &drift, lang))
+        (outcomes_section(&outcomes, &runs, lang))
         h2 { (lang.t("批次记录", "Runs")) }
         (run_table(&runs, viewer.caller.0.role == Role::Admin, lang))
         h2 { (lang.t("模型说明（英文）", "Model card")) }
@@ -195,6 +199,69 @@ fn fairness_section(audit: &Audit, lang: Lang) -> Markup {
     }
 }
 
+fn share(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// What came of earlier lists whose horizon has closed: per run and entity type, the red and orange
+/// bands' realised event rates, precision and recall at the cut-offs, and the newest list's calibration.
+fn outcomes_section(outcomes: &[RunOutcome], runs: &[RunRecord], lang: Lang) -> Markup {
+    let as_of = |id: &str| runs.iter().find(|r| r.run_id == id).map(|r| r.as_of.to_string()).unwrap_or_default();
+    html! {
+        h2 { (lang.t("名单应验了吗？", "Did the lists come true?")) }
+        @if outcomes.is_empty() {
+            p { (lang.t("尚无预测期已结束的批次。", "No run's horizon has closed in the data yet.")) }
+        } @else {
+            p class="explain" { (lang.t(
+                "预测期结束后，用实际发生的欠薪事件检验当时发布的名单：各风险等级的实际事件率、红色及红橙色名单的命中率（精确率）和覆盖率（召回率），以及预测概率与实际比例的对照（校准）。",
+                "Once a run's horizon has closed in the data, its list is judged against what happened: the \
+                 realised event rate of each band, precision and recall down to the red and orange cut-offs, \
+                 and predicted probability against the observed rate (calibration)."
+            )) }
+            table id="outcomes" {
+                (thead(lang, &[
+                    col("评分日", "As of"),
+                    col("对象", "Entities"),
+                    num("事件/对象", "Events/entities"),
+                    num("红色事件率", "Red: event rate"),
+                    num("橙色事件率", "Orange: event rate"),
+                    num("红橙精确率", "Precision red+orange"),
+                    num("红橙召回率", "Recall red+orange"),
+                    num("绿色事件率", "Green: event rate"),
+                ]))
+                tbody {
+                    @for o in outcomes {
+                        @for (t, list) in &o.lists {
+                            @let (n, e) = list.totals();
+                            @let rate = |b: Band| list.bands.iter().find(|x| x.band == b).and_then(|x| x.rate().map(|r| (r, x.entities)));
+                            tr {
+                                td { (as_of(&o.run_id)) }
+                                td { (type_name(*t, lang)) }
+                                td class="num" { (e) " / " (n) }
+                                @for b in [Band::Red, Band::Orange] {
+                                    td class="num" { @match rate(b) { Some((r, k)) => { (share(Some(r))) " (" (k) ")" } None => "–" } }
+                                }
+                                td class="num" { (share(list.precision_at(Band::Orange))) }
+                                td class="num" { (share(list.recall_at(Band::Orange))) }
+                                td class="num" { (share(rate(Band::Green).map(|x| x.0))) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(newest) = outcomes.first() {
+                div class="grid2" {
+                    @for (t, list) in &newest.lists {
+                        @let bins: Vec<(f64, f64, usize)> = list.calibration.iter().map(|b| (b.mean_probability, b.observed_rate, b.entities)).collect();
+                        @let title = format!("{} {} · {}", as_of(&newest.run_id), type_name(*t, lang), lang.t("校准", "calibration"));
+                        figure { (charts::calibration(&bins, &title, lang)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn psi_text(psi: Option<f64>) -> String {
     psi.map_or("–".into(), |v| format!("{v:.2}"))
 }
@@ -250,7 +317,7 @@ fn drift_section(brief: Option<RunDrift>, rows: &[DriftRow], lang: Lang) -> Mark
 }
 
 /// The run registry; why a run failed is shown to admins only.
-fn run_table(runs: &[wagewatch_service::state::RunRecord], admin: bool, lang: Lang) -> Markup {
+fn run_table(runs: &[RunRecord], admin: bool, lang: Lang) -> Markup {
     html! {
         table id="runs" {
             thead { tr {

@@ -10,6 +10,7 @@
 
 pub mod export;
 pub(crate) mod files;
+pub mod outcomes;
 pub mod schedule;
 
 use std::collections::{HashMap, HashSet};
@@ -549,6 +550,13 @@ fn build_and_publish(
         if let Err(e) = fs::remove_dir_all(&dir) {
             tracing::warn!(folder = %dir.display(), error = %e, "could not delete an expired run's folder");
         }
+    }
+    // What came of earlier lists: judged here, where the data are at hand; a failure leaves the run
+    // published and is judged again by the next re-score.
+    match outcomes::judge_closed_runs(store, ds, wm, trained.horizon_days, data_fingerprint) {
+        Ok(judged) if !judged.is_empty() => tracing::info!(runs = ?judged, "past runs judged against what happened"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not judge past runs"),
     }
     Ok(record)
 }

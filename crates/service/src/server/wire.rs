@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::query::{parse_bands, FilterSpec};
 use crate::runs::RunRow;
-use crate::state::{DriftAgainst, DriftRow, JobRecord, RecordedInspection, Role, RunRecord, TokenRecord};
+use crate::state::{DriftAgainst, DriftRow, JobRecord, RecordedInspection, Role, RunOutcome, RunRecord, TokenRecord};
 use wagewatch_core::backtest::report::{Evaluation, Report};
 use wagewatch_core::contract::{EmployerKind, RegionPrefix, Sector};
 use wagewatch_core::fairness::Audit;
@@ -441,6 +441,107 @@ pub struct RunDetail {
     pub drift_against_training: Option<DriftOut>,
     /// Against the previous published run.
     pub drift_against_previous: Option<DriftOut>,
+    /// What came of the run's list, once its horizon has closed in the data (judged by a later re-score).
+    pub outcomes: Option<OutcomesOut>,
+}
+
+/// What came of a run's list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomesOut {
+    /// When it was judged, and on which data.
+    pub judged_at: String,
+    pub data_fingerprint: String,
+    pub horizon_days: i32,
+    /// Employers, then projects.
+    pub entity_types: Vec<ListOutcomeOut>,
+}
+
+/// One entity type's list judged against what happened in its horizon.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListOutcomeOut {
+    /// `employer` or `project`.
+    pub entity_type: String,
+    pub entities: usize,
+    pub events: usize,
+    /// Red, orange, yellow, green.
+    pub bands: Vec<BandOutcomeOut>,
+    /// The share with an event among the red (null when none was red).
+    pub precision_at_red: Option<f64>,
+    /// ... among the red and orange.
+    pub precision_at_orange: Option<f64>,
+    /// The share of all events that were red (null when there was no event).
+    pub recall_at_red: Option<f64>,
+    /// ... that were red or orange.
+    pub recall_at_orange: Option<f64>,
+    /// Ten equal-mass bins by predicted probability.
+    pub calibration: Vec<CalibrationBinOut>,
+}
+
+/// One band of a judged list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BandOutcomeOut {
+    /// `red`, `orange`, `yellow` or `green`.
+    pub band: String,
+    pub entities: usize,
+    pub events: usize,
+    /// Null for an empty band.
+    pub event_rate: Option<f64>,
+    pub mean_probability: f64,
+}
+
+/// One calibration bin: what the list predicted and what happened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalibrationBinOut {
+    pub entities: usize,
+    pub mean_probability: f64,
+    pub observed_rate: f64,
+}
+
+impl OutcomesOut {
+    /// The wire form of a judged run.
+    pub fn from_outcome(o: &RunOutcome) -> OutcomesOut {
+        OutcomesOut {
+            judged_at: o.judged_at.to_string(),
+            data_fingerprint: o.data_fingerprint.clone(),
+            horizon_days: o.horizon_days,
+            entity_types: o
+                .lists
+                .iter()
+                .map(|(t, l)| {
+                    let (entities, events) = l.totals();
+                    ListOutcomeOut {
+                        entity_type: t.code().to_string(),
+                        entities,
+                        events,
+                        bands: l
+                            .bands
+                            .iter()
+                            .map(|b| BandOutcomeOut {
+                                band: b.band.code().to_string(),
+                                entities: b.entities,
+                                events: b.events,
+                                event_rate: b.rate(),
+                                mean_probability: b.mean_probability,
+                            })
+                            .collect(),
+                        precision_at_red: l.precision_at(Band::Red),
+                        precision_at_orange: l.precision_at(Band::Orange),
+                        recall_at_red: l.recall_at(Band::Red),
+                        recall_at_orange: l.recall_at(Band::Orange),
+                        calibration: l
+                            .calibration
+                            .iter()
+                            .map(|b| CalibrationBinOut {
+                                entities: b.entities,
+                                mean_probability: b.mean_probability,
+                                observed_rate: b.observed_rate,
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The PSI of the score per entity type and the ten features that moved most.

@@ -19,6 +19,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use wagewatch_core::contract::{Date, Money};
 use wagewatch_core::features::EntityType;
+use wagewatch_core::metrics::ReliabilityBin;
+use wagewatch_core::model::Band;
+use wagewatch_core::outcomes::{BandOutcome, ListOutcome};
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Coalescer, MAX_FILTERS_CHARS};
 pub use sessions::SessionLimits;
@@ -178,6 +181,17 @@ impl DriftAgainst {
             DriftAgainst::Previous => "previous",
         }
     }
+}
+
+/// What came of a run's list, judged on data with `data_fingerprint` once its horizon had closed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutcome {
+    pub run_id: String,
+    pub judged_at: Timestamp,
+    pub data_fingerprint: String,
+    pub horizon_days: i32,
+    /// Employers, then projects.
+    pub lists: Vec<(EntityType, ListOutcome)>,
 }
 
 /// The PSI of one feature (or of the score, subject `score`) of one entity type in a run.
@@ -340,7 +354,8 @@ ALTER TABLE audit ADD COLUMN last_at TEXT;
 ";
 
 /// Version 4: each run's drift, in brief on the run (NULL for runs from before) and per feature and the
-/// score in `run_drift`, deleted with the run.
+/// score in `run_drift`; and, once its horizon has closed in the data, what came of its list
+/// (`run_judged`, `run_outcomes` per band, `run_calibration` per bin); all deleted with the run.
 const MIGRATION_4: &str = "
 ALTER TABLE runs ADD COLUMN drift_threshold REAL;
 ALTER TABLE runs ADD COLUMN drift_training REAL;
@@ -353,6 +368,30 @@ CREATE TABLE run_drift (
     psi REAL,
     note TEXT,
     PRIMARY KEY (run_id, against, entity_type, subject)
+);
+CREATE TABLE run_outcomes (
+    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    entity_type TEXT NOT NULL CHECK (entity_type IN ('employer', 'project')),
+    band TEXT NOT NULL CHECK (band IN ('red', 'orange', 'yellow', 'green')),
+    entities INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    mean_probability REAL NOT NULL,
+    PRIMARY KEY (run_id, entity_type, band)
+);
+CREATE TABLE run_calibration (
+    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    entity_type TEXT NOT NULL CHECK (entity_type IN ('employer', 'project')),
+    bin INTEGER NOT NULL,
+    entities INTEGER NOT NULL,
+    mean_probability REAL NOT NULL,
+    observed_rate REAL NOT NULL,
+    PRIMARY KEY (run_id, entity_type, bin)
+);
+CREATE TABLE run_judged (
+    run_id TEXT PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+    judged_at TEXT NOT NULL,
+    data_fingerprint TEXT NOT NULL,
+    horizon_days INTEGER NOT NULL
 );
 ";
 
@@ -581,6 +620,123 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Records what came of a run's list, replacing an earlier judgement, in one transaction.
+    pub fn put_outcome(&mut self, o: &RunOutcome) -> Result<(), StateError> {
+        let path = self.dir.join(DB_FILE);
+        let db = |source| StateError::Db { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(db)?;
+        for table in ["run_outcomes", "run_calibration", "run_judged"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [&o.run_id]).map_err(db)?;
+        }
+        tx.execute(
+            "INSERT INTO run_judged (run_id, judged_at, data_fingerprint, horizon_days) VALUES (?1, ?2, ?3, ?4)",
+            params![o.run_id, o.judged_at.to_string(), o.data_fingerprint, o.horizon_days],
+        )
+        .map_err(db)?;
+        for (t, list) in &o.lists {
+            for b in &list.bands {
+                tx.execute(
+                    "INSERT INTO run_outcomes (run_id, entity_type, band, entities, events, mean_probability)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![o.run_id, t.code(), b.band.code(), b.entities, b.events, b.mean_probability],
+                )
+                .map_err(db)?;
+            }
+            for (i, bin) in list.calibration.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO run_calibration (run_id, entity_type, bin, entities, mean_probability, observed_rate)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![o.run_id, t.code(), i, bin.entities, bin.mean_probability, bin.observed_rate],
+                )
+                .map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)
+    }
+
+    /// The data fingerprint a run's list was last judged on, if it was.
+    pub fn judged_with(&self, run_id: &str) -> Result<Option<String>, StateError> {
+        self.conn
+            .query_row("SELECT data_fingerprint FROM run_judged WHERE run_id = ?1", [run_id], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.db_err(e))
+    }
+
+    /// What came of every judged run's list, the newest run first.
+    pub fn outcomes(&self) -> Result<Vec<RunOutcome>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT j.run_id, j.judged_at, j.data_fingerprint, j.horizon_days FROM run_judged j
+                 JOIN runs r USING (run_id) ORDER BY r.as_of DESC, r.created_at DESC",
+            )
+            .map_err(|e| self.db_err(e))?;
+        let heads = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i32>(3)?))
+            })
+            .map_err(|e| self.db_err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.db_err(e))?;
+        heads
+            .into_iter()
+            .map(|(run_id, judged_at, data_fingerprint, horizon_days)| {
+                let corrupt = |what: &str| StateError::Corrupt { what: format!("outcome of run {run_id}: {what}") };
+                let judged_at = Timestamp::parse(&judged_at).ok_or_else(|| corrupt("judged_at"))?;
+                let lists = self.outcome_lists(&run_id)?;
+                Ok(RunOutcome { run_id, judged_at, data_fingerprint, horizon_days, lists })
+            })
+            .collect()
+    }
+
+    /// What came of one run's list, if it was judged.
+    pub fn outcome(&self, run_id: &str) -> Result<Option<RunOutcome>, StateError> {
+        Ok(self.outcomes()?.into_iter().find(|o| o.run_id == run_id))
+    }
+
+    /// The judged lists of a run, per entity type.
+    fn outcome_lists(&self, run_id: &str) -> Result<Vec<(EntityType, ListOutcome)>, StateError> {
+        let corrupt = |what: &str| StateError::Corrupt { what: format!("outcome of run {run_id}: {what}") };
+        let mut lists: Vec<(EntityType, ListOutcome)> =
+            EntityType::ALL.iter().map(|t| (*t, ListOutcome { bands: Vec::new(), calibration: Vec::new() })).collect();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT entity_type, band, entities, events, mean_probability FROM run_outcomes WHERE run_id = ?1
+                 ORDER BY entity_type, CASE band WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 ELSE 3 END",
+            )
+            .map_err(|e| self.db_err(e))?;
+        let rows = stmt
+            .query_map([run_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(|e| self.db_err(e))?;
+        for row in rows {
+            let (t, band, entities, events, mean_probability): (String, String, usize, usize, f64) =
+                row.map_err(|e| self.db_err(e))?;
+            let t = EntityType::parse(&t).ok_or_else(|| corrupt("entity_type"))?;
+            let band = Band::parse(&band).ok_or_else(|| corrupt("band"))?;
+            lists[t as usize].1.bands.push(BandOutcome { band, entities, events, mean_probability });
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT entity_type, entities, mean_probability, observed_rate FROM run_calibration
+                 WHERE run_id = ?1 ORDER BY entity_type, bin",
+            )
+            .map_err(|e| self.db_err(e))?;
+        let rows = stmt
+            .query_map([run_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(|e| self.db_err(e))?;
+        for row in rows {
+            let (t, entities, mean_probability, observed_rate): (String, usize, f64, f64) =
+                row.map_err(|e| self.db_err(e))?;
+            let t = EntityType::parse(&t).ok_or_else(|| corrupt("entity_type"))?;
+            lists[t as usize].1.calibration.push(ReliabilityBin { entities, mean_probability, observed_rate });
+        }
+        Ok(lists)
     }
 
     pub fn runs(&self) -> Result<Vec<RunRecord>, StateError> {

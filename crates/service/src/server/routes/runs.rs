@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::server::extract::ApiJson;
-use crate::server::wire::{run_id_ok, DriftOut, ErrorBody, JobOut, RescoreIn, RunDetail, RunList, RunOut};
+use crate::server::wire::{run_id_ok, DriftOut, ErrorBody, JobOut, OutcomesOut, RescoreIn, RunDetail, RunList, RunOut};
 use crate::server::{ApiError, AppState, Caller};
 use crate::state::{DriftAgainst, JobStatus, Role, Timestamp};
 use wagewatch_core::contract::Date;
@@ -65,14 +65,18 @@ pub async fn get_run(
     }
     let current = state.snapshot().current().map(|v| v.run_id().to_string());
     let lookup = id.clone();
-    let (run, drift) = state
-        .store(move |s| Ok(s.run(&lookup)?.map(|run| s.run_drift(&lookup).map(|d| (run, d))).transpose()?))
+    let (run, drift, outcome) = state
+        .store(move |s| {
+            let Some(run) = s.run(&lookup)? else { return Ok(None) };
+            Ok(Some((run, s.run_drift(&lookup)?, s.outcome(&lookup)?)))
+        })
         .await?
         .ok_or_else(|| ApiError::NotFound { what: format!("run {id}") })?;
     Ok(Json(RunDetail {
         run: run_for(&caller, &run, current.as_deref()),
         drift_against_training: DriftOut::from_rows(&drift, DriftAgainst::Training),
         drift_against_previous: DriftOut::from_rows(&drift, DriftAgainst::Previous),
+        outcomes: outcome.as_ref().map(OutcomesOut::from_outcome),
     }))
 }
 
