@@ -242,6 +242,9 @@ pub struct TrainArgs {
     /// Monthly as-of dates in the training panel.
     #[arg(long, default_value_t = model::PANEL_MONTHS)]
     pub panel_months: usize,
+    /// Train without weighting the rows random inspections found by the inverse sampling share.
+    #[arg(long)]
+    pub no_selection_weights: bool,
     /// Where models are saved.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
@@ -284,6 +287,9 @@ pub struct BacktestArgs {
     /// Where the report (Markdown, JSON, SVG) is written.
     #[arg(long, default_value = "out/backtest")]
     pub out: PathBuf,
+    /// Train without weighting the rows random inspections found by the inverse sampling share.
+    #[arg(long)]
+    pub no_selection_weights: bool,
 }
 
 #[derive(Args)]

@@ -241,6 +241,15 @@ fn every_kind_of_bad_row_is_reported_where_it_is() {
             with_line("inspections.csv", "I2,E2,,2024-09-01,yes,,"),
             problem(Inspections, 2, "found_arrears", WrongType),
         ),
+        (
+            "inspections.csv",
+            "inspection_id,employer_id,project_id,inspected_on,found_arrears,arrears_amount,workers_affected,selection
+I1,E2,P1,2024-08-05,true,5500,1,random
+I2,E2,,2024-09-01,false,,,lottery
+"
+            .to_string(),
+            problem(Inspections, 2, "selection", UnknownEnumValue),
+        ),
     ];
     for (file, content, expect) in cases {
         check(&[(file, Some(&content))], expect);
@@ -331,6 +340,7 @@ I2,E3,,2024-08-06,false,,,
     fs::write(dir.path().join("inspections.csv"), inspections).unwrap();
     let ds = load_strict(dir.path()).unwrap().dataset;
     assert!(ds.has_inspections && ds.inspections.len() == 2);
+    assert_eq!(ds.inspections.selection, vec![Some(wagewatch_core::contract::Selection::Random), None]);
 }
 
 fn write_parquet(path: &std::path::Path, batch: &RecordBatch) {

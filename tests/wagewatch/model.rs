@@ -76,6 +76,7 @@ fn add_future_facts(ds: &mut Dataset, t: Date, rng: &mut Rng) {
         ds.inspections.found_arrears.push(true);
         ds.inspections.arrears_amount.push(Some(Money::from_fen(1_000_000)));
         ds.inspections.workers_affected.push(Some(3));
+        ds.inspections.selection.push(Some(wagewatch_core::contract::Selection::Random));
         if n_p > 0 {
             ds.progress_payments.project.push(ProjectIx::new(rng.below(n_p)));
             ds.progress_payments.scheduled_on.push(after(rng));
@@ -338,6 +339,7 @@ fn backtest_and_watchlist_follow_the_contract() {
         panel_months: 12,
         calibration_months: 3,
         watchlists: Some(out.path().join("watchlists")),
+        selection_weights: true,
     };
     let seen = std::cell::Cell::new(0);
     let result = backtest::run(&ds, &wm, &config, &|_, _| seen.set(seen.get() + 1)).unwrap();
@@ -436,6 +438,93 @@ fn check_fairness(report: &wagewatch_core::backtest::Report, report_dir: &std::p
     assert!(card.starts_with("# Model card: m\n\nbody\n"), "{card}");
     assert_eq!(card.matches("## Fairness audit").count(), 1, "{card}");
     assert!(card.contains("employers by kind") && card.contains("projects by funding"), "{card}");
+}
+
+#[test]
+fn the_audit_slice_is_drawn_at_random_and_its_findings_weigh_by_the_inverse_share() {
+    use wagewatch_core::contract::Selection;
+    let f = crate::server::fixture();
+    let mut ds = load_strict(&f.data).unwrap().dataset;
+    // The generator records why each firm was inspected, and draws a random slice.
+    let ins = &ds.inspections;
+    let count = |s: Selection| ins.selection.iter().filter(|x| **x == Some(s)).count();
+    assert!(ins.selection.iter().all(Option::is_some));
+    assert!(count(Selection::Random) >= 10 && count(Selection::Complaint) > 0 && count(Selection::Routine) > 0);
+    let found_rate = |s: Selection| {
+        let of: Vec<usize> = (0..ins.len()).filter(|&i| ins.selection[i] == Some(s)).collect();
+        of.iter().filter(|&&i| ins.found_arrears[i]).count() as f64 / of.len() as f64
+    };
+    assert!(found_rate(Selection::Complaint) > 3.0 * found_rate(Selection::Random), "complaints pick owing firms");
+    // The slice of a horizon: exactly the employers inspected at random in it.
+    let t = d("2025-06-01");
+    let slice = target::audit_slice(&ds, t, 60, None);
+    let expected: std::collections::BTreeSet<usize> = (0..ins.len())
+        .filter(|&i| ins.selection[i] == Some(Selection::Random))
+        .filter(|&i| ins.inspected_on[i] > t && ins.inspected_on[i] <= t.add_days(60))
+        .map(|i| ins.employer[i].index())
+        .collect();
+    let marked: std::collections::BTreeSet<usize> =
+        slice.employers.iter().enumerate().filter(|(_, m)| m.inspected).map(|(e, _)| e).collect();
+    assert_eq!(marked, expected);
+
+    // A fixture with findings in the slice: every inspection that found arrears was a random one.
+    for i in 0..ds.inspections.len() {
+        if ds.inspections.found_arrears[i] {
+            ds.inspections.selection[i] = Some(Selection::Random);
+        }
+    }
+    let wm = WorkerMonths::build(&ds);
+    let cutoff = d("2025-10-01");
+    let dates = model::panel_dates(cutoff, 60, 12);
+    let panel = model::panel(&ds, &wm, &dates, 60, Some(cutoff)).unwrap();
+    let mut weighted_rows = 0;
+    for s in &panel {
+        let m = &s.features.employers;
+        let w = model::selection_weights(s, EntityType::Employer);
+        let drawn = m.entities.iter().filter(|&&e| s.slice.employers[e as usize].inspected).count();
+        for (i, &e) in m.entities.iter().enumerate() {
+            let expected = if s.slice.employers[e as usize].found {
+                (m.rows() as f64 / drawn as f64).min(model::MAX_SELECTION_WEIGHT)
+            } else {
+                1.0
+            };
+            assert_eq!(w[i], expected);
+            weighted_rows += usize::from(w[i] > 1.0);
+        }
+    }
+    let found: usize = panel.iter().map(|s| s.slice.employers.iter().filter(|m| m.found).count()).sum();
+    let drawn: usize = panel.iter().map(|s| s.slice.employers.iter().filter(|m| m.inspected).count()).sum();
+    assert!(weighted_rows > 0, "the fixture has findings in the slice: {found} found of {drawn} drawn");
+    // Weighting raises the trees' scores of the rows the slice found arrears at; without a slice the
+    // switch changes nothing.
+    let train = |ds: &Dataset, weights: bool| {
+        let wm = WorkerMonths::build(ds);
+        let mut c = TrainConfig::new(cutoff, 60);
+        c.panel_months = 12;
+        c.calibration_months = 3;
+        c.gbdt = model::GbdtParams::default().trees(40);
+        c.selection_weights = weights;
+        model::train(ds, &wm, &c, "w".into(), "fp").unwrap()
+    };
+    let (on, off) = (train(&ds, true), train(&ds, false));
+    let mean_on_found = |m: &model::RiskModel| {
+        let mut sum = 0.0;
+        for s in &panel {
+            let fm = &s.features.employers;
+            for (i, &e) in fm.entities.iter().enumerate() {
+                if s.slice.employers[e as usize].found {
+                    let x = ndarray::Array2::from_shape_vec((1, fm.features.len()), fm.row(i).to_vec()).unwrap();
+                    sum += linfa::prelude::Predict::predict(&m.employer.learner.gbdt, &x)[0];
+                }
+            }
+        }
+        sum / weighted_rows as f64
+    };
+    assert!(mean_on_found(&on) > mean_on_found(&off), "{} <= {}", mean_on_found(&on), mean_on_found(&off));
+    for s in ds.inspections.selection.iter_mut() {
+        *s = None;
+    }
+    assert_eq!(train(&ds, true), train(&ds, false));
 }
 
 #[test]

@@ -93,6 +93,7 @@ pub fn models_with_backtest() -> &'static Path {
                 panel_months: 12,
                 calibration_months: 3,
                 watchlists: None,
+                selection_weights: true,
             };
             let result = backtest::run(&ds, &wm, &config, &|_, _| {}).unwrap();
             let report = dir.path().join("report");

@@ -7,7 +7,7 @@
 //! in the horizon of which less than 90% was paid by its due date + 30 days. A project's events count against
 //! its general contractor too. Labels look past T by construction; features never do.
 
-use crate::contract::{Category, Date, Outcome};
+use crate::contract::{Category, Date, Outcome, Selection};
 use crate::ingest::tables::{Dataset, EmployerIx, ProjectIx};
 use crate::worker_months::WorkerMonths;
 
@@ -80,6 +80,49 @@ pub fn population(ds: &Dataset, wm: &WorkerMonths, as_of: Date) -> Population {
         .map(EmployerIx::new)
         .collect();
     Population { as_of, employers, projects }
+}
+
+/// Whether an entity was inspected at random (the audit slice, `selection = random`) in a horizon, and
+/// whether that inspection found arrears.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SliceMark {
+    pub inspected: bool,
+    pub found: bool,
+}
+
+/// The audit slice of one horizon: every registered employer and project.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditSlice {
+    pub employers: Vec<SliceMark>,
+    pub projects: Vec<SliceMark>,
+}
+
+/// The entities inspected at random in `(as_of, as_of + horizon_days]` (the inspected employer, and the
+/// project when one is named), with what was found; inspections after `known_at` are not yet known.
+pub fn audit_slice(ds: &Dataset, as_of: Date, horizon_days: i32, known_at: Option<Date>) -> AuditSlice {
+    let end = as_of.add_days(horizon_days);
+    let mut slice = AuditSlice {
+        employers: vec![SliceMark::default(); ds.employer_ids.len()],
+        projects: vec![SliceMark::default(); ds.project_ids.len()],
+    };
+    let ins = &ds.inspections;
+    for i in 0..ins.len() {
+        let on = ins.inspected_on[i];
+        let known = known_at.is_none_or(|k| on <= k);
+        if on <= as_of || on > end || !known || ins.selection[i] != Some(Selection::Random) {
+            continue;
+        }
+        let found = ins.found_arrears[i];
+        let mark = |m: &mut SliceMark| {
+            m.inspected = true;
+            m.found |= found;
+        };
+        mark(&mut slice.employers[ins.employer[i].index()]);
+        if let Some(p) = ins.project[i] {
+            mark(&mut slice.projects[p.index()]);
+        }
+    }
+    slice
 }
 
 /// The events in `(as_of, as_of + horizon_days]` of every registered employer and project, as finally

@@ -161,6 +161,7 @@ fn backtest_for_model_page(
         panel_months: model::PANEL_MONTHS,
         calibration_months: model::CALIBRATION_MONTHS,
         watchlists: None,
+        selection_weights: true,
     };
     let result = backtest::run(ds, wm, &config, &|_, _| {})?;
     let report = backtest::write_report(&result, None, &setup.report)?;

@@ -177,7 +177,9 @@
 //! and for blacklisted firms. An inspection finds arrears when the firm (for a project inspection: anyone on
 //! the project) really owes wages due before that day, with detection probability 0.85 after a complaint and
 //! 0.75 otherwise; `arrears_amount` and `workers_affected` are 80–100% of the truth. A finding orders the
-//! firm to pay.
+//! firm to pay. Each inspection records why it was made (`selection`): `complaint`, `routine`, or `random`
+//! for the audit slice, which each month visits 0.4% of the firms with workers and 0.4% of the running
+//! sites drawn at random whatever their risk (on a random stream of its own).
 //!
 //! ## Blacklisting
 //! A criminal referral puts the firm on the blacklist 30–120 days later (85%), a second group incident within

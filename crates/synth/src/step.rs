@@ -5,13 +5,17 @@
 //! where the due dates, the payments, the complaints and most inspections of the step fall).
 
 use wagewatch_core::calendar::next_spring_festival;
-use wagewatch_core::contract::{Category, Channel, Date, EmployerKind, Month, Outcome, Sector};
+use wagewatch_core::contract::{Category, Channel, Date, EmployerKind, Month, Outcome, Sector, Selection};
 
 use super::names::WorkerProfile;
 use super::world::{Arrear, Complaint, Inspection, Instalment, PooledWorker, Worker, World};
 use super::writer::{Cell, TableWriter};
 use super::SynthError;
 use wagewatch_core::rng::{sigmoid, Rng};
+
+/// The share of firms with workers drawn into the audit slice each month: inspected at random, whatever
+/// their risk, and recorded as `random`.
+pub(super) const AUDIT_SHARE: f64 = 0.004;
 
 /// Payments and payroll rows of one step go to these writers.
 pub(super) struct Streams<'a> {
@@ -1023,7 +1027,7 @@ impl World {
                 if rng.bernoulli(p_inspect) {
                     let day = received.add_days(rng.int_in(2, 30) as i32);
                     if day <= end {
-                        self.record_inspection(&mut rng, day, e as u32, project, true);
+                        self.record_inspection(&mut rng, day, e as u32, project, Selection::Complaint);
                     }
                 }
             }
@@ -1094,7 +1098,7 @@ impl World {
 
     /// Records an inspection of employer `e` (and project) on `day`: arrears are found, with imperfect
     /// detection, when the firm (or anyone on the project) really owes wages due before that day.
-    fn record_inspection(&mut self, rng: &mut Rng, day: Date, e: u32, project: Option<u32>, after_complaint: bool) {
+    fn record_inspection(&mut self, rng: &mut Rng, day: Date, e: u32, project: Option<u32>, selection: Selection) {
         let mut owed = 0i64;
         let mut owed_workers: Vec<super::names::IdCard> = Vec::new();
         let employers: Vec<u32> = match project {
@@ -1113,7 +1117,7 @@ impl World {
         }
         owed_workers.sort_unstable();
         owed_workers.dedup();
-        let detect = if after_complaint { 0.85 } else { 0.75 };
+        let detect = if selection == Selection::Complaint { 0.85 } else { 0.75 };
         let found = owed > 0 && rng.bernoulli(detect);
         let (amount, workers) = if found {
             let share = rng.range(0.8, 1.0);
@@ -1122,7 +1126,15 @@ impl World {
         } else {
             (None, if rng.bernoulli(0.3) { Some(0) } else { None })
         };
-        self.inspections.push(Inspection { inspected_on: day, employer: e, project, found, amount, workers });
+        self.inspections.push(Inspection {
+            inspected_on: day,
+            employer: e,
+            project,
+            found,
+            amount,
+            workers,
+            selection,
+        });
         if found {
             let emp = &mut self.employers[e as usize];
             let order = day.add_days(rng.int_in(5, 20) as i32);
@@ -1154,7 +1166,7 @@ impl World {
                         .filter_map(|&c| self.crews[c as usize].project)
                         .next()
                         .filter(|_| rng.bernoulli(0.6));
-                    self.record_inspection(&mut rng, day, e as u32, project, false);
+                    self.record_inspection(&mut rng, day, e as u32, project, Selection::Routine);
                 }
             }
         }
@@ -1167,11 +1179,42 @@ impl World {
                 let day = window.day_from(&mut rng, window.first);
                 if day <= self.end {
                     let gc = proj.gc;
-                    self.record_inspection(&mut rng, day, gc, Some(p as u32), false);
+                    self.record_inspection(&mut rng, day, gc, Some(p as u32), Selection::Routine);
                 }
             }
         }
         self.events = rng;
+        self.audit_slice(window);
+    }
+
+    /// The audit slice: each month [`AUDIT_SHARE`] of the firms with workers and of the running sites (the
+    /// general contractor with the project), drawn at random whatever their risk, are inspected and
+    /// recorded as `random` (on their own random stream).
+    fn audit_slice(&mut self, window: &Window) {
+        let m = window.first.month();
+        let mut rng = std::mem::replace(&mut self.audit, Rng::new(0));
+        for e in 0..self.employers.len() {
+            let emp = &self.employers[e];
+            if !emp.operating(m) || emp.crews.is_empty() || !rng.bernoulli(AUDIT_SHARE) {
+                continue;
+            }
+            let day = window.day_from(&mut rng, window.first);
+            if day <= self.end {
+                self.record_inspection(&mut rng, day, e as u32, None, Selection::Random);
+            }
+        }
+        for p in 0..self.projects.len() {
+            let proj = &self.projects[p];
+            if proj.finished || proj.start > m.last_day() || !rng.bernoulli(AUDIT_SHARE) {
+                continue;
+            }
+            let day = window.day_from(&mut rng, window.first);
+            if day <= self.end {
+                let gc = proj.gc;
+                self.record_inspection(&mut rng, day, gc, Some(p as u32), Selection::Random);
+            }
+        }
+        self.audit = rng;
     }
 
     /// Crews of finished projects break up; crews of firms that closed are replaced on unfinished projects.

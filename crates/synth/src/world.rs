@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use wagewatch_core::contract::{
-    Category, Channel, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector, Table,
+    Category, Channel, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector, Selection, Table,
 };
 
 use super::names::{self, City, IdCard, IdCardFactory};
@@ -23,6 +23,7 @@ pub(super) mod stream {
     pub const PROJECT: u64 = 4;
     pub const IDS: u64 = 5;
     pub const EVENTS: u64 = 6;
+    pub const AUDIT: u64 = 7;
 }
 
 /// Projects started per month per employer: 0.75 projects per employer over 75 months of starts (the
@@ -236,6 +237,8 @@ pub(super) struct Inspection {
     pub found: bool,
     pub amount: Option<i64>,
     pub workers: Option<u32>,
+    /// Why the firm was inspected: `Random` (the audit slice), `Complaint` or `Routine`.
+    pub selection: Selection,
 }
 
 /// Province-wide conditions.
@@ -280,6 +283,8 @@ pub(super) struct World {
     pub id_rng: Rng,
     pub rng: Rng,
     pub events: Rng,
+    /// The audit slice's own draws, so that drawing it changes no other draw.
+    pub audit: Rng,
     pub macro_state: Macro,
     pub pool: Vec<PooledWorker>,
     pub next_pool: Vec<PooledWorker>,
@@ -340,6 +345,7 @@ impl World {
             id_rng: Rng::derive(seed, stream::IDS, 0),
             rng,
             events: Rng::derive(seed, stream::EVENTS, 0),
+            audit: Rng::derive(seed, stream::AUDIT, 0),
             macro_state: Macro { property: 0.7, manufacturing: 0.0, services: 0.0, city_fiscal: vec![0.0; 13] },
             pool: Vec::new(),
             next_pool: Vec::new(),
@@ -656,6 +662,7 @@ impl World {
                 Cell::Bool(s.found),
                 Cell::opt_money(s.amount.map(Money::from_fen)),
                 Cell::opt_int(s.workers.map(i64::from)),
+                Cell::Str(s.selection.code()),
             ])?;
         }
         rows.push((Table::Inspections, w.finish()?));

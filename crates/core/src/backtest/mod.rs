@@ -10,7 +10,7 @@ use crate::fairness::Tally;
 use crate::features::{self, EntityType, Feature};
 use crate::ingest::tables::Dataset;
 use crate::model::{self, BandCutoffs, ModelError, TrainConfig};
-use crate::target::{labels, EventSources};
+use crate::target::{audit_slice, labels, EventSources, SliceMark};
 use crate::worker_months::WorkerMonths;
 
 pub use report::{evaluate, write_report, Report};
@@ -27,6 +27,8 @@ pub struct BacktestConfig {
     pub calibration_months: usize,
     /// Where to write each test date's watchlist (for judging it with other tools), if anywhere.
     pub watchlists: Option<std::path::PathBuf>,
+    /// Train with the audit slice's inverse-probability weights ([`TrainConfig::selection_weights`]).
+    pub selection_weights: bool,
 }
 
 /// One scored entity of one test date, with what happened.
@@ -38,6 +40,8 @@ pub struct Outcome {
     pub raw_score: f64,
     pub rule_score: f64,
     pub events: EventSources,
+    /// Inspected at random in the horizon (the audit slice), and whether that found arrears.
+    pub slice: SliceMark,
 }
 
 /// Everything a backtest found.
@@ -93,10 +97,12 @@ pub fn run(
         let mut tc = TrainConfig::new(t, config.horizon_days);
         tc.panel_months = config.panel_months;
         tc.calibration_months = config.calibration_months;
+        tc.selection_weights = config.selection_weights;
         let trained = model::train(ds, wm, &tc, format!("backtest-{t}"), &data_fingerprint)?;
         let feats = features::compute(ds, wm, t, config.horizon_days)?;
         let scored = model::score(&trained, &feats, &BandCutoffs::default())?;
         let truth = labels(ds, wm, t, config.horizon_days);
+        let slice = audit_slice(ds, t, config.horizon_days, None);
         fairness.add_scored(ds, &feats, &scored, &truth);
         let pre_festival = crate::calendar::horizon_in_pre_festival_peak(t, config.horizon_days)?;
         if let Some(dir) = &config.watchlists {
@@ -108,9 +114,9 @@ pub fn run(
             let m = feats.matrix(s.entity_type);
             let row = if s.entity_type == EntityType::Employer { i } else { i - feats.employers.rows() };
             let overdue = m.get(row, Feature::OverdueUnpaidYuan).unwrap_or(0.0);
-            let events = match s.entity_type {
-                EntityType::Employer => truth.employers[s.entity as usize],
-                EntityType::Project => truth.projects[s.entity as usize],
+            let (events, slice) = match s.entity_type {
+                EntityType::Employer => (truth.employers[s.entity as usize], slice.employers[s.entity as usize]),
+                EntityType::Project => (truth.projects[s.entity as usize], slice.projects[s.entity as usize]),
             };
             let slot = &mut per_type[s.entity_type as usize].1;
             slot.push(Outcome {
@@ -120,6 +126,7 @@ pub fn run(
                 raw_score: s.raw_score,
                 rule_score: rule_score(s.alerts.len(), overdue),
                 events,
+                slice,
             });
         }
         for et in EntityType::ALL {

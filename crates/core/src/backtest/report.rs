@@ -121,6 +121,57 @@ pub struct EntityReport {
     pub off_peak: Evaluation,
     pub by_source: BySource,
     pub per_date: Vec<DateEvaluation>,
+    /// The entity-dates inspected at random in their horizon (absent from reports written before it was
+    /// kept; none inspected gives zero entity-dates).
+    #[serde(default)]
+    pub random_slice: Option<SliceFigures>,
+}
+
+/// The model judged on the audit slice: firms inspected at random, which the model did not choose.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SliceFigures {
+    pub entity_dates: usize,
+    /// With an arrears event of any source in the horizon.
+    pub events: usize,
+    /// Whose random inspection found arrears.
+    pub found_by_inspection: usize,
+    /// The mean probability the model gave them, against the observed event rate (calibration in the
+    /// large); none for an empty slice.
+    pub mean_probability: Option<f64>,
+    pub observed_rate: Option<f64>,
+    /// The share of the random inspections that found arrears.
+    pub found_rate: Option<f64>,
+    /// Of the slice, those at or above the orange cut-off (probability 0.25), and how many had an event.
+    pub selected: usize,
+    pub selected_events: usize,
+    /// Precision among the selected; none when none was.
+    pub precision: Option<f64>,
+    pub brier: Option<f64>,
+}
+
+/// The figures of the audit slice among `outcomes`.
+pub fn slice_figures(outcomes: &[&Outcome]) -> SliceFigures {
+    let slice: Vec<&&Outcome> = outcomes.iter().filter(|o| o.slice.inspected).collect();
+    let n = slice.len();
+    let share = |k: usize, of: usize| (of > 0).then(|| k as f64 / of as f64);
+    let events = slice.iter().filter(|o| o.events.any()).count();
+    let cut = crate::model::BandCutoffs::default().orange;
+    let selected: Vec<&&&Outcome> = slice.iter().filter(|o| o.probability >= cut).collect();
+    let selected_events = selected.iter().filter(|o| o.events.any()).count();
+    let prob: Vec<f64> = slice.iter().map(|o| o.probability).collect();
+    let y: Vec<bool> = slice.iter().map(|o| o.events.any()).collect();
+    SliceFigures {
+        entity_dates: n,
+        events,
+        found_by_inspection: slice.iter().filter(|o| o.slice.found).count(),
+        mean_probability: (n > 0).then(|| prob.iter().sum::<f64>() / n as f64),
+        observed_rate: share(events, n),
+        found_rate: share(slice.iter().filter(|o| o.slice.found).count(), n),
+        selected: selected.len(),
+        selected_events,
+        precision: share(selected_events, selected.len()),
+        brier: (n > 0).then(|| metrics::brier(&prob, &y)),
+    }
 }
 
 /// The figures judged against one kind of event at a time.
@@ -330,6 +381,7 @@ fn entity_report(b: &Backtest, outcomes: &[Outcome]) -> EntityReport {
             payroll: evaluate(&all, |e| e.payroll),
         },
         per_date,
+        random_slice: Some(slice_figures(&all)),
     }
 }
 
@@ -481,6 +533,25 @@ fn entity_markdown(t: EntityType, v: &EntityReport) -> String {
             at_k_cell(&e.model.at_k, "100"),
             at_k_cell(&e.rule.at_k, "100"),
             e.model.reliability_worst_gap.map_or("-".into(), f),
+        ));
+    }
+    if let Some(sl) = &v.random_slice {
+        let o = |v: Option<f64>| v.map_or("-".into(), f);
+        md.push_str(&format!(
+            "\nThe audit slice (entities inspected at random in their horizon, which the model did not choose): {} \
+             entity-dates, {} with an event (observed rate {} against a mean probability of {}; Brier {}); the \
+             random inspections found arrears at {} of them ({}); precision among those at or above the orange \
+             cut-off {} ({} of {}).\n",
+            sl.entity_dates,
+            sl.events,
+            o(sl.observed_rate),
+            o(sl.mean_probability),
+            o(sl.brier),
+            sl.found_by_inspection,
+            o(sl.found_rate),
+            o(sl.precision),
+            sl.selected_events,
+            sl.selected
         ));
     }
     md.push_str("\nReliability (equal-mass bins, all test dates):\n\n| bin | entities | mean probability | observed rate |\n|---|---|---|---|\n");

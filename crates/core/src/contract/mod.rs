@@ -131,6 +131,8 @@ pub const CHANNELS: &[&str] = &["hotline", "online", "walk_in", "police", "media
 pub const CATEGORIES: &[&str] = &["wage_arrears", "group_incident", "criminal_referral", "other"];
 /// Values of `complaints.outcome`.
 pub const OUTCOMES: &[&str] = &["substantiated", "unsubstantiated", "withdrawn"];
+/// Why an inspected firm was inspected (v1.1).
+pub const SELECTIONS: &[&str] = &["random", "risk_list", "complaint", "routine", "other"];
 
 const EMPLOYERS: &[Column] = &[
     req("employer_id", Kind::Id),
@@ -206,6 +208,7 @@ const INSPECTIONS: &[Column] = &[
     req("found_arrears", Kind::Bool),
     opt("arrears_amount", Kind::Money),
     opt("workers_affected", Kind::Int { min: 0, max: i32::MAX as i64 }),
+    opt("selection", Kind::Enum(SELECTIONS)),
 ];
 
 /// An amount of money in fen (1/100 yuan), exact: the contract allows at most 2 decimals.
@@ -457,6 +460,10 @@ contract_enum!(
 contract_enum!(
     /// How a closed complaint ended.
     Outcome, OUTCOMES, [Substantiated, Unsubstantiated, Withdrawn]
+);
+contract_enum!(
+    /// Why a firm was inspected: `Random` is the audit slice, drawn at random from the scored population.
+    Selection, SELECTIONS, [Random, RiskList, Complaint, Routine, Other]
 );
 
 #[cfg(test)]

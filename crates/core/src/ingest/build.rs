@@ -17,8 +17,8 @@ use super::source::{self, read_chunks, Chunk, TableSource};
 use super::tables::*;
 use super::IngestError;
 use crate::contract::{
-    Category, Channel, EmployerKind, Kind, Month, Outcome, Sector, Table, CATEGORIES, CHANNELS, EMPLOYER_KINDS,
-    OUTCOMES, SECTORS,
+    Category, Channel, EmployerKind, Kind, Month, Outcome, Sector, Selection, Table, CATEGORIES, CHANNELS,
+    EMPLOYER_KINDS, OUTCOMES, SECTORS, SELECTIONS,
 };
 
 /// Where a table's bad rows go: the log always, the quarantine file when the user asked for one.
@@ -753,6 +753,7 @@ pub fn read_inspections(
         let found = row.boolean(4);
         let amount = row.money(5);
         let workers = row.int(6);
+        let selection = row.enumeration(7, SELECTIONS);
         let (Some(id), Some(employer), Some(inspected), Some(found)) = (id, employer, inspected, found) else { return };
         if !row.ok() {
             return;
@@ -773,6 +774,7 @@ pub fn read_inspections(
         t.found_arrears.push(found);
         t.arrears_amount.push(amount);
         t.workers_affected.push(workers.map(|w| w as u32));
+        t.selection.push(selection.map(|s| Selection::ALL[s]));
     })?;
     Ok(t)
 }

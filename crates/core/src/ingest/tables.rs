@@ -7,7 +7,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use super::pseudonym::WorkerKey;
-use crate::contract::{Category, Channel, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector};
+use crate::contract::{Category, Channel, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector, Selection};
 
 /// A hash map with a fast, seeded hasher (the keys are not attacker-chosen in bulk here).
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -359,6 +359,8 @@ pub struct Inspections {
     pub found_arrears: Vec<bool>,
     pub arrears_amount: Vec<Option<Money>>,
     pub workers_affected: Vec<Option<u32>>,
+    /// Why the firm was inspected; none when the data do not say (v1 data have no such column).
+    pub selection: Vec<Option<Selection>>,
 }
 
 impl Inspections {

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{Date, RegionCode};
 use crate::features::{self, Alerts, EntityType, Feature, FeatureMatrix, Features};
 use crate::ingest::tables::Dataset;
-use crate::target::{labels_known_at, Labels};
+use crate::target::{audit_slice, labels_known_at, AuditSlice, Labels};
 use crate::worker_months::WorkerMonths;
 
 pub use calibrate::Calibrator;
@@ -256,6 +256,9 @@ pub struct TrainConfig {
     pub calibration_months: usize,
     pub gbdt: GbdtParams,
     pub logistic_alpha: f64,
+    /// Weight rows found by random inspections by the inverse of the sampling share
+    /// ([`selection_weights`]); the boosted trees honour it, the scorecard (linfa-logistic) does not.
+    pub selection_weights: bool,
 }
 
 impl TrainConfig {
@@ -269,6 +272,7 @@ impl TrainConfig {
             calibration_months: CALIBRATION_MONTHS,
             gbdt: GbdtParams::default(),
             logistic_alpha: 1.0,
+            selection_weights: true,
         }
     }
 }
@@ -290,6 +294,8 @@ pub fn panel_dates(cutoff: Date, horizon_days: i32, months: usize) -> Vec<Date> 
 pub struct PanelSlice {
     pub features: Features,
     pub labels: Labels,
+    /// The entities inspected at random in the horizon (the audit slice), as known at the cutoff.
+    pub slice: AuditSlice,
 }
 
 /// Computes the features of `dates` and their labels as known at `known_at`, two dates at a time.
@@ -304,6 +310,7 @@ pub fn panel(
         Ok(PanelSlice {
             features: features::compute(ds, wm, t, horizon_days)?,
             labels: labels_known_at(ds, wm, t, horizon_days, known_at),
+            slice: audit_slice(ds, t, horizon_days, known_at),
         })
     };
     let half = dates.len().div_ceil(2);
@@ -319,12 +326,35 @@ pub fn panel(
 /// Rows of one entity type stacked over panel slices, as a linfa dataset of features and events.
 type PanelData = LinfaDataset<f64, bool, ndarray::Ix1>;
 
-/// Stacks the rows of one entity type over panel slices: features and events.
-fn stack(slices: &[&PanelSlice], t: EntityType) -> PanelData {
+/// The largest weight a row found by a random inspection gets (the inverse of a small sampling share
+/// would let a handful of rows outweigh the panel).
+pub const MAX_SELECTION_WEIGHT: f64 = 20.0;
+
+/// The sample weight of every row of one entity type of a slice: a row whose random inspection found
+/// arrears stands for the firms nobody chose to inspect, and counts by the inverse of the share of the
+/// date's rows drawn at random (capped at [`MAX_SELECTION_WEIGHT`]); every other row counts once.
+pub fn selection_weights(s: &PanelSlice, t: EntityType) -> Vec<f64> {
+    let m = s.features.matrix(t);
+    let marks = match t {
+        EntityType::Employer => &s.slice.employers,
+        EntityType::Project => &s.slice.projects,
+    };
+    let drawn = m.entities.iter().filter(|&&e| marks[e as usize].inspected).count();
+    if drawn == 0 {
+        return vec![1.0; m.rows()];
+    }
+    let weight = (m.rows() as f64 / drawn as f64).min(MAX_SELECTION_WEIGHT);
+    m.entities.iter().map(|&e| if marks[e as usize].found { weight } else { 1.0 }).collect()
+}
+
+/// Stacks the rows of one entity type over panel slices: features, events and, with `weighted`, the
+/// selection weights (otherwise none).
+fn stack(slices: &[&PanelSlice], t: EntityType, weighted: bool) -> PanelData {
     let p = t.features().len();
     let n: usize = slices.iter().map(|s| s.features.matrix(t).rows()).sum();
     let mut values = Vec::with_capacity(n * p);
     let mut y = Vec::with_capacity(n);
+    let mut weights = Vec::with_capacity(if weighted { n } else { 0 });
     for s in slices {
         let m = s.features.matrix(t);
         values.extend_from_slice(&m.values);
@@ -333,9 +363,17 @@ fn stack(slices: &[&PanelSlice], t: EntityType) -> PanelData {
             EntityType::Project => &s.labels.projects,
         };
         y.extend(m.entities.iter().map(|&e| events[e as usize].any()));
+        if weighted {
+            weights.extend(selection_weights(s, t).into_iter().map(|w| w as f32));
+        }
     }
     let x = Array2::from_shape_vec((n, p), values).expect("rows times features");
-    LinfaDataset::new(x, Array1::from(y))
+    let data = LinfaDataset::new(x, Array1::from(y));
+    if weighted && weights.iter().any(|w| *w != 1.0) {
+        data.with_weights(Array1::from(weights))
+    } else {
+        data
+    }
 }
 
 /// Heavy-tailed features, which the scorecard log-transforms.
@@ -385,8 +423,8 @@ fn train_entity(
     let card_params = ScorecardParams::new(features.iter().map(|f| log_transformed(*f)).collect())
         .alpha(config.logistic_alpha)
         .check()?;
-    let fit_data = stack(fit, t);
-    let valid_data = stack(valid, t);
+    let fit_data = stack(fit, t, config.selection_weights);
+    let valid_data = stack(valid, t, false);
     if fit_data.nsamples() == 0 || valid_data.nsamples() == 0 {
         return Err(ModelError::EmptyTrainingSet);
     }
@@ -424,7 +462,7 @@ fn train_entity(
     // 3. Refit both learners on all dates, so the latest months teach the model too; the calibration
     // from step 2 carries over (same learners, same rounds, a quarter more data).
     let all: Vec<&PanelSlice> = fit.iter().chain(valid).copied().collect();
-    let all_data = stack(&all, t);
+    let all_data = stack(&all, t, config.selection_weights);
     let (card_all, forest_all, _) = fit_both(&all_data, &card_params, &base_params.trees(trees).check()?, None)?;
     let learner = Learner { gbdt: forest_all, scorecard: card_all, gbdt_weight: best_w };
     let drift_reference = Some(drift_reference(&all_data, &learner, &calibrator, &features));

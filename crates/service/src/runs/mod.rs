@@ -328,6 +328,7 @@ pub fn merge_recorded_inspections(ds: &mut Dataset, recorded: &[RecordedInspecti
         t.found_arrears.push(r.found_arrears);
         t.arrears_amount.push(r.arrears_amount);
         t.workers_affected.push(r.workers_affected);
+        t.selection.push(r.selection);
         ds.has_inspections = true;
         added += 1;
     }

@@ -8,7 +8,7 @@ use crate::query::{parse_bands, FilterSpec};
 use crate::runs::RunRow;
 use crate::state::{DriftAgainst, DriftRow, JobRecord, RecordedInspection, Role, RunOutcome, RunRecord, TokenRecord};
 use wagewatch_core::backtest::report::{Evaluation, Report};
-use wagewatch_core::contract::{EmployerKind, RegionPrefix, Sector};
+use wagewatch_core::contract::{EmployerKind, RegionPrefix, Sector, Selection};
 use wagewatch_core::fairness::Audit;
 use wagewatch_core::features::{Alert, EntityType, Feature};
 use wagewatch_core::model::{Band, Reason};
@@ -964,6 +964,46 @@ pub struct InspectionIn {
     #[schema(minimum = 1, maximum = 100000)]
     #[serde(default, deserialize_with = "whole_number")]
     pub workers_affected: Option<u32>,
+    /// Why the firm was inspected (`random` for the audit slice); unknown when absent.
+    #[serde(default)]
+    pub selection: Option<SelectionWire>,
+}
+
+/// Why a firm was inspected (data contract v1.1).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectionWire {
+    /// Drawn at random from the scored population: the audit slice.
+    Random,
+    /// Chosen from a watchlist.
+    RiskList,
+    /// Following a complaint.
+    Complaint,
+    /// A planned or campaign visit.
+    Routine,
+    Other,
+}
+
+impl SelectionWire {
+    pub fn to_domain(self) -> Selection {
+        match self {
+            SelectionWire::Random => Selection::Random,
+            SelectionWire::RiskList => Selection::RiskList,
+            SelectionWire::Complaint => Selection::Complaint,
+            SelectionWire::Routine => Selection::Routine,
+            SelectionWire::Other => Selection::Other,
+        }
+    }
+
+    pub fn from_domain(s: Selection) -> SelectionWire {
+        match s {
+            Selection::Random => SelectionWire::Random,
+            Selection::RiskList => SelectionWire::RiskList,
+            Selection::Complaint => SelectionWire::Complaint,
+            Selection::Routine => SelectionWire::Routine,
+            Selection::Other => SelectionWire::Other,
+        }
+    }
 }
 
 /// A count given as a JSON number: `17` and `17.0` alike (JSON Schema's integers include both).
@@ -985,6 +1025,7 @@ pub struct InspectionOut {
     pub found_arrears: bool,
     pub arrears_amount: Option<f64>,
     pub workers_affected: Option<u32>,
+    pub selection: Option<SelectionWire>,
     pub recorded_at: String,
     pub recorded_by: String,
 }
@@ -998,6 +1039,7 @@ impl InspectionOut {
             inspected_on: r.inspected_on.to_string(),
             found_arrears: r.found_arrears,
             arrears_amount: r.arrears_amount.map(|m| m.yuan()),
+            selection: r.selection.map(SelectionWire::from_domain),
             workers_affected: r.workers_affected,
             recorded_at: r.recorded_at.to_string(),
             recorded_by: r.recorded_by.clone(),

@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use wagewatch_core::contract::{Date, Money};
+use wagewatch_core::contract::{Date, Money, Selection};
 use wagewatch_core::features::EntityType;
 use wagewatch_core::metrics::ReliabilityBin;
 use wagewatch_core::model::Band;
@@ -258,6 +258,8 @@ pub struct RecordedInspection {
     pub found_arrears: bool,
     pub arrears_amount: Option<Money>,
     pub workers_affected: Option<u32>,
+    /// Why the firm was inspected, when the inspector said.
+    pub selection: Option<Selection>,
     pub recorded_at: Timestamp,
     pub recorded_by: String,
 }
@@ -354,9 +356,11 @@ ALTER TABLE audit ADD COLUMN last_at TEXT;
 ";
 
 /// Version 4: each run's drift, in brief on the run (NULL for runs from before) and per feature and the
-/// score in `run_drift`; and, once its horizon has closed in the data, what came of its list
+/// score in `run_drift`; why a recorded inspection was made (`inspections.selection`); and, once its horizon has closed in the data, what came of its list
 /// (`run_judged`, `run_outcomes` per band, `run_calibration` per bin); all deleted with the run.
 const MIGRATION_4: &str = "
+ALTER TABLE inspections ADD COLUMN selection TEXT
+    CHECK (selection IN ('random', 'risk_list', 'complaint', 'routine', 'other'));
 ALTER TABLE runs ADD COLUMN drift_threshold REAL;
 ALTER TABLE runs ADD COLUMN drift_training REAL;
 ALTER TABLE runs ADD COLUMN drift_previous REAL;
@@ -948,8 +952,8 @@ impl Store {
     pub fn record_inspection(&mut self, i: &RecordedInspection) -> Result<(), StateError> {
         let result = self.conn.execute(
             "INSERT INTO inspections (inspection_id, employer_id, project_id, inspected_on, found_arrears,
-             arrears_amount_fen, workers_affected, recorded_at, recorded_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             arrears_amount_fen, workers_affected, recorded_at, recorded_by, selection)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 i.inspection_id,
                 i.employer_id,
@@ -959,7 +963,8 @@ impl Store {
                 i.arrears_amount.map(|m| m.fen()),
                 i.workers_affected,
                 i.recorded_at.to_string(),
-                i.recorded_by
+                i.recorded_by,
+                i.selection.map(Selection::code),
             ],
         );
         match result {
@@ -986,15 +991,21 @@ impl Store {
                     row.get::<_, Option<u32>>("workers_affected")?,
                     row.get::<_, String>("recorded_at")?,
                     row.get::<_, String>("recorded_by")?,
+                    row.get::<_, Option<String>>("selection")?,
                 ))
             })
             .map_err(|e| self.db_err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (inspection_id, employer_id, project_id, on, found, fen, workers, at, by) =
+            let (inspection_id, employer_id, project_id, on, found, fen, workers, at, by, selection) =
                 row.map_err(|e| self.db_err(e))?;
             let corrupt = |what: &str| StateError::Corrupt { what: format!("inspection {inspection_id}: {what}") };
+            let selection = match selection {
+                Some(code) => Some(Selection::parse(&code).ok_or_else(|| corrupt("selection"))?),
+                None => None,
+            };
             out.push(RecordedInspection {
+                selection,
                 inspected_on: Date::parse(&on).ok_or_else(|| corrupt("inspected_on"))?,
                 recorded_at: Timestamp::parse(&at).ok_or_else(|| corrupt("recorded_at"))?,
                 arrears_amount: fen.map(Money::from_fen),

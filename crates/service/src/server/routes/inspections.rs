@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::server::extract::ApiJson;
-use crate::server::wire::{ErrorBody, InspectionIn, InspectionOut, ID_MAX_CHARS};
+use crate::server::wire::{ErrorBody, InspectionIn, InspectionOut, SelectionWire, ID_MAX_CHARS};
 use crate::server::{ApiError, AppState, Caller};
 use crate::state::{RecordedInspection, Role, Timestamp};
 use wagewatch_core::contract::{Date, Money};
@@ -109,6 +109,7 @@ fn checked(state: &AppState, caller: &Caller, body: InspectionIn) -> Result<Reco
         found_arrears: body.found_arrears,
         arrears_amount,
         workers_affected: body.workers_affected,
+        selection: body.selection.map(SelectionWire::to_domain),
         recorded_at: Timestamp::now(),
         recorded_by: caller.0.name.clone(),
     })
