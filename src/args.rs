@@ -45,6 +45,10 @@ pub enum Command {
     Token(TokenCommand),
     /// List the audit log of score reads, newest first.
     Audit(AuditArgs),
+    /// Draw the audit slice: in each district, a share of the inspection capacity drawn at random from a
+    /// run's scored entities, stratified by band, reproducible from a seed. Record these inspections with
+    /// `selection = random`.
+    AuditSlice(AuditSliceArgs),
     /// Reports on the model in use: drift of the features and the score.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -363,6 +367,27 @@ pub enum TokenCommand {
         /// The token id shown by `token list`.
         id: i64,
     },
+}
+
+#[derive(Args)]
+pub struct AuditSliceArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// The run drawn from (default: the newest published).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Inspections each district makes in the period.
+    #[arg(long)]
+    pub inspections_per_district: u32,
+    /// The share of them drawn at random.
+    #[arg(long, default_value_t = 0.1)]
+    pub share: f64,
+    /// The seed of the draw: the same run, sizes and seed give the same slice.
+    #[arg(long)]
+    pub seed: u64,
+    /// Where the slice is written: `.csv`, `.xlsx` or `.parquet`, with the watchlist export's columns.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args)]

@@ -26,7 +26,7 @@ use wagewatch_service::datastore::{self, DataStore, IngestOutcome, TablePlan};
 use wagewatch_service::demo::{self, DemoSetup, DemoStep};
 use wagewatch_service::runs;
 use wagewatch_service::server;
-use wagewatch_service::state::{AuditQuery, NewToken, Role, Store, Timestamp, DB_FILE};
+use wagewatch_service::state::{AuditQuery, NewToken, Role, RunStatus, Store, Timestamp, DB_FILE};
 use wagewatch_synth::{Layout, OutputFormat, SynthConfig};
 
 fn main() -> Result<()> {
@@ -50,6 +50,7 @@ fn main() -> Result<()> {
         Command::Serve(args) => serve(args),
         Command::Token(command) => token(command),
         Command::Audit(args) => audit(args),
+        Command::AuditSlice(args) => audit_slice(args),
         Command::Report(args::ReportCommand::Drift(args)) => report_drift(args),
         Command::Report(args::ReportCommand::Fairness(args)) => report_fairness(args),
     }
@@ -239,6 +240,58 @@ fn write_aside(path: &Path, text: &str) -> Result<()> {
     std::fs::write(&partial, format!("{text}\n"))
         .and_then(|()| std::fs::rename(&partial, path))
         .with_context(|| format!("writing {}", path.display()))
+}
+
+fn audit_slice(args: args::AuditSliceArgs) -> Result<()> {
+    use wagewatch_core::sampling::{self, Candidate, SliceSize};
+    use wagewatch_service::runs::export::{self, ExportFormat};
+    if !(args.share > 0.0 && args.share <= 1.0) {
+        bail!("--share must lie in (0, 1], not {}", args.share);
+    }
+    let format = args
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(ExportFormat::parse)
+        .with_context(|| format!("{}: the file must end in .csv, .xlsx or .parquet", args.out.display()))?;
+    let store = Store::open(&args.state.state).context("opening the state folder")?;
+    let record = match &args.run {
+        Some(id) => store.run(id)?.filter(|r| r.status == RunStatus::Published),
+        None => store.latest_published()?,
+    }
+    .with_context(|| format!("no published run {}", args.run.as_deref().unwrap_or("yet")))?;
+    let run_id = record.run_id.clone();
+    let data = runs::RunData::load(&store, record).with_context(|| format!("reading run {run_id}"))?;
+    let candidates: Vec<Candidate> = data
+        .rows
+        .iter()
+        .map(|r| Candidate {
+            entity_type: r.entity_type,
+            entity_id: r.entity_id.clone(),
+            region: r.region,
+            band: r.band,
+        })
+        .collect();
+    let size = SliceSize { inspections_per_district: args.inspections_per_district, share: args.share };
+    let drawn = sampling::draw(&candidates, size, args.seed);
+    let rows: Vec<&runs::RunRow> = drawn
+        .iter()
+        .filter_map(|c| data.rows.iter().find(|r| r.entity_type == c.entity_type && r.entity_id == c.entity_id))
+        .collect();
+    let bytes = export::export(&rows, format).context("writing the slice")?;
+    let partial = args.out.with_extension("partial");
+    std::fs::write(&partial, bytes)
+        .and_then(|()| std::fs::rename(&partial, &args.out))
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let districts: std::collections::BTreeSet<_> = drawn.iter().map(|c| c.region).collect();
+    println!(
+        "audit slice of run {run_id}: {} entities drawn at random in {} districts (seed {}) -> {}",
+        rows.len(),
+        districts.len(),
+        args.seed,
+        args.out.display()
+    );
+    Ok(())
 }
 
 fn generate(args: args::GenerateArgs) -> Result<()> {

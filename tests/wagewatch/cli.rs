@@ -159,6 +159,52 @@ fn tokens_and_the_audit_log_from_the_command_line() {
 }
 
 #[test]
+fn the_audit_slice_is_drawn_per_district_and_reproducible() {
+    let f = crate::server::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    crate::server::copy_dir(&f.state, &state);
+    let draw = |seed: &str, share: &str, out: &str| {
+        let out = dir.path().join(out);
+        let run = Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+            .args(["audit-slice", "--inspections-per-district", "20", "--share", share, "--seed", seed, "--state"])
+            .arg(&state)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        (run, out)
+    };
+    let (run, a) = draw("3", "0.25", "a.csv");
+    assert!(run.status.success(), "{}", text(&run));
+    let (_, b) = draw("3", "0.25", "b.csv");
+    let (_, c) = draw("4", "0.25", "c.csv");
+    let (a, b, c) =
+        (std::fs::read_to_string(a).unwrap(), std::fs::read_to_string(b).unwrap(), std::fs::read_to_string(c).unwrap());
+    assert_eq!(a, b, "the same seed draws the same slice");
+    assert_ne!(a, c);
+    // Five a district (a quarter of 20), or the whole district when it is smaller.
+    let store = wagewatch_service::state::Store::open(&state).unwrap();
+    let rows = wagewatch_service::runs::RunData::load(&store, store.latest_published().unwrap().unwrap()).unwrap().rows;
+    let mut population: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in &rows {
+        *population.entry(r.region.to_string()).or_default() += 1;
+    }
+    let mut lines = a.lines();
+    let header: Vec<&str> = lines.next().unwrap().trim_start_matches('\u{feff}').split(',').collect();
+    let region = header.iter().position(|h| h.contains("region_code")).unwrap();
+    let mut drawn: std::collections::BTreeMap<String, usize> = Default::default();
+    for line in lines {
+        *drawn.entry(line.split(',').nth(region).unwrap().to_string()).or_default() += 1;
+    }
+    for (district, n) in &population {
+        assert_eq!(drawn.get(district).copied().unwrap_or(0), (*n).min(5), "{district}");
+    }
+    let (bad, _) = draw("3", "0", "d.csv");
+    assert!(!bad.status.success() && text(&bad).contains("--share"), "{}", text(&bad));
+}
+
+#[test]
 fn report_fairness_audits_a_closed_horizon_and_refuses_an_open_one() {
     let f = crate::server::fixture();
     let dir = tempfile::tempdir().unwrap();

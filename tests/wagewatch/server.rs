@@ -657,10 +657,14 @@ fn recorded_inspections_are_durable_and_feed_later_runs() {
     let app = App::new();
     let emp = app.entity("employer", &app.home, true);
     let body = format!(
-        r#"{{"inspection_id":"API-1","employer_id":"{emp}","inspected_on":"2025-11-20","found_arrears":true,"arrears_amount":52000,"workers_affected":12}}"#
+        r#"{{"inspection_id":"API-1","employer_id":"{emp}","inspected_on":"2025-11-20","found_arrears":true,"arrears_amount":52000,"workers_affected":12,"selection":"random"}}"#
     );
     let r = check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&body), 201);
     assert_eq!(r.json()["recorded_by"], "inspector");
+    assert_eq!(r.json()["selection"], "random");
+    let lottery = body.replace("API-1", "API-2").replace(r#""random""#, r#""lottery""#);
+    let r = check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&lottery), 400);
+    assert!(r.json()["message"].as_str().unwrap().contains("selection"), "{}", r.json());
     check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&body), 409);
     for (bad, word) in [
         (r#"{"inspection_id":"A","employer_id":"x"}"#, "missing field"),
@@ -681,6 +685,7 @@ fn recorded_inspections_are_durable_and_feed_later_runs() {
     let before = ds.inspections.len();
     assert_eq!(runs::merge_recorded_inspections(&mut ds, &recorded), 1);
     assert_eq!(ds.inspections.len(), before + 1);
+    assert_eq!(ds.inspections.selection[before], Some(wagewatch_core::contract::Selection::Random));
     assert_eq!(runs::merge_recorded_inspections(&mut ds, &recorded), 0, "merged once only");
     let wm = WorkerMonths::build(&ds);
     let feats = wagewatch_core::features::compute(&ds, &wm, d("2025-12-01"), 60).unwrap();

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod model;
 pub mod outcomes;
 pub mod rng;
+pub mod sampling;
 pub mod target;
 pub mod watchlist;
 pub mod worker_months;

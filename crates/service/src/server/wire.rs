@@ -964,9 +964,11 @@ pub struct InspectionIn {
     #[schema(minimum = 1, maximum = 100000)]
     #[serde(default, deserialize_with = "whole_number")]
     pub workers_affected: Option<u32>,
-    /// Why the firm was inspected (`random` for the audit slice); unknown when absent.
+    /// Why the firm was inspected (`random` for the audit slice); unknown when absent. Parsed by the
+    /// handler, so that a wrong value is named.
     #[serde(default)]
-    pub selection: Option<SelectionWire>,
+    #[schema(value_type = Option<SelectionWire>)]
+    pub selection: Option<String>,
 }
 
 /// Why a firm was inspected (data contract v1.1).
@@ -985,6 +987,11 @@ pub enum SelectionWire {
 }
 
 impl SelectionWire {
+    /// The value for a contract code.
+    pub fn parse(code: &str) -> Option<SelectionWire> {
+        Selection::parse(code).map(SelectionWire::from_domain)
+    }
+
     pub fn to_domain(self) -> Selection {
         match self {
             SelectionWire::Random => Selection::Random,

@@ -88,6 +88,13 @@ fn checked(state: &AppState, caller: &Caller, body: InspectionIn) -> Result<Reco
     if body.workers_affected.is_some_and(|w| !(1..=MAX_WORKERS).contains(&w)) {
         return Err(bad("workers_affected must lie in 1..=100000".into()));
     }
+    let selection = match body.selection.as_deref() {
+        None => None,
+        Some(code) => Some(
+            SelectionWire::parse(code)
+                .ok_or_else(|| bad("selection must be one of random, risk_list, complaint, routine, other".into()))?,
+        ),
+    };
     // The employer must be scored and in the caller's region; the project one it works on.
     let snapshot = state.snapshot();
     let view = snapshot.current().ok_or(ApiError::NoRun)?;
@@ -109,7 +116,7 @@ fn checked(state: &AppState, caller: &Caller, body: InspectionIn) -> Result<Reco
         found_arrears: body.found_arrears,
         arrears_amount,
         workers_affected: body.workers_affected,
-        selection: body.selection.map(SelectionWire::to_domain),
+        selection: selection.map(SelectionWire::to_domain),
         recorded_at: Timestamp::now(),
         recorded_by: caller.0.name.clone(),
     })
