@@ -43,6 +43,11 @@ pub enum Command {
     /// Create, list or revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Train a challenger on the newest data and judge it beside the champion on the same recent dates.
+    Retrain(RetrainArgs),
+    /// The model registry: list, promote a challenger, roll back to the previous champion.
+    #[command(subcommand)]
+    Models(ModelsCommand),
     /// List the audit log of score reads, newest first.
     Audit(AuditArgs),
     /// Draw the audit slice: in each district, a share of the inspection capacity drawn at random from a
@@ -306,7 +311,7 @@ pub struct RescoreArgs {
     /// The model folder (default: the configuration's `models`).
     #[arg(long)]
     pub models: Option<PathBuf>,
-    /// The model id (default: the configured one, else the newest).
+    /// The model id (default: the registry's champion, else the configured one, else the newest).
     #[arg(long)]
     pub model: Option<String>,
     /// The as-of date scored.
@@ -366,6 +371,50 @@ pub enum TokenCommand {
         state: StateArgs,
         /// The token id shown by `token list`.
         id: i64,
+    },
+}
+
+#[derive(Args)]
+pub struct RetrainArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// The dataset folder (default: the configuration's `data`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The model folder (default: the configuration's `models`).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// The training cutoff: labels known by this date.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Date,
+    /// How many recent monthly dates (with known outcomes) the champion and the challenger are judged on.
+    #[arg(long, default_value_t = 3)]
+    pub recent_months: usize,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Subcommand)]
+pub enum ModelsCommand {
+    /// The registered models with their roles, lineage and figures.
+    List {
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Make a challenger the champion, if it meets the promotion rule.
+    Promote {
+        #[command(flatten)]
+        state: StateArgs,
+        /// The model id.
+        model: String,
+        /// Promote even if the rule is not met (recorded like any promotion).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Make the previous champion the champion again.
+    Rollback {
+        #[command(flatten)]
+        state: StateArgs,
     },
 }
 

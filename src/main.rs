@@ -21,12 +21,13 @@ use wagewatch_core::model::{self, artifact, BandCutoffs, RiskModel, TrainConfig}
 use wagewatch_core::watchlist;
 use wagewatch_core::worker_months::WorkerMonths;
 use wagewatch_core::{drift, fairness, features};
+use wagewatch_service::champion;
 use wagewatch_service::config::Config;
 use wagewatch_service::datastore::{self, DataStore, IngestOutcome, TablePlan};
 use wagewatch_service::demo::{self, DemoSetup, DemoStep};
 use wagewatch_service::runs;
 use wagewatch_service::server;
-use wagewatch_service::state::{AuditQuery, NewToken, Role, RunStatus, Store, Timestamp, DB_FILE};
+use wagewatch_service::state::{AuditQuery, ModelRecord, NewToken, Role, RunStatus, Store, Timestamp, DB_FILE};
 use wagewatch_synth::{Layout, OutputFormat, SynthConfig};
 
 fn main() -> Result<()> {
@@ -51,6 +52,8 @@ fn main() -> Result<()> {
         Command::Token(command) => token(command),
         Command::Audit(args) => audit(args),
         Command::AuditSlice(args) => audit_slice(args),
+        Command::Retrain(args) => retrain(args),
+        Command::Models(command) => models(command),
         Command::Report(args::ReportCommand::Drift(args)) => report_drift(args),
         Command::Report(args::ReportCommand::Fairness(args)) => report_fairness(args),
     }
@@ -240,6 +243,114 @@ fn write_aside(path: &Path, text: &str) -> Result<()> {
     std::fs::write(&partial, format!("{text}\n"))
         .and_then(|()| std::fs::rename(&partial, path))
         .with_context(|| format!("writing {}", path.display()))
+}
+
+fn retrain(args: args::RetrainArgs) -> Result<()> {
+    let mut config = load_config(&args.state)?;
+    if let Some(data) = args.data {
+        config.data = data;
+    }
+    if let Some(models) = args.models {
+        config.models = models;
+    }
+    let key = pseudonymizer(&args.key)?;
+    let mut store = Store::open(&args.state.state).context("opening the state folder")?;
+    let started = Instant::now();
+    let spin = spinner(&format!("training a challenger as of {} and judging it beside the champion", args.as_of));
+    let request = champion::RetrainRequest { as_of: args.as_of, recent_months: args.recent_months };
+    let done = champion::retrain(&mut store, &config, &key, &request);
+    spin.finish_and_clear();
+    let done = done.context("retraining")?;
+    let c = &done.challenger;
+    println!(
+        "challenger {} saved in {} and registered in {:.0} s (parent: champion {})",
+        c.model_id,
+        done.model_dir.display(),
+        started.elapsed().as_secs_f64(),
+        done.champion
+    );
+    print_standings(c);
+    println!("promotion rule: {}", if done.verdict.passes { "met" } else { "not met" });
+    for r in &done.verdict.reasons {
+        println!("  {r}");
+    }
+    if done.verdict.passes {
+        println!("promote it with: wagewatch models promote {}", c.model_id);
+    }
+    Ok(())
+}
+
+/// A model's figures beside the champion's it was judged with.
+fn print_standings(m: &ModelRecord) {
+    let show = |s: &wagewatch_core::champion::Standing| {
+        let gap = |g: Option<f64>| g.map_or("-".into(), |g| format!("{g:.3}"));
+        format!(
+            "AP {:.4} / {:.4}, calibration gap {} / {}, {} fairness flag(s)",
+            s.average_precision[0],
+            s.average_precision[1],
+            gap(s.calibration_gap[0]),
+            gap(s.calibration_gap[1]),
+            s.fairness_flags
+        )
+    };
+    if let Some(s) = &m.standing {
+        let dates: Vec<String> = s.dates.iter().map(ToString::to_string).collect();
+        println!("  judged on {} (employers / projects):", dates.join(", "));
+        println!("    {:<28} {}", m.model_id, show(s));
+    }
+    if let Some((id, s)) = &m.compared_with {
+        println!("    {:<28} {}", format!("{id} (champion)"), show(s));
+    }
+}
+
+fn models(command: args::ModelsCommand) -> Result<()> {
+    let by = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()));
+    match command {
+        args::ModelsCommand::List { state } => {
+            let store = Store::open(&state.state).context("opening the state folder")?;
+            for m in store.models()? {
+                println!(
+                    "{:<11} {:<28} trained as of {} on {}, parent {}, code {}",
+                    m.role.code(),
+                    m.model_id,
+                    m.trained_as_of,
+                    m.data_fingerprint,
+                    m.parent_model_id.as_deref().unwrap_or("-"),
+                    m.code_version
+                );
+                print_standings(&m);
+            }
+            for p in store.promotions()? {
+                println!(
+                    "{} {} {} (before: {}) by {}",
+                    p.at,
+                    p.action,
+                    p.model_id,
+                    p.previous_champion.as_deref().unwrap_or("-"),
+                    p.by
+                );
+            }
+        }
+        args::ModelsCommand::Promote { state, model, force } => {
+            let mut store = Store::open(&state.state).context("opening the state folder")?;
+            let p = champion::promote(&mut store, &model, &by, force).context("promoting")?;
+            println!(
+                "{} is the champion (was {}); the next re-score uses it",
+                p.model_id,
+                p.previous_champion.as_deref().unwrap_or("-")
+            );
+        }
+        args::ModelsCommand::Rollback { state } => {
+            let mut store = Store::open(&state.state).context("opening the state folder")?;
+            let p = store.rollback(&by).context("rolling back")?;
+            println!(
+                "{} is the champion again (was {}); the next re-score uses it",
+                p.model_id,
+                p.previous_champion.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    Ok(())
 }
 
 fn audit_slice(args: args::AuditSliceArgs) -> Result<()> {

@@ -338,6 +338,8 @@ fn every_route_answers_each_role_by_the_rules() {
         ("GET", "/v1/models/m-test".into(), None, all(200)),
         ("GET", "/v1/models/nope".into(), None, all(404)),
         ("GET", "/v1/models/..%2Fx".into(), None, all(404)),
+        ("POST", "/v1/models/m-test/promote".into(), None, [404, 403, 403, 403, 403, 403]),
+        ("POST", "/v1/models/rollback".into(), None, [409, 403, 403, 403, 403, 403]),
         ("GET", "/v1/tokens".into(), None, [200, 403, 403, 403, 403, 200]),
         ("GET", "/v1/audit".into(), None, [200, 403, 403, 403, 403, 200]),
         // A region's admin grants tokens of its region or a part of it, never wider and never elsewhere.
@@ -742,6 +744,8 @@ fn the_openapi_document_covers_every_route_and_validates() {
         ("get", "/v1/jobs/{id}"),
         ("get", "/v1/models"),
         ("get", "/v1/models/{id}"),
+        ("post", "/v1/models/{id}/promote"),
+        ("post", "/v1/models/rollback"),
         ("post", "/v1/inspections"),
         ("get", "/v1/tokens"),
         ("post", "/v1/tokens"),
@@ -1082,6 +1086,78 @@ fn past_lists_are_judged_against_what_happened_once_their_horizon_closes() {
     assert!(store.outcome(&open.run_id).unwrap().is_none());
     let again = store.outcome(&run).unwrap().unwrap();
     assert_eq!(judged_at, again.judged_at.to_string());
+}
+
+#[test]
+fn a_challenger_is_promoted_by_the_rule_and_rolled_back_audited() {
+    use wagewatch_core::champion::Standing;
+    use wagewatch_service::state::{ModelRecord, ModelRole, Timestamp};
+    let app = App::new();
+    let standing = |ap: f64, flags: usize| Standing {
+        dates: vec![d("2025-11-01")],
+        average_precision: [ap, ap],
+        calibration_gap: [Some(0.02), None],
+        fairness_flags: flags,
+    };
+    let record = |id: &str, role: ModelRole, mine: Option<Standing>, vs: Option<Standing>| ModelRecord {
+        model_id: id.into(),
+        role,
+        parent_model_id: vs.as_ref().map(|_| "m-test".to_string()),
+        data_fingerprint: "fp".into(),
+        trained_as_of: d("2025-12-01"),
+        fit_from: None,
+        fit_to: None,
+        code_version: "0.1.0".into(),
+        registered_at: Timestamp::now(),
+        standing: mine,
+        compared_with: vs.map(|s| ("m-test".to_string(), s)),
+    };
+    let mut store = Store::open(app.dir.path()).unwrap();
+    store.register_model(&record("m-test", ModelRole::Champion, None, None)).unwrap();
+    // A challenger with more fairness flags does not meet the rule.
+    store
+        .register_model(&record("m-worse", ModelRole::Challenger, Some(standing(0.5, 9)), Some(standing(0.4, 3))))
+        .unwrap();
+    let r = check(&app, Some("admin"), "POST", "/v1/models/m-worse/promote", None, 409);
+    assert!(r.json()["message"].as_str().unwrap().contains("fairness flags 9 against 3"), "{}", r.json());
+    // A better one does; the registry says who is champion now, and a re-score would use it.
+    store
+        .register_model(&record("m-better", ModelRole::Challenger, Some(standing(0.5, 3)), Some(standing(0.4, 3))))
+        .unwrap();
+    check(&app, Some("city_admin"), "POST", "/v1/models/m-better/promote", None, 403);
+    let r = check(&app, Some("admin"), "POST", "/v1/models/m-better/promote", None, 200);
+    assert_eq!(
+        (r.json()["model_id"].as_str(), r.json()["previous_champion"].as_str()),
+        (Some("m-better"), Some("m-test"))
+    );
+    assert_eq!(store.champion().unwrap().as_deref(), Some("m-better"));
+    let registry = app.get("/v1/models", "inspector")["registry"].clone();
+    let role = |id: &str| registry.as_array().unwrap().iter().find(|m| m["model_id"] == id).unwrap()["role"].clone();
+    assert_eq!(
+        (role("m-better"), role("m-test"), role("m-worse")),
+        ("champion".into(), "retired".into(), "retired".into())
+    );
+    // Its comparison was with m-test, no longer the champion: promoting m-worse now is stale.
+    let r = check(&app, Some("admin"), "POST", "/v1/models/m-worse/promote", None, 409);
+    assert!(r.json()["message"].as_str().unwrap().contains("retrain"), "{}", r.json());
+    // Rollback: the previous champion again.
+    let r = check(&app, Some("admin"), "POST", "/v1/models/rollback", None, 200);
+    assert_eq!(r.json()["model_id"], "m-test");
+    assert_eq!(store.champion().unwrap().as_deref(), Some("m-test"));
+    // Every attempt is audited, refused ones with their status.
+    let audit = app.get("/v1/audit?limit=100", "admin");
+    let statuses: Vec<(String, i64)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["route"].as_str().unwrap().starts_with("/v1/models/"))
+        .map(|e| (e["route"].as_str().unwrap().to_string(), e["status"].as_i64().unwrap()))
+        .collect();
+    assert!(statuses.contains(&("/v1/models/{id}/promote".into(), 200)), "{statuses:?}");
+    assert!(statuses.contains(&("/v1/models/{id}/promote".into(), 409)), "{statuses:?}");
+    assert!(statuses.contains(&("/v1/models/rollback".into(), 200)), "{statuses:?}");
+    let history = store.promotions().unwrap();
+    assert_eq!(history.iter().map(|p| p.action.as_str()).collect::<Vec<_>>(), ["rollback", "promote"]);
 }
 
 #[test]

@@ -12,6 +12,7 @@
 
 pub mod backtest;
 pub mod calendar;
+pub mod champion;
 pub mod contract;
 pub mod drift;
 pub mod fairness;

@@ -24,7 +24,8 @@ pub struct Config {
     pub data: PathBuf,
     /// The model folder (default `models`).
     pub models: PathBuf,
-    /// The model a re-score uses when none is named; default: the newest in `models`.
+    /// The model a re-score uses when none is named and the registry has no champion; default: the newest in
+    /// `models`.
     pub model: Option<String>,
     pub bands: BandConfig,
     pub retention: RetentionConfig,

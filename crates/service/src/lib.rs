@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod champion;
 pub mod config;
 pub mod datastore;
 pub mod demo;

@@ -348,7 +348,9 @@ pub fn rescore_from_folder(
 ) -> Result<RunRecord, RunError> {
     let _lock = store.lock_rescore()?;
     let request = RescoreRequest { as_of, trigger: trigger.to_string() };
-    let model_id = match model_id.or(config.model.as_deref()) {
+    // The model named, else the registry's champion, else the configured one, else the newest.
+    let champion = store.champion()?;
+    let model_id = match model_id.or(champion.as_deref()).or(config.model.as_deref()) {
         Some(m) => m.to_string(),
         None => match newest_model(&config.models) {
             Ok(m) => m,

@@ -6,8 +6,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::query::{parse_bands, FilterSpec};
 use crate::runs::RunRow;
-use crate::state::{DriftAgainst, DriftRow, JobRecord, RecordedInspection, Role, RunOutcome, RunRecord, TokenRecord};
+use crate::state::{
+    DriftAgainst, DriftRow, JobRecord, ModelRecord, Promotion, RecordedInspection, Role, RunOutcome, RunRecord,
+    TokenRecord,
+};
 use wagewatch_core::backtest::report::{Evaluation, Report};
+use wagewatch_core::champion::Standing;
 use wagewatch_core::contract::{EmployerKind, RegionPrefix, Sector, Selection};
 use wagewatch_core::fairness::Audit;
 use wagewatch_core::features::{Alert, EntityType, Feature};
@@ -729,10 +733,99 @@ impl ModelOut {
     }
 }
 
-/// The models in the model folder.
+/// The models in the model folder, and the registry's champion and challenger.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ModelList {
     pub models: Vec<ModelOut>,
+    /// Registered models: the champion (what re-scores use), the challenger, the retired.
+    pub registry: Vec<RegisteredModelOut>,
+}
+
+/// A model in the registry, with its lineage and its figures beside the champion's on the same dates.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisteredModelOut {
+    pub model_id: String,
+    /// `champion`, `challenger` or `retired`.
+    pub role: String,
+    pub parent_model_id: Option<String>,
+    pub data_fingerprint: String,
+    pub trained_as_of: String,
+    /// The first and last as-of dates of its training panel.
+    pub fit_from: Option<String>,
+    pub fit_to: Option<String>,
+    pub code_version: String,
+    pub registered_at: String,
+    pub standing: Option<StandingOut>,
+    /// The champion it was judged beside, and that model's figures on the same dates.
+    pub compared_with_model_id: Option<String>,
+    pub compared_with: Option<StandingOut>,
+}
+
+/// A model's figures on recent dates with known outcomes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandingOut {
+    pub dates: Vec<String>,
+    pub average_precision_employer: f64,
+    pub average_precision_project: f64,
+    pub calibration_gap_employer: Option<f64>,
+    pub calibration_gap_project: Option<f64>,
+    pub fairness_flags: usize,
+}
+
+impl StandingOut {
+    fn from_standing(s: &Standing) -> StandingOut {
+        StandingOut {
+            dates: s.dates.iter().map(ToString::to_string).collect(),
+            average_precision_employer: s.average_precision[0],
+            average_precision_project: s.average_precision[1],
+            calibration_gap_employer: s.calibration_gap[0],
+            calibration_gap_project: s.calibration_gap[1],
+            fairness_flags: s.fairness_flags,
+        }
+    }
+}
+
+impl RegisteredModelOut {
+    pub fn from_record(m: &ModelRecord) -> RegisteredModelOut {
+        RegisteredModelOut {
+            model_id: m.model_id.clone(),
+            role: m.role.code().to_string(),
+            parent_model_id: m.parent_model_id.clone(),
+            data_fingerprint: m.data_fingerprint.clone(),
+            trained_as_of: m.trained_as_of.to_string(),
+            fit_from: m.fit_from.map(|d| d.to_string()),
+            fit_to: m.fit_to.map(|d| d.to_string()),
+            code_version: m.code_version.clone(),
+            registered_at: m.registered_at.to_string(),
+            standing: m.standing.as_ref().map(StandingOut::from_standing),
+            compared_with_model_id: m.compared_with.as_ref().map(|c| c.0.clone()),
+            compared_with: m.compared_with.as_ref().map(|c| StandingOut::from_standing(&c.1)),
+        }
+    }
+}
+
+/// A change of champion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromotionOut {
+    pub at: String,
+    /// `promote` or `rollback`.
+    pub action: String,
+    /// The champion now.
+    pub model_id: String,
+    pub previous_champion: Option<String>,
+    pub by: String,
+}
+
+impl PromotionOut {
+    pub fn from_promotion(p: &Promotion) -> PromotionOut {
+        PromotionOut {
+            at: p.at.to_string(),
+            action: p.action.clone(),
+            model_id: p.model_id.clone(),
+            previous_champion: p.previous_champion.clone(),
+            by: p.by.clone(),
+        }
+    }
 }
 
 /// A model with its card and backtest.

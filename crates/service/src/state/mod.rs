@@ -7,6 +7,7 @@
 //! [`crate::runs`]).
 
 mod audit;
+mod models;
 mod sessions;
 mod tokens;
 
@@ -24,6 +25,7 @@ use wagewatch_core::model::Band;
 use wagewatch_core::outcomes::{BandOutcome, ListOutcome};
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Coalescer, MAX_FILTERS_CHARS};
+pub use models::{ModelRecord, ModelRole, Promotion};
 pub use sessions::SessionLimits;
 pub use tokens::{NewToken, Principal, Role, SecretHash, TokenRecord, TokenRuleError, TOKEN_PREFIX};
 
@@ -54,6 +56,12 @@ pub enum StateError {
     UnknownToken { token_id: i64 },
     #[error("a stored value is invalid: {what}")]
     Corrupt { what: String },
+    #[error("model {model_id} is not in the registry (wagewatch retrain registers challengers)")]
+    UnknownModel { model_id: String },
+    #[error("model {model_id} is already the champion")]
+    AlreadyChampion { model_id: String },
+    #[error("there is no earlier champion to roll back to")]
+    NoPreviousChampion,
 }
 
 /// Seconds since 1970-01-01 UTC, shown as RFC 3339 (`2026-11-26T10:37:36Z`).
@@ -357,7 +365,8 @@ ALTER TABLE audit ADD COLUMN last_at TEXT;
 
 /// Version 4: each run's drift, in brief on the run (NULL for runs from before) and per feature and the
 /// score in `run_drift`; why a recorded inspection was made (`inspections.selection`); and, once its horizon has closed in the data, what came of its list
-/// (`run_judged`, `run_outcomes` per band, `run_calibration` per bin); all deleted with the run.
+/// (`run_judged`, `run_outcomes` per band, `run_calibration` per bin), all deleted with the run; and the
+/// model registry (`models`: one champion, at most one challenger, with lineage and figures; `promotions`).
 const MIGRATION_4: &str = "
 ALTER TABLE inspections ADD COLUMN selection TEXT
     CHECK (selection IN ('random', 'risk_list', 'complaint', 'routine', 'other'));
@@ -390,6 +399,31 @@ CREATE TABLE run_calibration (
     mean_probability REAL NOT NULL,
     observed_rate REAL NOT NULL,
     PRIMARY KEY (run_id, entity_type, bin)
+);
+CREATE TABLE models (
+    model_id TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('champion', 'challenger', 'retired')),
+    parent_model_id TEXT,
+    data_fingerprint TEXT NOT NULL,
+    trained_as_of TEXT NOT NULL,
+    fit_from TEXT,
+    fit_to TEXT,
+    code_version TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    eval_dates TEXT,
+    ap_employer REAL, ap_project REAL, gap_employer REAL, gap_project REAL, fairness_flags INTEGER,
+    vs_model_id TEXT,
+    vs_ap_employer REAL, vs_ap_project REAL, vs_gap_employer REAL, vs_gap_project REAL, vs_fairness_flags INTEGER
+);
+CREATE UNIQUE INDEX one_champion ON models (role) WHERE role = 'champion';
+CREATE UNIQUE INDEX one_challenger ON models (role) WHERE role = 'challenger';
+CREATE TABLE promotions (
+    promotion_id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('promote', 'rollback')),
+    model_id TEXT NOT NULL,
+    previous_champion TEXT,
+    by TEXT NOT NULL
 );
 CREATE TABLE run_judged (
     run_id TEXT PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,

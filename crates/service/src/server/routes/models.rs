@@ -1,16 +1,24 @@
-//! `GET /v1/models` and `GET /v1/models/{id}`: trained models, their cards and backtests.
+//! `GET /v1/models` and `GET /v1/models/{id}`: trained models, their cards and backtests, and the registry;
+//! `POST /v1/models/{id}/promote` and `POST /v1/models/rollback`: change the champion (admins of all
+//! regions, audited).
 
 use axum::extract::{Path, State};
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::server::wire::{BacktestOut, ErrorBody, ModelDetail, ModelList, ModelOut};
+use axum::http::StatusCode;
+
+use crate::server::wire::{BacktestOut, ErrorBody, ModelDetail, ModelList, ModelOut, PromotionOut, RegisteredModelOut};
 use crate::server::{ApiError, AppState, Caller};
 use wagewatch_core::model::artifact;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_models)).routes(routes!(get_model))
+    OpenApiRouter::new()
+        .routes(routes!(list_models))
+        .routes(routes!(get_model))
+        .routes(routes!(promote_model))
+        .routes(routes!(rollback_model))
 }
 
 /// The models in the model folder, newest training date first.
@@ -30,7 +38,8 @@ pub async fn list_models(State(state): State<AppState>, _caller: Caller) -> Resu
         }
     }
     models.sort_by(|a, b| b.trained_as_of.cmp(&a.trained_as_of).then(a.model_id.cmp(&b.model_id)));
-    Ok(Json(ModelList { models }))
+    let registry = state.store(|s| s.models()).await?;
+    Ok(Json(ModelList { models, registry: registry.iter().map(RegisteredModelOut::from_record).collect() }))
 }
 
 /// A model with its card and its backtest figures.
@@ -54,4 +63,59 @@ pub async fn get_model(
         card_markdown: m.card_markdown.clone(),
         backtest: m.backtest.as_ref().map(BacktestOut::from_report),
     }))
+}
+
+/// Makes a registered challenger the champion, if it meets the promotion rule (admins of all regions).
+/// The next re-score uses it; one already running finishes with the model it started with.
+#[utoipa::path(
+    post, path = "/v1/models/{id}/promote", tag = "models",
+    params(("id" = String, Path, description = "The model id", pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The model is the champion", body = PromotionOut),
+        (status = 403, description = "Not an admin of all regions", body = ErrorBody),
+        (status = 404, description = "No such model in the registry", body = ErrorBody),
+        (status = 409, description = "The promotion rule is not met, the comparison is stale, or it is the champion already", body = ErrorBody)
+    )
+)]
+pub async fn promote_model(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<PromotionOut>), ApiError> {
+    caller.require_national_admin()?;
+    artifact::check_model_id(&id).map_err(|_| ApiError::NotFound { what: format!("model {id}") })?;
+    let by = caller.0.name.clone();
+    let target = id.clone();
+    let result = state.store(move |s| Ok(crate::champion::promote(s, &target, &by, false))).await?;
+    let status = match &result {
+        Ok(_) => 200,
+        Err(e) => ApiError::from_champion_status(e),
+    };
+    state.audit(Some(&caller.0), "POST", "/v1/models/{id}/promote", format!("model_id={id}"), 0, status).await?;
+    let promotion = result?;
+    Ok((StatusCode::OK, Json(PromotionOut::from_promotion(&promotion))))
+}
+
+/// Makes the previous champion the champion again (admins of all regions).
+#[utoipa::path(
+    post, path = "/v1/models/rollback", tag = "models",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The previous champion is the champion again", body = PromotionOut),
+        (status = 403, description = "Not an admin of all regions", body = ErrorBody),
+        (status = 409, description = "There is no earlier champion", body = ErrorBody)
+    )
+)]
+pub async fn rollback_model(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<(StatusCode, Json<PromotionOut>), ApiError> {
+    caller.require_national_admin()?;
+    let by = caller.0.name.clone();
+    let result = state.store(move |s| Ok(s.rollback(&by))).await?;
+    let status = if result.is_ok() { 200 } else { 409 };
+    state.audit(Some(&caller.0), "POST", "/v1/models/rollback", String::new(), 0, status).await?;
+    let promotion = result.map_err(ApiError::from)?;
+    Ok((StatusCode::OK, Json(PromotionOut::from_promotion(&promotion))))
 }

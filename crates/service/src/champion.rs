@@ -1,0 +1,181 @@
+//! Champion and challenger in the service: `retrain` trains a challenger on the newest data and judges it
+//! beside the champion on the same recent dates; `promote` applies the promotion rule and changes the
+//! champion in the registry; re-scores use the champion.
+//!
+//! Judged fairly: the recent dates are the last few whose outcomes were known by the as-of date and that
+//! lie after the champion's training panel, so the champion is scored on them out of time, as it is. The
+//! challenger's procedure is judged by a twin trained with its cutoff at the first of those dates, so that
+//! none of them is in its training either; the challenger itself is then trained on everything up to the
+//! as-of date. A challenger that only refreshes the data with the same code therefore judges much like
+//! the champion: the rule promotes better procedures, and a refresh is promoted by hand (`--force`,
+//! recorded) or once its shadow lists have proved it.
+
+use std::path::PathBuf;
+
+use wagewatch_core::champion::{self, PromotionRule, Standing, Verdict};
+use wagewatch_core::contract::Date;
+use wagewatch_core::ingest::Pseudonymizer;
+use wagewatch_core::model::{self, artifact, ModelError, RiskModel, TrainConfig};
+use wagewatch_core::worker_months::WorkerMonths;
+
+use crate::config::Config;
+use crate::runs::{self, RunError};
+use crate::state::{ModelRecord, ModelRole, Promotion, StateError, Store, Timestamp};
+
+/// Why retraining or promoting did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ChampionError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("no date after the champion's training panel (its last date {after}) has outcomes known by {as_of}: judge the challenger later")]
+    NoRecentDates { as_of: Date, after: Date },
+    #[error("model {model_id} is already the champion: there is nothing new to train as of {as_of}")]
+    SameAsChampion { model_id: String, as_of: Date },
+    #[error("model {model_id} was judged beside {judged_with}, but the champion is now {champion}: retrain")]
+    StaleComparison { model_id: String, judged_with: String, champion: String },
+    #[error("model {model_id} has no figures to judge it by (wagewatch retrain judges challengers)")]
+    NotJudged { model_id: String },
+    #[error("model {model_id} does not meet the promotion rule: {}", reasons.join("; "))]
+    RuleNotMet { model_id: String, reasons: Vec<String> },
+}
+
+/// What a retraining is asked to do.
+#[derive(Clone, Debug)]
+pub struct RetrainRequest {
+    pub as_of: Date,
+    /// How many recent monthly dates the two models are judged on.
+    pub recent_months: usize,
+}
+
+/// A challenger trained and judged.
+#[derive(Clone, Debug)]
+pub struct Retrained {
+    pub challenger: ModelRecord,
+    pub champion: String,
+    pub champion_standing: Standing,
+    pub verdict: Verdict,
+    pub model_dir: PathBuf,
+}
+
+/// The wagewatch version models record.
+pub const CODE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The champion's id, registering the model re-scores use today as champion when the registry has none.
+pub fn champion_or_bootstrap(store: &mut Store, config: &Config) -> Result<String, ChampionError> {
+    if let Some(id) = store.champion()? {
+        return Ok(id);
+    }
+    let id = match &config.model {
+        Some(m) => m.clone(),
+        None => runs::newest_model(&config.models)?,
+    };
+    let m = artifact::load(&config.models, &id)?;
+    store.register_model(&record(&m, ModelRole::Champion, None, None, None))?;
+    Ok(id)
+}
+
+fn record(
+    m: &RiskModel,
+    role: ModelRole,
+    parent: Option<String>,
+    standing: Option<Standing>,
+    compared_with: Option<(String, Standing)>,
+) -> ModelRecord {
+    ModelRecord {
+        model_id: m.model_id.clone(),
+        role,
+        parent_model_id: parent,
+        data_fingerprint: m.data_fingerprint.clone(),
+        trained_as_of: m.trained_as_of,
+        fit_from: m.fit_dates.first().copied(),
+        fit_to: m.fit_dates.last().copied(),
+        code_version: CODE_VERSION.to_string(),
+        registered_at: Timestamp::now(),
+        standing,
+        compared_with,
+    }
+}
+
+/// Trains a challenger as of `request.as_of` on the configured data (with recorded inspections), judges it
+/// beside the champion, saves it and registers it as the challenger (retiring an earlier one).
+pub fn retrain(
+    store: &mut Store,
+    config: &Config,
+    key: &Pseudonymizer,
+    request: &RetrainRequest,
+) -> Result<Retrained, ChampionError> {
+    let champion_id = champion_or_bootstrap(store, config)?;
+    let champion = artifact::load(&config.models, &champion_id)?;
+    let (mut ds, _) = crate::datastore::read_data(&config.data, key, None, None).map_err(RunError::from)?;
+    runs::merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
+    let wm = WorkerMonths::build(&ds);
+    let fingerprint = model::fingerprint(&ds);
+    let horizon = champion.horizon_days;
+    let after =
+        champion.fit_dates.iter().chain(&champion.calibration_dates).copied().max().unwrap_or(Date::from_days(0));
+    let recent: Vec<Date> = model::panel_dates(request.as_of, horizon, request.recent_months.max(1))
+        .into_iter()
+        .filter(|d| *d > after)
+        .collect();
+    let first = *recent.first().ok_or(ChampionError::NoRecentDates { as_of: request.as_of, after })?;
+    let id = model::default_model_id(request.as_of, &fingerprint);
+    if id == champion_id {
+        return Err(ChampionError::SameAsChampion { model_id: id, as_of: request.as_of });
+    }
+    let champion_standing = champion::evaluate(&ds, &wm, &champion, &recent)?;
+    let twin = model::train(&ds, &wm, &TrainConfig::new(first, horizon), format!("{id}-twin"), &fingerprint)?;
+    let standing = champion::evaluate(&ds, &wm, &twin, &recent)?;
+    let trained = model::train(&ds, &wm, &TrainConfig::new(request.as_of, horizon), id, &fingerprint)?;
+    let verdict = PromotionRule::default().judge(&champion_standing, &standing);
+    let card = format!(
+        "## Lineage\n\n- parent (the champion it was judged beside): `{champion_id}`\n- code version: {CODE_VERSION}\n- judged on: {}\n- promotion rule: {}\n\n",
+        recent.iter().map(Date::to_string).collect::<Vec<_>>().join(", "),
+        verdict.reasons.join("; ")
+    );
+    let model_dir = artifact::save(&trained, &config.models, &card)?;
+    let challenger = record(
+        &trained,
+        ModelRole::Challenger,
+        Some(champion_id.clone()),
+        Some(standing),
+        Some((champion_id.clone(), champion_standing.clone())),
+    );
+    store.register_model(&challenger)?;
+    Ok(Retrained { challenger, champion: champion_id, champion_standing, verdict, model_dir })
+}
+
+/// The promotion rule applied to a registered model against the champion it was judged beside.
+pub fn verdict(store: &Store, model_id: &str) -> Result<Verdict, ChampionError> {
+    let models = store.models()?;
+    let m = models
+        .iter()
+        .find(|m| m.model_id == model_id)
+        .ok_or_else(|| StateError::UnknownModel { model_id: model_id.to_string() })?;
+    let (Some(standing), Some((judged_with, champion_standing))) = (&m.standing, &m.compared_with) else {
+        return Err(ChampionError::NotJudged { model_id: model_id.to_string() });
+    };
+    let champion = store.champion()?.unwrap_or_default();
+    if *judged_with != champion {
+        return Err(ChampionError::StaleComparison {
+            model_id: model_id.to_string(),
+            judged_with: judged_with.clone(),
+            champion,
+        });
+    }
+    Ok(PromotionRule::default().judge(champion_standing, standing))
+}
+
+/// Makes `model_id` the champion if it meets the promotion rule (or `force`), recording `by`.
+pub fn promote(store: &mut Store, model_id: &str, by: &str, force: bool) -> Result<Promotion, ChampionError> {
+    match verdict(store, model_id) {
+        Ok(v) if v.passes || force => {}
+        Ok(v) => return Err(ChampionError::RuleNotMet { model_id: model_id.to_string(), reasons: v.reasons }),
+        Err(e) if force && !matches!(e, ChampionError::State(StateError::UnknownModel { .. })) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(store.promote(model_id, by)?)
+}
