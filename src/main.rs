@@ -78,10 +78,11 @@ fn run_demo(args: args::DemoArgs) -> Result<()> {
     let ready = demo::prepare(&setup, &key, &|step| {
         spin.set_message(match step {
             DemoStep::Reading => "reading the demo province",
-            DemoStep::Training => "training on the 24 months before 2026-12-01",
+            DemoStep::Training => "training the champion on the 24 months before 2026-10-01",
             DemoStep::Scoring => "scoring as of 2026-12-01",
             DemoStep::Backtesting => "backtesting at 2026-06-01 and 2026-12-01",
-            DemoStep::Publishing => "publishing two runs",
+            DemoStep::Challenger => "training a challenger as of 2026-12-01 and judging it beside the champion",
+            DemoStep::Publishing => "publishing two runs (the challenger in shadow)",
         })
     });
     spin.finish_and_clear();

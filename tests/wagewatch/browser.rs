@@ -270,6 +270,39 @@ impl Drop for Server {
     }
 }
 
+/// The fixture's model as champion and a challenger judged beside it (figures made up), for the model page.
+fn register_champion_and_challenger(store: &mut Store) {
+    use wagewatch_core::champion::Standing;
+    use wagewatch_core::contract::Date;
+    use wagewatch_service::state::{ModelRecord, ModelRole, Timestamp};
+    let d = |s: &str| Date::parse(s).unwrap();
+    let standing = |ap: f64| Standing {
+        dates: vec![d("2025-11-01"), d("2025-12-01")],
+        average_precision: [ap, ap - 0.1],
+        calibration_gap: [Some(0.02), None],
+        fairness_flags: 3,
+    };
+    for (id, role, vs) in
+        [("m-test", ModelRole::Champion, None), ("m-next", ModelRole::Challenger, Some(standing(0.40)))]
+    {
+        store
+            .register_model(&ModelRecord {
+                model_id: id.into(),
+                role,
+                parent_model_id: vs.as_ref().map(|_| "m-test".into()),
+                data_fingerprint: "fp".into(),
+                trained_as_of: d("2025-10-01"),
+                fit_from: Some(d("2024-07-01")),
+                fit_to: Some(d("2025-04-01")),
+                code_version: "0.1.0".into(),
+                registered_at: Timestamp::now(),
+                standing: vs.as_ref().map(|_| standing(0.45)),
+                compared_with: vs.map(|s| ("m-test".into(), s)),
+            })
+            .unwrap();
+    }
+}
+
 #[test]
 fn the_dashboard_in_a_browser() {
     let f = fixture();
@@ -281,6 +314,7 @@ fn the_dashboard_in_a_browser() {
     let p = |s: &str| RegionPrefix::parse(s).unwrap();
     let supervisor = store.create_token(&NewToken::new("主管甲", Role::Supervisor, p(&home)).unwrap()).unwrap().1;
     let inspector = store.create_token(&NewToken::new("监察员乙", Role::Inspector, p(&home)).unwrap()).unwrap().1;
+    register_champion_and_challenger(&mut store);
     let away_employer = {
         let run = store.latest_published().unwrap().unwrap();
         let data = wagewatch_service::runs::RunData::load(&store, run).unwrap();
@@ -410,6 +444,13 @@ fn the_dashboard_in_a_browser() {
     // The served run's drift, judged against the threshold, with the features that moved most.
     assert!(b.text("#drift-status").contains("0.25"), "{}", b.text("#drift-status"));
     assert!(b.find_all("table.drift tbody tr").len() >= 3);
+    // The champion and the challenger side by side, with the promotion rule applied.
+    assert!(
+        b.text("#champion").contains("m-next") && b.text("#champion").contains("0.450 / 0.350"),
+        "{}",
+        b.text("#champion")
+    );
+    assert!(b.text("#promotion-rule").contains("Meets the promotion rule"), "{}", b.text("#promotion-rule"));
     // Earlier lists judged against what happened: a row per run and entity type, and the calibration.
     assert!(b.find_all("#outcomes tbody tr").len() >= 4);
     assert!(b.text("main").contains("Did the lists come true?"));

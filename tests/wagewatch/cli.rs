@@ -205,6 +205,71 @@ fn the_audit_slice_is_drawn_per_district_and_reproducible() {
 }
 
 #[test]
+fn retrain_registers_a_challenger_that_is_scored_in_shadow_promoted_and_rolled_back() {
+    let f = crate::server::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let (state, models) = (dir.path().join("state"), dir.path().join("models"));
+    crate::server::copy_dir(&f.state, &state);
+    crate::server::copy_dir(&f.models, &models);
+    let config = dir.path().join("wagewatch.toml");
+    std::fs::write(
+        &config,
+        format!("data = {:?}\nmodels = {:?}\n", f.data.display().to_string(), models.display().to_string()),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+            .args(args)
+            .arg("--state")
+            .arg(&state)
+            .arg("--config")
+            .arg(&config)
+            .env_remove("WAGEWATCH_PSEUDONYM_KEY")
+            .output()
+            .unwrap()
+    };
+    let keyed = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        let key = f.key.to_str().unwrap();
+        all.extend(["--key-file", key]);
+        run(&all)
+    };
+    // The data end on 2026-03-31: a challenger as of then is judged on the three months before 2026-01-01.
+    let out = keyed(&["retrain", "--as-of", "2026-03-31", "--recent-months", "3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("parent: champion m-test") && text(&out).contains("promotion rule"), "{}", text(&out));
+    let store = wagewatch_service::state::Store::open(&state).unwrap();
+    let registry = store.models().unwrap();
+    let challenger = registry.iter().find(|m| m.role == wagewatch_service::state::ModelRole::Challenger).unwrap();
+    assert_eq!(challenger.parent_model_id.as_deref(), Some("m-test"));
+    let judged = &challenger.standing.as_ref().unwrap().dates;
+    assert!(!judged.is_empty() && judged.iter().all(|d| d.to_string().as_str() > "2025-07-01"), "{judged:?}");
+    assert!(models.join(&challenger.model_id).join("model.json").is_file());
+    let id = challenger.model_id.clone();
+    // Each re-score scores the challenger in shadow.
+    let out = keyed(&["rescore", "--as-of", "2026-01-01"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let latest = store.latest_published().unwrap().unwrap();
+    assert_eq!(latest.model_id, "m-test");
+    assert_eq!(latest.shadow.as_ref().map(|s| s.model_id.as_str()), Some(id.as_str()));
+    // Promoted (by force when the rule is not met: a refresh judges like the champion), re-scores use it;
+    // a rollback gives the champion back.
+    let out = run(&["models", "promote", &id]);
+    if !out.status.success() {
+        assert!(text(&out).contains("does not meet the promotion rule"), "{}", text(&out));
+        let out = run(&["models", "promote", &id, "--force"]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = keyed(&["rescore", "--as-of", "2026-01-01"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(store.latest_published().unwrap().unwrap().model_id, id);
+    let out = run(&["models", "rollback"]);
+    assert!(out.status.success() && text(&out).contains("m-test is the champion again"), "{}", text(&out));
+    let out = run(&["models", "list"]);
+    assert!(text(&out).contains("champion    m-test") && text(&out).contains("rollback m-test"), "{}", text(&out));
+}
+
+#[test]
 fn report_fairness_audits_a_closed_horizon_and_refuses_an_open_one() {
     let f = crate::server::fixture();
     let dir = tempfile::tempdir().unwrap();

@@ -10,11 +10,14 @@ use super::charts;
 use super::html::{col, num, thead, Lang, Nav};
 use super::session::Viewer;
 use super::{error_page, page, type_name};
+use wagewatch_core::champion::{Standing, Verdict};
 use wagewatch_core::fairness::{Audit, GroupAudit};
 use wagewatch_core::features::EntityType;
 use wagewatch_core::model::Band;
 use wagewatch_service::server::{ApiError, AppState};
-use wagewatch_service::state::{DriftAgainst, DriftRow, Role, RunDrift, RunOutcome, RunRecord, RunStatus};
+use wagewatch_service::state::{
+    DriftAgainst, DriftRow, ModelRecord, ModelRole, Role, RunDrift, RunOutcome, RunRecord, RunStatus, Shadow,
+};
 
 /// The backtest charts a model folder may hold, with their captions.
 const CHARTS: [(&str, &str, &str); 4] = [
@@ -57,6 +60,17 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
     let current_run = view.run_id().to_string();
     let drift = state.store(move |s| s.run_drift(&current_run)).await?;
     let outcomes = state.store(|s| s.outcomes()).await?;
+    let registry = state
+        .store(|s| {
+            let models = s.models()?;
+            let verdict = models
+                .iter()
+                .find(|m| m.role == ModelRole::Challenger)
+                .map(|c| wagewatch_service::champion::verdict(s, &c.model_id).ok())
+                .unwrap_or(None);
+            Ok((models, verdict))
+        })
+        .await?;
     let m = &info.model;
     Ok(html! {
         h1 { (lang.t("模型与批次", "Model and runs")) }
@@ -106,6 +120,7 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
             }
             None => p { (lang.t("该模型尚无回测（wagewatch backtest）。", "No backtest for this model yet (wagewatch backtest).")) }
         }
+        (champion_section(&registry.0, registry.1.as_ref(), view.data.record.shadow.as_ref(), lang))
         (drift_section(view.data.record.drift, &drift, lang))
         (outcomes_section(&outcomes, &runs, lang))
         h2 { (lang.t("批次记录", "Runs")) }
@@ -193,6 +208,72 @@ fn fairness_section(audit: &Audit, lang: Lang) -> Markup {
                             (cell(g, "false_negative_rate", g.rates.false_negative_rate, g.ratios.false_negative_rate))
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The champion and the challenger side by side: lineage, and their figures on the same recent dates,
+/// with the promotion rule applied; and the challenger's list in shadow on the served run.
+fn champion_section(models: &[ModelRecord], verdict: Option<&Verdict>, shadow: Option<&Shadow>, lang: Lang) -> Markup {
+    let champion = models.iter().find(|m| m.role == ModelRole::Champion);
+    let challenger = models.iter().find(|m| m.role == ModelRole::Challenger);
+    let gap = |g: Option<f64>| g.map_or("–".to_string(), |g| format!("{g:.3}"));
+    // The champion's figures are those it had on the challenger's dates.
+    let columns: Vec<(&str, &ModelRecord, Option<&Standing>)> = [
+        champion.map(|c| {
+            (
+                lang.t("冠军（在用）", "Champion (in use)"),
+                c,
+                challenger.and_then(|x| x.compared_with.as_ref()).filter(|(id, _)| *id == c.model_id).map(|(_, s)| s),
+            )
+        }),
+        challenger.map(|c| (lang.t("挑战者", "Challenger"), c, c.standing.as_ref())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    html! {
+        h2 { (lang.t("冠军与挑战者", "Champion and challenger")) }
+        @if columns.is_empty() {
+            p { (lang.t("模型登记册为空：wagewatch retrain 训练挑战者。", "The model registry is empty: wagewatch retrain trains a challenger.")) }
+        } @else {
+            table id="champion" {
+                thead { tr {
+                    th scope="col" { }
+                    @for (label, m, _) in &columns { th scope="col" { (label) br; code { (m.model_id) } } }
+                } }
+                tbody {
+                    tr { th scope="row" { (lang.t("训练截止", "Trained as of")) } @for (_, m, _) in &columns { td { (m.trained_as_of) } } }
+                    tr { th scope="row" { (lang.t("训练期", "Training panel")) } @for (_, m, _) in &columns {
+                        td { (m.fit_from.map(|d| d.to_string()).unwrap_or_default()) " – " (m.fit_to.map(|d| d.to_string()).unwrap_or_default()) } } }
+                    tr { th scope="row" { (lang.t("数据指纹", "Data fingerprint")) } @for (_, m, _) in &columns { td { code { (m.data_fingerprint) } } } }
+                    tr { th scope="row" { (lang.t("上级模型", "Parent")) } @for (_, m, _) in &columns { td { (m.parent_model_id.as_deref().unwrap_or("–")) } } }
+                    tr { th scope="row" { (lang.t("代码版本", "Code version")) } @for (_, m, _) in &columns { td { (m.code_version) } } }
+                    tr { th scope="row" { (lang.t("平均精度（企业/项目）", "Average precision (employers/projects)")) } @for (_, _, s) in &columns {
+                        td class="num" { @if let Some(s) = s { (format!("{:.3} / {:.3}", s.average_precision[0], s.average_precision[1])) } @else { "–" } } } }
+                    tr { th scope="row" { (lang.t("校准差距（企业/项目）", "Calibration gap (employers/projects)")) } @for (_, _, s) in &columns {
+                        td class="num" { @if let Some(s) = s { (gap(s.calibration_gap[0])) " / " (gap(s.calibration_gap[1])) } @else { "–" } } } }
+                    tr { th scope="row" { (lang.t("公平性标记", "Fairness flags")) } @for (_, _, s) in &columns {
+                        td class="num" { @if let Some(s) = s { (s.fairness_flags) } @else { "–" } } } }
+                }
+            }
+            @if let Some(s) = challenger.and_then(|c| c.standing.as_ref()) {
+                p class="meta" { (lang.t("评估日期", "judged on")) " " (s.dates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) }
+            }
+            @if let Some(v) = verdict {
+                p id="promotion-rule" class={ "meta" @if !v.passes { " flagged" } } {
+                    @if v.passes { (lang.t("符合晋升规则", "Meets the promotion rule")) } @else { (lang.t("不符合晋升规则", "Does not meet the promotion rule")) }
+                    ": " (v.reasons.join("; "))
+                }
+            }
+            @if let Some(sh) = shadow {
+                p id="shadow" class="meta" {
+                    (lang.t("影子评分（当前批次）：挑战者 ", "In shadow on the served run: the challenger ")) code { (sh.model_id) }
+                    (lang.t(" 将列红色 ", " would band ")) (sh.red) (lang.t("、橙色 ", " red and ")) (sh.orange)
+                    (lang.t("；在用名单中的红/橙对象有 ", " orange; of the served red and orange entities it lists ")) (share(sh.listed_overlap))
+                    (lang.t(" 也在其名单中。", " too."))
                 }
             }
         }

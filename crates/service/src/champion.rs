@@ -4,17 +4,18 @@
 //!
 //! Judged fairly: the recent dates are the last few whose outcomes were known by the as-of date and that
 //! lie after the champion's training panel, so the champion is scored on them out of time, as it is. The
-//! challenger's procedure is judged by a twin trained with its cutoff at the first of those dates, so that
-//! none of them is in its training either; the challenger itself is then trained on everything up to the
-//! as-of date. A challenger that only refreshes the data with the same code therefore judges much like
-//! the champion: the rule promotes better procedures, and a refresh is promoted by hand (`--force`,
-//! recorded) or once its shadow lists have proved it.
+//! challenger's procedure (this code, on the data as they are now) is judged by a twin trained with the
+//! latest cutoff whose panel stops before the first of those dates (so the twin has the information the
+//! champion had, and none of the judged dates); the challenger itself is then trained on everything up to
+//! the as-of date. What the rule measures is therefore what the challenger changes besides freshness:
+//! code, features, corrected or late data, recorded inspections. A refresh alone judges like the champion
+//! and is promoted by hand (`--force`, recorded) or once its shadow lists have proved it.
 
 use std::path::PathBuf;
 
 use wagewatch_core::champion::{self, PromotionRule, Standing, Verdict};
 use wagewatch_core::contract::Date;
-use wagewatch_core::ingest::Pseudonymizer;
+use wagewatch_core::ingest::{Dataset, Pseudonymizer};
 use wagewatch_core::model::{self, artifact, ModelError, RiskModel, TrainConfig};
 use wagewatch_core::worker_months::WorkerMonths;
 
@@ -108,12 +109,25 @@ pub fn retrain(
     key: &Pseudonymizer,
     request: &RetrainRequest,
 ) -> Result<Retrained, ChampionError> {
-    let champion_id = champion_or_bootstrap(store, config)?;
-    let champion = artifact::load(&config.models, &champion_id)?;
+    champion_or_bootstrap(store, config)?;
     let (mut ds, _) = crate::datastore::read_data(&config.data, key, None, None).map_err(RunError::from)?;
     runs::merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
     let wm = WorkerMonths::build(&ds);
-    let fingerprint = model::fingerprint(&ds);
+    retrain_on(store, config, &ds, &wm, request)
+}
+
+/// [`retrain`] on data already read (with the recorded inspections merged).
+pub fn retrain_on(
+    store: &mut Store,
+    config: &Config,
+    ds: &Dataset,
+    wm: &WorkerMonths,
+    request: &RetrainRequest,
+) -> Result<Retrained, ChampionError> {
+    let (ds, wm) = (ds, wm);
+    let champion_id = champion_or_bootstrap(store, config)?;
+    let champion = artifact::load(&config.models, &champion_id)?;
+    let fingerprint = model::fingerprint(ds);
     let horizon = champion.horizon_days;
     let after =
         champion.fit_dates.iter().chain(&champion.calibration_dates).copied().max().unwrap_or(Date::from_days(0));
@@ -126,10 +140,12 @@ pub fn retrain(
     if id == champion_id {
         return Err(ChampionError::SameAsChampion { model_id: id, as_of: request.as_of });
     }
-    let champion_standing = champion::evaluate(&ds, &wm, &champion, &recent)?;
-    let twin = model::train(&ds, &wm, &TrainConfig::new(first, horizon), format!("{id}-twin"), &fingerprint)?;
-    let standing = champion::evaluate(&ds, &wm, &twin, &recent)?;
-    let trained = model::train(&ds, &wm, &TrainConfig::new(request.as_of, horizon), id, &fingerprint)?;
+    let champion_standing = champion::evaluate(ds, wm, &champion, &recent)?;
+    // The latest cutoff whose panel ends before `first`: panel dates lie at least horizon + 30 days before it.
+    let twin_cutoff = first.add_days(horizon + 29);
+    let twin = model::train(ds, wm, &TrainConfig::new(twin_cutoff, horizon), format!("{id}-twin"), &fingerprint)?;
+    let standing = champion::evaluate(ds, wm, &twin, &recent)?;
+    let trained = model::train(ds, wm, &TrainConfig::new(request.as_of, horizon), id, &fingerprint)?;
     let verdict = PromotionRule::default().judge(&champion_standing, &standing);
     let card = format!(
         "## Lineage\n\n- parent (the champion it was judged beside): `{champion_id}`\n- code version: {CODE_VERSION}\n- judged on: {}\n- promotion rule: {}\n\n",

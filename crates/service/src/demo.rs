@@ -1,7 +1,9 @@
 //! The demo: the whole system prepared on a generated province, ready to serve. Reads the province,
-//! trains a model as of 2026-12-01, writes its watchlist, backtests an off-peak and a pre-festival date
-//! for the model page, publishes two runs (so the dashboard shows changes), and creates a supervisor and
-//! an inspector token for the district with the most scored entities.
+//! trains the champion as of 2026-10-01, writes its watchlist, backtests an off-peak and a pre-festival
+//! date for the model page, trains a challenger as of 2026-12-01 and judges it beside the champion,
+//! publishes two runs scored by the champion with the challenger in shadow (so the dashboard shows
+//! changes, drift and a challenger), and creates a supervisor and an inspector token for the district
+//! with the most scored entities.
 //!
 //! Generating the province is the caller's (the binary uses the generator when the folder is empty), so
 //! this crate does not depend on the generator.
@@ -17,6 +19,7 @@ use wagewatch_core::model::{self, artifact, BandCutoffs, RiskModel, TrainConfig}
 use wagewatch_core::watchlist;
 use wagewatch_core::worker_months::WorkerMonths;
 
+use crate::champion;
 use crate::config::Config;
 use crate::runs::{self, RunData, RunError};
 use crate::state::{NewToken, Role, RunRecord, StateError, Store};
@@ -27,6 +30,8 @@ pub const DEMO_AS_OF: Date = Date::from_ymd_const(2026, 12, 1);
 pub const DEMO_PREVIOUS: Date = Date::from_ymd_const(2026, 11, 1);
 /// The off-peak date of the demo's backtest (the other is [`DEMO_AS_OF`]).
 pub const DEMO_BACKTEST_FROM: Date = Date::from_ymd_const(2026, 6, 1);
+/// The training cutoff of the demo's champion; its challenger is trained as of [`DEMO_AS_OF`].
+pub const DEMO_CHAMPION_AS_OF: Date = Date::from_ymd_const(2026, 10, 1);
 /// The demo's prediction horizon, in days.
 pub const DEMO_HORIZON_DAYS: i32 = 60;
 
@@ -52,6 +57,7 @@ pub enum DemoStep {
     Training,
     Scoring,
     Backtesting,
+    Challenger,
     Publishing,
 }
 
@@ -68,6 +74,8 @@ pub enum DemoError {
     Run(#[from] RunError),
     #[error("the state folder: {0}")]
     State(#[from] StateError),
+    #[error("training the challenger: {0}")]
+    Champion(#[from] champion::ChampionError),
     #[error("the demo run scored no entity")]
     EmptyRun,
 }
@@ -90,9 +98,9 @@ pub struct DemoReady {
     pub config: Config,
 }
 
-/// The model id of the demo.
+/// The model id of the demo's champion.
 pub fn demo_model_id() -> String {
-    format!("demo-{DEMO_AS_OF}")
+    format!("demo-{DEMO_CHAMPION_AS_OF}")
 }
 
 /// Prepares everything the demo serves; `on_step` hears of each step as it starts.
@@ -104,7 +112,7 @@ pub fn prepare(setup: &DemoSetup, key: &Pseudonymizer, on_step: &dyn Fn(DemoStep
     let fingerprint = model::fingerprint(&ds);
 
     on_step(DemoStep::Training);
-    let config = TrainConfig::new(DEMO_AS_OF, DEMO_HORIZON_DAYS);
+    let config = TrainConfig::new(DEMO_CHAMPION_AS_OF, DEMO_HORIZON_DAYS);
     let trained = model::train(&ds, &wm, &config, demo_model_id(), &fingerprint)?;
     artifact::save(&trained, &setup.models, "")?;
 
@@ -116,11 +124,17 @@ pub fn prepare(setup: &DemoSetup, key: &Pseudonymizer, on_step: &dyn Fn(DemoStep
     on_step(DemoStep::Backtesting);
     let report = backtest_for_model_page(&ds, &wm, setup, &trained.model_id)?;
 
-    on_step(DemoStep::Publishing);
     let mut config = Config { data: setup.data.clone(), models: setup.models.clone(), ..Default::default() };
     config.schedule.enabled = false;
     config.server.listen = setup.listen.clone();
+    config.model = Some(trained.model_id.clone());
     let mut store = Store::open(&setup.state)?;
+
+    on_step(DemoStep::Challenger);
+    let request = champion::RetrainRequest { as_of: DEMO_AS_OF, recent_months: 3 };
+    champion::retrain_on(&mut store, &config, &ds, &wm, &request)?;
+
+    on_step(DemoStep::Publishing);
     let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
     let mut run = None;
     for as_of in [DEMO_PREVIOUS, DEMO_AS_OF] {

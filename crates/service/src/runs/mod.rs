@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::state::{
-    DriftAgainst, DriftRow, JobStatus, RecordedInspection, RunCounts, RunDrift, RunRecord, RunStatus, StateError,
-    Store, Timestamp,
+    DriftAgainst, DriftRow, JobStatus, ModelRole, RecordedInspection, RunCounts, RunDrift, RunRecord, RunStatus,
+    Shadow, StateError, Store, Timestamp,
 };
 use wagewatch_core::contract::{Category, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector};
 use wagewatch_core::drift::{self, EntityReference};
@@ -450,6 +450,7 @@ fn failed_run(
         seconds: attempt.started.elapsed().as_secs_f64(),
         error: Some(error.to_string()),
         drift: None,
+        shadow: None,
     }
 }
 
@@ -510,6 +511,7 @@ fn build_and_publish(
     assign_bands(&mut rows, &config.bands);
     let counts = mark_changes(&mut rows, previous.as_ref());
     let (drift, drift_rows) = measure_drift(trained, &rows, previous.as_ref(), request.as_of, config.drift.threshold);
+    let shadow = shadow(store, config, trained, &feats, &scored);
     let links = links(ds, request.as_of);
 
     let runs_dir = store.runs_dir();
@@ -545,6 +547,7 @@ fn build_and_publish(
         seconds: attempt.started.elapsed().as_secs_f64(),
         error: None,
         drift: Some(drift),
+        shadow,
     };
     // The one step that makes the run visible.
     store.insert_run(&record, &drift_rows)?;
@@ -562,6 +565,50 @@ fn build_and_publish(
         Err(e) => tracing::warn!(error = %e, "could not judge past runs"),
     }
     Ok(record)
+}
+
+/// The registry's challenger scored on the same features as the run, in shadow, beside the served model's
+/// scores (`served`): none when there is no challenger or it is the run's model; a challenger that cannot
+/// be read or scored is logged and skipped.
+fn shadow(
+    store: &Store,
+    config: &Config,
+    trained: &model::RiskModel,
+    feats: &features::Features,
+    served: &[model::Scored],
+) -> Option<Shadow> {
+    let challenger = match store.models() {
+        Ok(models) => models.into_iter().find(|m| m.role == ModelRole::Challenger)?,
+        Err(e) => {
+            tracing::warn!(error = %e, "the model registry cannot be read; no shadow scores");
+            return None;
+        }
+    };
+    if challenger.model_id == trained.model_id {
+        return None;
+    }
+    let scored = model::artifact::load(&config.models, &challenger.model_id)
+        .and_then(|m| model::score(&m, feats, &config.bands.cutoffs()));
+    let scored = match scored {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(model = %challenger.model_id, error = %e, "the challenger cannot be scored in shadow");
+            return None;
+        }
+    };
+    let listed = |b: Band| matches!(b, Band::Red | Band::Orange);
+    let shadow_listed: HashSet<(EntityType, u32)> =
+        scored.iter().filter(|s| listed(s.band)).map(|s| (s.entity_type, s.entity)).collect();
+    // Both lists by the same probability cut-offs (a red capacity per district aside).
+    let served: Vec<(EntityType, u32)> =
+        served.iter().filter(|s| listed(s.band)).map(|s| (s.entity_type, s.entity)).collect();
+    let shared = served.iter().filter(|k| shadow_listed.contains(k)).count();
+    Some(Shadow {
+        model_id: challenger.model_id,
+        red: scored.iter().filter(|s| s.band == Band::Red).count() as u32,
+        orange: scored.iter().filter(|s| s.band == Band::Orange).count() as u32,
+        listed_overlap: (!served.is_empty()).then(|| shared as f64 / served.len() as f64),
+    })
 }
 
 /// The feature values (row-major, in the order of `t.features()`) and scores of a run's rows of type `t`.

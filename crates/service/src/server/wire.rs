@@ -421,6 +421,19 @@ pub struct RunOut {
     /// How far the run's data moved, in brief (none for failed runs and runs from before drift was
     /// measured).
     pub drift: Option<RunDriftOut>,
+    /// The challenger scored in shadow beside the run's model, when there was one.
+    pub shadow: Option<ShadowOut>,
+}
+
+/// A challenger's list in shadow.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShadowOut {
+    pub model_id: String,
+    /// Entities it would band red and orange (by the probability cut-offs).
+    pub red: u32,
+    pub orange: u32,
+    /// The share of the served model's red-and-orange entities it also bands red or orange.
+    pub listed_overlap: Option<f64>,
 }
 
 /// A run's drift in brief: the largest population stability index (PSI) of any feature or the score.
@@ -624,6 +637,12 @@ impl RunOut {
                 drifted: d.drifted(),
                 training_max_psi: d.training,
                 previous_max_psi: d.previous,
+            }),
+            shadow: r.shadow.as_ref().map(|s| ShadowOut {
+                model_id: s.model_id.clone(),
+                red: s.red,
+                orange: s.orange,
+                listed_overlap: s.listed_overlap,
             }),
         }
     }

@@ -153,6 +153,20 @@ pub struct RunRecord {
     /// How far the run's features and scores moved (none for failed runs and runs from before drift
     /// was measured); the PSI of each is in [`Store::run_drift`].
     pub drift: Option<RunDrift>,
+    /// The challenger scored in shadow beside the run's model, when there was one.
+    pub shadow: Option<Shadow>,
+}
+
+/// A challenger's list in shadow: what it would have banded red and orange, and how much of the served
+/// list it shares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shadow {
+    pub model_id: String,
+    pub red: u32,
+    pub orange: u32,
+    /// The share of the served red-and-orange entities that the challenger also bands red or orange
+    /// (none when the served list is empty).
+    pub listed_overlap: Option<f64>,
 }
 
 /// A run's drift in brief: the largest PSI of any feature or the score, against the model's training
@@ -373,6 +387,10 @@ ALTER TABLE inspections ADD COLUMN selection TEXT
 ALTER TABLE runs ADD COLUMN drift_threshold REAL;
 ALTER TABLE runs ADD COLUMN drift_training REAL;
 ALTER TABLE runs ADD COLUMN drift_previous REAL;
+ALTER TABLE runs ADD COLUMN shadow_model_id TEXT;
+ALTER TABLE runs ADD COLUMN shadow_red INTEGER;
+ALTER TABLE runs ADD COLUMN shadow_orange INTEGER;
+ALTER TABLE runs ADD COLUMN shadow_listed_overlap REAL;
 CREATE TABLE run_drift (
     run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
     against TEXT NOT NULL CHECK (against IN ('training', 'previous')),
@@ -579,8 +597,10 @@ impl Store {
         tx.execute(
             "INSERT INTO runs (run_id, as_of, model_id, data_fingerprint, created_at, status, trigger,
              previous_run_id, employers, projects, red, orange, yellow, green, new_on_list, seconds, error,
-             drift_threshold, drift_training, drift_previous)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+             drift_threshold, drift_training, drift_previous, shadow_model_id, shadow_red, shadow_orange,
+             shadow_listed_overlap)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+             ?22, ?23, ?24)",
             params![
                 r.run_id,
                 r.as_of.to_string(),
@@ -602,6 +622,10 @@ impl Store {
                 r.drift.map(|d| d.threshold),
                 r.drift.and_then(|d| d.training),
                 r.drift.and_then(|d| d.previous),
+                r.shadow.as_ref().map(|s| s.model_id.as_str()),
+                r.shadow.as_ref().map(|s| s.red),
+                r.shadow.as_ref().map(|s| s.orange),
+                r.shadow.as_ref().and_then(|s| s.listed_overlap),
             ],
         )
         .map_err(db)?;
@@ -825,6 +849,12 @@ impl Store {
                         row.get::<_, Option<f64>>("drift_training")?,
                         row.get::<_, Option<f64>>("drift_previous")?,
                     ),
+                    (
+                        row.get::<_, Option<String>>("shadow_model_id")?,
+                        row.get::<_, Option<u32>>("shadow_red")?,
+                        row.get::<_, Option<u32>>("shadow_orange")?,
+                        row.get::<_, Option<f64>>("shadow_listed_overlap")?,
+                    ),
                 ))
             })
             .map_err(|e| self.db_err(e))?;
@@ -843,6 +873,7 @@ impl Store {
                 seconds,
                 error,
                 (drift_threshold, drift_training, drift_previous),
+                (shadow_id, shadow_red, shadow_orange, shadow_overlap),
             ) = row.map_err(|e| self.db_err(e))?;
             let corrupt = |what: &str| StateError::Corrupt { what: format!("run {run_id}: {what}") };
             out.push(RunRecord {
@@ -865,6 +896,12 @@ impl Store {
                     threshold,
                     training: drift_training,
                     previous: drift_previous,
+                }),
+                shadow: shadow_id.map(|model_id| Shadow {
+                    model_id,
+                    red: shadow_red.unwrap_or(0),
+                    orange: shadow_orange.unwrap_or(0),
+                    listed_overlap: shadow_overlap,
                 }),
             });
         }
