@@ -158,6 +158,23 @@ fn tokens_and_the_audit_log_from_the_command_line() {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// `wagewatch report <kind>` of a model of the server fixture as of a date, the JSON written to `json`.
+fn report(kind: &str, model: &str, as_of: &str, json: &Path) -> Output {
+    let f = crate::server::fixture();
+    Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+        .args(["report", kind, "--model", model, "--as-of", as_of, "--data"])
+        .arg(&f.data)
+        .arg("--models")
+        .arg(&f.models)
+        .arg("--key-file")
+        .arg(&f.key)
+        .arg("--json")
+        .arg(json)
+        .env_remove("WAGEWATCH_PSEUDONYM_KEY")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_audit_slice_is_drawn_per_district_and_reproducible() {
     let f = crate::server::fixture();
@@ -271,23 +288,9 @@ fn retrain_registers_a_challenger_that_is_scored_in_shadow_promoted_and_rolled_b
 
 #[test]
 fn report_fairness_audits_a_closed_horizon_and_refuses_an_open_one() {
-    let f = crate::server::fixture();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("fairness.json");
-    let run = |as_of: &str| {
-        Command::new(env!("CARGO_BIN_EXE_wagewatch"))
-            .args(["report", "fairness", "--model", "m-test", "--as-of", as_of, "--data"])
-            .arg(&f.data)
-            .arg("--models")
-            .arg(&f.models)
-            .arg("--key-file")
-            .arg(&f.key)
-            .arg("--json")
-            .arg(&json)
-            .env_remove("WAGEWATCH_PSEUDONYM_KEY")
-            .output()
-            .unwrap()
-    };
+    let run = |as_of: &str| report("fairness", "m-test", as_of, &json);
     let out = run("2025-12-01");
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("employers by kind") && text(&out).contains("flag(s)"), "{}", text(&out));
@@ -311,23 +314,9 @@ fn report_fairness_audits_a_closed_horizon_and_refuses_an_open_one() {
 
 #[test]
 fn report_drift_names_the_top_movers_and_never_writes_nan() {
-    let f = crate::server::fixture();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("drift.json");
-    let run = |model: &str| {
-        Command::new(env!("CARGO_BIN_EXE_wagewatch"))
-            .args(["report", "drift", "--model", model, "--as-of", "2026-01-01", "--data"])
-            .arg(&f.data)
-            .arg("--models")
-            .arg(&f.models)
-            .arg("--key-file")
-            .arg(&f.key)
-            .arg("--json")
-            .arg(&json)
-            .env_remove("WAGEWATCH_PSEUDONYM_KEY")
-            .output()
-            .unwrap()
-    };
+    let run = |model: &str| report("drift", model, "2026-01-01", &json);
     let out = run("m-test");
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("top movers"), "{}", text(&out));

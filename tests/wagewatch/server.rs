@@ -260,6 +260,13 @@ impl App {
             .to_string()
     }
 
+    /// The id of the published run as of a date.
+    pub fn run_as_of(&self, as_of: &str) -> String {
+        let runs = self.get("/v1/runs", "admin");
+        let run = runs["runs"].as_array().unwrap().iter().find(|r| r["as_of"] == as_of).cloned();
+        run.unwrap()["run_id"].as_str().unwrap().to_string()
+    }
+
     pub fn current_run(&self) -> String {
         self.get("/v1/runs", "admin")["current_run_id"].as_str().unwrap().to_string()
     }
@@ -979,13 +986,7 @@ fn metrics_count_requests_by_route() {
 fn each_run_measures_its_drift_against_the_training_panel_and_the_previous_run() {
     let f = fixture();
     let app = App::new();
-    let runs = app.get("/v1/runs", "admin");
-    let of = |as_of: &str| {
-        runs["runs"].as_array().unwrap().iter().find(|r| r["as_of"] == as_of).unwrap()["run_id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let of = |as_of: &str| app.run_as_of(as_of);
     // The first run has nothing before it; the second is compared with it.
     let first = app.get(&format!("/v1/runs/{}", of("2025-11-01")), "inspector");
     assert!(first["drift"]["previous_max_psi"].is_null(), "{first}");
@@ -1031,13 +1032,7 @@ fn each_run_measures_its_drift_against_the_training_panel_and_the_previous_run()
 fn past_lists_are_judged_against_what_happened_once_their_horizon_closes() {
     let f = fixture();
     let app = App::new();
-    let runs = app.get("/v1/runs", "admin");
-    let of = |as_of: &str| {
-        runs["runs"].as_array().unwrap().iter().find(|r| r["as_of"] == as_of).unwrap()["run_id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let of = |as_of: &str| app.run_as_of(as_of);
     // The fixture's data reach 2026-03-31: both runs' horizons have closed.
     let run = of("2025-12-01");
     let detail = app.get(&format!("/v1/runs/{run}"), "inspector");

@@ -158,30 +158,6 @@ pub fn band_bars(rows: &[(String, [u32; 4])], lang: Lang) -> Markup {
     chart(w, h, lang.t("各地区风险等级分布", "Bands by district"), &desc.join("; "), body)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hostile_labels_are_escaped_in_every_chart() {
-        let evil = r#"<script>alert(1)</script>"#.to_string();
-        let bars = band_bars(&[(evil.clone(), [1, 2, 3, 4])], Lang::Zh).into_string();
-        let wages = wage_bars(&[(evil.clone(), 10.0, 5.0)], Lang::En).into_string();
-        for svg in [bars, wages] {
-            assert!(!svg.contains("<script>"), "{svg}");
-            assert!(svg.contains("&lt;script&gt;"), "{svg}");
-        }
-        // Points sit on a time axis: dates a month apart are further apart than dates a day apart.
-        let d = |s: &str| Date::parse(s).unwrap();
-        let line = score_line(&[(d("2026-11-01"), 0.2), (d("2026-11-30"), 0.3), (d("2026-12-01"), 0.4)], Lang::En)
-            .into_string();
-        let xs: Vec<f64> =
-            line.split("<circle cx=\"").skip(1).map(|s| s.split('"').next().unwrap().parse().unwrap()).collect();
-        assert_eq!(xs.len(), 3, "{line}");
-        assert!(xs[1] - xs[0] > 10.0 * (xs[2] - xs[1]), "{xs:?}");
-    }
-}
-
 /// Predicted against observed: one point per calibration bin `(mean probability, observed rate, entities)`,
 /// beside the diagonal a calibrated list lies on; both axes 0..`top`.
 pub fn calibration(bins: &[(f64, f64, usize)], title: &str, lang: Lang) -> Markup {
@@ -211,4 +187,28 @@ pub fn calibration(bins: &[(f64, f64, usize)], title: &str, lang: Lang) -> Marku
         }
     };
     chart(w, h, title, &desc.join("; "), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_labels_are_escaped_in_every_chart() {
+        let evil = r#"<script>alert(1)</script>"#.to_string();
+        let bars = band_bars(&[(evil.clone(), [1, 2, 3, 4])], Lang::Zh).into_string();
+        let wages = wage_bars(&[(evil.clone(), 10.0, 5.0)], Lang::En).into_string();
+        for svg in [bars, wages] {
+            assert!(!svg.contains("<script>"), "{svg}");
+            assert!(svg.contains("&lt;script&gt;"), "{svg}");
+        }
+        // Points sit on a time axis: dates a month apart are further apart than dates a day apart.
+        let d = |s: &str| Date::parse(s).unwrap();
+        let line = score_line(&[(d("2026-11-01"), 0.2), (d("2026-11-30"), 0.3), (d("2026-12-01"), 0.4)], Lang::En)
+            .into_string();
+        let xs: Vec<f64> =
+            line.split("<circle cx=\"").skip(1).map(|s| s.split('"').next().unwrap().parse().unwrap()).collect();
+        assert_eq!(xs.len(), 3, "{line}");
+        assert!(xs[1] - xs[0] > 10.0 * (xs[2] - xs[1]), "{xs:?}");
+    }
 }
