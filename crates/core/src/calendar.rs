@@ -192,6 +192,22 @@ fn in_pre_festival_peak(day: Date) -> Result<bool, OutsideCalendar> {
     }
 }
 
+/// The quiet weeks after each Spring Festival, when workers have been paid off and sites restart.
+pub const POST_FESTIVAL_DAYS: i32 = 60;
+
+/// How many days of the horizon `(t, t + horizon_days]` fall in the 60 days from a Spring Festival on (the
+/// festival day included).
+pub fn horizon_days_after_festival(t: Date, horizon_days: i32) -> Result<i32, OutsideCalendar> {
+    let mut days = 0;
+    for k in 1..=horizon_days.max(0) {
+        let day = t.add_days(k);
+        let i = FESTIVALS.partition_point(|f| *f <= day);
+        let last = if i == 0 { return Err(OutsideCalendar { date: day }) } else { FESTIVALS[i - 1] };
+        days += i32::from(day.days_since(last) < POST_FESTIVAL_DAYS);
+    }
+    Ok(days)
+}
+
 /// Whether the horizon `(t, t + horizon_days]` overlaps the 60 days before the next Spring Festival.
 pub fn horizon_in_pre_festival_peak(t: Date, horizon_days: i32) -> Result<bool, OutsideCalendar> {
     horizon_days_in_pre_festival_peak(t, horizon_days).map(|days| days > 0)
@@ -253,6 +269,18 @@ mod tests {
         assert!(horizon_days_in_pre_festival_peak(d("2101-10-01"), 60).is_err());
         // The last as-of date the contract allows, with the default horizon: the 2101 festival's peak.
         assert_eq!(horizon_days_in_pre_festival_peak(d("2100-12-31"), 60), Ok(29));
+    }
+
+    #[test]
+    fn the_post_festival_lull_of_a_horizon_counts_its_days() {
+        // 2026-02-17: the lull runs to 2026-04-17, 60 days with the festival day.
+        assert_eq!(horizon_days_after_festival(d("2026-03-01"), 60), Ok(47));
+        assert_eq!(horizon_days_after_festival(d("2026-02-01"), 60), Ok(45));
+        assert_eq!(horizon_days_after_festival(d("2026-02-16"), 1), Ok(1));
+        assert_eq!(horizon_days_after_festival(d("2026-04-17"), 60), Ok(0));
+        assert_eq!(horizon_days_after_festival(d("2026-06-01"), 60), Ok(0));
+        // Before the table's first festival the calendar says so.
+        assert!(horizon_days_after_festival(d("1988-01-01"), 60).is_err());
     }
 
     #[test]

@@ -126,6 +126,7 @@ catalogue! {
     DaysToSpringFestival => ("days_to_spring_festival", "days", "season", Both, "days from T to the next Spring Festival"),
     HorizonInPreFestivalPeak => ("horizon_in_pre_festival_peak", "flag", "season", Both, "1 when the prediction horizon overlaps the 60 days before the next Spring Festival"),
     HorizonDaysInPreFestivalPeak => ("horizon_days_in_pre_festival_peak", "days", "season", Both, "days of the prediction horizon that fall in the 60 days before a Spring Festival"),
+    HorizonDaysAfterFestival => ("horizon_days_after_festival", "days", "season", Both, "days of the prediction horizon that fall in the 60 days from a Spring Festival on (the post-festival lull)"),
     EmployerAgeYears => ("employer_age_years", "years", "employer", Employer, "years since founding (0 if unknown)"),
     LogRegisteredCapital => ("log_registered_capital", "log yuan", "employer", Employer, "ln(1 + registered capital), 0 if unknown"),
     CapitalUnknown => ("capital_unknown", "flag", "employer", Employer, "1 when registered capital is not given"),

@@ -14,7 +14,9 @@ mod inspections;
 mod progress;
 mod wages;
 
-use crate::calendar::{days_to_spring_festival, horizon_days_in_pre_festival_peak, OutsideCalendar};
+use crate::calendar::{
+    days_to_spring_festival, horizon_days_after_festival, horizon_days_in_pre_festival_peak, OutsideCalendar,
+};
 use crate::contract::{Date, EmployerKind, RegionCode, Sector};
 use crate::ingest::tables::Dataset;
 use crate::target::{population, Population};
@@ -174,6 +176,7 @@ struct Season {
     days_to_festival: f64,
     in_peak: bool,
     peak_days: f64,
+    after_festival_days: f64,
 }
 
 impl Season {
@@ -183,6 +186,7 @@ impl Season {
             days_to_festival: f64::from(days_to_spring_festival(t)?),
             in_peak: peak_days > 0,
             peak_days: f64::from(peak_days),
+            after_festival_days: f64::from(horizon_days_after_festival(t, horizon_days)?),
         })
     }
 }
@@ -261,6 +265,7 @@ impl Rows<'_> {
         row[F::DaysToSpringFestival as usize] = self.season.days_to_festival;
         row[F::HorizonInPreFestivalPeak as usize] = flag(self.season.in_peak);
         row[F::HorizonDaysInPreFestivalPeak as usize] = self.season.peak_days;
+        row[F::HorizonDaysAfterFestival as usize] = self.season.after_festival_days;
     }
 
     /// The payroll rules both entity types share.
