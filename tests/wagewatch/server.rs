@@ -1223,6 +1223,48 @@ fn the_scheduler_rescores_when_the_data_folder_changes() {
     scheduler.abort();
 }
 
+#[test]
+fn the_scheduler_retrains_a_challenger_on_its_interval() {
+    let f = fixture();
+    let data = tempfile::tempdir().unwrap();
+    let today = wagewatch_service::state::Timestamp::now().date();
+    let config =
+        SynthConfig { employers: 40, seed: 9, start: d("2024-01-01"), end: today, format: OutputFormat::Parquet };
+    synth::generate(&config, data.path(), &|_| {}).unwrap();
+    let models = tempfile::tempdir().unwrap();
+    copy_dir(&f.models, models.path());
+    let app = App::with_config(|c| {
+        c.data = data.path().to_path_buf();
+        c.models = models.path().to_path_buf();
+        c.schedule.enabled = true;
+        c.schedule.check_every_seconds = 1;
+        c.schedule.retrain_every_days = 30;
+    });
+    let scheduler = {
+        let _runtime = app.rt.enter();
+        app.state.spawn_scheduler()
+    };
+    let store = Store::open(app.dir.path()).unwrap();
+    let started = std::time::Instant::now();
+    let challenger = loop {
+        let models = store.models().unwrap();
+        if let Some(c) = models.iter().find(|m| m.role == wagewatch_service::state::ModelRole::Challenger) {
+            break c.clone();
+        }
+        assert!(started.elapsed().as_secs() < 90, "no challenger retrained: {models:?}");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    scheduler.abort();
+    // Judged beside the champion the registry started from, never promoted by the schedule.
+    assert_eq!(challenger.parent_model_id.as_deref(), Some("m-test"));
+    // As of today in China (a day apart at most, should the test straddle midnight there).
+    let china_today =
+        wagewatch_service::state::Timestamp(wagewatch_service::state::Timestamp::now().0 + 8 * 3600).date();
+    assert!((0..=1).contains(&china_today.days_since(challenger.trained_as_of)), "{}", challenger.trained_as_of);
+    assert_eq!(store.champion().unwrap().as_deref(), Some("m-test"));
+    assert!(models.path().join(&challenger.model_id).join("model.json").is_file());
+}
+
 /// The real binary serving a copy of the fixture's state on a free port, with `config` after the
 /// fixture's data and models (`--no-schedule`).
 pub struct Served {

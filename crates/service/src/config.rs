@@ -91,6 +91,9 @@ pub struct ScheduleConfig {
     pub on_new_data: bool,
     /// Seconds between checks of the schedule and the data folder (default 60).
     pub check_every_seconds: u64,
+    /// Days between retrainings of a challenger (`wagewatch retrain` as of today, judged beside the
+    /// champion, never promoted by itself); 0, the default, never retrains.
+    pub retrain_every_days: u32,
 }
 
 /// The server's address and limits.
@@ -192,6 +195,7 @@ impl Default for ScheduleConfig {
             every_hours: 168,
             on_new_data: true,
             check_every_seconds: 60,
+            retrain_every_days: 0,
         }
     }
 }

@@ -79,7 +79,9 @@ fn labels(f: Feature) -> (&'static str, &'static str) {
         F::HorizonDaysInPreFestivalPeak => {
             ("预测期内处于春节前欠薪高峰的天数", "days of the horizon in the pre-festival peak")
         }
-        F::HorizonDaysAfterFestival => ("预测期内处于春节后淡季的天数", "days of the horizon in the post-festival lull"),
+        F::HorizonDaysAfterFestival => {
+            ("预测期内处于春节后淡季的天数", "days of the horizon in the post-festival lull")
+        }
         F::EmployerAgeYears => ("成立年限", "years since founding"),
         F::LogRegisteredCapital => ("注册资本(对数)", "registered capital (log)"),
         F::CapitalUnknown => ("注册资本不详", "registered capital unknown"),

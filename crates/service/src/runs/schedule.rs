@@ -64,6 +64,23 @@ pub fn due(
     }
 }
 
+/// Whether a challenger is due for retraining: every `every_days` days (never when 0) since the newest
+/// model registered or the last attempt, whichever is later (so a failed attempt waits its turn too).
+pub fn retrain_due(
+    every_days: u32,
+    last_registered: Option<Timestamp>,
+    last_attempt: Option<Timestamp>,
+    now: Timestamp,
+) -> bool {
+    if every_days == 0 {
+        return false;
+    }
+    match last_registered.max(last_attempt) {
+        None => true,
+        Some(t) => now.0 - t.0 >= i64::from(every_days) * 86_400,
+    }
+}
+
 /// A stamp of the data: for a store, its newest generation (it changes when an ingest commits, and not when
 /// a reader touches the manifest); for a data folder, its files' names, sizes and modification times (it
 /// changes when a file is added, removed or rewritten).
@@ -118,5 +135,16 @@ mod tests {
         check(Some(at("2026-11-26", 0)), at("2026-11-26", 1), true, Some(Due::NewData));
         let off = ScheduleConfig { enabled: false, ..Default::default() };
         assert_eq!(due(&off, None, at("2026-11-26", 0), true), None);
+    }
+
+    #[test]
+    fn retraining_waits_its_interval_after_a_model_or_an_attempt() {
+        let now = at("2026-11-26", 0);
+        assert!(!retrain_due(0, None, None, now), "0 never retrains");
+        assert!(retrain_due(30, None, None, now), "nothing registered yet");
+        assert!(!retrain_due(30, Some(at("2026-11-01", 0)), None, now));
+        assert!(retrain_due(30, Some(at("2026-10-27", 0)), None, now));
+        // A failed attempt after the last model also waits the interval.
+        assert!(!retrain_due(30, Some(at("2026-10-01", 0)), Some(at("2026-11-20", 0)), now));
     }
 }

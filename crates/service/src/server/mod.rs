@@ -518,6 +518,41 @@ impl AppState {
         tokio::spawn(self.clone().watch_registry())
     }
 
+    /// Trains a challenger as of `as_of` (the schedule's retraining), in a child `wagewatch retrain` when
+    /// re-scores run in child processes, else here; the outcome is logged, the champion left as it is.
+    fn retrain(&self, as_of: Date) {
+        let outcome = match &self.inner.options.rescorer {
+            Rescorer::Process { program, args } => {
+                let mut args = args.clone();
+                if let Some(first) = args.first_mut() {
+                    *first = "retrain".into();
+                }
+                std::process::Command::new(program)
+                    .args(args)
+                    .arg("--as-of")
+                    .arg(as_of.to_string())
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| if s.success() { Ok(()) } else { Err(format!("wagewatch retrain ended with {s}")) })
+            }
+            Rescorer::InProcess => (|| {
+                let key = wagewatch_core::ingest::Pseudonymizer::from_env_or_file(&self.inner.key_file)
+                    .map_err(|e| e.to_string())?;
+                let mut store = Store::open_existing(&self.inner.state_dir).map_err(|e| e.to_string())?;
+                let request = crate::champion::RetrainRequest { as_of, recent_months: 3 };
+                crate::champion::retrain(&mut store, &self.inner.config, &key, &request)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })(),
+        };
+        match outcome {
+            Ok(()) => tracing::info!(%as_of, "scheduled retraining registered a challenger"),
+            Err(e) => tracing::warn!(%as_of, error = %e, "scheduled retraining did not register a challenger"),
+        }
+    }
+
     async fn watch_registry(self) {
         let every = Duration::from_secs(self.inner.config.server.registry_poll_seconds);
         loop {
@@ -549,9 +584,24 @@ impl AppState {
             tokio::task::spawn_blocking(move || schedule::data_stamp(&data)).await.unwrap_or_default()
         };
         let mut stamp = stamp_of(data.clone()).await;
+        let retraining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut last_retrain: Option<Timestamp> = None;
         loop {
             tokio::time::sleep(Duration::from_secs(config.check_every_seconds)).await;
             let now = Timestamp::now();
+            if !retraining.load(std::sync::atomic::Ordering::Acquire) {
+                let newest =
+                    self.store(|s| s.models()).await.ok().and_then(|m| m.iter().map(|m| m.registered_at).max());
+                if schedule::retrain_due(config.retrain_every_days, newest, last_retrain, now) {
+                    last_retrain = Some(now);
+                    retraining.store(true, std::sync::atomic::Ordering::Release);
+                    let (state, flag) = (self.clone(), retraining.clone());
+                    tokio::task::spawn_blocking(move || {
+                        state.retrain(Timestamp(now.0 + 8 * 3600).date());
+                        flag.store(false, std::sync::atomic::Ordering::Release);
+                    });
+                }
+            }
             let fresh = stamp_of(data.clone()).await;
             let changed = fresh != stamp;
             let last = self.store(|s| s.runs()).await.ok().and_then(|r| r.first().map(|r| r.created_at));
