@@ -1135,9 +1135,20 @@ fn a_challenger_is_promoted_by_the_rule_and_rolled_back_audited() {
     // Its comparison was with m-test, no longer the champion: promoting m-worse now is stale.
     let r = check(&app, Some("admin"), "POST", "/v1/models/m-worse/promote", None, 409);
     assert!(r.json()["message"].as_str().unwrap().contains("retrain"), "{}", r.json());
-    // Rollback: the previous champion again.
-    let r = check(&app, Some("admin"), "POST", "/v1/models/rollback", None, 200);
-    assert_eq!(r.json()["model_id"], "m-test");
+    // A third model judged beside m-better: m-test → m-better → m-best. Rollbacks walk back one
+    // promotion at a time, never forward, and stop at the first champion.
+    let mut best = record("m-best", ModelRole::Challenger, Some(standing(0.6, 3)), Some(standing(0.5, 3)));
+    best.compared_with = best.compared_with.map(|(_, s)| ("m-better".to_string(), s));
+    store.register_model(&best).unwrap();
+    check(&app, Some("admin"), "POST", "/v1/models/m-best/promote", None, 200);
+    for expected in ["m-better", "m-test"] {
+        let r = check(&app, Some("admin"), "POST", "/v1/models/rollback", None, 200);
+        assert_eq!(r.json()["model_id"], expected);
+        assert_eq!(store.champion().unwrap().as_deref(), Some(expected));
+    }
+    check(&app, Some("admin"), "POST", "/v1/models/rollback", None, 409);
+    // A second champion is refused by the registry, never replaces the first.
+    assert!(store.register_model(&record("m-other", ModelRole::Champion, None, None)).is_err());
     assert_eq!(store.champion().unwrap().as_deref(), Some("m-test"));
     // Every attempt is audited, refused ones with their status.
     let audit = app.get("/v1/audit?limit=100", "admin");
@@ -1151,8 +1162,50 @@ fn a_challenger_is_promoted_by_the_rule_and_rolled_back_audited() {
     assert!(statuses.contains(&("/v1/models/{id}/promote".into(), 200)), "{statuses:?}");
     assert!(statuses.contains(&("/v1/models/{id}/promote".into(), 409)), "{statuses:?}");
     assert!(statuses.contains(&("/v1/models/rollback".into(), 200)), "{statuses:?}");
+    // Each refusal once (by the middleware), each change once (by the handler).
+    assert_eq!(statuses.iter().filter(|s| s.1 == 409).count(), 3, "{statuses:?}");
     let history = store.promotions().unwrap();
-    assert_eq!(history.iter().map(|p| p.action.as_str()).collect::<Vec<_>>(), ["rollback", "promote"]);
+    let actions: Vec<&str> = history.iter().map(|p| p.action.as_str()).collect();
+    assert_eq!(actions, ["rollback", "rollback", "promote", "promote"]);
+}
+
+#[test]
+fn a_run_written_before_a_feature_existed_is_read_and_rescored_after() {
+    use arrow_array::RecordBatch;
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&f.state, dir.path());
+    let mut store = Store::open(dir.path()).unwrap();
+    let record = store.latest_published().unwrap().unwrap();
+    // The run's features as an older wagewatch wrote them: without the post-festival feature.
+    let path = runs::RunData::dir(&store, &record.run_id).join("features.parquet");
+    let file = std::fs::File::open(&path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    let keep: Vec<usize> = (0..batches[0].num_columns())
+        .filter(|&i| batches[0].schema().field(i).name() != "horizon_days_after_festival")
+        .collect();
+    let older: Vec<RecordBatch> = batches.iter().map(|b| b.project(&keep).unwrap()).collect();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), older[0].schema(), None).unwrap();
+    for b in &older {
+        writer.write(b).unwrap();
+    }
+    writer.close().unwrap();
+    // Read: the missing feature is not recorded (NaN), every other one is.
+    let data = runs::RunData::load(&store, record).unwrap();
+    let feature = wagewatch_core::features::Feature::HorizonDaysAfterFestival;
+    let column = |t: wagewatch_core::features::EntityType| t.features().iter().position(|g| *g == feature).unwrap();
+    assert!(data.rows.iter().all(|r| r.features[column(r.entity_type)].is_nan()));
+    assert!(data.rows.iter().all(|r| r.features.iter().filter(|v| v.is_nan()).count() == 1));
+    // And a re-score after it, which compares with it, publishes.
+    let ds = load_strict(&f.data).unwrap().dataset;
+    let wm = WorkerMonths::build(&ds);
+    let trained = artifact::load(&f.models, "m-test").unwrap();
+    let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: "fp" };
+    let request = runs::RescoreRequest { as_of: d("2026-01-01"), trigger: "cli".into() };
+    let run = runs::rescore(&mut store, &inputs, &request, &config_for(&f.data, &f.models)).unwrap();
+    assert!(run.drift.is_some_and(|d| d.previous.is_some()), "{run:?}");
 }
 
 #[test]

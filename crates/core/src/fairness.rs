@@ -398,12 +398,13 @@ pub fn audit_as_of(
     Ok(tally.audit())
 }
 
-/// Whether the data reach the end of the horizon after `as_of` (a payroll row falls due on or after it),
-/// so that its events are known; otherwise the last due date.
+/// Whether the data reach 30 days past the end of the horizon after `as_of` (a payroll row falls due on
+/// or after then), so that its events are known: a worker-month of the horizon is an event unless paid
+/// within 30 days of its due date. Otherwise the last due date.
 pub fn horizon_closed(ds: &Dataset, as_of: Date, horizon_days: i32) -> Result<(), Option<Date>> {
     let last = ds.payroll.due_date.iter().max().copied();
     match last {
-        Some(last) if last >= as_of.add_days(horizon_days) => Ok(()),
+        Some(last) if last >= as_of.add_days(horizon_days + 30) => Ok(()),
         _ => Err(last),
     }
 }

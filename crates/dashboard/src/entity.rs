@@ -185,7 +185,7 @@ fn key_figures(r: &RunRow, t: EntityType, lang: Lang) -> Markup {
             (thead(lang, &[col("指标", "Figure"), num("数值", "Value"), col("含义（英文）", "Meaning")]))
             tbody {
                 @for f in KEY_FEATURES {
-                    @if let Some(i) = features.iter().position(|g| *g == f) {
+                    @if let Some(i) = features.iter().position(|g| *g == f).filter(|&i| r.features[i].is_finite()) {
                         @let d = f.def();
                         @let v = r.features[i];
                         tr {

@@ -5,9 +5,8 @@
 //! Judged fairly: the recent dates are the last few whose outcomes were known by the as-of date and that
 //! lie after the champion's training panel, so the champion is scored on them out of time, as it is. The
 //! challenger's procedure (this code, on the data as they are now) is judged by a twin trained with the
-//! latest cutoff whose panel stops before the first of those dates (so the twin has the information the
-//! champion had, and none of the judged dates); the challenger itself is then trained on everything up to
-//! the as-of date. What the rule measures is therefore what the challenger changes besides freshness:
+//! champion's cutoff (so the twin has the champion's training dates, and none of the judged dates); the
+//! challenger itself is then trained on everything up to the as-of date. What the rule measures is therefore what the challenger changes besides freshness:
 //! code, features, corrected or late data, recorded inspections. A refresh alone judges like the champion
 //! and is promoted by hand (`--force`, recorded) or once its shadow lists have proved it.
 
@@ -135,15 +134,15 @@ pub fn retrain_on(
         .into_iter()
         .filter(|d| *d > after)
         .collect();
-    let first = *recent.first().ok_or(ChampionError::NoRecentDates { as_of: request.as_of, after })?;
+    recent.first().ok_or(ChampionError::NoRecentDates { as_of: request.as_of, after })?;
     let id = model::default_model_id(request.as_of, &fingerprint);
     if id == champion_id {
         return Err(ChampionError::SameAsChampion { model_id: id, as_of: request.as_of });
     }
     let champion_standing = champion::evaluate(ds, wm, &champion, &recent)?;
-    // The latest cutoff whose panel ends before `first`: panel dates lie at least horizon + 30 days before it.
-    let twin_cutoff = first.add_days(horizon + 29);
-    let twin = model::train(ds, wm, &TrainConfig::new(twin_cutoff, horizon), format!("{id}-twin"), &fingerprint)?;
+    // The champion's cutoff: the twin's panel is the champion's (all before `first`), on today's data.
+    let twin =
+        model::train(ds, wm, &TrainConfig::new(champion.trained_as_of, horizon), format!("{id}-twin"), &fingerprint)?;
     let standing = champion::evaluate(ds, wm, &twin, &recent)?;
     let trained = model::train(ds, wm, &TrainConfig::new(request.as_of, horizon), id, &fingerprint)?;
     let verdict = PromotionRule::default().judge(&champion_standing, &standing);
@@ -185,13 +184,23 @@ pub fn verdict(store: &Store, model_id: &str) -> Result<Verdict, ChampionError> 
     Ok(PromotionRule::default().judge(champion_standing, standing))
 }
 
-/// Makes `model_id` the champion if it meets the promotion rule (or `force`), recording `by`.
+/// Makes `model_id` the champion if it meets the promotion rule (or `force`), recording `by`. The champion
+/// it was judged beside must still be the champion when the registry changes (checked in the same
+/// transaction), unless forced.
 pub fn promote(store: &mut Store, model_id: &str, by: &str, force: bool) -> Result<Promotion, ChampionError> {
-    match verdict(store, model_id) {
-        Ok(v) if v.passes || force => {}
+    let judged_with = match verdict(store, model_id) {
+        Ok(v) if v.passes => {
+            store.models()?.into_iter().find(|m| m.model_id == model_id).and_then(|m| m.compared_with.map(|c| c.0))
+        }
+        Ok(_) | Err(_) if force => None,
         Ok(v) => return Err(ChampionError::RuleNotMet { model_id: model_id.to_string(), reasons: v.reasons }),
-        Err(e) if force && !matches!(e, ChampionError::State(StateError::UnknownModel { .. })) => {}
         Err(e) => return Err(e),
+    };
+    if !store.models()?.iter().any(|m| m.model_id == model_id) {
+        return Err(StateError::UnknownModel { model_id: model_id.to_string() }.into());
     }
-    Ok(store.promote(model_id, by)?)
+    Ok(match judged_with {
+        Some(champion) => store.promote_over(model_id, &champion, by)?,
+        None => store.promote(model_id, by)?,
+    })
 }

@@ -198,7 +198,9 @@ pub fn load(models: &Path, id: &str) -> Result<RiskModel, ModelError> {
             .map(|n| Feature::parse(n).ok_or_else(|| bad(format!("unknown feature {n}"))))
             .collect::<Result<_, _>>()?;
         if features != entity_type.features() {
-            return Err(bad(format!("the {entity_type} feature list differs from this wagewatch's catalogue")));
+            return Err(bad(format!(
+                "the {entity_type} feature list differs from this wagewatch's catalogue: train the model again"
+            )));
         }
         let drift_reference = e.drift_reference.map(|r| r.into_reference(&features)).transpose().map_err(bad)?;
         entities.push(EntityModel {

@@ -208,17 +208,21 @@ pub fn write_features(path: &Path, rows: &[RunRow]) -> Result<(), RunError> {
     write_batch(path, columns)
 }
 
-/// Reads `features.parquet` into the rows' `features` (rows in the same order as written).
+/// Reads `features.parquet` into the rows' `features` (rows in the same order as written). A feature the
+/// catalogue gained after the run was written reads as NaN: not recorded.
 pub fn read_features(path: &Path, rows: &mut [RunRow]) -> Result<(), RunError> {
     let mut next = 0;
     for batch in read_batches(path)? {
         let id = col::<StringArray>(&batch, "entity_id", path)?;
-        let lists: Vec<(EntityType, Vec<&Float64Array>)> = EntityType::ALL
+        let lists: Vec<(EntityType, Vec<Option<&Float64Array>>)> = EntityType::ALL
             .iter()
             .map(|&t| {
                 t.features()
                     .iter()
-                    .map(|f| col::<Float64Array>(&batch, f.name(), path))
+                    .map(|f| match batch.column_by_name(f.name()) {
+                        None => Ok(None),
+                        Some(_) => col::<Float64Array>(&batch, f.name(), path).map(Some),
+                    })
                     .collect::<Result<_, _>>()
                     .map(|c| (t, c))
             })
@@ -229,7 +233,7 @@ pub fn read_features(path: &Path, rows: &mut [RunRow]) -> Result<(), RunError> {
                 reason: format!("row {} does not match scores.parquet", next + 1),
             })?;
             let cols = &lists.iter().find(|(t, _)| *t == row.entity_type).expect("every type").1;
-            row.features = cols.iter().map(|c| c.value(i)).collect();
+            row.features = cols.iter().map(|c| c.map_or(f64::NAN, |c| c.value(i))).collect();
             next += 1;
         }
     }

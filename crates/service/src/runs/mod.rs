@@ -559,7 +559,7 @@ fn build_and_publish(
     }
     // What came of earlier lists: judged here, where the data are at hand; a failure leaves the run
     // published and is judged again by the next re-score.
-    match outcomes::judge_closed_runs(store, ds, wm, trained.horizon_days, data_fingerprint) {
+    match outcomes::judge_closed_runs(store, ds, wm, &config.models, trained.horizon_days, data_fingerprint) {
         Ok(judged) if !judged.is_empty() => tracing::info!(runs = ?judged, "past runs judged against what happened"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not judge past runs"),

@@ -12,16 +12,20 @@ use super::{files, RunData, RunError};
 use crate::state::{RunOutcome, Store, Timestamp};
 
 /// Judges every published run whose horizon has closed in `ds` and that was not judged on this data yet;
-/// returns the ids of the runs judged. An entity of a run that the data no longer holds is left out.
+/// returns the ids of the runs judged. A run's horizon is its model's (`models`), or `horizon_days` when
+/// that model is gone. An entity of a run that the data no longer holds is left out.
 pub fn judge_closed_runs(
     store: &mut Store,
     ds: &Dataset,
     wm: &WorkerMonths,
+    models: &std::path::Path,
     horizon_days: i32,
     data_fingerprint: &str,
 ) -> Result<Vec<String>, RunError> {
     let mut judged = Vec::new();
     for record in store.published()? {
+        let horizon_days =
+            wagewatch_core::model::artifact::load(models, &record.model_id).map_or(horizon_days, |m| m.horizon_days);
         if fairness::horizon_closed(ds, record.as_of, horizon_days).is_err()
             || store.judged_with(&record.run_id)?.as_deref() == Some(data_fingerprint)
         {

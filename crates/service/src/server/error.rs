@@ -136,24 +136,10 @@ impl From<crate::state::StateError> for ApiError {
             S::DuplicateInspection { .. } => ApiError::Conflict(e.to_string()),
             S::UnknownToken { token_id } => ApiError::NotFound { what: format!("token {token_id}") },
             S::UnknownModel { model_id } => ApiError::NotFound { what: format!("model {model_id} in the registry") },
-            S::AlreadyChampion { .. } | S::NoPreviousChampion => ApiError::Conflict(e.to_string()),
+            S::AlreadyChampion { .. } | S::NoPreviousChampion | S::ChampionChanged { .. } => {
+                ApiError::Conflict(e.to_string())
+            }
             other => ApiError::internal(other),
-        }
-    }
-}
-
-impl ApiError {
-    /// The status a failed promotion is answered with (for its audit entry).
-    pub fn from_champion_status(e: &crate::champion::ChampionError) -> u16 {
-        use crate::champion::ChampionError as C;
-        use crate::state::StateError as S;
-        match e {
-            C::State(S::UnknownModel { .. }) => 404,
-            C::State(S::AlreadyChampion { .. })
-            | C::RuleNotMet { .. }
-            | C::StaleComparison { .. }
-            | C::NotJudged { .. } => 409,
-            _ => 500,
         }
     }
 }

@@ -62,6 +62,8 @@ pub enum StateError {
     AlreadyChampion { model_id: String },
     #[error("there is no earlier champion to roll back to")]
     NoPreviousChampion,
+    #[error("model {model_id} was judged beside {judged_with}, but the champion is now {champion}: retrain")]
+    ChampionChanged { model_id: String, judged_with: String, champion: String },
 }
 
 /// Seconds since 1970-01-01 UTC, shown as RFC 3339 (`2026-11-26T10:37:36Z`).

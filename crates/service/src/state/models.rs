@@ -84,8 +84,8 @@ fn read_standing(
 }
 
 impl Store {
-    /// Registers a model (replacing a registration of the same id); a new challenger retires the previous
-    /// one. A champion is registered only when there is none.
+    /// Registers a model (updating a registration of the same id); a new challenger retires the previous
+    /// one. A second champion is refused by the registry's unique index, never replaces the first.
     pub fn register_model(&mut self, m: &ModelRecord) -> Result<(), StateError> {
         let path = self.dir.join(super::DB_FILE);
         let db = |source| StateError::Db { path: path.clone(), source };
@@ -103,11 +103,21 @@ impl Store {
             None => (None, None),
         };
         tx.execute(
-            "INSERT OR REPLACE INTO models (model_id, role, parent_model_id, data_fingerprint, trained_as_of, fit_from,
+            "INSERT INTO models (model_id, role, parent_model_id, data_fingerprint, trained_as_of, fit_from,
              fit_to, code_version, registered_at, eval_dates, ap_employer, ap_project, gap_employer, gap_project,
              fairness_flags, vs_model_id, vs_ap_employer, vs_ap_project, vs_gap_employer, vs_gap_project,
              vs_fairness_flags)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+             ON CONFLICT (model_id) DO UPDATE SET role = excluded.role, parent_model_id = excluded.parent_model_id,
+             data_fingerprint = excluded.data_fingerprint, trained_as_of = excluded.trained_as_of,
+             fit_from = excluded.fit_from, fit_to = excluded.fit_to, code_version = excluded.code_version,
+             registered_at = excluded.registered_at, eval_dates = excluded.eval_dates,
+             ap_employer = excluded.ap_employer, ap_project = excluded.ap_project,
+             gap_employer = excluded.gap_employer, gap_project = excluded.gap_project,
+             fairness_flags = excluded.fairness_flags, vs_model_id = excluded.vs_model_id,
+             vs_ap_employer = excluded.vs_ap_employer, vs_ap_project = excluded.vs_ap_project,
+             vs_gap_employer = excluded.vs_gap_employer, vs_gap_project = excluded.vs_gap_project,
+             vs_fairness_flags = excluded.vs_fairness_flags",
             params![
                 m.model_id,
                 m.role.code(),
@@ -218,29 +228,42 @@ impl Store {
     /// Makes `model_id` the champion and retires the one before, recording who did it, in one
     /// transaction. The caller has applied the promotion rule.
     pub fn promote(&mut self, model_id: &str, by: &str) -> Result<Promotion, StateError> {
-        self.change_champion(model_id, "promote", by)
+        self.change_champion(model_id, "promote", by, None)
     }
 
-    /// Makes the champion before the current one champion again (the current one retired).
+    /// [`Store::promote`], provided the champion is still `judged_with` when the transaction runs (a
+    /// retraining or another promotion in between makes the comparison stale).
+    pub fn promote_over(&mut self, model_id: &str, judged_with: &str, by: &str) -> Result<Promotion, StateError> {
+        self.change_champion(model_id, "promote", by, Some(judged_with))
+    }
+
+    /// Makes the champion the current one was promoted over champion again (the current one retired); a
+    /// second rollback goes one promotion further back, never forward.
     pub fn rollback(&mut self, by: &str) -> Result<Promotion, StateError> {
         let previous: Option<String> = self
             .conn
             .query_row(
                 "SELECT previous_champion FROM promotions WHERE model_id = (SELECT model_id FROM models WHERE role = 'champion')
-                 AND previous_champion IS NOT NULL ORDER BY promotion_id DESC LIMIT 1",
+                 AND action = 'promote' AND previous_champion IS NOT NULL ORDER BY promotion_id DESC LIMIT 1",
                 [],
                 |r| r.get(0),
             )
             .optional()
             .map_err(|e| self.db_err(e))?;
         let previous = previous.ok_or_else(|| StateError::NoPreviousChampion)?;
-        self.change_champion(&previous, "rollback", by)
+        self.change_champion(&previous, "rollback", by, None)
     }
 
-    fn change_champion(&mut self, model_id: &str, action: &str, by: &str) -> Result<Promotion, StateError> {
+    fn change_champion(
+        &mut self,
+        model_id: &str,
+        action: &str,
+        by: &str,
+        expected_champion: Option<&str>,
+    ) -> Result<Promotion, StateError> {
         let path = self.dir.join(super::DB_FILE);
         let db = |source| StateError::Db { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(db)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
         let known: Option<String> = tx
             .query_row("SELECT role FROM models WHERE model_id = ?1", [model_id], |r| r.get(0))
             .optional()
@@ -254,6 +277,13 @@ impl Store {
             .map_err(db)?;
         if previous.as_deref() == Some(model_id) {
             return Err(StateError::AlreadyChampion { model_id: model_id.to_string() });
+        }
+        if let Some(expected) = expected_champion.filter(|e| previous.as_deref() != Some(*e)) {
+            return Err(StateError::ChampionChanged {
+                model_id: model_id.to_string(),
+                judged_with: expected.to_string(),
+                champion: previous.unwrap_or_default(),
+            });
         }
         tx.execute("UPDATE models SET role = 'retired' WHERE role = 'champion'", []).map_err(db)?;
         tx.execute("UPDATE models SET role = 'champion' WHERE model_id = ?1", [model_id]).map_err(db)?;

@@ -48,7 +48,8 @@ async fn detail(
     let features = t.features();
     let key_features = KEY_FEATURES
         .iter()
-        .filter_map(|f| features.iter().position(|g| g == f).map(|i| FeatureOut::new(*f, row.features[i])))
+        .filter_map(|f| features.iter().position(|g| g == f).filter(|&i| row.features[i].is_finite()))
+        .map(|i| FeatureOut::new(features[i], row.features[i]))
         .collect();
     let history = snapshot
         .history(t, &id)

@@ -88,12 +88,9 @@ pub async fn promote_model(
     let by = caller.0.name.clone();
     let target = id.clone();
     let result = state.store(move |s| Ok(crate::champion::promote(s, &target, &by, false))).await?;
-    let status = match &result {
-        Ok(_) => 200,
-        Err(e) => ApiError::from_champion_status(e),
-    };
-    state.audit(Some(&caller.0), "POST", "/v1/models/{id}/promote", format!("model_id={id}"), 0, status).await?;
+    // A refusal is audited by the middleware, as every refused privileged request is.
     let promotion = result?;
+    state.audit(Some(&caller.0), "POST", "/v1/models/{id}/promote", format!("model_id={id}"), 0, 200).await?;
     Ok((StatusCode::OK, Json(PromotionOut::from_promotion(&promotion))))
 }
 
@@ -114,8 +111,7 @@ pub async fn rollback_model(
     caller.require_national_admin()?;
     let by = caller.0.name.clone();
     let result = state.store(move |s| Ok(s.rollback(&by))).await?;
-    let status = if result.is_ok() { 200 } else { 409 };
-    state.audit(Some(&caller.0), "POST", "/v1/models/rollback", String::new(), 0, status).await?;
     let promotion = result.map_err(ApiError::from)?;
+    state.audit(Some(&caller.0), "POST", "/v1/models/rollback", String::new(), 0, 200).await?;
     Ok((StatusCode::OK, Json(PromotionOut::from_promotion(&promotion))))
 }
