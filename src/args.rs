@@ -112,6 +112,17 @@ pub struct FairnessArgs {
     pub json: Option<PathBuf>,
 }
 
+/// The data and model folders, when not the configuration's.
+#[derive(Args)]
+pub struct FolderArgs {
+    /// The dataset folder (default: the configuration's `data`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The model folder (default: the configuration's `models`).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+}
+
 #[derive(Args)]
 pub struct StateArgs {
     /// The state folder: database, runs, key.
@@ -305,12 +316,8 @@ pub struct BacktestArgs {
 pub struct RescoreArgs {
     #[command(flatten)]
     pub state: StateArgs,
-    /// The dataset folder (default: the configuration's `data`).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// The model folder (default: the configuration's `models`).
-    #[arg(long)]
-    pub models: Option<PathBuf>,
+    #[command(flatten)]
+    pub folders: FolderArgs,
     /// The model id (default: the registry's champion, else the configured one, else the newest).
     #[arg(long)]
     pub model: Option<String>,
@@ -378,12 +385,8 @@ pub enum TokenCommand {
 pub struct RetrainArgs {
     #[command(flatten)]
     pub state: StateArgs,
-    /// The dataset folder (default: the configuration's `data`).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// The model folder (default: the configuration's `models`).
-    #[arg(long)]
-    pub models: Option<PathBuf>,
+    #[command(flatten)]
+    pub folders: FolderArgs,
     /// The training cutoff: labels known by this date.
     #[arg(long, value_parser = parse_date)]
     pub as_of: Date,

@@ -247,13 +247,7 @@ fn write_aside(path: &Path, text: &str) -> Result<()> {
 }
 
 fn retrain(args: args::RetrainArgs) -> Result<()> {
-    let mut config = load_config(&args.state)?;
-    if let Some(data) = args.data {
-        config.data = data;
-    }
-    if let Some(models) = args.models {
-        config.models = models;
-    }
+    let config = config_with(&args.state, &args.folders)?;
     let key = pseudonymizer(&args.key)?;
     let mut store = Store::open(&args.state.state).context("opening the state folder")?;
     let started = Instant::now();
@@ -535,13 +529,7 @@ fn run_backtest(args: args::BacktestArgs) -> Result<()> {
 }
 
 fn rescore(args: args::RescoreArgs) -> Result<()> {
-    let mut config = load_config(&args.state)?;
-    if let Some(data) = args.data {
-        config.data = data;
-    }
-    if let Some(models) = args.models {
-        config.models = models;
-    }
+    let config = config_with(&args.state, &args.folders)?;
     let mut store = Store::open(&args.state.state).context("opening the state folder")?;
     let spin = spinner(&format!("re-scoring {} as of {}", config.data.display(), args.as_of));
     let result = match &args.job {
@@ -666,6 +654,18 @@ fn audit(args: args::AuditArgs) -> Result<()> {
 }
 
 /// The configuration named by `--config`, else `wagewatch.toml` if present, else the defaults.
+/// The configuration, with the folders the command line names instead of its own.
+fn config_with(state: &StateArgs, folders: &args::FolderArgs) -> Result<Config> {
+    let mut config = load_config(state)?;
+    if let Some(data) = &folders.data {
+        config.data = data.clone();
+    }
+    if let Some(models) = &folders.models {
+        config.models = models.clone();
+    }
+    Ok(config)
+}
+
 fn load_config(args: &StateArgs) -> Result<Config> {
     Ok(match &args.config {
         Some(path) => Config::load(path, true)?,

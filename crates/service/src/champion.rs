@@ -112,16 +112,19 @@ pub fn retrain(
     let (mut ds, _) = crate::datastore::read_data(&config.data, key, None, None).map_err(RunError::from)?;
     runs::merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
     let wm = WorkerMonths::build(&ds);
-    retrain_on(store, config, &ds, &wm, request)
+    retrain_on(store, config, &ds, &wm, request, None)
 }
 
-/// [`retrain`] on data already read (with the recorded inspections merged).
+/// [`retrain`] on data already read (with the recorded inspections merged). `trained`, when given, is what
+/// training as of `request.as_of` on these data gives (a backtest's last model, say): it is used as the
+/// challenger instead of training again.
 pub fn retrain_on(
     store: &mut Store,
     config: &Config,
     ds: &Dataset,
     wm: &WorkerMonths,
     request: &RetrainRequest,
+    trained: Option<RiskModel>,
 ) -> Result<Retrained, ChampionError> {
     let (ds, wm) = (ds, wm);
     let champion_id = champion_or_bootstrap(store, config)?;
@@ -140,11 +143,24 @@ pub fn retrain_on(
         return Err(ChampionError::SameAsChampion { model_id: id, as_of: request.as_of });
     }
     let champion_standing = champion::evaluate(ds, wm, &champion, &recent)?;
-    // The champion's cutoff: the twin's panel is the champion's (all before `first`), on today's data.
-    let twin =
-        model::train(ds, wm, &TrainConfig::new(champion.trained_as_of, horizon), format!("{id}-twin"), &fingerprint)?;
-    let standing = champion::evaluate(ds, wm, &twin, &recent)?;
-    let trained = model::train(ds, wm, &TrainConfig::new(request.as_of, horizon), id, &fingerprint)?;
+    // The champion's cutoff: the twin's panel is the champion's (all before the judged dates), on today's
+    // data. Training is deterministic, so when the data and the code are the champion's and its panel is the
+    // default one, the twin is the champion and is not trained again.
+    let twin_config = TrainConfig::new(champion.trained_as_of, horizon);
+    let is_champion = champion.data_fingerprint == fingerprint
+        && store.models()?.iter().any(|m| m.model_id == champion_id && m.code_version == CODE_VERSION)
+        && same_panel(&champion, &twin_config);
+    let standing = if is_champion {
+        champion_standing.clone()
+    } else {
+        let twin = model::train(ds, wm, &twin_config, format!("{id}-twin"), &fingerprint)?;
+        champion::evaluate(ds, wm, &twin, &recent)?
+    };
+    let config_now = TrainConfig::new(request.as_of, horizon);
+    let trained = match trained.filter(|m| m.data_fingerprint == fingerprint && same_panel(m, &config_now)) {
+        Some(m) => RiskModel { model_id: id, ..m },
+        None => model::train(ds, wm, &config_now, id, &fingerprint)?,
+    };
     let verdict = PromotionRule::default().judge(&champion_standing, &standing);
     let card = format!(
         "## Lineage\n\n- parent (the champion it was judged beside): `{champion_id}`\n- code version: {CODE_VERSION}\n- judged on: {}\n- promotion rule: {}\n\n",
@@ -161,6 +177,13 @@ pub fn retrain_on(
     );
     store.register_model(&challenger)?;
     Ok(Retrained { challenger, champion: champion_id, champion_standing, verdict, model_dir })
+}
+
+/// Whether `m` was trained on the panel `config` gives (its fitting and calibration dates).
+fn same_panel(m: &RiskModel, config: &TrainConfig) -> bool {
+    let dates = model::panel_dates(config.as_of, config.horizon_days, config.panel_months);
+    let trained: Vec<Date> = m.fit_dates.iter().chain(&m.calibration_dates).copied().collect();
+    trained == dates && m.calibration_dates.len() == config.calibration_months.min(dates.len() / 3).max(1)
 }
 
 /// The promotion rule applied to a registered model against the champion it was judged beside.

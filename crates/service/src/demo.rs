@@ -122,7 +122,7 @@ pub fn prepare(setup: &DemoSetup, key: &Pseudonymizer, on_step: &dyn Fn(DemoStep
     watchlist::write(&ds, &model::score(&trained, &feats, &BandCutoffs::default())?, &watchlist)?;
 
     on_step(DemoStep::Backtesting);
-    let report = backtest_for_model_page(&ds, &wm, setup, &trained.model_id)?;
+    let (report, as_of_demo) = backtest_for_model_page(&ds, &wm, setup, &trained.model_id)?;
 
     let mut config = Config { data: setup.data.clone(), models: setup.models.clone(), ..Default::default() };
     config.schedule.enabled = false;
@@ -132,7 +132,8 @@ pub fn prepare(setup: &DemoSetup, key: &Pseudonymizer, on_step: &dyn Fn(DemoStep
 
     on_step(DemoStep::Challenger);
     let request = champion::RetrainRequest { as_of: DEMO_AS_OF, recent_months: 3 };
-    champion::retrain_on(&mut store, &config, &ds, &wm, &request)?;
+    // The backtest's last date is the challenger's as-of date: its model is the challenger.
+    champion::retrain_on(&mut store, &config, &ds, &wm, &request, as_of_demo)?;
 
     on_step(DemoStep::Publishing);
     let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
@@ -160,13 +161,14 @@ pub fn prepare(setup: &DemoSetup, key: &Pseudonymizer, on_step: &dyn Fn(DemoStep
     })
 }
 
-/// A short backtest (an off-peak and a pre-festival date), attached to the model for its page.
+/// A short backtest (an off-peak and a pre-festival date), attached to the model for its page; returns the
+/// report and the model trained at its last date ([`DEMO_AS_OF`]).
 fn backtest_for_model_page(
     ds: &Dataset,
     wm: &WorkerMonths,
     setup: &DemoSetup,
     model_id: &str,
-) -> Result<PathBuf, DemoError> {
+) -> Result<(PathBuf, Option<RiskModel>), DemoError> {
     let config = BacktestConfig {
         from: DEMO_BACKTEST_FROM,
         to: DEMO_AS_OF,
@@ -180,7 +182,7 @@ fn backtest_for_model_page(
     let result = backtest::run(ds, wm, &config, &|_, _| {})?;
     let report = backtest::write_report(&result, None, &setup.report)?;
     artifact::attach_backtest(&setup.models, model_id, &setup.report)?;
-    Ok(report)
+    Ok((report, result.last_model))
 }
 
 /// The district with the most scored entities in a run.

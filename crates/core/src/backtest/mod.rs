@@ -55,6 +55,8 @@ pub struct Backtest {
     pub learners: Vec<Learned>,
     /// The fairness audit's counts, added up over the test dates.
     pub fairness: Tally,
+    /// The model trained at the last test date (what training as of that date gives).
+    pub last_model: Option<crate::model::RiskModel>,
 }
 
 /// The learner chosen at one test date for one entity type.
@@ -93,6 +95,7 @@ pub fn run(
     let mut per_type: Vec<(EntityType, Vec<Outcome>)> = EntityType::ALL.iter().map(|t| (*t, Vec::new())).collect();
     let mut learners = Vec::new();
     let mut fairness = Tally::default();
+    let mut last_model = None;
     for &t in &dates {
         let mut tc = TrainConfig::new(t, config.horizon_days);
         tc.panel_months = config.panel_months;
@@ -133,10 +136,11 @@ pub fn run(
             let m = trained.entity(et);
             learners.push(Learned { as_of: t, entity_type: et, learner: m.learner.name(), trees: m.trees });
         }
+        last_model = Some(trained);
         tracing::info!(as_of = %t, "backtest date done");
         progress(t, dates.len());
     }
-    Ok(Backtest { config: config.clone(), dates, outcomes: per_type, learners, fairness })
+    Ok(Backtest { config: config.clone(), dates, outcomes: per_type, learners, fairness, last_model })
 }
 
 impl Backtest {
