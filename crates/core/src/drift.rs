@@ -272,21 +272,13 @@ pub fn compare(
     DriftReport { as_of, reference_dates, threshold, features, score }
 }
 
-/// The model's training panel dates (fitting and calibration), in order.
-fn training_dates(model: &RiskModel) -> Vec<Date> {
-    let mut dates: Vec<Date> = model.fit_dates.iter().chain(&model.calibration_dates).copied().collect();
-    dates.sort_unstable();
-    dates.dedup();
-    dates
-}
-
 /// The references of a model's training panel: those saved with the model, or (for a model saved
 /// without them) recomputed from the data.
 fn training_references(ds: &Dataset, wm: &WorkerMonths, model: &RiskModel) -> Result<[EntityReference; 2], ModelError> {
     if let (Some(e), Some(p)) = (&model.employer.drift_reference, &model.project.drift_reference) {
         return Ok([e.clone(), p.clone()]);
     }
-    let panel = model::panel(ds, wm, &training_dates(model), model.horizon_days, None)?;
+    let panel = model::panel(ds, wm, &model.training_dates(), model.horizon_days, None)?;
     let bands = model::BandCutoffs::default();
     let mut out = Vec::new();
     for t in EntityType::ALL {
@@ -327,7 +319,7 @@ pub fn against_training_panel(
         .zip(&scores)
         .map(|((&t, r), s)| (r, Sample::of(current.matrix(t), s)))
         .collect();
-    Ok(compare(as_of, training_dates(model), threshold, &pairs))
+    Ok(compare(as_of, model.training_dates(), threshold, &pairs))
 }
 
 impl DriftReport {

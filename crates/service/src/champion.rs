@@ -126,18 +126,18 @@ pub fn retrain_on(
     request: &RetrainRequest,
     trained: Option<RiskModel>,
 ) -> Result<Retrained, ChampionError> {
-    let (ds, wm) = (ds, wm);
     let champion_id = champion_or_bootstrap(store, config)?;
     let champion = artifact::load(&config.models, &champion_id)?;
     let fingerprint = model::fingerprint(ds);
     let horizon = champion.horizon_days;
-    let after =
-        champion.fit_dates.iter().chain(&champion.calibration_dates).copied().max().unwrap_or(Date::from_days(0));
+    let after = champion.training_dates().last().copied().unwrap_or(Date::from_days(0));
     let recent: Vec<Date> = model::panel_dates(request.as_of, horizon, request.recent_months.max(1))
         .into_iter()
         .filter(|d| *d > after)
         .collect();
-    recent.first().ok_or(ChampionError::NoRecentDates { as_of: request.as_of, after })?;
+    if recent.is_empty() {
+        return Err(ChampionError::NoRecentDates { as_of: request.as_of, after });
+    }
     let id = model::default_model_id(request.as_of, &fingerprint);
     if id == champion_id {
         return Err(ChampionError::SameAsChampion { model_id: id, as_of: request.as_of });
@@ -182,12 +182,17 @@ pub fn retrain_on(
 /// Whether `m` was trained on the panel `config` gives (its fitting and calibration dates).
 fn same_panel(m: &RiskModel, config: &TrainConfig) -> bool {
     let dates = model::panel_dates(config.as_of, config.horizon_days, config.panel_months);
-    let trained: Vec<Date> = m.fit_dates.iter().chain(&m.calibration_dates).copied().collect();
-    trained == dates && m.calibration_dates.len() == config.calibration_months.min(dates.len() / 3).max(1)
+    m.training_dates() == dates && m.calibration_dates.len() == config.calibration_months.min(dates.len() / 3).max(1)
 }
 
 /// The promotion rule applied to a registered model against the champion it was judged beside.
 pub fn verdict(store: &Store, model_id: &str) -> Result<Verdict, ChampionError> {
+    judged(store, model_id).map(|(verdict, _)| verdict)
+}
+
+/// The rule's verdict on a registered model and the champion it was judged beside, which must still be the
+/// champion.
+fn judged(store: &Store, model_id: &str) -> Result<(Verdict, String), ChampionError> {
     let models = store.models()?;
     let m = models
         .iter()
@@ -204,24 +209,19 @@ pub fn verdict(store: &Store, model_id: &str) -> Result<Verdict, ChampionError> 
             champion,
         });
     }
-    Ok(PromotionRule::default().judge(champion_standing, standing))
+    Ok((PromotionRule::default().judge(champion_standing, standing), judged_with.clone()))
 }
 
 /// Makes `model_id` the champion if it meets the promotion rule (or `force`), recording `by`. The champion
 /// it was judged beside must still be the champion when the registry changes (checked in the same
-/// transaction), unless forced.
+/// transaction), unless forced; an unknown model is refused there too.
 pub fn promote(store: &mut Store, model_id: &str, by: &str, force: bool) -> Result<Promotion, ChampionError> {
-    let judged_with = match verdict(store, model_id) {
-        Ok(v) if v.passes => {
-            store.models()?.into_iter().find(|m| m.model_id == model_id).and_then(|m| m.compared_with.map(|c| c.0))
-        }
+    let judged_with = match judged(store, model_id) {
+        Ok((v, judged_with)) if v.passes => Some(judged_with),
         Ok(_) | Err(_) if force => None,
-        Ok(v) => return Err(ChampionError::RuleNotMet { model_id: model_id.to_string(), reasons: v.reasons }),
+        Ok((v, _)) => return Err(ChampionError::RuleNotMet { model_id: model_id.to_string(), reasons: v.reasons }),
         Err(e) => return Err(e),
     };
-    if !store.models()?.iter().any(|m| m.model_id == model_id) {
-        return Err(StateError::UnknownModel { model_id: model_id.to_string() }.into());
-    }
     Ok(match judged_with {
         Some(champion) => store.promote_over(model_id, &champion, by)?,
         None => store.promote(model_id, by)?,

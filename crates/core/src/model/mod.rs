@@ -219,6 +219,14 @@ impl RiskModel {
         out
     }
 
+    /// The as-of dates of its training panel (fitting and calibration), in order.
+    pub fn training_dates(&self) -> Vec<Date> {
+        let mut dates: Vec<Date> = self.fit_dates.iter().chain(&self.calibration_dates).copied().collect();
+        dates.sort_unstable();
+        dates.dedup();
+        dates
+    }
+
     /// The model of one entity type.
     pub fn entity(&self, t: EntityType) -> &EntityModel {
         match t {

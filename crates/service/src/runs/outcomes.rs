@@ -2,6 +2,8 @@
 //! event rate per band, precision and recall at the cut-offs, calibration), kept in the registry beside
 //! the run. Each run is judged again only when the data changed since.
 
+use std::collections::HashMap;
+
 use wagewatch_core::features::EntityType;
 use wagewatch_core::ingest::tables::Dataset;
 use wagewatch_core::outcomes::{Judged, ListOutcome};
@@ -23,12 +25,15 @@ pub fn judge_closed_runs(
     data_fingerprint: &str,
 ) -> Result<Vec<String>, RunError> {
     let mut judged = Vec::new();
+    let mut horizons: HashMap<String, i32> = HashMap::new();
     for record in store.published()? {
-        let horizon_days =
-            wagewatch_core::model::artifact::load(models, &record.model_id).map_or(horizon_days, |m| m.horizon_days);
-        if fairness::horizon_closed(ds, record.as_of, horizon_days).is_err()
-            || store.judged_with(&record.run_id)?.as_deref() == Some(data_fingerprint)
-        {
+        if store.judged_with(&record.run_id)?.as_deref() == Some(data_fingerprint) {
+            continue;
+        }
+        let horizon_days = *horizons.entry(record.model_id.clone()).or_insert_with(|| {
+            wagewatch_core::model::artifact::load(models, &record.model_id).map_or(horizon_days, |m| m.horizon_days)
+        });
+        if fairness::horizon_closed(ds, record.as_of, horizon_days).is_err() {
             continue;
         }
         let dir = RunData::dir(store, &record.run_id);

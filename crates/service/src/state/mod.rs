@@ -730,15 +730,24 @@ impl Store {
 
     /// What came of every judged run's list, the newest run first.
     pub fn outcomes(&self) -> Result<Vec<RunOutcome>, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT j.run_id, j.judged_at, j.data_fingerprint, j.horizon_days FROM run_judged j
-                 JOIN runs r USING (run_id) ORDER BY r.as_of DESC, r.created_at DESC",
-            )
-            .map_err(|e| self.db_err(e))?;
+        self.judged_outcomes(
+            "SELECT j.run_id, j.judged_at, j.data_fingerprint, j.horizon_days FROM run_judged j
+             JOIN runs r USING (run_id) ORDER BY r.as_of DESC, r.created_at DESC",
+            [],
+        )
+    }
+
+    /// What came of one run's list, if it was judged.
+    pub fn outcome(&self, run_id: &str) -> Result<Option<RunOutcome>, StateError> {
+        let sql = "SELECT run_id, judged_at, data_fingerprint, horizon_days FROM run_judged WHERE run_id = ?1";
+        Ok(self.judged_outcomes(sql, [run_id])?.pop())
+    }
+
+    /// The judged runs `sql` selects (run id, time, fingerprint, horizon), each with its lists.
+    fn judged_outcomes<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<RunOutcome>, StateError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.db_err(e))?;
         let heads = stmt
-            .query_map([], |r| {
+            .query_map(p, |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i32>(3)?))
             })
             .map_err(|e| self.db_err(e))?
@@ -753,11 +762,6 @@ impl Store {
                 Ok(RunOutcome { run_id, judged_at, data_fingerprint, horizon_days, lists })
             })
             .collect()
-    }
-
-    /// What came of one run's list, if it was judged.
-    pub fn outcome(&self, run_id: &str) -> Result<Option<RunOutcome>, StateError> {
-        Ok(self.outcomes()?.into_iter().find(|o| o.run_id == run_id))
     }
 
     /// The judged lists of a run, per entity type.
