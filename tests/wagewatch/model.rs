@@ -247,6 +247,14 @@ C2,2024-07-25,,P2,online,wage_arrears,1,100,2024-12-01,substantiated
     // A shorter horizon that ends before the paydays sees no payroll event.
     let short = target::labels(&ds, &wm, t, 10);
     assert!(!short.employers[1].payroll);
+    // What went unpaid: W1 short 1,200 of 6,000 and W2 all 5,000 (paid 35 days late), two workers; the
+    // project's harm is its contractor's too, and E3 owes nothing.
+    let harm = target::harm(&ds, &wm, t, 60, None);
+    let h = |unpaid_yuan: f64, workers: u32| target::Harm { unpaid_yuan, workers };
+    assert_eq!(harm.employers, vec![h(6_200.0, 2), h(6_200.0, 2), h(0.0, 0)]);
+    assert_eq!(harm.projects, vec![h(6_200.0, 2), h(0.0, 0)]);
+    // Known on 07-18, W1's payment of 07-20 was not yet made: all 6,000 were still owed.
+    assert_eq!(target::harm(&ds, &wm, t, 60, Some(d("2024-07-18"))).projects[0], h(11_000.0, 2));
     let _ = WorkerKey::value;
 }
 
@@ -284,11 +292,25 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
         let raw = trained.employer.learner.raw_score(x);
         assert!((bias + contributions.iter().sum::<f64>() - raw).abs() < 1e-9, "row {i}");
     }
+    // Expected harm is the probability times the amount given an event, finite and not negative, also for a
+    // firm with no wage history at all (every wage feature zero): its other features give the amount.
+    assert!(trained.employer.amount.is_some(), "enough events to learn amounts from");
+    for s in a.iter().filter(|s| s.entity_type == EntityType::Employer) {
+        let e = s.expected.expect("an employer model with amounts gives expected harm");
+        assert!(e.unpaid_yuan.is_finite() && e.unpaid_yuan >= 0.0 && e.workers.is_finite() && e.workers >= 0.0);
+    }
+    let mut blank = feats.employers.clone();
+    blank.values.iter_mut().for_each(|v| *v = 0.0);
+    for s in model::score_matrix(&trained.employer, &blank, &BandCutoffs::default()).unwrap() {
+        let e = s.expected.unwrap();
+        assert!(e.unpaid_yuan.is_finite() && e.unpaid_yuan >= 0.0 && e.workers.is_finite(), "{e:?}");
+    }
     // A feature that is not a finite number is refused at the model boundary, not scored.
     let mut broken = feats.employers.clone();
     broken.values[broken.features.len() + 4] = f64::NAN;
     let err = model::score_matrix(&trained.employer, &broken, &BandCutoffs::default()).unwrap_err();
     assert!(matches!(err, model::ModelError::NonFinite { row: 1, column: 4 }), "{err}");
+    check_reasons_tell_entities_apart(&feats, &a);
     // Ranks are 1..n within each entity type.
     for t in EntityType::ALL {
         let mut ranks: Vec<u32> = a.iter().filter(|s| s.entity_type == t).map(|s| s.rank).collect();
@@ -314,6 +336,13 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     file["entities"][0].as_object_mut().unwrap().remove("drift_reference");
     std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
     assert!(artifact::load(dir.path(), "test-model").unwrap().employer.drift_reference.is_none());
+    // A model saved before amounts were kept still loads, without expected harm.
+    let mut file: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    file["entities"][0].as_object_mut().unwrap().remove("amount");
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    let old = artifact::load(dir.path(), "test-model").unwrap();
+    assert!(old.employer.amount.is_none());
+    assert!(model::score(&old, &feats, &BandCutoffs::default()).unwrap()[0].expected.is_none());
     // A model written by an older schema (version 1 held an isotonic curve) is refused by name, not misread.
     let path = dir.path().join("test-model/model.json");
     let mut file: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -371,6 +400,7 @@ fn backtest_and_watchlist_follow_the_contract() {
     let read = backtest::Report::read(&out.path().join("report.json")).unwrap();
     assert_eq!(read, report);
     check_fairness(&report, out.path());
+    check_harm(&report);
     for svg in ["precision_at_k_employer.svg", "reliability_project.svg"] {
         let text = std::fs::read_to_string(out.path().join(svg)).unwrap();
         assert!(text.starts_with("<svg") && text.contains("polyline"), "{svg}");
@@ -378,7 +408,7 @@ fn backtest_and_watchlist_follow_the_contract() {
     // The watchlist: the contract's columns, ranks 1..n within each type, scores in 0..1, known bands.
     let csv = std::fs::read_to_string(out.path().join("watchlists/watchlist_2025-12-01.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next().unwrap(), "entity_type,entity_id,region_code,score,rank,band,reasons,alerts,raw_score");
+    assert_eq!(lines.next().unwrap(), "entity_type,entity_id,region_code,score,rank,band,reasons,expected_unpaid_yuan,expected_workers,alerts,raw_score");
     let mut ranks: std::collections::HashMap<String, Vec<u32>> = Default::default();
     let mut by_rank: std::collections::HashMap<String, Vec<(u32, f64)>> = Default::default();
     for line in lines {
@@ -389,6 +419,11 @@ fn backtest_and_watchlist_follow_the_contract() {
         assert!(["red", "orange", "yellow", "green"].contains(&f[5]), "{line}");
         assert_eq!(f[2].len(), 6, "{line}");
         assert!(f[6].split(';').filter(|c| !c.is_empty()).all(|c| Feature::parse(c).is_some()), "{line}");
+        // Expected harm: yuan and workers, never negative or NaN, present for employers (enough events to
+        // learn amounts from).
+        let expected: Vec<Option<f64>> = f[7..9].iter().map(|v| v.parse().ok()).collect();
+        assert!(expected.iter().flatten().all(|v| v.is_finite() && *v >= 0.0), "{line}");
+        assert!(f[0] == "project" || expected.iter().all(|v| v.is_some()), "{line}");
         ranks.entry(f[0].to_string()).or_default().push(f[4].parse().unwrap());
     }
     assert_eq!(ranks.len(), 2);
@@ -400,6 +435,31 @@ fn backtest_and_watchlist_follow_the_contract() {
     for (t, mut rows) in by_rank {
         rows.sort_unstable_by_key(|r| r.0);
         assert!(rows.windows(2).all(|w| w[0].1 > w[1].1), "{t}: scores tie or disagree with ranks");
+    }
+}
+
+/// The wages at stake each ranking's top reached: shares of the date's total, none above the best possible
+/// list's, the expected-harm ranking present where the model learnt amounts, and the amount model judged.
+fn check_harm(report: &wagewatch_core::backtest::Report) {
+    for t in EntityType::ALL {
+        for d in &report.entity_types.of(t).per_date {
+            let h = d.harm.as_ref().expect("every date reports harm");
+            assert!(h.unpaid_yuan > 0.0 && h.workers > 0, "{t} {}: some wages went unpaid", d.as_of);
+            for at in &h.at_k {
+                let best = at.best_possible;
+                let rankings = [Some(at.by_probability), at.by_expected_harm, Some(at.rule)];
+                for c in rankings.iter().flatten() {
+                    assert!((0.0..=best.unpaid_yuan + 1e-12).contains(&c.unpaid_yuan), "{t} {at:?}");
+                    assert!((0.0..=best.workers + 1e-12).contains(&c.workers), "{t} {at:?}");
+                }
+                assert!(best.unpaid_yuan <= 1.0 + 1e-12 && best.workers <= 1.0 + 1e-12);
+            }
+            if t == EntityType::Employer {
+                assert!(h.at_k.iter().all(|a| a.by_expected_harm.is_some()), "{:?}", h.at_k);
+                assert!(h.amount_log_mae.is_some_and(|e| e.is_finite() && e >= 0.0));
+                assert!(h.expected_total_ratio.is_some_and(|r| r.is_finite() && r > 0.0));
+            }
+        }
     }
 }
 
@@ -656,4 +716,34 @@ fn boosted_trees_match_lightgbm() {
     assert!((our_auc - their_auc).abs() <= 0.002, "AUC {our_auc} vs LightGBM {their_auc}");
     let largest_gap = our_raw.iter().zip(&their_raw).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     eprintln!("largest difference of a held-out raw score: {largest_gap:.4}");
+}
+
+/// No reason is a feature every entity of the date shares (the season features, or any column constant
+/// over the date's population), every reason quotes the entity's own value and pushed its score up, and
+/// reasons are still given.
+fn check_reasons_tell_entities_apart(feats: &features::Features, scored: &[model::Scored]) {
+    let mut given = 0;
+    for t in EntityType::ALL {
+        let m = feats.matrix(t);
+        let p = m.features.len();
+        let shared: Vec<Feature> = (0..p)
+            .filter(|&j| (1..m.rows()).all(|i| m.values[i * p + j] == m.values[j]))
+            .map(|j| m.features[j])
+            .chain(m.features.iter().copied().filter(|f| f.def().group == "season"))
+            .collect();
+        assert!(shared.contains(&Feature::DaysToSpringFestival), "{t}: the season is the same for all");
+        let row_of: std::collections::HashMap<u32, usize> =
+            m.entities.iter().enumerate().map(|(i, e)| (*e, i)).collect();
+        for s in scored.iter().filter(|s| s.entity_type == t) {
+            let row = m.row(row_of[&s.entity]);
+            for r in &s.reasons {
+                assert!(!shared.contains(&r.feature), "{t} {}: {} is shared by every entity", s.entity, r.code());
+                let j = m.features.iter().position(|f| *f == r.feature).unwrap();
+                assert_eq!(r.value.to_bits(), row[j].to_bits(), "{t} {}: {} quotes another value", s.entity, r.code());
+                assert!(r.weight > 0.0);
+                given += 1;
+            }
+        }
+    }
+    assert!(given > 0, "some entity has a reason");
 }

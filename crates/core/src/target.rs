@@ -189,3 +189,86 @@ pub fn labels_known_at(
     }
     Labels { employers, projects }
 }
+
+/// The wages at stake in one entity's horizon: what went unpaid and to how many workers.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Harm {
+    /// Wages due in the horizon short of what was paid by due date + 30 days, summed over the worker-months
+    /// of which less than 90% was paid (the contract's payroll event), in yuan.
+    pub unpaid_yuan: f64,
+    /// Distinct workers of those worker-months.
+    pub workers: u32,
+}
+
+/// The harm of every registered employer and project in one horizon.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Harms {
+    pub employers: Vec<Harm>,
+    pub projects: Vec<Harm>,
+}
+
+/// The wages that went unpaid in `(as_of, as_of + horizon_days]`, as known at `known_at` (payments made
+/// later are not yet seen; `None` takes the final record). A project's harm also counts against its
+/// general contractor, as the event does: an employer's harm is the larger of its own and its projects'
+/// together, for yuan and for workers each.
+pub fn harm(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32, known_at: Option<Date>) -> Harms {
+    let end = as_of.add_days(horizon_days);
+    let pr = &ds.payroll;
+    let mut own = vec![0.0; ds.employer_ids.len()];
+    let mut site = vec![0.0; ds.project_ids.len()];
+    let mut own_workers: Vec<(u32, u64)> = Vec::new();
+    let mut site_workers: Vec<(u32, u64)> = Vec::new();
+    for &r in wm.due_between(as_of, end) {
+        let r = r as usize;
+        let due = pr.wage_due[r].fen();
+        if due == 0 {
+            continue;
+        }
+        let judged_on = pr.due_date[r].add_days(30);
+        let seen_until = known_at.map_or(judged_on, |k| judged_on.min(k));
+        let paid = wm.paid_as_of(r, pr.due_date[r], seen_until).paid_within_30_days.fen();
+        if (paid as f64) >= 0.9 * due as f64 {
+            continue;
+        }
+        let short = (due - paid) as f64 / 100.0;
+        let e = pr.employer[r].index();
+        own[e] += short;
+        own_workers.push((e as u32, pr.worker[r].value()));
+        if let Some(p) = pr.project[r] {
+            site[p.index()] += short;
+            site_workers.push((p.index() as u32, pr.worker[r].value()));
+        }
+    }
+    let projects: Vec<Harm> = site
+        .iter()
+        .zip(distinct_per_entity(site_workers, site.len()))
+        .map(|(&unpaid_yuan, workers)| Harm { unpaid_yuan, workers })
+        .collect();
+    let mut employers: Vec<Harm> = own
+        .iter()
+        .zip(distinct_per_entity(own_workers, own.len()))
+        .map(|(&unpaid_yuan, workers)| Harm { unpaid_yuan, workers })
+        .collect();
+    let mut contracted = vec![Harm::default(); employers.len()];
+    for (p, h) in projects.iter().enumerate() {
+        let c = &mut contracted[ds.projects.general_contractor[p].index()];
+        c.unpaid_yuan += h.unpaid_yuan;
+        c.workers += h.workers;
+    }
+    for (e, c) in employers.iter_mut().zip(contracted) {
+        e.unpaid_yuan = e.unpaid_yuan.max(c.unpaid_yuan);
+        e.workers = e.workers.max(c.workers);
+    }
+    Harms { employers, projects }
+}
+
+/// The number of distinct workers per entity of `(entity, worker)` pairs.
+fn distinct_per_entity(mut pairs: Vec<(u32, u64)>, entities: usize) -> Vec<u32> {
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut out = vec![0u32; entities];
+    for (e, _) in pairs {
+        out[e as usize] += 1;
+    }
+    out
+}

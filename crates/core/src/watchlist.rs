@@ -1,5 +1,6 @@
 //! The watchlist file the contract asks for: one row per scored entity with entity_type, entity_id,
-//! region_code, score, rank, band and reasons (`;`-separated codes), plus alerts and the raw score, written
+//! region_code, score, rank, band and reasons (`;`-separated codes), then the expected unpaid wages and
+//! workers affected, the rule alerts and the raw score, written
 //! as CSV or Parquet (by the file's extension) under a temporary name and renamed when complete.
 
 use std::fs;
@@ -39,6 +40,28 @@ fn ordered(scored: &[Scored]) -> Vec<&Scored> {
     rows
 }
 
+/// The columns after the contract's: the expected harm (empty when the model has none), the platforms'
+/// rule alerts and the raw score.
+const COLUMNS: [&str; 11] = [
+    "entity_type",
+    "entity_id",
+    "region_code",
+    "score",
+    "rank",
+    "band",
+    "reasons",
+    "expected_unpaid_yuan",
+    "expected_workers",
+    "alerts",
+    "raw_score",
+];
+
+/// Expected unpaid wages in yuan to the fen, expected workers to a hundredth.
+fn expected(s: &Scored) -> (Option<f64>, Option<f64>) {
+    let round = |v: f64, scale: f64| (v * scale).round() / scale;
+    (s.expected.map(|e| round(e.unpaid_yuan, 100.0)), s.expected.map(|e| round(e.workers, 100.0)))
+}
+
 /// Writes `scored` to `path` (`.csv` or `.parquet`).
 pub fn write(ds: &Dataset, scored: &[Scored], path: &Path) -> Result<(), WatchlistError> {
     let rows = ordered(scored);
@@ -48,66 +71,61 @@ pub fn write(ds: &Dataset, scored: &[Scored], path: &Path) -> Result<(), Watchli
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(io)?;
     }
-    let reasons = |s: &Scored| s.reasons.iter().map(|r| r.code()).collect::<Vec<_>>().join(";");
-    match ext {
-        "csv" => {
-            let mut w = csv::Writer::from_path(&tmp)
-                .map_err(|e| WatchlistError::Encode { path: path.to_path_buf(), reason: e.to_string() })?;
-            let enc = |e: csv::Error| WatchlistError::Encode { path: path.to_path_buf(), reason: e.to_string() };
-            w.write_record([
-                "entity_type",
-                "entity_id",
-                "region_code",
-                "score",
-                "rank",
-                "band",
-                "reasons",
-                "alerts",
-                "raw_score",
-            ])
-            .map_err(enc)?;
-            for s in rows {
-                w.write_record([
-                    s.entity_type.code().to_string(),
-                    entity_id(ds, s).to_string(),
-                    s.region.to_string(),
-                    format!("{}", s.probability),
-                    s.rank.to_string(),
-                    s.band.code().to_string(),
-                    reasons(s),
-                    s.alerts.to_string(),
-                    format!("{}", s.raw_score),
-                ])
-                .map_err(enc)?;
-            }
-            let file = w.into_inner().map_err(|e| io(e.into_error()))?;
-            file.sync_all().map_err(io)?;
-        }
-        "parquet" => {
-            let col = |v: Vec<String>| Arc::new(StringArray::from(v)) as ArrayRef;
-            let batch = RecordBatch::try_from_iter([
-                ("entity_type", col(rows.iter().map(|s| s.entity_type.code().to_string()).collect())),
-                ("entity_id", col(rows.iter().map(|s| entity_id(ds, s).to_string()).collect())),
-                ("region_code", col(rows.iter().map(|s| s.region.to_string()).collect())),
-                ("score", Arc::new(Float64Array::from_iter_values(rows.iter().map(|s| s.probability))) as ArrayRef),
-                ("rank", Arc::new(UInt32Array::from_iter_values(rows.iter().map(|s| s.rank))) as ArrayRef),
-                ("band", col(rows.iter().map(|s| s.band.code().to_string()).collect())),
-                ("reasons", col(rows.iter().map(|s| reasons(s)).collect())),
-                ("alerts", col(rows.iter().map(|s| s.alerts.to_string()).collect())),
-                ("raw_score", Arc::new(Float64Array::from_iter_values(rows.iter().map(|s| s.raw_score))) as ArrayRef),
-            ])
-            .map_err(|e| WatchlistError::Encode { path: path.to_path_buf(), reason: e.to_string() })?;
-            let file = fs::File::create(&tmp).map_err(io)?;
-            let enc = |e: parquet::errors::ParquetError| WatchlistError::Encode {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            };
-            let mut w = ArrowWriter::try_new(file, batch.schema(), None).map_err(enc)?;
-            w.write(&batch).map_err(enc)?;
-            let file = w.into_inner().map_err(enc)?;
-            file.sync_all().map_err(io)?;
-        }
+    let encode = |reason: String| WatchlistError::Encode { path: path.to_path_buf(), reason };
+    let file = match ext {
+        "csv" => write_csv(ds, &rows, &tmp).map_err(|e| encode(e.to_string()))?,
+        "parquet" => write_parquet(ds, &rows, &tmp).map_err(|e| encode(e.to_string()))?,
         _ => return Err(WatchlistError::UnknownFormat { path: path.to_path_buf() }),
-    }
+    };
+    file.sync_all().map_err(io)?;
     fs::rename(&tmp, path).map_err(io)
+}
+
+fn reasons(s: &Scored) -> String {
+    s.reasons.iter().map(|r| r.code()).collect::<Vec<_>>().join(";")
+}
+
+fn write_csv(ds: &Dataset, rows: &[&Scored], tmp: &Path) -> Result<fs::File, Box<dyn std::error::Error>> {
+    let mut w = csv::Writer::from_path(tmp)?;
+    w.write_record(COLUMNS)?;
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+    for s in rows {
+        let (yuan, workers) = expected(s);
+        w.write_record([
+            s.entity_type.code().to_string(),
+            entity_id(ds, s).to_string(),
+            s.region.to_string(),
+            format!("{}", s.probability),
+            s.rank.to_string(),
+            s.band.code().to_string(),
+            reasons(s),
+            opt(yuan),
+            opt(workers),
+            s.alerts.to_string(),
+            format!("{}", s.raw_score),
+        ])?;
+    }
+    Ok(w.into_inner().map_err(|e| e.into_error())?)
+}
+
+fn write_parquet(ds: &Dataset, rows: &[&Scored], tmp: &Path) -> Result<fs::File, Box<dyn std::error::Error>> {
+    let text = |v: Vec<String>| Arc::new(StringArray::from(v)) as ArrayRef;
+    let floats = |v: Vec<Option<f64>>| Arc::new(Float64Array::from(v)) as ArrayRef;
+    let columns: [ArrayRef; 11] = [
+        text(rows.iter().map(|s| s.entity_type.code().to_string()).collect()),
+        text(rows.iter().map(|s| entity_id(ds, s).to_string()).collect()),
+        text(rows.iter().map(|s| s.region.to_string()).collect()),
+        floats(rows.iter().map(|s| Some(s.probability)).collect()),
+        Arc::new(UInt32Array::from_iter_values(rows.iter().map(|s| s.rank))),
+        text(rows.iter().map(|s| s.band.code().to_string()).collect()),
+        text(rows.iter().map(|s| reasons(s)).collect()),
+        floats(rows.iter().map(|s| expected(s).0).collect()),
+        floats(rows.iter().map(|s| expected(s).1).collect()),
+        text(rows.iter().map(|s| s.alerts.to_string()).collect()),
+        floats(rows.iter().map(|s| Some(s.raw_score)).collect()),
+    ];
+    let batch = RecordBatch::try_from_iter(COLUMNS.into_iter().zip(columns))?;
+    let mut w = ArrowWriter::try_new(fs::File::create(tmp)?, batch.schema(), None)?;
+    w.write(&batch)?;
+    Ok(w.into_inner()?)
 }

@@ -9,8 +9,9 @@ use crate::contract::Date;
 use crate::fairness::Tally;
 use crate::features::{self, EntityType, Feature};
 use crate::ingest::tables::Dataset;
+use crate::model::Expected;
 use crate::model::{self, BandCutoffs, ModelError, TrainConfig};
-use crate::target::{audit_slice, labels, EventSources, SliceMark};
+use crate::target::{audit_slice, harm, labels, EventSources, Harm, SliceMark};
 use crate::worker_months::WorkerMonths;
 
 pub use report::{evaluate, write_report, Report};
@@ -42,6 +43,12 @@ pub struct Outcome {
     pub events: EventSources,
     /// Inspected at random in the horizon (the audit slice), and whether that found arrears.
     pub slice: SliceMark,
+    /// What went unpaid in the horizon, and to how many workers.
+    pub harm: Harm,
+    /// The model's expected harm (probability times the amounts given an event), and the amounts given an
+    /// event alone; none when the model has no amount model.
+    pub expected: Option<Expected>,
+    pub given_event: Option<Expected>,
 }
 
 /// Everything a backtest found.
@@ -106,6 +113,7 @@ pub fn run(
         let scored = model::score(&trained, &feats, &BandCutoffs::default())?;
         let truth = labels(ds, wm, t, config.horizon_days);
         let slice = audit_slice(ds, t, config.horizon_days, None);
+        let harms = harm(ds, wm, t, config.horizon_days, None);
         fairness.add_scored(ds, &feats, &scored, &truth);
         let pre_festival = crate::calendar::horizon_in_pre_festival_peak(t, config.horizon_days)?;
         if let Some(dir) = &config.watchlists {
@@ -117,10 +125,12 @@ pub fn run(
             let m = feats.matrix(s.entity_type);
             let row = if s.entity_type == EntityType::Employer { i } else { i - feats.employers.rows() };
             let overdue = m.get(row, Feature::OverdueUnpaidYuan).unwrap_or(0.0);
-            let (events, slice) = match s.entity_type {
-                EntityType::Employer => (truth.employers[s.entity as usize], slice.employers[s.entity as usize]),
-                EntityType::Project => (truth.projects[s.entity as usize], slice.projects[s.entity as usize]),
+            let e = s.entity as usize;
+            let (events, slice, harm) = match s.entity_type {
+                EntityType::Employer => (truth.employers[e], slice.employers[e], harms.employers[e]),
+                EntityType::Project => (truth.projects[e], slice.projects[e], harms.projects[e]),
             };
+            let given_event = trained.entity(s.entity_type).amount.as_ref().map(|a| a.given_event(m.row_view(row)));
             let slot = &mut per_type[s.entity_type as usize].1;
             slot.push(Outcome {
                 as_of: t,
@@ -130,6 +140,9 @@ pub fn run(
                 rule_score: rule_score(s.alerts.len(), overdue),
                 events,
                 slice,
+                harm,
+                expected: s.expected,
+                given_event,
             });
         }
         for et in EntityType::ALL {

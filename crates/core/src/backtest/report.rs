@@ -190,6 +190,95 @@ pub struct DateEvaluation {
     pub pre_festival: bool,
     #[serde(flatten)]
     pub evaluation: Evaluation,
+    /// The wages at stake the top of each ranking held (absent from reports written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harm: Option<HarmFigures>,
+}
+
+/// The shares of a date's unpaid wages and affected workers that one ranking's top `n` held.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Captured {
+    pub unpaid_yuan: f64,
+    pub workers: f64,
+}
+
+/// The harm captured at one cut, by each ranking and by the best possible list of that length.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HarmAtK {
+    pub k: String,
+    pub n: usize,
+    pub by_probability: Captured,
+    /// Ranked by expected unpaid wages (none when the model had no amount model).
+    pub by_expected_harm: Option<Captured>,
+    pub rule: Captured,
+    /// The top `n` by what actually went unpaid (by workers, for the workers' share).
+    pub best_possible: Captured,
+}
+
+/// What went unpaid at one test date, how much of it the rankings reached, and how far the amount model was
+/// off, out of time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HarmFigures {
+    /// Unpaid wages of the scored entities in the horizon, yuan.
+    pub unpaid_yuan: f64,
+    pub workers: u64,
+    pub at_k: Vec<HarmAtK>,
+    /// Over the entities with an event: mean absolute error of `ln(1 + yuan)` given an event.
+    pub amount_log_mae: Option<f64>,
+    /// Expected unpaid wages summed over every entity against what went unpaid (1 = right in total).
+    pub expected_total_ratio: Option<f64>,
+}
+
+/// The cuts harm is reported at.
+const HARM_KS: [usize; 3] = [50, 100, 200];
+
+/// The harm figures of one date's outcomes.
+pub fn harm_figures(outcomes: &[&Outcome]) -> HarmFigures {
+    let yuan: Vec<f64> = outcomes.iter().map(|o| o.harm.unpaid_yuan).collect();
+    let workers: Vec<f64> = outcomes.iter().map(|o| f64::from(o.harm.workers)).collect();
+    let (total_yuan, total_workers) = (yuan.iter().sum::<f64>(), workers.iter().sum::<f64>());
+    let share = |part: f64, total: f64| if total > 0.0 { part / total } else { 0.0 };
+    let order = |key: &dyn Fn(&Outcome) -> f64| -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..outcomes.len()).collect();
+        idx.sort_by(|&a, &b| key(outcomes[b]).total_cmp(&key(outcomes[a])).then(a.cmp(&b)));
+        idx
+    };
+    let captured = |order: &[usize], n: usize| Captured {
+        unpaid_yuan: share(order.iter().take(n).map(|&i| yuan[i]).sum(), total_yuan),
+        workers: share(order.iter().take(n).map(|&i| workers[i]).sum(), total_workers),
+    };
+    let has_amounts = outcomes.iter().all(|o| o.expected.is_some()) && !outcomes.is_empty();
+    let by_probability = order(&|o| o.raw_score);
+    let by_expected = has_amounts.then(|| order(&|o| o.expected.map_or(0.0, |e| e.unpaid_yuan)));
+    let by_rule = order(&|o| o.rule_score);
+    let (best_yuan, best_workers) = (order(&|o| o.harm.unpaid_yuan), order(&|o| f64::from(o.harm.workers)));
+    let at_k = HARM_KS
+        .iter()
+        .map(|&n| HarmAtK {
+            k: n.to_string(),
+            n,
+            by_probability: captured(&by_probability, n),
+            by_expected_harm: by_expected.as_ref().map(|o| captured(o, n)),
+            rule: captured(&by_rule, n),
+            best_possible: Captured {
+                unpaid_yuan: captured(&best_yuan, n).unpaid_yuan,
+                workers: captured(&best_workers, n).workers,
+            },
+        })
+        .collect();
+    let errors: Vec<f64> = outcomes
+        .iter()
+        .filter(|o| o.events.any())
+        .filter_map(|o| o.given_event.map(|g| (g.unpaid_yuan.ln_1p() - o.harm.unpaid_yuan.ln_1p()).abs()))
+        .collect();
+    let expected_total: f64 = outcomes.iter().filter_map(|o| o.expected.map(|e| e.unpaid_yuan)).sum();
+    HarmFigures {
+        unpaid_yuan: total_yuan,
+        workers: total_workers as u64,
+        at_k,
+        amount_log_mae: (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / errors.len() as f64),
+        expected_total_ratio: (has_amounts && total_yuan > 0.0).then(|| expected_total / total_yuan),
+    }
 }
 
 /// Ranking and calibration figures of one set of outcomes, for the model, the rule and random.
@@ -368,6 +457,7 @@ fn entity_report(b: &Backtest, outcomes: &[Outcome]) -> EntityReport {
                 as_of: *d,
                 pre_festival: rows.first().is_some_and(|o| o.pre_festival),
                 evaluation: evaluate(&rows, |e| e.any()),
+                harm: Some(harm_figures(&rows)),
             }
         })
         .collect();
@@ -490,6 +580,37 @@ fn table(title: &str, v: &Evaluation) -> String {
 }
 
 /// The Markdown section of one entity type (without its charts).
+/// The wages at stake per test date: the shares of unpaid yuan and of affected workers the top 100 held,
+/// by each ranking, and the amount model's error out of time.
+fn harm_markdown(v: &EntityReport) -> String {
+    let mut md = String::from(
+        "\nWages at stake per test date: the share of the unpaid wages (yuan / workers) in the horizon that the top \
+         100 held, ranked by probability, by expected unpaid wages, by the rule, and at best; the amount model's \
+         mean absolute error of ln(1 + yuan) on the entities with an event (0.69 is a factor of two), and its \
+         expected total against the actual:\n\n\
+         | as of | unpaid (万元) | workers | by probability | by expected harm | rule | best possible | amount error | expected / actual |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    let pair = |c: &Captured| format!("{} / {}", f(c.unpaid_yuan), f(c.workers));
+    for d in &v.per_date {
+        let Some(h) = &d.harm else { continue };
+        let Some(at) = h.at_k.iter().find(|a| a.k == "100") else { continue };
+        md.push_str(&format!(
+            "| {} | {:.1} | {} | {} | {} | {} | {} | {} | {} |\n",
+            d.as_of,
+            h.unpaid_yuan / 10_000.0,
+            h.workers,
+            pair(&at.by_probability),
+            at.by_expected_harm.as_ref().map_or("-".into(), pair),
+            pair(&at.rule),
+            pair(&at.best_possible),
+            h.amount_log_mae.map_or("-".into(), f),
+            h.expected_total_ratio.map_or("-".into(), f),
+        ));
+    }
+    md
+}
+
 fn entity_markdown(t: EntityType, v: &EntityReport) -> String {
     let mut md = format!("## {}s\n\n", t.code());
     md.push_str(&table("all test dates", &v.pooled));
@@ -535,6 +656,7 @@ fn entity_markdown(t: EntityType, v: &EntityReport) -> String {
             e.model.reliability_worst_gap.map_or("-".into(), f),
         ));
     }
+    md.push_str(&harm_markdown(v));
     if let Some(sl) = &v.random_slice {
         let o = |v: Option<f64>| v.map_or("-".into(), f);
         md.push_str(&format!(

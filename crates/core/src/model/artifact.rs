@@ -42,6 +42,9 @@ struct EntityFile {
     /// The training panel's distributions (absent from models saved before they were kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     drift_reference: Option<ReferenceFile>,
+    /// The amount model (absent from models saved before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    amount: Option<super::AmountModel>,
 }
 
 /// The distributions drift is measured against: a profile per feature that has one, and the score's.
@@ -106,6 +109,7 @@ fn entity_file(m: &EntityModel) -> EntityFile {
         training_events: m.training_events,
         calibration_rows: m.calibration_rows,
         drift_reference: m.drift_reference.as_ref().map(ReferenceFile::from_reference),
+        amount: m.amount.clone(),
     }
 }
 
@@ -207,6 +211,7 @@ pub fn load(models: &Path, id: &str) -> Result<RiskModel, ModelError> {
             entity_type,
             features,
             drift_reference,
+            amount: e.amount,
             learner: e.learner,
             calibrator: e.calibrator,
             validation: e.validation,

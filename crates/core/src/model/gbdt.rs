@@ -314,6 +314,8 @@ struct Builder<'a> {
     hess: &'a [f64],
     features: Vec<bool>,
     params: &'a GbdtValidParams,
+    /// The largest Newton step of a leaf, before shrinkage.
+    max_step: f64,
     nodes: Vec<Node>,
 }
 
@@ -340,7 +342,7 @@ impl Builder<'_> {
     }
 
     fn value(&self, g: f64, h: f64) -> f64 {
-        -g / (h + self.params.l2) * self.params.learning_rate
+        (-g / (h + self.params.l2)).clamp(-self.max_step, self.max_step) * self.params.learning_rate
     }
 
     /// The best split of a leaf with histogram `hist` and totals `g`, `h` over `n` rows: (gain, feature, bin).
@@ -527,6 +529,132 @@ fn leaf_value(tree: &[Node], row: ArrayView1<f64>) -> f64 {
     tree[k].value
 }
 
+/// The loss boosting minimises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Objective {
+    /// Log loss of a binary event; the raw score is the log-odds.
+    Logistic,
+    /// Squared error of a real target; the raw score is the prediction.
+    Squared,
+    /// Poisson deviance of a non-negative amount; the raw score is the log of the expected amount. Each
+    /// leaf's Newton step is capped at [`POISSON_MAX_STEP`] before shrinkage, as a leaf of rows with small
+    /// predictions and large amounts would otherwise jump.
+    Poisson,
+}
+
+/// The largest Newton step of a Poisson leaf (LightGBM's `max_delta_step` default for this loss).
+const POISSON_MAX_STEP: f64 = 0.7;
+
+impl Objective {
+    /// The starting score: the log-odds of the weighted event rate, or the weighted mean.
+    fn base(self, y: &[f64], weight: &dyn Fn(usize) -> f64) -> Result<f64, ModelError> {
+        let (mut sum, mut total) = (0.0, 0.0);
+        for (i, v) in y.iter().enumerate() {
+            total += weight(i);
+            sum += weight(i) * v;
+        }
+        match self {
+            Objective::Logistic if sum == 0.0 || sum == total => Err(ModelError::OneClass),
+            Objective::Logistic => Ok((sum / (total - sum)).ln()),
+            Objective::Squared => Ok(sum / total),
+            Objective::Poisson if sum <= 0.0 => {
+                Err(ModelError::InvalidParams { reason: "a Poisson target must have a positive mean".into() })
+            }
+            Objective::Poisson => Ok((sum / total).ln()),
+        }
+    }
+
+    /// The largest Newton step of a leaf, before shrinkage.
+    fn max_step(self) -> f64 {
+        match self {
+            Objective::Poisson => POISSON_MAX_STEP,
+            Objective::Logistic | Objective::Squared => f64::INFINITY,
+        }
+    }
+
+    /// The gradient and hessian of the loss of one row at `score`.
+    fn derivatives(self, score: f64, y: f64, w: f64) -> (f64, f64) {
+        match self {
+            Objective::Logistic => {
+                let prob = sigmoid(score);
+                (w * (prob - y), w * (prob * (1.0 - prob)).max(1e-12))
+            }
+            Objective::Squared => (w * (score - y), w),
+            Objective::Poisson => {
+                let mu = score.exp();
+                (w * (mu - y), w * mu.max(1e-12))
+            }
+        }
+    }
+
+    /// The loss of one row at `score`.
+    fn loss(self, score: f64, y: f64) -> f64 {
+        match self {
+            Objective::Logistic => {
+                let prob = sigmoid(score).clamp(1e-12, 1.0 - 1e-12);
+                -(y * prob.ln() + (1.0 - y) * (1.0 - prob).ln())
+            }
+            Objective::Squared => (score - y) * (score - y),
+            Objective::Poisson => score.exp() - y * score,
+        }
+    }
+}
+
+/// Checked params boosting the squared error of a real target (`params.regression()`) or the Poisson
+/// deviance of an amount (`params.poisson()`, the amount model) instead of the logistic loss, optionally
+/// stopping early on a held-out set ([`Regression::with_validation`]). The fitted [`Gbdt`]'s raw score is
+/// then the prediction itself, or its logarithm.
+pub struct Regression<'v> {
+    params: &'v GbdtValidParams,
+    valid: Option<(ArrayView2<'v, f64>, ArrayView1<'v, f64>)>,
+    objective: Objective,
+}
+
+impl GbdtValidParams {
+    /// These params, boosting the squared error of a real target.
+    pub fn regression(&self) -> Regression<'_> {
+        Regression { params: self, valid: None, objective: Objective::Squared }
+    }
+
+    /// These params, boosting the Poisson deviance of a non-negative amount (a count, or yuan): the raw
+    /// score is the log of the expected amount, so `exp(raw)` is the mean itself.
+    pub fn poisson(&self) -> Regression<'_> {
+        Regression { params: self, valid: None, objective: Objective::Poisson }
+    }
+}
+
+impl<'v> Regression<'v> {
+    /// Stops early on the held-out `valid` dataset (its mean loss).
+    pub fn with_validation<D: Data<Elem = f64>, T: AsSingleTargets<Elem = f64>>(
+        self,
+        valid: &'v DatasetBase<ArrayBase<D, Ix2>, T>,
+    ) -> Regression<'v> {
+        Regression { valid: Some((valid.records().view(), valid.as_single_targets())), ..self }
+    }
+}
+
+impl<D: Data<Elem = f64>, T: AsSingleTargets<Elem = f64>> Fit<ArrayBase<D, Ix2>, T, ModelError> for Regression<'_> {
+    type Object = Stopped;
+
+    /// Boosts on the dataset's rows, targets and sample weights (recording the held-out loss when given).
+    fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, T>) -> Result<Stopped, ModelError> {
+        let y: Vec<f64> = dataset.as_single_targets().to_vec();
+        if y.iter().any(|v| !v.is_finite() || (self.objective == Objective::Poisson && *v < 0.0)) {
+            return Err(ModelError::InvalidParams {
+                reason: "a regression target is not a finite number (or, for Poisson, is negative)".into(),
+            });
+        }
+        let valid = match self.valid {
+            Some((vx, vy)) => {
+                check_finite(vx)?;
+                Some((vx, vy.to_vec()))
+            }
+            None => None,
+        };
+        boost_objective(self.params, dataset, &y, valid, self.objective)
+    }
+}
+
 /// Second-order boosting of the logistic loss on `dataset`, recording the mean log loss on `valid` after
 /// every round when given (and stopping after `patience` rounds without a better one).
 fn boost<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>>(
@@ -534,8 +662,35 @@ fn boost<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>>(
     dataset: &DatasetBase<ArrayBase<D, Ix2>, T>,
     valid: Option<(ArrayView2<f64>, ArrayView1<bool>)>,
 ) -> Result<Stopped, ModelError> {
+    let as_f64 = |v: &bool| f64::from(u8::from(*v));
+    let y: Vec<f64> = dataset.as_single_targets().iter().map(as_f64).collect();
+    let valid = valid.map(|(vx, vy)| (vx, vy.iter().map(as_f64).collect()));
+    boost_objective(params, dataset, &y, valid, Objective::Logistic)
+}
+
+/// Histogram-binned features: each feature's bin edges and every row's bin per feature (row-major).
+fn binned(x: ArrayView2<f64>, max_bins: usize) -> (Vec<Vec<f64>>, Vec<u8>) {
+    let (n, p) = x.dim();
+    let edges = bin_edges(x, max_bins);
+    let mut bins = vec![0u8; n * p];
+    for i in 0..n {
+        for j in 0..p {
+            bins[i * p + j] = bin_of(&edges[j], x[(i, j)]) as u8;
+        }
+    }
+    (edges, bins)
+}
+
+/// Second-order boosting of `objective` on the dataset's rows with targets `y` (0/1 for an event), recording
+/// the mean loss on `valid` after every round when given.
+fn boost_objective<D: Data<Elem = f64>, T>(
+    params: &GbdtValidParams,
+    dataset: &DatasetBase<ArrayBase<D, Ix2>, T>,
+    y: &[f64],
+    valid: Option<(ArrayView2<f64>, Vec<f64>)>,
+    objective: Objective,
+) -> Result<Stopped, ModelError> {
     let x = dataset.records().view();
-    let y = dataset.as_single_targets();
     let (n, p) = x.dim();
     if n == 0 || y.len() != n {
         return Err(ModelError::EmptyTrainingSet);
@@ -546,44 +701,34 @@ fn boost<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>>(
     check_finite(x)?;
     let sample_weights = dataset.weights();
     let weight = |i: usize| sample_weights.map_or(1.0, |w| f64::from(w[i]));
-    let (mut pos, mut total) = (0.0, 0.0);
-    for i in 0..n {
-        total += weight(i);
-        if y[i] {
-            pos += weight(i);
-        }
-    }
-    if pos == 0.0 || pos == total {
-        return Err(ModelError::OneClass);
-    }
-    let base = (pos / (total - pos)).ln();
-    let edges = bin_edges(x, params.max_bins);
-    let mut bins = vec![0u8; n * p];
-    for i in 0..n {
-        for j in 0..p {
-            bins[i * p + j] = bin_of(&edges[j], x[(i, j)]) as u8;
-        }
-    }
+    let base = objective.base(y, &weight)?;
+    let (edges, bins) = binned(x, params.max_bins);
     let mut score = vec![base; n];
     let mut grad = vec![0.0; n];
     let mut hess = vec![0.0; n];
     let mut rng = SplitMix64::new(params.seed);
     let mut model = Gbdt { base_score: base, trees: Vec::with_capacity(params.trees), n_features: p };
-    let mut valid_score: Option<Vec<f64>> = valid.map(|(vx, _)| vec![base; vx.nrows()]);
+    let mut valid_score: Option<Vec<f64>> = valid.as_ref().map(|(vx, _)| vec![base; vx.nrows()]);
     let mut valid_loss = Vec::new();
     for _ in 0..params.trees {
         for i in 0..n {
-            let prob = sigmoid(score[i]);
-            let w = weight(i);
-            grad[i] = w * (prob - f64::from(u8::from(y[i])));
-            hess[i] = w * (prob * (1.0 - prob)).max(1e-12);
+            (grad[i], hess[i]) = objective.derivatives(score[i], y[i], weight(i));
         }
         let mut rows: Vec<u32> =
             (0..n as u32).filter(|_| params.row_fraction >= 1.0 || rng.uniform() < params.row_fraction).collect();
         let features: Vec<bool> =
             (0..p).map(|_| params.feature_fraction >= 1.0 || rng.uniform() < params.feature_fraction).collect();
-        let mut builder =
-            Builder { bins: &bins, p, edges: &edges, grad: &grad, hess: &hess, features, params, nodes: Vec::new() };
+        let mut builder = Builder {
+            bins: &bins,
+            p,
+            edges: &edges,
+            grad: &grad,
+            hess: &hess,
+            features,
+            params,
+            max_step: objective.max_step(),
+            nodes: Vec::new(),
+        };
         let hist = builder.histogram(&rows);
         builder.grow(&mut rows, hist);
         let tree = builder.nodes;
@@ -591,13 +736,12 @@ fn boost<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>>(
             *s += leaf_value(&tree, row);
         }
         model.trees.push(tree);
-        if let (Some((vx, vy)), Some(vs)) = (valid, valid_score.as_mut()) {
+        if let (Some((vx, vy)), Some(vs)) = (valid.as_ref(), valid_score.as_mut()) {
             let tree = model.trees.last().expect("just pushed");
             let mut loss = 0.0;
             for (i, row) in vx.rows().into_iter().enumerate() {
                 vs[i] += leaf_value(tree, row);
-                let prob = sigmoid(vs[i]).clamp(1e-12, 1.0 - 1e-12);
-                loss -= if vy[i] { prob.ln() } else { (1.0 - prob).ln() };
+                loss += objective.loss(vs[i], vy[i]);
             }
             valid_loss.push(loss / vx.nrows().max(1) as f64);
             // Early stopping: no better validation loss in the last `patience` rounds.
@@ -648,6 +792,39 @@ mod tests {
         let weights = Array1::from_iter(y.iter().map(|e| if *e { 0.0f32 } else { 1.0 }));
         let weighted = Dataset::new(x, y).with_weights(weights);
         assert!(matches!(params.fit(&weighted), Err(ModelError::OneClass)));
+    }
+
+    #[test]
+    fn poisson_boosting_learns_the_mean_amount_and_refuses_what_is_not_an_amount() {
+        // Amounts whose mean is 1,000 yuan times 2^(first feature), mostly zero: one row in four owes
+        // four times the mean, the rest nothing.
+        let n = 4_000;
+        let x = Array2::from_shape_fn((n, 2), |(i, j)| if j == 0 { (i % 5) as f64 } else { (i % 7) as f64 });
+        let mean = |i: usize| 1_000.0 * 2f64.powi((i % 5) as i32);
+        let y = Array1::from_iter((0..n).map(|i| if (i / 5) % 4 == 0 { 4.0 * mean(i) } else { 0.0 }));
+        let params = GbdtParams::default().trees(300).learning_rate(0.1).min_leaf_rows(20).check().unwrap();
+        let data = Dataset::new(x.clone(), y.clone());
+        let stopped = params.poisson().with_validation(&data).fit(&data).unwrap();
+        assert_eq!(stopped.valid_loss.len(), stopped.model.trees.len());
+        let model = stopped.model;
+        for i in 0..5 {
+            let predicted = model.raw_score(x.row(i)).exp();
+            assert!((predicted / mean(i) - 1.0).abs() < 0.05, "row {i}: {predicted} against {}", mean(i));
+        }
+        // Whatever the first steps, no prediction jumps past the amounts seen.
+        assert!(x.rows().into_iter().all(|r| model.raw_score(r).exp() < 4.0 * mean(4)));
+        // A negative amount, an amount that is not a number, or nothing owed at all is refused.
+        for bad in [-1.0, f64::NAN] {
+            let mut y = y.clone();
+            y[3] = bad;
+            let err = params.poisson().fit(&Dataset::new(x.clone(), y)).unwrap_err();
+            assert!(matches!(err, ModelError::InvalidParams { .. }), "{err}");
+        }
+        let zeros = Dataset::new(x.clone(), Array1::zeros(n));
+        assert!(matches!(params.poisson().fit(&zeros), Err(ModelError::InvalidParams { .. })));
+        // Squared error learns the same means without a link.
+        let squared = params.regression().fit(&data).unwrap().model;
+        assert!((squared.raw_score(x.row(2)) / mean(2) - 1.0).abs() < 0.05);
     }
 
     #[test]

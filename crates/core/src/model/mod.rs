@@ -7,6 +7,7 @@
 //! known at the cutoff; features never see past their own as-of date. Ranks follow the uncalibrated score,
 //! and the calibrated probability rises strictly with it, so a list sorted by probability orders as the ranks.
 
+pub mod amount;
 pub mod artifact;
 pub mod calibrate;
 pub mod gbdt;
@@ -24,9 +25,10 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{Date, RegionCode};
 use crate::features::{self, Alerts, EntityType, Feature, FeatureMatrix, Features};
 use crate::ingest::tables::Dataset;
-use crate::target::{audit_slice, labels_known_at, AuditSlice, Labels};
+use crate::target::{audit_slice, harm, labels_known_at, AuditSlice, Harms, Labels};
 use crate::worker_months::WorkerMonths;
 
+pub use amount::{AmountModel, Expected};
 pub use calibrate::Calibrator;
 pub use gbdt::{Gbdt, GbdtParams};
 pub use reasons::Reason;
@@ -184,6 +186,9 @@ pub struct EntityModel {
     /// The training panel's distributions of every feature and of the score, that runs measure drift
     /// against (none for a model saved before they were kept).
     pub drift_reference: Option<crate::drift::EntityReference>,
+    /// The amount at stake given an event (none for a model saved before it was kept, or trained on too
+    /// few events).
+    pub amount: Option<AmountModel>,
 }
 
 /// A trained model for both entity types.
@@ -304,6 +309,8 @@ pub struct PanelSlice {
     pub labels: Labels,
     /// The entities inspected at random in the horizon (the audit slice), as known at the cutoff.
     pub slice: AuditSlice,
+    /// The wages that went unpaid in the horizon and to how many workers, as known at the cutoff.
+    pub harm: Harms,
 }
 
 /// Computes the features of `dates` and their labels as known at `known_at`, two dates at a time.
@@ -319,6 +326,7 @@ pub fn panel(
             features: features::compute(ds, wm, t, horizon_days)?,
             labels: labels_known_at(ds, wm, t, horizon_days, known_at),
             slice: audit_slice(ds, t, horizon_days, known_at),
+            harm: harm(ds, wm, t, horizon_days, known_at),
         })
     };
     let half = dates.len().div_ceil(2);
@@ -474,7 +482,10 @@ fn train_entity(
     let (card_all, forest_all, _) = fit_both(&all_data, &card_params, &base_params.trees(trees).check()?, None)?;
     let learner = Learner { gbdt: forest_all, scorecard: card_all, gbdt_weight: best_w };
     let drift_reference = Some(drift_reference(&all_data, &learner, &calibrator, &features));
+    // 4. The amount at stake given an event, on the same dates: fitted on the earlier, judged on the later.
+    let amount = amount::train(fit, valid, t)?;
     Ok(EntityModel {
+        amount,
         entity_type: t,
         features,
         learner,
@@ -674,6 +685,9 @@ pub struct Scored {
     pub band: Band,
     pub reasons: Vec<Reason>,
     pub alerts: Alerts,
+    /// The expected unpaid wages and workers affected in the horizon: the probability times the amounts
+    /// given an event (none when the model has no amount model).
+    pub expected: Option<Expected>,
 }
 
 /// Scores every row of a feature matrix with the model of its entity type: the learner's prediction
@@ -682,6 +696,7 @@ pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs)
     let p = m.features.len();
     let x = ArrayView2::from_shape((m.rows(), p), &m.values).expect("rows times features");
     check_finite(x)?;
+    let usable = reasons::distinguishing(m);
     let score_rows = |rows: std::ops::Range<usize>| -> Vec<Scored> {
         let raw: Array1<f64> =
             model.learner.predict(&x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(rows.clone())));
@@ -698,8 +713,9 @@ pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs)
                     probability,
                     rank: 0,
                     band: bands.band(probability),
-                    reasons: reasons::top_reasons(m, i, &contributions, 3),
+                    reasons: reasons::top_reasons(m, i, &contributions, &usable, 3),
                     alerts: m.alerts[i],
+                    expected: model.amount.as_ref().map(|a| a.expected(x.row(i), probability)),
                 }
             })
             .collect()

@@ -180,12 +180,29 @@ fn related_feature(f: Feature) -> Option<Feature> {
     (f == Feature::OverdueUnpaidYuan).then_some(Feature::OverdueUnpaidToMonthlyWageBill)
 }
 
-/// The top `k` reasons of row `i` of `m`, from the features' contributions to its raw score. Texts are
-/// made on demand ([`Reason::texts`]): a batch of 100,000 scores needs only the codes.
-pub fn top_reasons(m: &FeatureMatrix, i: usize, contributions: &[f64], k: usize) -> Vec<Reason> {
+/// Which columns of `m` can tell its entities apart: not a season feature (the same for every entity of
+/// an as-of date by definition), and, where there are two rows or more, not constant over the matrix. A
+/// feature every entity of the date shares explains nothing about one of them, so it is never a reason.
+pub fn distinguishing(m: &FeatureMatrix) -> Vec<bool> {
+    let p = m.features.len();
+    let first = (m.rows() > 0).then(|| m.row(0));
+    m.features
+        .iter()
+        .enumerate()
+        .map(|(j, f)| {
+            let varies = m.rows() < 2 || (1..m.rows()).any(|i| m.values[i * p + j] != first.map_or(0.0, |r| r[j]));
+            f.def().group != "season" && varies
+        })
+        .collect()
+}
+
+/// The top `k` reasons of row `i` of `m`, from the features' contributions to its raw score, among the
+/// columns `usable` allows ([`distinguishing`]). Texts are made on demand ([`Reason::texts`]): a batch of
+/// 100,000 scores needs only the codes.
+pub fn top_reasons(m: &FeatureMatrix, i: usize, contributions: &[f64], usable: &[bool], k: usize) -> Vec<Reason> {
     let mut top: Vec<usize> = Vec::with_capacity(k + 1);
     for (j, &c) in contributions.iter().enumerate() {
-        if c <= 1e-6 {
+        if c <= 1e-6 || !usable[j] {
             continue;
         }
         let at = top.partition_point(|&t| contributions[t] >= c);
