@@ -548,10 +548,12 @@ fn watchlist_filters_order_and_pages_are_stable() {
         ("limit=100000", "limit"),
         ("cursor=zzz", "cursor"),
         ("limit=x", "query"),
+        ("rank_by=yuan", "rank_by"),
     ] {
         let r = check(&app, Some("admin"), "GET", &format!("/v1/watchlist?{query}"), None, 400);
         assert!(r.json()["message"].as_str().unwrap().contains(name), "{query}");
     }
+    check_rank_by_expected_harm(&app, &all);
     // An older run by id, and a cursor keeps its run even after a new one is published.
     let runs = app.get("/v1/runs", "admin");
     let older = runs["runs"][1]["run_id"].as_str().unwrap().to_string();
@@ -563,6 +565,36 @@ fn watchlist_filters_order_and_pages_are_stable() {
     let cursor = current["next_cursor"].as_str().unwrap().to_string();
     let r = check(&app, Some("admin"), "GET", &format!("/v1/watchlist?run={older}&cursor={cursor}"), None, 422);
     assert!(r.json()["message"].as_str().unwrap().contains("another run"));
+}
+
+/// Every row carries its expected harm; `rank_by=expected_harm` gives the same rows, employers then
+/// projects, each by expected unpaid wages (the rank breaking ties), through every page.
+fn check_rank_by_expected_harm(app: &App, by_probability: &[Value]) {
+    let yuan = |v: &Value| v["expected_unpaid_yuan"].as_f64();
+    for v in by_probability {
+        let (y, w) = (yuan(v).expect("expected harm"), v["expected_workers"].as_f64().expect("expected workers"));
+        assert!(y.is_finite() && y >= 0.0 && w.is_finite() && w >= 0.0, "{v}");
+    }
+    let by_harm = app.all_pages("rank_by=expected_harm", "admin");
+    assert_eq!(by_harm.len(), by_probability.len());
+    let ids = |rows: &[Value]| {
+        let mut v: Vec<String> = rows.iter().map(|r| r["entity_id"].as_str().unwrap().to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&by_harm), ids(by_probability));
+    for w in by_harm.windows(2) {
+        if w[0]["entity_type"] == w[1]["entity_type"] {
+            let (a, b) = (yuan(&w[0]).unwrap(), yuan(&w[1]).unwrap());
+            assert!(a > b || (a == b && w[0]["rank"].as_u64() < w[1]["rank"].as_u64()), "{} then {}", w[0], w[1]);
+        } else {
+            assert_eq!(
+                (w[0]["entity_type"].as_str(), w[1]["entity_type"].as_str()),
+                (Some("employer"), Some("project"))
+            );
+        }
+    }
+    assert_ne!(by_harm[0]["entity_id"], Value::Null);
 }
 
 fn urlencode(s: &str) -> String {
@@ -1192,12 +1224,32 @@ fn a_run_written_before_a_feature_existed_is_read_and_rescored_after() {
         writer.write(b).unwrap();
     }
     writer.close().unwrap();
+    // Its scores as written before expected harm was kept: read as not recorded.
+    let scores = runs::RunData::dir(&store, &record.run_id).join("scores.parquet");
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&scores).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    let keep: Vec<usize> = (0..batches[0].num_columns())
+        .filter(|&i| !batches[0].schema().field(i).name().starts_with("expected_"))
+        .collect();
+    assert_eq!(keep.len() + 2, batches[0].num_columns(), "scores carry expected yuan and workers");
+    let older: Vec<RecordBatch> = batches.iter().map(|b| b.project(&keep).unwrap()).collect();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&scores).unwrap(), older[0].schema(), None).unwrap();
+    for b in &older {
+        writer.write(b).unwrap();
+    }
+    writer.close().unwrap();
     // Read: the missing feature is not recorded (NaN), every other one is.
     let data = runs::RunData::load(&store, record).unwrap();
     let feature = wagewatch_core::features::Feature::HorizonDaysAfterFestival;
     let column = |t: wagewatch_core::features::EntityType| t.features().iter().position(|g| *g == feature).unwrap();
     assert!(data.rows.iter().all(|r| r.features[column(r.entity_type)].is_nan()));
     assert!(data.rows.iter().all(|r| r.features.iter().filter(|v| v.is_nan()).count() == 1));
+    assert!(data.rows.iter().all(|r| r.expected_unpaid_yuan.is_none() && r.expected_workers.is_none()));
     // And a re-score after it, which compares with it, publishes.
     let ds = load_strict(&f.data).unwrap().dataset;
     let wm = WorkerMonths::build(&ds);

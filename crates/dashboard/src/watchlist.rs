@@ -11,7 +11,7 @@ use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html::{band_chip, percent, url, Lang, Nav};
+use super::html::{band_chip, money, percent, url, Lang, Nav};
 use super::session::Viewer;
 use super::{entity_href, error_page, page, type_name};
 use wagewatch_core::features::EntityType;
@@ -44,18 +44,22 @@ pub(crate) struct PageQuery {
 enum SortKey {
     Rank,
     Score,
+    /// Expected unpaid wages: probability times the amount at stake given an event.
+    Harm,
     Name,
     Region,
     Change,
 }
 
 impl SortKey {
-    const ALL: [SortKey; 5] = [SortKey::Rank, SortKey::Score, SortKey::Name, SortKey::Region, SortKey::Change];
+    const ALL: [SortKey; 6] =
+        [SortKey::Rank, SortKey::Score, SortKey::Harm, SortKey::Name, SortKey::Region, SortKey::Change];
 
     fn code(self) -> &'static str {
         match self {
             SortKey::Rank => "rank",
             SortKey::Score => "score",
+            SortKey::Harm => "expected_harm",
             SortKey::Name => "name",
             SortKey::Region => "region",
             SortKey::Change => "change",
@@ -118,6 +122,11 @@ impl Listing {
     fn sorted<'a>(&self, mut rows: Vec<&'a RunRow>) -> Vec<&'a RunRow> {
         match self.sort {
             SortKey::Score => rows.sort_by(|a, b| a.score.total_cmp(&b.score).then(b.rank.cmp(&a.rank))),
+            // Expected unpaid wages, the rank breaking ties (and ordering rows without amounts).
+            SortKey::Harm => rows.sort_by(|a, b| {
+                let harm = |r: &RunRow| r.expected_unpaid_yuan.unwrap_or(0.0);
+                harm(a).total_cmp(&harm(b)).then(b.rank.cmp(&a.rank))
+            }),
             SortKey::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
             SortKey::Region => rows.sort_by_key(|r| (r.region, r.entity_type, r.rank)),
             SortKey::Change => rows.sort_by(|a, b| {
@@ -300,6 +309,7 @@ fn table(shown: &[&RunRow], listing: &Listing, qs: &str, lang: Lang) -> Markup {
                 (head(SortKey::Region, lang.t("地区", "Region"), false))
                 th scope="col" { (lang.t("等级", "Band")) }
                 (head(SortKey::Score, lang.t("风险概率", "Probability"), true))
+                (head(SortKey::Harm, lang.t("预计欠薪", "Expected unpaid"), true))
                 (head(SortKey::Change, lang.t("较上次", "Change"), true))
                 th scope="col" { (lang.t("主要原因", "Top reasons")) }
                 th scope="col" { (lang.t("预警", "Alerts")) }
@@ -314,6 +324,15 @@ fn table(shown: &[&RunRow], listing: &Listing, qs: &str, lang: Lang) -> Markup {
                         td { (r.region) }
                         td { (band_chip(r.band, lang)) }
                         td class="num" { (percent(r.score)) }
+                        td class="num" {
+                            @match (r.expected_unpaid_yuan, r.expected_workers) {
+                                (Some(yuan), Some(workers)) => {
+                                    (money(yuan, lang)) br;
+                                    small class="meta" { (format!("{workers:.1}")) " " (lang.t("人", "workers")) }
+                                }
+                                _ => { "–" }
+                            }
+                        }
                         td class="num" { (change_cell(r, lang)) }
                         td {
                             @for (i, x) in r.reasons.iter().enumerate() {

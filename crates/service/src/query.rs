@@ -165,6 +165,17 @@ impl Filter {
     }
 }
 
+/// The order a watchlist is read in, within each entity type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RankBy {
+    /// The model's rank (the probability of an event), as the run stores its rows.
+    #[default]
+    Probability,
+    /// Expected unpaid wages (probability times the amount at stake given an event), highest first; the
+    /// rank breaks ties and orders rows the run has no amounts for.
+    ExpectedHarm,
+}
+
 /// One page of a filtered run: positions of its rows in the run, how many rows match in all, and the
 /// position the next page starts at, if there is one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,6 +196,37 @@ pub fn page(rows: &[RunRow], filter: &Filter, start: usize, limit: usize) -> Pag
 pub fn page_in_region(rows: &[RunRow], regions: &[RegionCode], filter: &Filter, start: usize, limit: usize) -> Page {
     let in_region = regions.iter().enumerate().filter(|(_, r)| filter.region.contains(**r)).map(|(i, _)| i);
     page_of(rows, in_region, filter, start, limit)
+}
+
+/// [`page_in_region`] in the order `rank_by` gives; the page's `next` is then an index into that order, which
+/// only the same `rank_by` reads back.
+pub fn page_ranked(
+    rows: &[RunRow],
+    regions: &[RegionCode],
+    filter: &Filter,
+    rank_by: RankBy,
+    start: usize,
+    limit: usize,
+) -> Page {
+    if rank_by == RankBy::Probability {
+        return page_in_region(rows, regions, filter, start, limit);
+    }
+    let mut order: Vec<usize> = regions
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| filter.region.contains(**r) && filter.matches(&rows[*i]))
+        .map(|(i, _)| i)
+        .collect();
+    let harm = |i: usize| rows[i].expected_unpaid_yuan.unwrap_or(0.0);
+    order.sort_by(|&a, &b| {
+        (rows[a].entity_type.cmp(&rows[b].entity_type))
+            .then(harm(b).total_cmp(&harm(a)))
+            .then(rows[a].rank.cmp(&rows[b].rank))
+    });
+    let total = order.len();
+    let positions: Vec<usize> = order.into_iter().skip(start).take(limit).collect();
+    let next = (start.saturating_add(limit) < total).then_some(start + limit);
+    Page { positions, total, next }
 }
 
 /// The page over the candidate positions (ascending) that pass the filter.

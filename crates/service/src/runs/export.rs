@@ -56,7 +56,7 @@ impl ExportFormat {
 }
 
 /// The exported columns: machine name (CSV, Parquet) and Chinese header (Excel).
-pub const COLUMNS: [(&str, &str); 15] = [
+pub const COLUMNS: [(&str, &str); 17] = [
     ("entity_type", "类型"),
     ("entity_id", "编号"),
     ("name", "名称"),
@@ -67,6 +67,8 @@ pub const COLUMNS: [(&str, &str); 15] = [
     ("reasons", "原因代码"),
     ("reasons_zh", "主要原因"),
     ("reasons_en", "main reasons"),
+    ("expected_unpaid_yuan", "预计欠薪金额(元)"),
+    ("expected_workers", "预计涉及工人"),
     ("alerts", "预警规则"),
     ("sector", "行业"),
     ("previous_score", "上次概率"),
@@ -144,6 +146,8 @@ fn csv_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
                 reason_codes(r),
                 zh,
                 en,
+                r.expected_unpaid_yuan.map(|v| v.to_string()).unwrap_or_default(),
+                r.expected_workers.map(|v| v.to_string()).unwrap_or_default(),
                 r.alerts.to_string(),
                 r.sector.code().to_string(),
                 r.previous_score.map(|s| s.to_string()).unwrap_or_default(),
@@ -172,6 +176,8 @@ fn parquet_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
         ("reasons", s(rows.iter().map(|r| Some(reason_codes(r))).collect())),
         ("reasons_zh", s(texts.iter().map(|t| Some(t.0.clone())).collect())),
         ("reasons_en", s(texts.iter().map(|t| Some(t.1.clone())).collect())),
+        ("expected_unpaid_yuan", Arc::new(rows.iter().map(|r| r.expected_unpaid_yuan).collect::<Float64Array>())),
+        ("expected_workers", Arc::new(rows.iter().map(|r| r.expected_workers).collect::<Float64Array>())),
         ("alerts", s(rows.iter().map(|r| Some(r.alerts.to_string())).collect())),
         ("sector", s(rows.iter().map(|r| Some(r.sector.code().to_string())).collect())),
         ("previous_score", Arc::new(rows.iter().map(|r| r.previous_score).collect::<Float64Array>()) as ArrayRef),
@@ -189,6 +195,8 @@ fn xlsx_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
     sheet.set_name("风险名单").map_err(enc)?;
     let bold = Format::new().set_bold();
     let percent = Format::new().set_num_format("0.0%");
+    let yuan = Format::new().set_num_format("#,##0");
+    let workers = Format::new().set_num_format("0.0");
     for (c, (_, zh)) in COLUMNS.iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, *zh, &bold).map_err(enc)?;
     }
@@ -205,17 +213,23 @@ fn xlsx_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
         sheet.write_string(row, 7, reason_codes(r)).map_err(enc)?;
         sheet.write_string(row, 8, zh).map_err(enc)?;
         sheet.write_string(row, 9, en).map_err(enc)?;
-        sheet.write_string(row, 10, r.alerts.to_string()).map_err(enc)?;
-        sheet.write_string(row, 11, r.sector.code()).map_err(enc)?;
+        if let Some(v) = r.expected_unpaid_yuan {
+            sheet.write_number_with_format(row, 10, v, &yuan).map_err(enc)?;
+        }
+        if let Some(v) = r.expected_workers {
+            sheet.write_number_with_format(row, 11, v, &workers).map_err(enc)?;
+        }
+        sheet.write_string(row, 12, r.alerts.to_string()).map_err(enc)?;
+        sheet.write_string(row, 13, r.sector.code()).map_err(enc)?;
         if let Some(p) = r.previous_score {
-            sheet.write_number_with_format(row, 12, p, &percent).map_err(enc)?;
+            sheet.write_number_with_format(row, 14, p, &percent).map_err(enc)?;
         }
         if let Some(b) = r.previous_band {
-            sheet.write_string(row, 13, band_zh(b)).map_err(enc)?;
+            sheet.write_string(row, 15, band_zh(b)).map_err(enc)?;
         }
-        sheet.write_string(row, 14, if r.new_on_list { "是" } else { "否" }).map_err(enc)?;
+        sheet.write_string(row, 16, if r.new_on_list { "是" } else { "否" }).map_err(enc)?;
     }
-    for (c, width) in [8, 20, 30, 10, 12, 8, 8, 40, 60, 60, 30, 14, 10, 8, 8].iter().enumerate() {
+    for (c, width) in [8, 20, 30, 10, 12, 8, 8, 40, 60, 60, 16, 12, 30, 14, 10, 8, 8].iter().enumerate() {
         sheet.set_column_width(c as u16, *width).map_err(enc)?;
     }
     sheet.set_freeze_panes(1, 0).map_err(enc)?;

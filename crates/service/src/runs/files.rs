@@ -67,6 +67,14 @@ fn col<'a, T: 'static>(batch: &'a RecordBatch, name: &str, path: &Path) -> Resul
     })
 }
 
+/// A typed column of a batch that older files do not have: `None` when absent, an error when of another type.
+fn optional_col<'a, T: 'static>(batch: &'a RecordBatch, name: &str, path: &Path) -> Result<Option<&'a T>, RunError> {
+    match batch.column_by_name(name) {
+        None => Ok(None),
+        Some(_) => col::<T>(batch, name, path).map(Some),
+    }
+}
+
 fn opt_str(a: &StringArray, i: usize) -> Option<&str> {
     a.is_valid(i).then(|| a.value(i))
 }
@@ -86,6 +94,8 @@ pub fn write_scores(path: &Path, rows: &[RunRow]) -> Result<(), RunError> {
         ("rank".into(), Arc::new(rows.iter().map(|r| r.rank).collect::<UInt32Array>())),
         ("band".into(), strings(rows.iter().map(|r| Some(r.band.code())))),
         ("reasons".into(), Arc::new(rows.iter().map(|r| Some(codes(r))).collect::<StringArray>())),
+        ("expected_unpaid_yuan".into(), floats(rows.iter().map(|r| r.expected_unpaid_yuan))),
+        ("expected_workers".into(), floats(rows.iter().map(|r| r.expected_workers))),
         ("alerts".into(), Arc::new(rows.iter().map(|r| Some(r.alerts.to_string())).collect::<StringArray>())),
         ("raw_score".into(), floats(rows.iter().map(|r| Some(r.raw_score)))),
         ("name".into(), strings(rows.iter().map(|r| Some(r.name.as_str())))),
@@ -132,6 +142,9 @@ pub fn read_scores(path: &Path) -> Result<Vec<RunRow>, RunError> {
         let new_on_list = col::<BooleanArray>(&batch, "new_on_list", path)?;
         let gc = col::<StringArray>(&batch, "general_contractor_id", path)?;
         let owner = col::<StringArray>(&batch, "owner_id", path)?;
+        // Runs published before expected harm was kept have no such columns: read as not recorded.
+        let expected_yuan = optional_col::<Float64Array>(&batch, "expected_unpaid_yuan", path)?;
+        let expected_workers = optional_col::<Float64Array>(&batch, "expected_workers", path)?;
         let mut slots = Vec::new();
         for k in 1..=REASON_SLOTS {
             slots.push((
@@ -169,6 +182,8 @@ pub fn read_scores(path: &Path) -> Result<Vec<RunRow>, RunError> {
                 rank: rank.value(i),
                 band: Band::parse(band.value(i)).ok_or_else(|| bad(i, "band"))?,
                 reasons,
+                expected_unpaid_yuan: expected_yuan.and_then(|c| opt_f64(c, i)),
+                expected_workers: expected_workers.and_then(|c| opt_f64(c, i)),
                 alerts: alert_set,
                 previous_score: opt_f64(prev_score, i),
                 previous_band: opt_str(prev_band, i)

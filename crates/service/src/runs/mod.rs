@@ -134,6 +134,10 @@ pub struct RunRow {
     pub rank: u32,
     pub band: Band,
     pub reasons: Vec<Reason>,
+    /// The expected unpaid wages (yuan) and workers affected in the horizon; none when the model has no
+    /// amount model, or the run was published before they were kept.
+    pub expected_unpaid_yuan: Option<f64>,
+    pub expected_workers: Option<f64>,
     pub alerts: features::Alerts,
     /// The score and band in the previous run, if the entity was in it.
     pub previous_score: Option<f64>,
@@ -163,6 +167,8 @@ impl RunRow {
             rank: 1,
             band,
             reasons: Vec::new(),
+            expected_unpaid_yuan: None,
+            expected_workers: None,
             alerts: features::Alerts::default(),
             previous_score: None,
             previous_band: None,
@@ -726,6 +732,8 @@ fn build_rows(ds: &Dataset, feats: &features::Features, scored: &[model::Scored]
                 rank: s.rank,
                 band: s.band,
                 reasons: s.reasons.clone(),
+                expected_unpaid_yuan: s.expected.map(|e| (e.unpaid_yuan * 100.0).round() / 100.0),
+                expected_workers: s.expected.map(|e| (e.workers * 100.0).round() / 100.0),
                 alerts: s.alerts,
                 previous_score: None,
                 previous_band: None,

@@ -72,6 +72,11 @@ pub struct WatchlistItem {
     pub band: String,
     /// The top contributing factors, `;`-separated codes.
     pub reasons: String,
+    /// Expected unpaid wages in the horizon, yuan: the probability times the amount at stake given an
+    /// event. Absent when the run's model has no amount model.
+    pub expected_unpaid_yuan: Option<f64>,
+    /// Expected number of workers owed wages in the horizon, likewise.
+    pub expected_workers: Option<f64>,
     pub name: String,
     pub sector: String,
     pub kind: Option<String>,
@@ -107,6 +112,8 @@ impl WatchlistItem {
             rank: r.rank,
             band: r.band.code().to_string(),
             reasons: r.reasons.iter().map(|x| x.code()).collect::<Vec<_>>().join(";"),
+            expected_unpaid_yuan: r.expected_unpaid_yuan,
+            expected_workers: r.expected_workers,
             name: r.name.clone(),
             sector: r.sector.code().to_string(),
             kind: r.kind.map(|k| k.code().to_string()),
@@ -274,6 +281,26 @@ pub struct WatchlistQuery {
     /// Rows per page (default 50; the maximum is the server's `max_page`, 500 by default).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
+    /// `probability` (the default: the model's rank) or `expected_harm` (expected unpaid wages, highest
+    /// first). A cursor is read in the order it was made in: keep `rank_by` when paging.
+    pub rank_by: Option<RankByCode>,
+}
+
+/// The order a watchlist is read in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RankByCode {
+    Probability,
+    ExpectedHarm,
+}
+
+impl From<RankByCode> for crate::query::RankBy {
+    fn from(c: RankByCode) -> crate::query::RankBy {
+        match c {
+            RankByCode::Probability => crate::query::RankBy::Probability,
+            RankByCode::ExpectedHarm => crate::query::RankBy::ExpectedHarm,
+        }
+    }
 }
 
 impl WatchlistQuery {

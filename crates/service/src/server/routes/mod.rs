@@ -32,7 +32,8 @@ not_writable (503).",
         crate::server::wire::SectorCode,
         crate::server::wire::KindCode,
         crate::server::wire::RoleCode,
-        crate::server::wire::ExportFormatCode
+        crate::server::wire::ExportFormatCode,
+        crate::server::wire::RankByCode
     )),
     tags(
         (name = "watchlist", description = "Ranked risk lists"),

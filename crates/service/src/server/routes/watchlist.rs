@@ -11,7 +11,7 @@ use crate::query::{self, Filter};
 use crate::runs::export::{self, ExportFormat};
 use crate::runs::RunRow;
 use crate::server::extract::ApiQuery;
-use crate::server::wire::{ErrorBody, ExportFormatCode, ExportQuery, WatchlistPage, WatchlistQuery};
+use crate::server::wire::{ErrorBody, ExportFormatCode, ExportQuery, RankByCode, WatchlistPage, WatchlistQuery};
 use crate::server::{ApiError, AppState, Caller};
 use crate::state::Role;
 
@@ -64,6 +64,13 @@ pub fn audit_filters(q: &WatchlistQuery) -> String {
     push("run", q.run.clone());
     push("cursor", q.cursor.clone());
     push("limit", q.limit.map(|l| l.to_string()));
+    push(
+        "rank_by",
+        q.rank_by.map(|r| match r {
+            RankByCode::Probability => "probability".to_string(),
+            RankByCode::ExpectedHarm => "expected_harm".to_string(),
+        }),
+    );
     parts.join("&")
 }
 
@@ -100,7 +107,8 @@ pub async fn list_watchlist(
     }
     let snapshot = state.snapshot();
     let view = state.run_view(&snapshot, q.run.as_deref().or(cursor.as_ref().map(|c| c.0.as_str()))).await?;
-    let page = query::page_in_region(&view.data.rows, &view.regions, &filter, cursor.map_or(0, |c| c.1), limit);
+    let rank_by = q.rank_by.map(Into::into).unwrap_or_default();
+    let page = query::page_ranked(&view.data.rows, &view.regions, &filter, rank_by, cursor.map_or(0, |c| c.1), limit);
     let items: Vec<_> = page.positions.iter().map(|&i| view.item_json(i)).collect();
     state.audit_read(&caller, "/v1/watchlist", audit_filters(&q), items.len() as u64).await?;
     let record = &view.data.record;
