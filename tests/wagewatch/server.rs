@@ -1201,9 +1201,27 @@ fn a_challenger_is_promoted_by_the_rule_and_rolled_back_audited() {
     assert_eq!(actions, ["rollback", "rollback", "promote", "promote"]);
 }
 
+/// Rewrites a Parquet file without the columns `drop` names, as an older wagewatch wrote it; returns how
+/// many were dropped.
+fn drop_columns(path: &Path, drop: impl Fn(&str) -> bool) -> usize {
+    use arrow_array::RecordBatch;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    let schema = batches[0].schema();
+    let keep: Vec<usize> = (0..schema.fields().len()).filter(|&i| !drop(schema.field(i).name())).collect();
+    let older: Vec<RecordBatch> = batches.iter().map(|b| b.project(&keep).unwrap()).collect();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), older[0].schema(), None).unwrap();
+    for b in &older {
+        writer.write(b).unwrap();
+    }
+    writer.close().unwrap();
+    schema.fields().len() - keep.len()
+}
+
 #[test]
 fn a_run_written_before_a_feature_existed_is_read_and_rescored_after() {
-    use arrow_array::RecordBatch;
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&f.state, dir.path());
@@ -1211,38 +1229,10 @@ fn a_run_written_before_a_feature_existed_is_read_and_rescored_after() {
     let record = store.latest_published().unwrap().unwrap();
     // The run's features as an older wagewatch wrote them: without the post-festival feature.
     let path = runs::RunData::dir(&store, &record.run_id).join("features.parquet");
-    let file = std::fs::File::open(&path).unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    let keep: Vec<usize> = (0..batches[0].num_columns())
-        .filter(|&i| batches[0].schema().field(i).name() != "horizon_days_after_festival")
-        .collect();
-    let older: Vec<RecordBatch> = batches.iter().map(|b| b.project(&keep).unwrap()).collect();
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), older[0].schema(), None).unwrap();
-    for b in &older {
-        writer.write(b).unwrap();
-    }
-    writer.close().unwrap();
+    assert_eq!(drop_columns(&path, |name| name == "horizon_days_after_festival"), 1);
     // Its scores as written before expected harm was kept: read as not recorded.
     let scores = runs::RunData::dir(&store, &record.run_id).join("scores.parquet");
-    let reader =
-        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&scores).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    let keep: Vec<usize> = (0..batches[0].num_columns())
-        .filter(|&i| !batches[0].schema().field(i).name().starts_with("expected_"))
-        .collect();
-    assert_eq!(keep.len() + 2, batches[0].num_columns(), "scores carry expected yuan and workers");
-    let older: Vec<RecordBatch> = batches.iter().map(|b| b.project(&keep).unwrap()).collect();
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&scores).unwrap(), older[0].schema(), None).unwrap();
-    for b in &older {
-        writer.write(b).unwrap();
-    }
-    writer.close().unwrap();
+    assert_eq!(drop_columns(&scores, |name| name.starts_with("expected_")), 2, "expected yuan and workers");
     // Read: the missing feature is not recorded (NaN), every other one is.
     let data = runs::RunData::load(&store, record).unwrap();
     let feature = wagewatch_core::features::Feature::HorizonDaysAfterFestival;
