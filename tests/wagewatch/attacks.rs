@@ -50,7 +50,7 @@ fn poison_names(file: &Path) {
 }
 
 /// A dashboard session of `caller`: signs in through the form, as the browser does.
-fn sign_in(app: &App, caller: &str) -> String {
+pub(crate) fn sign_in(app: &App, caller: &str) -> String {
     let reply = app.send(signin_request(&app.tokens[caller], &[("origin", "http://localhost")]));
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", String::from_utf8_lossy(&reply.body));
     let cookie = reply.headers["set-cookie"].to_str().unwrap().to_string();
@@ -69,7 +69,7 @@ fn signin_request(token: &str, headers: &[(&str, &str)]) -> Request<Body> {
 }
 
 /// A page fetched with a session cookie.
-fn page(app: &App, cookie: &str, uri: &str) -> Reply {
+pub(crate) fn page(app: &App, cookie: &str, uri: &str) -> Reply {
     app.send(Request::get(uri).header("cookie", cookie).body(Body::empty()).unwrap())
 }
 

@@ -311,6 +311,7 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     let err = model::score_matrix(&trained.employer, &broken, &BandCutoffs::default()).unwrap_err();
     assert!(matches!(err, model::ModelError::NonFinite { row: 1, column: 4 }), "{err}");
     check_reasons_tell_entities_apart(&feats, &a);
+    check_levers_are_counterfactuals(&trained, &feats);
     // Ranks are 1..n within each entity type.
     for t in EntityType::ALL {
         let mut ranks: Vec<u32> = a.iter().filter(|s| s.entity_type == t).map(|s| s.rank).collect();
@@ -746,4 +747,61 @@ fn check_reasons_tell_entities_apart(feats: &features::Features, scored: &[model
         }
     }
     assert!(given > 0, "some entity has a reason");
+}
+
+/// Every lever shown lowers the entity's probability by half a point or more, and is what the model gives
+/// the row with the measure applied: paying the overdue wages, re-scored here through `score_matrix` on a
+/// changed matrix, gives the same probability. A lever that does not apply is never shown, and only red
+/// and orange entities get levers.
+fn check_levers_are_counterfactuals(trained: &model::RiskModel, feats: &features::Features) {
+    use model::{Band, Lever};
+    let bands = BandCutoffs { red: 0.3, orange: 0.1, yellow: 0.05 };
+    let mut shown = 0;
+    for t in EntityType::ALL {
+        let m = feats.matrix(t);
+        let scored = model::score_matrix(trained.entity(t), m, &bands).unwrap();
+        let mut paid = m.clone();
+        let p = m.features.len();
+        for i in 0..m.rows() {
+            for f in [
+                Feature::OverdueUnpaidYuan,
+                Feature::OverdueUnpaidToMonthlyWageBill,
+                Feature::UnpaidRatio30d,
+                Feature::ShareWorkersUnpaid90d,
+                Feature::SiteOverdueUnpaidYuan,
+            ] {
+                if let Some(j) = m.features.iter().position(|g| *g == f) {
+                    paid.values[i * p + j] = 0.0;
+                }
+            }
+        }
+        let after_paying = model::score_matrix(trained.entity(t), &paid, &bands).unwrap();
+        for (i, s) in scored.iter().enumerate() {
+            if s.band > Band::Orange {
+                assert!(s.levers.is_empty(), "{t} {}: levers for a {:?} entity", s.entity, s.band);
+                continue;
+            }
+            assert!(s.levers.windows(2).all(|w| w[0].probability <= w[1].probability), "largest drop first");
+            for l in &s.levers {
+                assert!(l.probability <= s.probability - model::levers::MIN_DROP, "{t} {}: {l:?}", s.entity);
+                shown += 1;
+                match l.lever {
+                    Lever::PayOverdueWages => {
+                        let owed = m.get(i, Feature::OverdueUnpaidYuan).unwrap()
+                            + m.get(i, Feature::SiteOverdueUnpaidYuan).unwrap_or(0.0);
+                        assert!(owed > 0.0, "{t} {}: nothing overdue to pay", s.entity);
+                        assert!((l.probability - after_paying[i].probability).abs() < 1e-12, "{t} {}", s.entity);
+                    }
+                    Lever::LodgeDeposit if t == EntityType::Project => {
+                        assert_eq!(m.get(i, Feature::HasGuaranteeDeposit), Some(0.0), "already lodged");
+                    }
+                    Lever::OpenWageAccount if t == EntityType::Project => {
+                        assert_eq!(m.get(i, Feature::WageAccountOpened), Some(0.0), "already opened");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(shown > 0, "some red or orange entity has a measure that lowers its risk");
 }

@@ -602,6 +602,42 @@ fn urlencode(s: &str) -> String {
 }
 
 #[test]
+fn what_to_fix_is_shown_for_red_and_orange_entities_over_the_api_and_the_dashboard() {
+    let app = App::new();
+    let all = app.all_pages("", "admin");
+    let mut with_levers = Vec::new();
+    for v in &all {
+        let levers = v["levers"].as_array().unwrap();
+        if !["red", "orange"].contains(&v["band"].as_str().unwrap()) {
+            assert!(levers.is_empty(), "{v}");
+            continue;
+        }
+        let score = v["score"].as_f64().unwrap();
+        for l in levers {
+            assert!(l["score_after"].as_f64().unwrap() <= score - 0.005, "{l} against {score}");
+            let (zh, en) = (l["zh"].as_str().unwrap(), l["en"].as_str().unwrap());
+            assert!(zh.contains("->") && en.contains("->"), "{l}");
+            assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{zh}");
+        }
+        if !levers.is_empty() {
+            with_levers.push(v);
+        }
+    }
+    assert!(!with_levers.is_empty(), "some red or orange entity has a measure that lowers its risk");
+    // The entity's own page and detail carry the same measures.
+    let v = with_levers[0];
+    let (t, id) = (v["entity_type"].as_str().unwrap(), v["entity_id"].as_str().unwrap());
+    let detail = app.get(&format!("/v1/{t}s/{id}"), "admin");
+    assert_eq!(detail["levers"], v["levers"]);
+    assert_eq!(detail["expected_unpaid_yuan"], v["expected_unpaid_yuan"]);
+    let cookie = crate::attacks::sign_in(&app, "admin");
+    let html = String::from_utf8(crate::attacks::page(&app, &cookie, &format!("/entity/{t}/{id}")).body).unwrap();
+    assert!(html.contains("建议措施") && html.contains("id=\"levers\""), "{html}");
+    let first = v["levers"][0]["zh"].as_str().unwrap().replace('>', "&gt;");
+    assert!(html.contains(&first), "{first} missing from the page");
+}
+
+#[test]
 fn entity_pages_show_reasons_history_and_relations() {
     let app = App::new();
     let prj = app.entity("project", "000000", false);

@@ -56,6 +56,13 @@ async fn render(state: &AppState, viewer: &Viewer, t: EntityType, id: &str) -> R
                 div class="big" id="probability" { (percent(r.score)) }
             }
             div class="card" { div { (lang.t("排名", "Rank")) } div class="big" { (r.rank) } }
+            @if let (Some(yuan), Some(workers)) = (r.expected_unpaid_yuan, r.expected_workers) {
+                div class="card" {
+                    div { (lang.t("预计欠薪金额", "Expected unpaid wages")) }
+                    div class="big" id="expected-harm" { (money(yuan, lang)) }
+                    div class="meta" { (format!("{workers:.1}")) " " (lang.t("名工人", "workers")) }
+                }
+            }
             div class="card" { div { (lang.t("较上次", "Change")) } div class="big" { (change_cell(r, lang)) } }
         }
         h2 { (lang.t("主要原因", "Why this score")) }
@@ -63,6 +70,14 @@ async fn render(state: &AppState, viewer: &Viewer, t: EntityType, id: &str) -> R
             @for x in &r.reasons {
                 @let (zh, en) = x.texts();
                 li { (if lang == Lang::Zh { zh } else { en }) }
+            }
+        }
+        @let levers = r.lever_texts();
+        @if !levers.is_empty() {
+            h2 { (lang.t("建议措施", "What to fix")) }
+            p class="meta" { (lang.t("每项措施落实后重新评分的概率", "the probability re-scored with each measure applied")) }
+            ul class="levers" id="levers" {
+                @for (_, zh, en) in &levers { li { (if lang == Lang::Zh { zh } else { en }) } }
             }
         }
         h2 { (lang.t("预警规则", "Alerts")) }

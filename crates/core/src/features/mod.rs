@@ -27,6 +27,7 @@ pub use catalogue::{catalogue_lines, EntityType, Feature, FeatureDef};
 use chain::{chain_facts, ended_by, ChainFacts};
 use complaints::{complaint_facts, ComplaintAcc, ComplaintFacts};
 use inspections::{inspection_facts, InspectionAcc, InspectionFacts};
+pub use progress::overdue_progress_yuan;
 use progress::{progress_facts, ProgressFacts};
 use wages::{wage_facts, WageAcc, WageFacts};
 

@@ -64,6 +64,12 @@ impl ProgressFacts<'_> {
     }
 }
 
+/// Each project's progress payments 30 days or more overdue at `t` and unpaid, in yuan (what its owner owes).
+pub fn overdue_progress_yuan(ds: &Dataset, t: Date) -> Vec<f64> {
+    let facts = progress_facts(ds, t);
+    (0..ds.projects.len()).map(|p| facts.overdue(p) as f64 / 100.0).collect()
+}
+
 /// Walks the progress payments scheduled by T once, then sums them by owner over started projects.
 pub(super) fn progress_facts(ds: &Dataset, t: Date) -> ProgressFacts<'_> {
     let mut projects = vec![ProgressAcc::default(); ds.projects.len()];

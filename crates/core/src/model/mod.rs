@@ -11,6 +11,7 @@ pub mod amount;
 pub mod artifact;
 pub mod calibrate;
 pub mod gbdt;
+pub mod levers;
 pub mod reasons;
 pub mod scorecard;
 
@@ -31,6 +32,7 @@ use crate::worker_months::WorkerMonths;
 pub use amount::{AmountModel, Expected};
 pub use calibrate::Calibrator;
 pub use gbdt::{Gbdt, GbdtParams};
+pub use levers::{Lever, LeverEffect};
 pub use reasons::Reason;
 pub use scorecard::{Scorecard, ScorecardParams};
 
@@ -688,6 +690,9 @@ pub struct Scored {
     /// The expected unpaid wages and workers affected in the horizon: the probability times the amounts
     /// given an event (none when the model has no amount model).
     pub expected: Option<Expected>,
+    /// For an entity banded red or orange: the measures that would lower its probability, each with the
+    /// probability after it ([`levers::what_to_fix`]); empty for the other bands.
+    pub levers: Vec<LeverEffect>,
 }
 
 /// Scores every row of a feature matrix with the model of its entity type: the learner's prediction
@@ -705,6 +710,9 @@ pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs)
             .map(|(i, raw)| {
                 model.learner.contributions_into(x.row(i), &mut trees, &mut contributions);
                 let probability = model.calibrator.probability(raw);
+                let band = bands.band(probability);
+                let levers =
+                    if band <= Band::Orange { levers::what_to_fix(model, x.row(i), probability) } else { Vec::new() };
                 Scored {
                     entity_type: m.entity_type,
                     entity: m.entities[i],
@@ -712,10 +720,11 @@ pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs)
                     raw_score: raw,
                     probability,
                     rank: 0,
-                    band: bands.band(probability),
+                    band,
                     reasons: reasons::top_reasons(m, i, &contributions, &usable, 3),
                     alerts: m.alerts[i],
                     expected: model.amount.as_ref().map(|a| a.expected(x.row(i), probability)),
+                    levers,
                 }
             })
             .collect()

@@ -134,7 +134,8 @@ fn labels(f: Feature) -> (&'static str, &'static str) {
     }
 }
 
-fn money_zh(yuan: f64) -> String {
+/// Money in a Chinese text: 万元 from ten thousand yuan up, else 元.
+pub(crate) fn money_zh(yuan: f64) -> String {
     if yuan >= 10_000.0 {
         format!("{:.1} 万元", yuan / 10_000.0).replace(".0 万", " 万")
     } else {
@@ -142,7 +143,8 @@ fn money_zh(yuan: f64) -> String {
     }
 }
 
-fn money_en(yuan: f64) -> String {
+/// Money in an English text: thousands of yuan from a thousand up.
+pub(crate) fn money_en(yuan: f64) -> String {
     if yuan >= 1_000.0 {
         format!("{:.0}k yuan", yuan / 1_000.0)
     } else {

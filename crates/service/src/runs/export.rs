@@ -56,7 +56,7 @@ impl ExportFormat {
 }
 
 /// The exported columns: machine name (CSV, Parquet) and Chinese header (Excel).
-pub const COLUMNS: [(&str, &str); 17] = [
+pub const COLUMNS: [(&str, &str); 18] = [
     ("entity_type", "类型"),
     ("entity_id", "编号"),
     ("name", "名称"),
@@ -69,6 +69,7 @@ pub const COLUMNS: [(&str, &str); 17] = [
     ("reasons_en", "main reasons"),
     ("expected_unpaid_yuan", "预计欠薪金额(元)"),
     ("expected_workers", "预计涉及工人"),
+    ("levers_zh", "建议措施"),
     ("alerts", "预警规则"),
     ("sector", "行业"),
     ("previous_score", "上次概率"),
@@ -92,6 +93,12 @@ pub fn entity_type_zh(t: EntityType) -> &'static str {
         EntityType::Employer => "企业",
         EntityType::Project => "项目",
     }
+}
+
+/// The measures in Chinese, separated by `；` (an owner id is quoted, so it goes through
+/// [`spreadsheet_safe`] where a spreadsheet reads it).
+fn levers_zh(r: &RunRow) -> String {
+    r.lever_texts().into_iter().map(|(_, zh, _)| zh).collect::<Vec<_>>().join("；")
 }
 
 fn reason_codes(r: &RunRow) -> String {
@@ -148,6 +155,7 @@ fn csv_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
                 en,
                 r.expected_unpaid_yuan.map(|v| v.to_string()).unwrap_or_default(),
                 r.expected_workers.map(|v| v.to_string()).unwrap_or_default(),
+                levers_zh(r),
                 r.alerts.to_string(),
                 r.sector.code().to_string(),
                 r.previous_score.map(|s| s.to_string()).unwrap_or_default(),
@@ -178,6 +186,7 @@ fn parquet_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
         ("reasons_en", s(texts.iter().map(|t| Some(t.1.clone())).collect())),
         ("expected_unpaid_yuan", Arc::new(rows.iter().map(|r| r.expected_unpaid_yuan).collect::<Float64Array>())),
         ("expected_workers", Arc::new(rows.iter().map(|r| r.expected_workers).collect::<Float64Array>())),
+        ("levers_zh", s(rows.iter().map(|r| Some(levers_zh(r))).collect())),
         ("alerts", s(rows.iter().map(|r| Some(r.alerts.to_string())).collect())),
         ("sector", s(rows.iter().map(|r| Some(r.sector.code().to_string())).collect())),
         ("previous_score", Arc::new(rows.iter().map(|r| r.previous_score).collect::<Float64Array>()) as ArrayRef),
@@ -219,17 +228,18 @@ fn xlsx_bytes(rows: &[&RunRow]) -> Result<Vec<u8>, ExportError> {
         if let Some(v) = r.expected_workers {
             sheet.write_number_with_format(row, 11, v, &workers).map_err(enc)?;
         }
-        sheet.write_string(row, 12, r.alerts.to_string()).map_err(enc)?;
-        sheet.write_string(row, 13, r.sector.code()).map_err(enc)?;
+        sheet.write_string(row, 12, spreadsheet_safe(&levers_zh(r))).map_err(enc)?;
+        sheet.write_string(row, 13, r.alerts.to_string()).map_err(enc)?;
+        sheet.write_string(row, 14, r.sector.code()).map_err(enc)?;
         if let Some(p) = r.previous_score {
-            sheet.write_number_with_format(row, 14, p, &percent).map_err(enc)?;
+            sheet.write_number_with_format(row, 15, p, &percent).map_err(enc)?;
         }
         if let Some(b) = r.previous_band {
-            sheet.write_string(row, 15, band_zh(b)).map_err(enc)?;
+            sheet.write_string(row, 16, band_zh(b)).map_err(enc)?;
         }
-        sheet.write_string(row, 16, if r.new_on_list { "是" } else { "否" }).map_err(enc)?;
+        sheet.write_string(row, 17, if r.new_on_list { "是" } else { "否" }).map_err(enc)?;
     }
-    for (c, width) in [8, 20, 30, 10, 12, 8, 8, 40, 60, 60, 16, 12, 30, 14, 10, 8, 8].iter().enumerate() {
+    for (c, width) in [8, 20, 30, 10, 12, 8, 8, 40, 60, 60, 16, 12, 60, 30, 14, 10, 8, 8].iter().enumerate() {
         sheet.set_column_width(c as u16, *width).map_err(enc)?;
     }
     sheet.set_freeze_panes(1, 0).map_err(enc)?;

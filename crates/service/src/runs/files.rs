@@ -14,7 +14,7 @@ use parquet::file::properties::WriterProperties;
 use super::{Happened, Link, Relation, RunError, RunRow, TimelineEvent, WageMonth};
 use wagewatch_core::contract::{Date, EmployerKind, Money, Month, RegionCode, Sector};
 use wagewatch_core::features::{Alert, Alerts, EntityType, Feature};
-use wagewatch_core::model::{Band, Reason};
+use wagewatch_core::model::{Band, Lever, LeverEffect, Reason};
 
 pub const SCORES: &str = "scores.parquet";
 pub const FEATURES: &str = "features.parquet";
@@ -67,6 +67,23 @@ fn col<'a, T: 'static>(batch: &'a RecordBatch, name: &str, path: &Path) -> Resul
     })
 }
 
+/// Levers as stored: `code:probability` separated by `;`.
+fn lever_codes(levers: &[LeverEffect]) -> String {
+    levers.iter().map(|l| format!("{}:{}", l.lever.code(), l.probability)).collect::<Vec<_>>().join(";")
+}
+
+/// Levers read back; `None` when any item is not a lever with a probability in 0..1.
+fn parse_levers(text: &str) -> Option<Vec<LeverEffect>> {
+    text.split(';')
+        .filter(|t| !t.is_empty())
+        .map(|item| {
+            let (code, p) = item.split_once(':')?;
+            let probability: f64 = p.parse().ok().filter(|p| (0.0..=1.0).contains(p))?;
+            Some(LeverEffect { lever: Lever::parse(code)?, probability })
+        })
+        .collect()
+}
+
 /// A typed column of a batch that older files do not have: `None` when absent, an error when of another type.
 fn optional_col<'a, T: 'static>(batch: &'a RecordBatch, name: &str, path: &Path) -> Result<Option<&'a T>, RunError> {
     match batch.column_by_name(name) {
@@ -96,6 +113,8 @@ pub fn write_scores(path: &Path, rows: &[RunRow]) -> Result<(), RunError> {
         ("reasons".into(), Arc::new(rows.iter().map(|r| Some(codes(r))).collect::<StringArray>())),
         ("expected_unpaid_yuan".into(), floats(rows.iter().map(|r| r.expected_unpaid_yuan))),
         ("expected_workers".into(), floats(rows.iter().map(|r| r.expected_workers))),
+        ("levers".into(), Arc::new(rows.iter().map(|r| Some(lever_codes(&r.levers))).collect::<StringArray>())),
+        ("progress_overdue_yuan".into(), floats(rows.iter().map(|r| r.progress_overdue_yuan))),
         ("alerts".into(), Arc::new(rows.iter().map(|r| Some(r.alerts.to_string())).collect::<StringArray>())),
         ("raw_score".into(), floats(rows.iter().map(|r| Some(r.raw_score)))),
         ("name".into(), strings(rows.iter().map(|r| Some(r.name.as_str())))),
@@ -145,6 +164,8 @@ pub fn read_scores(path: &Path) -> Result<Vec<RunRow>, RunError> {
         // Runs published before expected harm was kept have no such columns: read as not recorded.
         let expected_yuan = optional_col::<Float64Array>(&batch, "expected_unpaid_yuan", path)?;
         let expected_workers = optional_col::<Float64Array>(&batch, "expected_workers", path)?;
+        let levers = optional_col::<StringArray>(&batch, "levers", path)?;
+        let progress_overdue = optional_col::<Float64Array>(&batch, "progress_overdue_yuan", path)?;
         let mut slots = Vec::new();
         for k in 1..=REASON_SLOTS {
             slots.push((
@@ -184,6 +205,11 @@ pub fn read_scores(path: &Path) -> Result<Vec<RunRow>, RunError> {
                 reasons,
                 expected_unpaid_yuan: expected_yuan.and_then(|c| opt_f64(c, i)),
                 expected_workers: expected_workers.and_then(|c| opt_f64(c, i)),
+                levers: match levers.and_then(|c| opt_str(c, i)) {
+                    Some(text) => parse_levers(text).ok_or_else(|| bad(i, "levers"))?,
+                    None => Vec::new(),
+                },
+                progress_overdue_yuan: progress_overdue.and_then(|c| opt_f64(c, i)),
                 alerts: alert_set,
                 previous_score: opt_f64(prev_score, i),
                 previous_band: opt_str(prev_band, i)

@@ -138,6 +138,11 @@ pub struct RunRow {
     /// amount model, or the run was published before they were kept.
     pub expected_unpaid_yuan: Option<f64>,
     pub expected_workers: Option<f64>,
+    /// For a red or orange entity, the measures that would lower its probability (建议措施), largest drop
+    /// first, each with the probability after it.
+    pub levers: Vec<model::LeverEffect>,
+    /// A project's progress payments 30+ days overdue at the as-of date, yuan (what its owner owes).
+    pub progress_overdue_yuan: Option<f64>,
     pub alerts: features::Alerts,
     /// The score and band in the previous run, if the entity was in it.
     pub previous_score: Option<f64>,
@@ -149,6 +154,33 @@ pub struct RunRow {
     pub owner_id: Option<String>,
     /// Feature values in the order of `entity_type.features()`.
     pub features: Vec<f64>,
+}
+
+impl RunRow {
+    /// The value of a feature of the row's entity type, if it has it.
+    pub fn feature(&self, f: Feature) -> Option<f64> {
+        self.entity_type.features().iter().position(|g| *g == f).and_then(|j| self.features.get(j).copied())
+    }
+
+    /// The levers as an inspector reads them (Chinese, English), each quoting what is owed and the drop.
+    pub fn lever_texts(&self) -> Vec<(model::LeverEffect, String, String)> {
+        self.levers
+            .iter()
+            .map(|effect| {
+                let (amount, owner) = match effect.lever {
+                    model::Lever::PayOverdueWages => {
+                        let own = self.feature(Feature::OverdueUnpaidYuan);
+                        let sites = self.feature(Feature::SiteOverdueUnpaidYuan);
+                        (own.into_iter().chain(sites).filter(|v| v.is_finite()).reduce(f64::max), None)
+                    }
+                    model::Lever::ClearProgressPayments => (self.progress_overdue_yuan, self.owner_id.as_deref()),
+                    _ => (None, None),
+                };
+                let (zh, en) = model::levers::lever_text(effect, self.score, amount, owner);
+                (*effect, zh, en)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +201,8 @@ impl RunRow {
             reasons: Vec::new(),
             expected_unpaid_yuan: None,
             expected_workers: None,
+            levers: Vec::new(),
+            progress_overdue_yuan: None,
             alerts: features::Alerts::default(),
             previous_score: None,
             previous_band: None,
@@ -690,6 +724,7 @@ fn measure_drift(
 
 /// Rows for every scored entity, employers then projects, each by rank.
 fn build_rows(ds: &Dataset, feats: &features::Features, scored: &[model::Scored]) -> Vec<RunRow> {
+    let progress = features::overdue_progress_yuan(ds, feats.employers.as_of);
     let mut position: HashMap<(EntityType, u32), usize> = HashMap::new();
     for t in EntityType::ALL {
         for (i, &e) in feats.matrix(t).entities.iter().enumerate() {
@@ -734,6 +769,8 @@ fn build_rows(ds: &Dataset, feats: &features::Features, scored: &[model::Scored]
                 reasons: s.reasons.clone(),
                 expected_unpaid_yuan: s.expected.map(|e| (e.unpaid_yuan * 100.0).round() / 100.0),
                 expected_workers: s.expected.map(|e| (e.workers * 100.0).round() / 100.0),
+                levers: s.levers.clone(),
+                progress_overdue_yuan: (s.entity_type == EntityType::Project).then(|| progress[e]),
                 alerts: s.alerts,
                 previous_score: None,
                 previous_band: None,

@@ -43,6 +43,28 @@ impl ReasonOut {
     }
 }
 
+/// A measure an inspector can order (建议措施), judged by re-scoring the entity with it applied.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeverOut {
+    /// `pay_overdue_wages`, `clear_progress_payments`, `lodge_deposit` or `open_wage_account`.
+    pub code: String,
+    /// The measure with what is owed and the drop, e.g. `清偿拖欠的工资 42 万元 (62% -> 41%)`.
+    pub zh: String,
+    pub en: String,
+    /// The probability the entity would have with the measure applied.
+    pub score_after: f64,
+}
+
+impl LeverOut {
+    /// The levers of a row, as an inspector reads them.
+    pub fn of_row(r: &RunRow) -> Vec<LeverOut> {
+        r.lever_texts()
+            .into_iter()
+            .map(|(e, zh, en)| LeverOut { code: e.lever.code().to_string(), zh, en, score_after: e.probability })
+            .collect()
+    }
+}
+
 /// A platform rule that fired.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AlertOut {
@@ -77,6 +99,9 @@ pub struct WatchlistItem {
     pub expected_unpaid_yuan: Option<f64>,
     /// Expected number of workers owed wages in the horizon, likewise.
     pub expected_workers: Option<f64>,
+    /// For red and orange entities: the measures that would lower the probability, largest drop first
+    /// (only those that lower it by half a point or more).
+    pub levers: Vec<LeverOut>,
     pub name: String,
     pub sector: String,
     pub kind: Option<String>,
@@ -114,6 +139,7 @@ impl WatchlistItem {
             reasons: r.reasons.iter().map(|x| x.code()).collect::<Vec<_>>().join(";"),
             expected_unpaid_yuan: r.expected_unpaid_yuan,
             expected_workers: r.expected_workers,
+            levers: LeverOut::of_row(r),
             name: r.name.clone(),
             sector: r.sector.code().to_string(),
             kind: r.kind.map(|k| k.code().to_string()),
@@ -408,6 +434,11 @@ pub struct EntityDetail {
     pub band_change: String,
     pub new_on_list: bool,
     pub reasons: Vec<ReasonOut>,
+    /// Expected unpaid wages (yuan) and workers affected in the horizon.
+    pub expected_unpaid_yuan: Option<f64>,
+    pub expected_workers: Option<f64>,
+    /// What to fix (建议措施), for red and orange entities.
+    pub levers: Vec<LeverOut>,
     pub alerts: Vec<AlertOut>,
     pub key_features: Vec<FeatureOut>,
     /// Newest first, across the kept runs.

@@ -11,7 +11,7 @@ use crate::query::KEY_FEATURES;
 use crate::runs::Relation;
 use crate::server::extract::ApiQuery;
 use crate::server::wire::{
-    band_change, AlertOut, EntityDetail, ErrorBody, FeatureOut, HistoryPoint, ReasonOut, RelatedOut,
+    band_change, AlertOut, EntityDetail, ErrorBody, FeatureOut, HistoryPoint, LeverOut, ReasonOut, RelatedOut,
 };
 use crate::server::{ApiError, AppState, Caller};
 use wagewatch_core::features::EntityType;
@@ -107,6 +107,9 @@ async fn detail(
         band_change: band_change(row.band, row.previous_band).to_string(),
         new_on_list: row.new_on_list,
         reasons: row.reasons.iter().map(ReasonOut::from_reason).collect(),
+        expected_unpaid_yuan: row.expected_unpaid_yuan,
+        expected_workers: row.expected_workers,
+        levers: LeverOut::of_row(row),
         alerts: row.alerts.iter().map(AlertOut::from_alert).collect(),
         key_features,
         history,
