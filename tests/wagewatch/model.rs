@@ -409,7 +409,7 @@ fn backtest_and_watchlist_follow_the_contract() {
     // The watchlist: the contract's columns, ranks 1..n within each type, scores in 0..1, known bands.
     let csv = std::fs::read_to_string(out.path().join("watchlists/watchlist_2025-12-01.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next().unwrap(), "entity_type,entity_id,region_code,score,rank,band,reasons,expected_unpaid_yuan,expected_workers,alerts,raw_score");
+    assert_eq!(lines.next().unwrap(), "entity_type,entity_id,region_code,score,rank,band,reasons,expected_unpaid_yuan,expected_workers,levers,alerts,raw_score");
     let mut ranks: std::collections::HashMap<String, Vec<u32>> = Default::default();
     let mut by_rank: std::collections::HashMap<String, Vec<(u32, f64)>> = Default::default();
     for line in lines {

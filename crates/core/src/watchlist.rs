@@ -1,6 +1,7 @@
 //! The watchlist file the contract asks for: one row per scored entity with entity_type, entity_id,
 //! region_code, score, rank, band and reasons (`;`-separated codes), then the expected unpaid wages and
-//! workers affected, the rule alerts and the raw score, written
+//! workers affected, the measures that would lower a red or orange entity's risk, the rule alerts and the
+//! raw score, written
 //! as CSV or Parquet (by the file's extension) under a temporary name and renamed when complete.
 
 use std::fs;
@@ -40,9 +41,9 @@ fn ordered(scored: &[Scored]) -> Vec<&Scored> {
     rows
 }
 
-/// The columns after the contract's: the expected harm (empty when the model has none), the platforms'
-/// rule alerts and the raw score.
-const COLUMNS: [&str; 11] = [
+/// The contract's columns, then the expected harm (empty when the model has none), the levers, the
+/// platforms' rule alerts and the raw score.
+const COLUMNS: [&str; 12] = [
     "entity_type",
     "entity_id",
     "region_code",
@@ -52,6 +53,7 @@ const COLUMNS: [&str; 11] = [
     "reasons",
     "expected_unpaid_yuan",
     "expected_workers",
+    "levers",
     "alerts",
     "raw_score",
 ];
@@ -81,6 +83,11 @@ pub fn write(ds: &Dataset, scored: &[Scored], path: &Path) -> Result<(), Watchli
     fs::rename(&tmp, path).map_err(io)
 }
 
+/// The measures that would lower a red or orange entity's risk, `code:probability after`, `;`-separated.
+fn levers(s: &Scored) -> String {
+    s.levers.iter().map(|l| format!("{}:{}", l.lever.code(), l.probability)).collect::<Vec<_>>().join(";")
+}
+
 fn reasons(s: &Scored) -> String {
     s.reasons.iter().map(|r| r.code()).collect::<Vec<_>>().join(";")
 }
@@ -101,6 +108,7 @@ fn write_csv(ds: &Dataset, rows: &[&Scored], tmp: &Path) -> Result<fs::File, Box
             reasons(s),
             opt(yuan),
             opt(workers),
+            levers(s),
             s.alerts.to_string(),
             format!("{}", s.raw_score),
         ])?;
@@ -111,7 +119,7 @@ fn write_csv(ds: &Dataset, rows: &[&Scored], tmp: &Path) -> Result<fs::File, Box
 fn write_parquet(ds: &Dataset, rows: &[&Scored], tmp: &Path) -> Result<fs::File, Box<dyn std::error::Error>> {
     let text = |v: Vec<String>| Arc::new(StringArray::from(v)) as ArrayRef;
     let floats = |v: Vec<Option<f64>>| Arc::new(Float64Array::from(v)) as ArrayRef;
-    let columns: [ArrayRef; 11] = [
+    let columns: [ArrayRef; 12] = [
         text(rows.iter().map(|s| s.entity_type.code().to_string()).collect()),
         text(rows.iter().map(|s| entity_id(ds, s).to_string()).collect()),
         text(rows.iter().map(|s| s.region.to_string()).collect()),
@@ -121,6 +129,7 @@ fn write_parquet(ds: &Dataset, rows: &[&Scored], tmp: &Path) -> Result<fs::File,
         text(rows.iter().map(|s| reasons(s)).collect()),
         floats(rows.iter().map(|s| expected(s).0).collect()),
         floats(rows.iter().map(|s| expected(s).1).collect()),
+        text(rows.iter().map(|s| levers(s)).collect()),
         text(rows.iter().map(|s| s.alerts.to_string()).collect()),
         floats(rows.iter().map(|s| Some(s.raw_score)).collect()),
     ];
