@@ -245,6 +245,20 @@ impl App {
         }
     }
 
+    /// Every alert a caller gets for a query, through all pages (newest first).
+    fn all_alerts(&self, query: &str, caller: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut uri = format!("/v1/alerts?{query}&limit=7");
+        loop {
+            let page = self.get(&uri, caller);
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_i64() {
+                Some(c) => uri = format!("/v1/alerts?{query}&limit=7&cursor={c}"),
+                None => return items,
+            }
+        }
+    }
+
     /// An entity id of a type in a district (or outside it).
     pub fn entity(&self, entity_type: &str, in_district: &str, inside: bool) -> String {
         let page = self.get(&format!("/v1/watchlist?entity_type={entity_type}&limit=500"), "admin");
@@ -337,6 +351,10 @@ fn every_route_answers_each_role_by_the_rules() {
         ("GET", format!("/v1/projects/{prj_in}"), None, [200, 200, 200, 404, 200, 200]),
         ("GET", "/v1/employers/nope".into(), None, all(404)),
         ("GET", "/v1/runs".into(), None, all(200)),
+        ("GET", "/v1/alerts".into(), None, all(200)),
+        ("GET", format!("/v1/alerts?region={home}"), None, [200, 200, 200, 403, 200, 200]),
+        ("GET", "/v1/alerts?limit=0".into(), None, all(400)),
+        ("GET", "/v1/alerts?cursor=-1".into(), None, all(400)),
         ("GET", format!("/v1/runs/{run}"), None, all(200)),
         ("GET", "/v1/runs/r-nope".into(), None, all(404)),
         ("GET", "/v1/jobs/nope".into(), None, all(400)),
@@ -473,6 +491,13 @@ fn no_route_ever_returns_an_entity_outside_the_callers_region() {
                 assert_eq!(ids, expected, "{caller} {query}");
             }
         }
+        // Alerts, unfiltered and asked for the whole province.
+        for query in ["", "region=32"] {
+            for a in app.all_alerts(query, caller) {
+                let code = wagewatch_core::contract::RegionCode::parse(a["region_code"].as_str().unwrap()).unwrap();
+                assert!(region.contains(code), "{caller} {query}: {a}");
+            }
+        }
         // Every entity by id: in region 200, outside 404, and related entities outside carry no scores.
         for v in &everything {
             let kind = v["entity_type"].as_str().unwrap();
@@ -599,6 +624,32 @@ fn check_rank_by_expected_harm(app: &App, by_probability: &[Value]) {
 
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[test]
+fn the_second_run_raises_alerts_listed_newest_first_by_region() {
+    let app = App::new();
+    let all = app.all_alerts("", "admin");
+    assert!(!all.is_empty(), "the demo's second run raises alerts");
+    let ids: Vec<i64> = all.iter().map(|a| a["alert_id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first, no alert twice across pages");
+    let current = app.current_run();
+    for a in &all {
+        assert_eq!(a["run_id"], current.as_str(), "the first run is the baseline and raises none");
+        let kind = a["kind"].as_str().unwrap();
+        assert!(["newly_red", "rise", "rule_fired", "group_owed_before_festival"].contains(&kind), "{a}");
+        assert!(!a["zh"].as_str().unwrap().is_empty() && !a["en"].as_str().unwrap().is_empty());
+        if kind == "newly_red" {
+            assert_ne!(a["previous_score"], Value::Null);
+        }
+    }
+    // A district's alerts are the ones whose entity lies in it.
+    let home = app.all_alerts(&format!("region={}", app.home), "admin");
+    let expected: Vec<&Value> = all.iter().filter(|a| a["region_code"] == app.home.as_str()).collect();
+    assert_eq!(home.iter().collect::<Vec<_>>(), expected);
+    // Reads of alerts name entities: audited.
+    let audit = app.get("/v1/audit?route=/v1/alerts&limit=5", "admin");
+    assert!(!audit["entries"].as_array().unwrap().is_empty(), "{audit}");
 }
 
 #[test]
@@ -826,6 +877,7 @@ fn the_openapi_document_covers_every_route_and_validates() {
         ("post", "/v1/tokens"),
         ("delete", "/v1/tokens/{id}"),
         ("get", "/v1/audit"),
+        ("get", "/v1/alerts"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),

@@ -1,5 +1,5 @@
-//! The regional overview: counts by band per district (chart and table), new on the list, band moves, and
-//! the biggest rises since the last run, within the viewer's region.
+//! The regional overview: counts by band per district (chart and table), new on the list, band moves, the
+//! latest alerts and the biggest rises since the last run, within the viewer's region.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::html::{band_chip, band_name, col, num, percent, thead, Nav};
+use super::html::{band_chip, band_name, col, num, percent, thead, Lang, Nav};
 use super::session::Viewer;
 use super::watchlist::change_cell;
 use super::{charts, entity_href, page};
@@ -20,6 +20,9 @@ pub(crate) async fn overview_page(State(state): State<AppState>, viewer: Viewer)
     let body = render(&state, &viewer).await;
     page(&viewer, viewer.lang.t("地区概览", "Regions"), Nav::Overview, body)
 }
+
+/// The alerts the overview lists.
+const LATEST_ALERTS: usize = 20;
 
 fn band_index(b: Band) -> usize {
     match b {
@@ -36,7 +39,9 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
     let snapshot = state.snapshot();
     let view = snapshot.pick(None)?;
     let rows: Vec<&RunRow> = view.data.rows.iter().filter(|r| caller.sees(r.region)).collect();
-    state.audit_read(caller, "/overview", String::new(), rows.len() as u64).await?;
+    let scope = caller.0.region;
+    let (alerts, _) = state.store(move |s| s.alerts(scope, None, LATEST_ALERTS)).await?;
+    state.audit_read(caller, "/overview", String::new(), (rows.len() + alerts.len()) as u64).await?;
     let mut by_district: BTreeMap<RegionCode, [u32; 4]> = BTreeMap::new();
     let (mut new_on_list, mut up, mut down) = (0, 0, 0);
     for r in &rows {
@@ -79,6 +84,26 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
                     tr {
                         td { a href={ "/watchlist?region=" (d) } { (d) } }
                         @for n in c { td class="num" { (n) } }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("最新预警", "Latest alerts")) }
+        @if alerts.is_empty() { p { (lang.t("暂无预警。", "No alerts yet.")) } } @else {
+            table id="alerts" {
+                (thead(lang, &[col("评分日", "As of"), col("预警", "Alert"), col("地区", "Region")]))
+                tbody {
+                    @for a in &alerts {
+                        @let (zh, en) = a.event.texts();
+                        tr {
+                            td { (a.as_of) }
+                            td {
+                                a href=(entity_href(a.event.entity_type, &a.event.entity_id)) {
+                                    (if lang == Lang::Zh { zh } else { en })
+                                }
+                            }
+                            td { (a.event.region) }
+                        }
                     }
                 }
             }

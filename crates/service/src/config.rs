@@ -33,6 +33,26 @@ pub struct Config {
     pub server: ServerConfig,
     pub audit: AuditConfig,
     pub drift: DriftConfig,
+    pub alerts: AlertConfig,
+}
+
+/// What a re-score raises as alerts, compared with the previous run.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertConfig {
+    /// A rise of the probability by more than this many percentage points since the previous run is an
+    /// alert (default 15).
+    pub rise_points: f64,
+    /// Workers owed wages at one entity that make a group (default 10) ...
+    pub group_workers: u32,
+    /// ... alerted when the as-of date is this many days or fewer before the Spring Festival (default 30).
+    pub festival_days: i32,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        AlertConfig { rise_points: 15.0, group_workers: 10, festival_days: 30 }
+    }
 }
 
 /// How a run's drift is judged.
@@ -169,6 +189,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             audit: AuditConfig::default(),
             drift: DriftConfig::default(),
+            alerts: AlertConfig::default(),
         }
     }
 }
@@ -297,6 +318,13 @@ impl Config {
         if self.audit.coalesce_seconds > 3600 {
             return Err("audit.coalesce_seconds must be at most 3600 (an hour)".into());
         }
+        let a = &self.alerts;
+        if !(a.rise_points.is_finite() && a.rise_points > 0.0 && a.rise_points < 100.0) {
+            return Err("alerts.rise_points must lie between 0 and 100 (percentage points)".into());
+        }
+        if a.group_workers == 0 || !(0..=366).contains(&a.festival_days) {
+            return Err("alerts.group_workers must be at least 1 and alerts.festival_days in 0..=366".into());
+        }
         if !(self.drift.threshold.is_finite() && self.drift.threshold > 0.0) {
             return Err("drift.threshold must be a positive number".into());
         }
@@ -333,6 +361,11 @@ mod tests {
         check("[bands]\nred = 1.5", Err("0..1"));
         check("[retention]\nkeep_runs = 0", Err("keep_runs"));
         check("[drift]\nthreshold = 0.1", Ok(()));
+        check("[alerts]\nrise_points = 10\ngroup_workers = 5\nfestival_days = 20", Ok(()));
+        check("[alerts]\nrise_points = 0", Err("alerts.rise_points"));
+        check("[alerts]\nrise_points = 150", Err("alerts.rise_points"));
+        check("[alerts]\ngroup_workers = 0", Err("alerts.group_workers"));
+        check("[alerts]\nloud = true", Err("unknown field"));
         check("[drift]\nthreshold = 0", Err("drift.threshold"));
         check("[drift]\nthreshold = nan", Err("drift.threshold"));
         check("[server]\nmax_page = 10\ndefault_page = 50", Err("default_page"));

@@ -8,6 +8,7 @@
 //! until that commit the previous run is the one served, and a folder without a row is removed at the
 //! next start. Older runs are expired by the configured retention.
 
+pub mod alerts;
 pub mod export;
 pub(crate) mod files;
 pub mod outcomes;
@@ -514,7 +515,7 @@ pub fn rescore(
     let attempt = Attempt::new("run");
     build_and_publish(store, inputs, request, config, &attempt).inspect_err(|e| {
         let failed = failed_run(&attempt, request, &inputs.model.model_id, inputs.data_fingerprint, &e.redacted());
-        if let Err(record_err) = store.insert_run(&failed, &[]) {
+        if let Err(record_err) = store.insert_run(&failed, &[], &[]) {
             tracing::error!(error = %record_err, "could not record the failed run");
         }
         let _ = fs::remove_dir_all(store.runs_dir().join(format!(".staging-{}", attempt.run_id)));
@@ -528,7 +529,7 @@ pub fn record_failure(
     model_id: &str,
     error: &str,
 ) -> Result<(), RunError> {
-    store.insert_run(&failed_run(&Attempt::new("failed"), request, model_id, "", error), &[])?;
+    store.insert_run(&failed_run(&Attempt::new("failed"), request, model_id, "", error), &[], &[])?;
     Ok(())
 }
 
@@ -550,6 +551,7 @@ fn build_and_publish(
     let mut rows = build_rows(ds, &feats, &scored);
     assign_bands(&mut rows, &config.bands);
     let counts = mark_changes(&mut rows, previous.as_ref());
+    let raised = alerts::derive(&rows, previous.as_ref().map(|p| p.rows.as_slice()), &config.alerts);
     let (drift, drift_rows) = measure_drift(trained, &rows, previous.as_ref(), request.as_of, config.drift.threshold);
     let shadow = shadow(store, config, trained, &feats, &scored);
     let links = links(ds, request.as_of);
@@ -590,7 +592,7 @@ fn build_and_publish(
         shadow,
     };
     // The one step that makes the run visible.
-    store.insert_run(&record, &drift_rows)?;
+    store.insert_run(&record, &drift_rows, &raised)?;
     for expired in store.expire_runs(config.retention.keep_runs)? {
         let dir = runs_dir.join(&expired);
         if let Err(e) = fs::remove_dir_all(&dir) {

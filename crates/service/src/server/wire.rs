@@ -1345,3 +1345,70 @@ pub struct Ready {
     /// Whether a write to the state database just succeeded.
     pub state_writable: bool,
 }
+
+/// Alerts asked for.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertQuery {
+    /// Region code prefix: 2 digits province, 4 city, 6 district. Narrowed to the token's region.
+    #[param(pattern = "^[0-9]{2}([0-9]{2}([0-9]{2})?)?$")]
+    pub region: Option<String>,
+    /// From the previous page's `next_cursor`: alerts older than this one.
+    #[param(minimum = 1)]
+    pub cursor: Option<i64>,
+    /// Alerts per page (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<usize>,
+}
+
+/// One alert a re-score raised.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertEventOut {
+    pub alert_id: i64,
+    pub run_id: String,
+    pub as_of: String,
+    /// When the run was published (UTC).
+    pub created_at: String,
+    /// `newly_red`, `rise`, `rule_fired` or `group_owed_before_festival`.
+    pub kind: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub name: String,
+    pub region_code: String,
+    pub score: f64,
+    pub previous_score: Option<f64>,
+    /// The rule's code (`rule_fired`) or the workers owed (`group_owed_before_festival`).
+    pub detail: String,
+    pub zh: String,
+    pub en: String,
+}
+
+impl AlertEventOut {
+    pub fn from_stored(a: &crate::state::StoredAlert) -> AlertEventOut {
+        let (zh, en) = a.event.texts();
+        AlertEventOut {
+            alert_id: a.alert_id,
+            run_id: a.run_id.clone(),
+            as_of: a.as_of.to_string(),
+            created_at: a.created_at.to_string(),
+            kind: a.event.kind.code().to_string(),
+            entity_type: a.event.entity_type.code().to_string(),
+            entity_id: a.event.entity_id.clone(),
+            name: a.event.name.clone(),
+            region_code: a.event.region.to_string(),
+            score: a.event.score,
+            previous_score: a.event.previous_score,
+            detail: a.event.detail.clone(),
+            zh,
+            en,
+        }
+    }
+}
+
+/// A page of alerts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertList {
+    pub items: Vec<AlertEventOut>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<i64>,
+}

@@ -6,6 +6,7 @@
 //! `<state>/runs/<run_id>/`; a run becomes visible only when its registry row is committed (see
 //! [`crate::runs`]).
 
+mod alerts;
 mod audit;
 mod models;
 mod sessions;
@@ -24,6 +25,7 @@ use wagewatch_core::metrics::ReliabilityBin;
 use wagewatch_core::model::Band;
 use wagewatch_core::outcomes::{BandOutcome, ListOutcome};
 
+pub use alerts::StoredAlert;
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Coalescer, MAX_FILTERS_CHARS};
 pub use models::{ModelRecord, ModelRole, Promotion};
 pub use sessions::SessionLimits;
@@ -39,7 +41,7 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// (tokens, sessions, the registry, the audit log's last pages), and a server holds several connections.
 const CACHE_KIB: i64 = 512;
 /// The schema version this build writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Why the state could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -453,6 +455,25 @@ CREATE TABLE run_judged (
 );
 ";
 
+/// Version 5: the alerts re-scores raise (kept when their run expires).
+const MIGRATION_5: &str = "
+CREATE TABLE alerts (
+    alert_id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('newly_red', 'rise', 'rule_fired', 'group_owed_before_festival')),
+    entity_type TEXT NOT NULL CHECK (entity_type IN ('employer', 'project')),
+    entity_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    region_code TEXT NOT NULL,
+    score REAL NOT NULL,
+    previous_score REAL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX alerts_by_region ON alerts (region_code, alert_id);
+";
+
 /// Folders of the state are private to the service's user.
 const DIR_MODE: u32 = 0o700;
 /// Files of the state are private to the service's user.
@@ -500,7 +521,9 @@ impl Store {
             return Err(StateError::NewerSchema { path, found: version, known: SCHEMA_VERSION });
         }
         // One transaction each: a crash mid-migration leaves the old schema, never half of the new one.
-        for (to, migration) in [(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3), (4, MIGRATION_4)] {
+        for (to, migration) in
+            [(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3), (4, MIGRATION_4), (5, MIGRATION_5)]
+        {
             if version < to {
                 conn.execute_batch(&format!("BEGIN IMMEDIATE; {migration} PRAGMA user_version = {to}; COMMIT;"))
                     .map_err(db)?;
@@ -590,8 +613,14 @@ impl Store {
 
     // ---- runs ----
 
-    /// Adds a run to the registry (the moment a published run becomes visible).
-    pub fn insert_run(&mut self, r: &RunRecord, drift: &[DriftRow]) -> Result<(), StateError> {
+    /// Adds a run to the registry (the moment a published run becomes visible), with its drift and the
+    /// alerts it raised, in one transaction.
+    pub fn insert_run(
+        &mut self,
+        r: &RunRecord,
+        drift: &[DriftRow],
+        raised: &[crate::runs::alerts::AlertEvent],
+    ) -> Result<(), StateError> {
         let c = &r.counts;
         let path = self.dir.join(DB_FILE);
         let db = |source| StateError::Db { path: path.clone(), source };
@@ -643,6 +672,7 @@ impl Store {
                     .map_err(db)?;
             }
         }
+        alerts::insert(&tx, &r.run_id, r.as_of, r.created_at, raised).map_err(db)?;
         tx.commit().map_err(db)
     }
 

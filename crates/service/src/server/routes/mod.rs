@@ -2,6 +2,7 @@
 //! OpenAPI document is generated from the handlers' annotations as they are registered.
 
 pub mod admin;
+pub mod alerts;
 pub mod entities;
 pub mod inspections;
 pub mod models;
@@ -38,6 +39,7 @@ not_writable (503).",
     tags(
         (name = "watchlist", description = "Ranked risk lists"),
         (name = "entities", description = "One employer or project"),
+        (name = "alerts", description = "What re-scores raised"),
         (name = "runs", description = "Batch re-scores"),
         (name = "models", description = "Trained models"),
         (name = "inspections", description = "Inspection outcomes recorded by inspectors"),
