@@ -3,6 +3,7 @@
 
 mod support;
 
+mod alerts;
 mod attacks;
 mod browser;
 mod cli;

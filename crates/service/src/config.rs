@@ -47,12 +47,60 @@ pub struct AlertConfig {
     pub group_workers: u32,
     /// ... alerted when the as-of date is this many days or fewer before the Spring Festival (default 30).
     pub festival_days: i32,
+    /// Where a run's alerts are pushed (`[[alerts.webhooks]]`); none by default.
+    pub webhooks: Vec<WebhookConfig>,
+    /// A failed push is tried again after this many seconds, doubling each time (default 30) ...
+    pub retry_base_seconds: u64,
+    /// ... at most this many times in all, then it is dead-lettered (default 5).
+    pub max_attempts: u32,
+    /// The server looks for pushes due this often (default 5 s).
+    pub deliver_every_seconds: u64,
+    /// A push that has not been answered in this many seconds has failed (default 5).
+    pub timeout_seconds: u64,
 }
 
 impl Default for AlertConfig {
     fn default() -> Self {
-        AlertConfig { rise_points: 15.0, group_workers: 10, festival_days: 30 }
+        AlertConfig {
+            rise_points: 15.0,
+            group_workers: 10,
+            festival_days: 30,
+            webhooks: Vec::new(),
+            retry_base_seconds: 30,
+            max_attempts: 5,
+            deliver_every_seconds: 5,
+            timeout_seconds: 5,
+        }
     }
+}
+
+/// The message format of a webhook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookFormat {
+    /// The run's alerts as JSON, signed with HMAC-SHA256 when a secret is set.
+    Json,
+    /// A WeCom (企业微信) group robot's markdown message.
+    Wecom,
+    /// A DingTalk (钉钉) group robot's markdown message, signed as DingTalk asks when a secret is set.
+    Dingtalk,
+}
+
+/// One place alerts are pushed to.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// A name for logs and the delivery records (1 to 32 letters, digits, `_` or `-`): the URL, which can
+    /// hold a robot's key, is never logged.
+    pub name: String,
+    /// `http://host[:port]/path`. The service speaks plain HTTP; an `https://` endpoint (such as the robots'
+    /// public ones) is reached through a forwarding proxy on the operator's network.
+    pub url: String,
+    pub format: WebhookFormat,
+    /// The environment variable holding the signing secret (never the secret itself in the file).
+    pub secret_env: Option<String>,
+    /// Only alerts about entities in this region prefix (all when absent).
+    pub region: Option<String>,
 }
 
 /// How a run's drift is judged.
@@ -325,6 +373,16 @@ impl Config {
         if a.group_workers == 0 || !(0..=366).contains(&a.festival_days) {
             return Err("alerts.group_workers must be at least 1 and alerts.festival_days in 0..=366".into());
         }
+        if a.max_attempts == 0 || a.deliver_every_seconds == 0 || a.timeout_seconds == 0 {
+            return Err("alerts.max_attempts, deliver_every_seconds and timeout_seconds must be positive".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for w in &a.webhooks {
+            w.check().map_err(|e| format!("alerts.webhooks {:?}: {e}", w.name))?;
+            if !names.insert(w.name.as_str()) {
+                return Err(format!("alerts.webhooks: the name {:?} is used twice", w.name));
+            }
+        }
         if !(self.drift.threshold.is_finite() && self.drift.threshold > 0.0) {
             return Err("drift.threshold must be a positive number".into());
         }
@@ -336,6 +394,48 @@ impl Config {
             return Err("schedule: intervals must be positive".into());
         }
         Ok(())
+    }
+}
+
+impl WebhookConfig {
+    /// Whether the name, URL, secret variable and region are usable.
+    fn check(&self) -> Result<(), String> {
+        let name_ok = (1..=32).contains(&self.name.len())
+            && self.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !name_ok {
+            return Err("name: use 1 to 32 letters, digits, '_' or '-'".into());
+        }
+        if self.url.starts_with("https://") {
+            return Err(
+                "url: the service pushes over plain http; reach an https endpoint through a forwarding proxy".into()
+            );
+        }
+        let Some(rest) = self.url.strip_prefix("http://") else {
+            return Err("url: must start with http://".into());
+        };
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        if host.is_empty() || host.contains('@') || self.url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("url: needs a host (no user info, no spaces)".into());
+        }
+        if let Some(var) = &self.secret_env {
+            if var.is_empty() || !var.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+                return Err("secret_env: name an environment variable (A-Z, 0-9, _)".into());
+            }
+        }
+        if let Some(r) = &self.region {
+            if wagewatch_core::contract::RegionPrefix::parse(r).is_none() || r.is_empty() {
+                return Err("region: use 2, 4 or 6 digits".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The region this webhook hears about.
+    pub fn region(&self) -> wagewatch_core::contract::RegionPrefix {
+        self.region
+            .as_deref()
+            .and_then(wagewatch_core::contract::RegionPrefix::parse)
+            .unwrap_or(wagewatch_core::contract::RegionPrefix::ALL)
     }
 }
 
@@ -366,6 +466,16 @@ mod tests {
         check("[alerts]\nrise_points = 150", Err("alerts.rise_points"));
         check("[alerts]\ngroup_workers = 0", Err("alerts.group_workers"));
         check("[alerts]\nloud = true", Err("unknown field"));
+        let hook = |extra: &str| format!("[[alerts.webhooks]]\nname = \"ops\"\nformat = \"wecom\"\n{extra}");
+        check(&hook("url = \"http://relay.local:8081/wecom?key=k\"\nregion = \"3205\""), Ok(()));
+        check(&hook("url = \"https://qyapi.weixin.qq.com/x\""), Err("plain http"));
+        check(&hook("url = \"ftp://x\""), Err("http://"));
+        check(&hook("url = \"http://\""), Err("host"));
+        check(&hook("url = \"http://a/\"\nregion = \"3\""), Err("region"));
+        check(&hook("url = \"http://a/\"\nsecret_env = \"lower case\""), Err("secret_env"));
+        check(&format!("{}\n{}", hook("url = \"http://a/\""), hook("url = \"http://b/\"")), Err("twice"));
+        check("[[alerts.webhooks]]\nname = \"a b\"\nurl = \"http://a/\"\nformat = \"json\"", Err("name"));
+        check("[[alerts.webhooks]]\nname = \"a\"\nurl = \"http://a/\"\nformat = \"fax\"", Err("unknown variant"));
         check("[drift]\nthreshold = 0", Err("drift.threshold"));
         check("[drift]\nthreshold = nan", Err("drift.threshold"));
         check("[server]\nmax_page = 10\ndefault_page = 50", Err("default_page"));

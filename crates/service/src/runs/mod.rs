@@ -515,7 +515,7 @@ pub fn rescore(
     let attempt = Attempt::new("run");
     build_and_publish(store, inputs, request, config, &attempt).inspect_err(|e| {
         let failed = failed_run(&attempt, request, &inputs.model.model_id, inputs.data_fingerprint, &e.redacted());
-        if let Err(record_err) = store.insert_run(&failed, &[], &[]) {
+        if let Err(record_err) = store.insert_run(&failed, &[], &[], &[]) {
             tracing::error!(error = %record_err, "could not record the failed run");
         }
         let _ = fs::remove_dir_all(store.runs_dir().join(format!(".staging-{}", attempt.run_id)));
@@ -529,7 +529,7 @@ pub fn record_failure(
     model_id: &str,
     error: &str,
 ) -> Result<(), RunError> {
-    store.insert_run(&failed_run(&Attempt::new("failed"), request, model_id, "", error), &[], &[])?;
+    store.insert_run(&failed_run(&Attempt::new("failed"), request, model_id, "", error), &[], &[], &[])?;
     Ok(())
 }
 
@@ -592,7 +592,8 @@ fn build_and_publish(
         shadow,
     };
     // The one step that makes the run visible.
-    store.insert_run(&record, &drift_rows, &raised)?;
+    let webhooks: Vec<_> = config.alerts.webhooks.iter().map(|w| (w.name.clone(), w.region())).collect();
+    store.insert_run(&record, &drift_rows, &raised, &webhooks)?;
     for expired in store.expire_runs(config.retention.keep_runs)? {
         let dir = runs_dir.join(&expired);
         if let Err(e) = fs::remove_dir_all(&dir) {

@@ -571,6 +571,21 @@ impl AppState {
         }
     }
 
+    /// Starts pushing alerts on the current runtime: every `[alerts] deliver_every_seconds` it sends the
+    /// pushes that are due ([`crate::webhooks::deliver_due`]); `serve` calls this when webhooks are configured.
+    pub fn spawn_deliveries(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let every = Duration::from_secs(state.inner.config.alerts.deliver_every_seconds);
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = crate::webhooks::deliver_due(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "pushes due could not be handled");
+                }
+            }
+        })
+    }
+
     /// Starts the scheduler on the current runtime: it checks the schedule and the data folder every
     /// `check_every_seconds` and re-scores when due (`serve` calls this when the schedule is enabled).
     pub fn spawn_scheduler(&self) -> tokio::task::JoinHandle<()> {
@@ -752,6 +767,9 @@ pub async fn serve(state: AppState, app: Router, listener: tokio::net::TcpListen
         state.spawn_scheduler();
     }
     state.spawn_registry_watch();
+    if !state.inner.config.alerts.webhooks.is_empty() {
+        state.spawn_deliveries();
+    }
     if let Some(release) = state.inner.options.release_memory {
         tokio::spawn(async move {
             let mut every = tokio::time::interval(RELEASE_MEMORY_EVERY);

@@ -18,6 +18,66 @@ pub struct StoredAlert {
     pub event: AlertEvent,
 }
 
+/// Queues one push per webhook that hears about one of a run's alerts, due at once, inside the
+/// transaction that publishes it.
+pub(super) fn enqueue(
+    tx: &Transaction<'_>,
+    run_id: &str,
+    at: Timestamp,
+    alerts: &[AlertEvent],
+    webhooks: &[(String, RegionPrefix)],
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO deliveries (run_id, webhook, status, attempts, next_attempt_at) VALUES (?1, ?2, 'pending', 0, ?3)",
+    )?;
+    for (name, region) in webhooks {
+        if alerts.iter().any(|a| region.contains(a.region)) {
+            stmt.execute(params![run_id, name, at.to_string()])?;
+        }
+    }
+    Ok(())
+}
+
+/// The most alerts one push carries (the newest; a robot's message has a size limit anyway).
+pub const MAX_PUSHED: usize = 200;
+
+/// Where a push stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Every attempt failed: kept as the dead-letter record, with the last error.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    fn parse(code: &str) -> Option<DeliveryStatus> {
+        [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Dead]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
+/// One push of a run's alerts to one webhook.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub delivery_id: i64,
+    pub run_id: String,
+    pub webhook: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+}
+
 /// Writes a run's alerts inside the transaction that publishes it.
 pub(super) fn insert(
     tx: &Transaction<'_>,
@@ -49,6 +109,82 @@ pub(super) fn insert(
 }
 
 impl Store {
+    /// Every push, newest first (for operators and tests).
+    pub fn deliveries(&self) -> Result<Vec<Delivery>, StateError> {
+        self.deliveries_where("1 = 1 ORDER BY delivery_id DESC", params![])
+    }
+
+    /// The pending pushes due at `now`, oldest first.
+    pub fn due_deliveries(&self, now: Timestamp) -> Result<Vec<Delivery>, StateError> {
+        self.deliveries_where(
+            "status = 'pending' AND next_attempt_at <= ?1 ORDER BY delivery_id",
+            params![now.to_string()],
+        )
+    }
+
+    fn deliveries_where(&self, clause: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<Delivery>, StateError> {
+        let sql = format!(
+            "SELECT delivery_id, run_id, webhook, status, attempts, next_attempt_at, last_error FROM deliveries WHERE {clause}"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.db_err(e))?;
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, u32>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            })
+            .map_err(|e| self.db_err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (delivery_id, run_id, webhook, status, attempts, next, last_error) = row.map_err(|e| self.db_err(e))?;
+            let corrupt = || StateError::Corrupt { what: format!("delivery {delivery_id}") };
+            out.push(Delivery {
+                delivery_id,
+                run_id,
+                webhook,
+                status: DeliveryStatus::parse(&status).ok_or_else(corrupt)?,
+                attempts,
+                next_attempt_at: Timestamp::parse(&next).ok_or_else(corrupt)?,
+                last_error,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records the outcome of one attempt: delivered, dead (the last attempt failed) or pending again at
+    /// `next` with the error.
+    pub fn record_attempt(
+        &self,
+        delivery_id: i64,
+        status: DeliveryStatus,
+        next: Timestamp,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StateError> {
+        let done = (status != DeliveryStatus::Pending).then(|| now.to_string());
+        self.conn
+            .execute(
+                "UPDATE deliveries SET status = ?2, attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4,
+                 done_at = ?5 WHERE delivery_id = ?1",
+                params![delivery_id, status.code(), next.to_string(), error, done],
+            )
+            .map_err(|e| self.db_err(e))
+            .map(|_| ())
+    }
+
+    /// The alerts of one run in `region`, in the order they were raised (at most [`MAX_PUSHED`]).
+    pub fn run_alerts(&self, run_id: &str, region: RegionPrefix) -> Result<Vec<StoredAlert>, StateError> {
+        let (mut out, _) = self.select_alerts(region, Some(run_id), None, MAX_PUSHED)?;
+        out.reverse();
+        Ok(out)
+    }
+
     /// Up to `limit` alerts in `region`, newest first, older than the alert `before` when given; and
     /// whether there are more.
     pub fn alerts(
@@ -57,17 +193,34 @@ impl Store {
         before: Option<i64>,
         limit: usize,
     ) -> Result<(Vec<StoredAlert>, bool), StateError> {
+        self.select_alerts(region, None, before, limit)
+    }
+
+    fn select_alerts(
+        &self,
+        region: RegionPrefix,
+        run: Option<&str>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<(Vec<StoredAlert>, bool), StateError> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT alert_id, run_id, as_of, created_at, kind, entity_type, entity_id, name, region_code, score,
                  previous_score, detail FROM alerts
-                 WHERE substr(region_code, 1, ?1) = ?2 AND alert_id < ?3 ORDER BY alert_id DESC LIMIT ?4",
+                 WHERE substr(region_code, 1, ?1) = ?2 AND alert_id < ?3 AND (?5 IS NULL OR run_id = ?5)
+                 ORDER BY alert_id DESC LIMIT ?4",
             )
             .map_err(|e| self.db_err(e))?;
         let rows = stmt
             .query_map(
-                params![region.digits(), region.to_string(), before.unwrap_or(i64::MAX), limit as i64 + 1],
+                params![
+                    region.digits(),
+                    region.to_string(),
+                    before.unwrap_or(i64::MAX),
+                    limit.min(100_000) as i64 + 1,
+                    run
+                ],
                 |r| {
                     Ok((
                         r.get::<_, i64>(0)?,

@@ -25,7 +25,7 @@ use wagewatch_core::metrics::ReliabilityBin;
 use wagewatch_core::model::Band;
 use wagewatch_core::outcomes::{BandOutcome, ListOutcome};
 
-pub use alerts::StoredAlert;
+pub use alerts::{Delivery, DeliveryStatus, StoredAlert};
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, Coalescer, MAX_FILTERS_CHARS};
 pub use models::{ModelRecord, ModelRole, Promotion};
 pub use sessions::SessionLimits;
@@ -455,7 +455,8 @@ CREATE TABLE run_judged (
 );
 ";
 
-/// Version 5: the alerts re-scores raise (kept when their run expires).
+/// Version 5: the alerts re-scores raise (kept when their run expires), and their pushes to webhooks
+/// (one per run and webhook: pending, delivered, or dead after the last attempt).
 const MIGRATION_5: &str = "
 CREATE TABLE alerts (
     alert_id INTEGER PRIMARY KEY,
@@ -472,6 +473,18 @@ CREATE TABLE alerts (
     detail TEXT NOT NULL
 );
 CREATE INDEX alerts_by_region ON alerts (region_code, alert_id);
+CREATE TABLE deliveries (
+    delivery_id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    webhook TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    done_at TEXT,
+    UNIQUE (run_id, webhook)
+);
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
 ";
 
 /// Folders of the state are private to the service's user.
@@ -620,6 +633,7 @@ impl Store {
         r: &RunRecord,
         drift: &[DriftRow],
         raised: &[crate::runs::alerts::AlertEvent],
+        webhooks: &[(String, wagewatch_core::contract::RegionPrefix)],
     ) -> Result<(), StateError> {
         let c = &r.counts;
         let path = self.dir.join(DB_FILE);
@@ -673,6 +687,7 @@ impl Store {
             }
         }
         alerts::insert(&tx, &r.run_id, r.as_of, r.created_at, raised).map_err(db)?;
+        alerts::enqueue(&tx, &r.run_id, r.created_at, raised, webhooks).map_err(db)?;
         tx.commit().map_err(db)
     }
 

@@ -1,0 +1,226 @@
+//! Pushes each run's alerts to the configured webhooks: a generic JSON message signed with HMAC-SHA256,
+//! and the markdown messages of the group robots Chinese offices use (WeCom/企业微信, DingTalk/钉钉, signed
+//! as DingTalk asks). A re-score only queues the push, in the transaction that publishes the run; the
+//! server sends what is due, tries a failed push again after a doubling wait and, after the last attempt,
+//! keeps it as a dead letter with its error. A push that times out, answers other than 2xx or redirects has
+//! failed (redirects are not followed). Logs name the webhook, never its URL (a robot's key is in it) or
+//! its secret.
+
+use std::time::Duration;
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::config::{AlertConfig, WebhookConfig, WebhookFormat};
+use crate::server::wire::AlertEventOut;
+use crate::server::{ApiError, AppState};
+use crate::state::{Delivery, DeliveryStatus, StoredAlert, Timestamp};
+
+/// The most bytes of markdown a robot message carries (WeCom's limit is 4,096).
+const MAX_MARKDOWN_BYTES: usize = 4_000;
+
+/// A request to send: where, what, and the extra headers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub url: String,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// HMAC-SHA256 of `data` under `secret`.
+fn hmac_sha256(secret: &str, data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `%`-encodes everything but unreserved characters.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The alerts as a robot's markdown: a heading, then one line each, cut at a line to fit the size limit.
+fn markdown(run_id: &str, alerts: &[StoredAlert]) -> String {
+    let as_of = alerts.first().map_or(String::new(), |a| a.as_of.to_string());
+    let mut text = format!("### 欠薪风险预警 {as_of}\n> 共 {} 条 · 批次 {run_id}\n\n", alerts.len());
+    for (i, a) in alerts.iter().enumerate() {
+        let line = format!("- {} ({})\n", a.event.texts().0, a.event.region);
+        if text.len() + line.len() > MAX_MARKDOWN_BYTES {
+            text.push_str(&format!("- …… 另有 {} 条, 请登录系统查看\n", alerts.len() - i));
+            break;
+        }
+        text.push_str(&line);
+    }
+    text
+}
+
+/// The message a webhook gets for a run's alerts, signed with `secret` when given, at `now`.
+pub fn message(
+    hook: &WebhookConfig,
+    secret: Option<&str>,
+    run_id: &str,
+    alerts: &[StoredAlert],
+    now: Timestamp,
+) -> Message {
+    let json_header = ("content-type".to_string(), "application/json".to_string());
+    match hook.format {
+        WebhookFormat::Json => {
+            let items: Vec<AlertEventOut> = alerts.iter().map(AlertEventOut::from_stored).collect();
+            let body = serde_json::to_vec(&json!({ "run_id": run_id, "alerts": items })).expect("alerts serialise");
+            let mut headers = vec![json_header];
+            if let Some(secret) = secret {
+                let ts = now.0.to_string();
+                let signed = [ts.as_bytes(), b".", &body].concat();
+                headers.push(("x-wagewatch-timestamp".into(), ts));
+                headers
+                    .push(("x-wagewatch-signature".into(), format!("sha256={}", hex(&hmac_sha256(secret, &signed)))));
+            }
+            Message { url: hook.url.clone(), body, headers }
+        }
+        WebhookFormat::Wecom => {
+            let body = json!({ "msgtype": "markdown", "markdown": { "content": markdown(run_id, alerts) } });
+            Message { url: hook.url.clone(), body: body.to_string().into_bytes(), headers: vec![json_header] }
+        }
+        WebhookFormat::Dingtalk => {
+            let body = json!({
+                "msgtype": "markdown",
+                "markdown": { "title": "欠薪风险预警", "text": markdown(run_id, alerts) }
+            });
+            let url = match secret {
+                Some(secret) => {
+                    let ms = now.0 * 1000;
+                    let sign = base64::engine::general_purpose::STANDARD
+                        .encode(hmac_sha256(secret, format!("{ms}\n{secret}").as_bytes()));
+                    let join = if hook.url.contains('?') { '&' } else { '?' };
+                    format!("{}{join}timestamp={ms}&sign={}", hook.url, url_encode(&sign))
+                }
+                None => hook.url.clone(),
+            };
+            Message { url, body: body.to_string().into_bytes(), headers: vec![json_header] }
+        }
+    }
+}
+
+/// Splits `http://host[:port]/path?query` into the address to connect to, the Host header and the target.
+fn split_url(url: &str) -> Result<(String, String, String), String> {
+    let rest = url.strip_prefix("http://").ok_or("not an http:// URL")?;
+    let (authority, target) = match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    if authority.is_empty() {
+        return Err("no host".into());
+    }
+    let address = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    Ok((address, authority.to_string(), target))
+}
+
+/// Sends one message and reads the status, within `timeout`; an error never quotes the URL.
+pub async fn send(msg: &Message, timeout: Duration) -> Result<(), String> {
+    let attempt = async {
+        let (address, host, target) = split_url(&msg.url)?;
+        let stream = tokio::net::TcpStream::connect(&address).await.map_err(|e| format!("connect: {}", e.kind()))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        tokio::spawn(conn);
+        let mut request = hyper::Request::post(target).header("host", host).header("user-agent", "wagewatch");
+        for (k, v) in &msg.headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        let request = request.body(Full::new(Bytes::from(msg.body.clone()))).map_err(|e| format!("request: {e}"))?;
+        let response = sender.send_request(request).await.map_err(|e| format!("send: {e}"))?;
+        let status = response.status();
+        // Read the answer to its end (a robot reports errors in the body with a 200, which is logged).
+        let body = response.into_body().collect().await.map_err(|e| format!("body: {e}"))?.to_bytes();
+        match status.as_u16() {
+            200..=299 => Ok(()),
+            300..=399 => Err(format!("redirect {status} (not followed)")),
+            _ => Err(format!("answered {status}: {}", String::from_utf8_lossy(&body[..body.len().min(200)]))),
+        }
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(format!("no answer in {} s", timeout.as_secs())),
+    }
+}
+
+/// When the attempt after `attempts` failed ones is due: the base wait doubling each time.
+pub fn next_attempt(now: Timestamp, base_seconds: u64, attempts: u32) -> Timestamp {
+    let wait = base_seconds.saturating_mul(1u64 << attempts.min(20));
+    Timestamp(now.0.saturating_add(wait.min(i64::MAX as u64) as i64))
+}
+
+/// What one attempt concluded, for the store.
+fn outcome(
+    d: &Delivery,
+    result: Result<(), String>,
+    config: &AlertConfig,
+    now: Timestamp,
+) -> (DeliveryStatus, Timestamp, Option<String>) {
+    match result {
+        Ok(()) => (DeliveryStatus::Delivered, now, None),
+        Err(e) if d.attempts + 1 >= config.max_attempts => (DeliveryStatus::Dead, now, Some(e)),
+        Err(e) => (DeliveryStatus::Pending, next_attempt(now, config.retry_base_seconds, d.attempts), Some(e)),
+    }
+}
+
+/// Reads a webhook's secret from its environment variable.
+fn secret(hook: &WebhookConfig) -> Option<String> {
+    hook.secret_env.as_deref().and_then(|var| std::env::var(var).ok()).filter(|s| !s.is_empty())
+}
+
+/// Sends every push due at `now`, one after another, and records each attempt; returns how many were
+/// delivered, left to retry and dead-lettered. A push to a webhook no longer configured is dead at once.
+pub async fn deliver_due(state: &AppState, now: Timestamp) -> Result<[usize; 3], ApiError> {
+    let config = state.config().alerts.clone();
+    let due = state.store(move |s| s.due_deliveries(now)).await?;
+    let mut counts = [0; 3];
+    for d in due {
+        let (status, next, error) = match config.webhooks.iter().find(|w| w.name == d.webhook) {
+            None => (DeliveryStatus::Dead, now, Some("the webhook is no longer configured".to_string())),
+            Some(hook) => {
+                let (run, region) = (d.run_id.clone(), hook.region());
+                let alerts = state.store(move |s| s.run_alerts(&run, region)).await?;
+                let msg = message(hook, secret(hook).as_deref(), &d.run_id, &alerts, now);
+                outcome(&d, send(&msg, Duration::from_secs(config.timeout_seconds)).await, &config, now)
+            }
+        };
+        let (webhook, run, attempt) = (&d.webhook, &d.run_id, d.attempts + 1);
+        match (status, &error) {
+            (DeliveryStatus::Delivered, _) => {
+                counts[0] += 1;
+                tracing::info!(%webhook, %run, attempt, "alerts pushed");
+            }
+            (DeliveryStatus::Pending, e) => {
+                counts[1] += 1;
+                tracing::warn!(%webhook, %run, attempt, error = ?e, "pushing alerts failed; will try again");
+            }
+            (DeliveryStatus::Dead, e) => {
+                counts[2] += 1;
+                tracing::error!(%webhook, %run, attempt, error = ?e, "pushing alerts failed for good: dead-lettered");
+            }
+        }
+        let id = d.delivery_id;
+        state.store(move |s| s.record_attempt(id, status, next, error.as_deref(), now)).await?;
+    }
+    Ok(counts)
+}
