@@ -455,6 +455,8 @@ mod tests {
     #[test]
     fn config_defaults_and_errors() {
         assert_eq!(Config::parse("").unwrap(), Config::default());
+        let example = Config::parse(include_str!("../../../wagewatch.example.toml"));
+        assert!(example.is_ok(), "the example configuration parses: {example:?}");
         check("[bands]\nred = 0.6\nred_per_district = 5", Ok(()));
         check("[bands]\nred = 0.0\nred_per_district = 5", Ok(()));
         check("[bands]\nred = 0.1\norange = 0.3", Err("red >= orange"));
