@@ -11,9 +11,10 @@ use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html::{band_chip, money, percent, url, Lang, Nav};
+use super::html::{band_chip, money, percent, region_label, region_prefix_label, url, Lang, Nav};
 use super::session::Viewer;
 use super::{entity_href, error_page, page, type_name};
+use wagewatch_core::contract::{RegionCode, RegionPrefix};
 use wagewatch_core::features::EntityType;
 use wagewatch_service::query::{Filter, FilterText};
 use wagewatch_service::runs::RunRow;
@@ -239,8 +240,14 @@ fn filters(rows: &[RunRow], listing: &Listing, viewer: &Viewer) -> Markup {
             label { (lang.t("地区", "Region"))
                 select name="region" {
                     (option("", lang.t("全部辖区", "whole region"), None))
-                    @for c in &cities { (option(c, &format!("{c} {}", lang.t("（市）", "(city)")), region.as_deref())) }
-                    @for d in &districts { (option(d, d, region.as_deref())) }
+                    @for c in &cities {
+                        @let name = RegionPrefix::parse(c).map_or_else(|| c.clone(), region_prefix_label);
+                        (option(c, &format!("{name} ({c})"), region.as_deref()))
+                    }
+                    @for d in &districts {
+                        @let name = RegionCode::parse(d).map_or_else(|| d.clone(), region_label);
+                        (option(d, &format!("{name} ({d})"), region.as_deref()))
+                    }
                 }
             }
             label { (lang.t("行业", "Sector"))
@@ -321,7 +328,7 @@ fn table(shown: &[&RunRow], listing: &Listing, qs: &str, lang: Lang) -> Markup {
                         td class="num" { (r.rank) }
                         td { a href=(href) { (r.name) } br; small class="meta" { (r.entity_id) } }
                         td { (type_name(r.entity_type, lang)) }
-                        td { (r.region) }
+                        td { (region_label(r.region)) }
                         td { (band_chip(r.band, lang)) }
                         td class="num" { (percent(r.score)) }
                         td class="num" {

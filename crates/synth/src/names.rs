@@ -7,10 +7,8 @@
 
 use wagewatch_core::contract::{Date, EmployerKind, RegionCode, Sector};
 
+use wagewatch_core::regions;
 use wagewatch_core::rng::{mix64, Rng};
-
-/// The province code of the synthetic province (Jiangsu's).
-pub const PROVINCE: u32 = 32;
 
 /// One prefecture-level city: its name, its share of economic activity and its districts.
 #[derive(Clone, Debug)]
@@ -20,36 +18,18 @@ pub struct City {
     pub districts: Vec<RegionCode>,
 }
 
-/// The 13 cities of the province, numbered `01`..`13` in the region codes.
+/// The 13 cities of the province with their real districts and counties (GB/T 2260, as
+/// `wagewatch_core::regions` names them).
 pub fn province() -> Vec<City> {
-    // (name, activity weight, number of districts); district counts stay within 4..=10.
-    const CITIES: [(&str, f64, usize); 13] = [
-        ("南京", 16.0, 10),
-        ("无锡", 10.0, 7),
-        ("徐州", 8.0, 10),
-        ("常州", 7.0, 6),
-        ("苏州", 18.0, 9),
-        ("南通", 9.0, 7),
-        ("连云港", 4.0, 5),
-        ("淮安", 5.0, 7),
-        ("盐城", 6.0, 9),
-        ("扬州", 5.0, 6),
-        ("镇江", 4.0, 6),
-        ("泰州", 5.0, 6),
-        ("宿迁", 3.0, 5),
-    ];
-    // District suffixes in the order real division codes use them: urban districts first, then counties.
-    const DISTRICTS: [u32; 10] = [2, 4, 5, 6, 11, 12, 13, 14, 15, 81];
-    CITIES
+    // Each city's share of economic activity, in the order of the division codes.
+    const WEIGHTS: [f64; 13] = [16.0, 10.0, 8.0, 7.0, 18.0, 9.0, 4.0, 5.0, 6.0, 5.0, 4.0, 5.0, 3.0];
+    regions::JIANGSU
         .iter()
-        .enumerate()
-        .map(|(i, &(name, weight, n))| City {
-            name,
+        .zip(WEIGHTS)
+        .map(|(&(_, name, districts), weight)| City {
+            name: name.trim_end_matches('市'),
             weight,
-            districts: DISTRICTS[..n]
-                .iter()
-                .filter_map(|d| RegionCode::from_value(PROVINCE * 10_000 + (i as u32 + 1) * 100 + d))
-                .collect(),
+            districts: districts.iter().filter_map(|(code, _)| RegionCode::from_value(*code)).collect(),
         })
         .collect()
 }
@@ -415,10 +395,17 @@ mod tests {
     }
 
     #[test]
-    fn province_has_thirteen_cities_of_four_to_ten_districts() {
+    fn province_has_thirteen_cities_with_their_real_districts() {
         let p = province();
         assert_eq!(p.len(), 13);
-        assert!(p.iter().all(|c| (4..=10).contains(&c.districts.len())));
+        assert!(p.iter().all(|c| (5..=11).contains(&c.districts.len())));
+        let names = regions::RegionNames::builtin();
+        for c in &p {
+            for d in &c.districts {
+                let label = names.label(*d);
+                assert!(label.starts_with(c.name) && !label.contains(&d.to_string()), "{d}: {label}");
+            }
+        }
         assert_eq!(p[0].districts[0].to_string(), "320102");
         assert_eq!(p[12].districts[0].to_string(), "321302");
     }
