@@ -44,7 +44,12 @@ fn start_receivers(rt: &tokio::runtime::Runtime) -> (u16, Heard) {
         .route("/ok/json", post(record(StatusCode::OK)))
         .route("/ok/wecom", post(record(StatusCode::OK)))
         .route("/ok/dingtalk", post(record(StatusCode::OK)))
+        .route("/ok/district", post(record(StatusCode::OK)))
         .route("/fail", post(record(StatusCode::INTERNAL_SERVER_ERROR)))
+        .route(
+            "/refuses",
+            post(|| async { (StatusCode::OK, r#"{"errcode":93000,"errmsg":"invalid webhook url, key=robot-key"}"#) }),
+        )
         .route("/moved", post(record(StatusCode::FOUND)))
         .route(
             "/hang",
@@ -81,7 +86,12 @@ fn alerts_reach_webhooks_signed_and_failures_are_retried_then_dead_lettered() {
     let receivers = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let (port, heard) = start_receivers(&receivers);
     let base = format!("http://127.0.0.1:{port}");
+    // The city of the largest district (a district alone may have no alert in the run).
+    let home = crate::server::largest_districts(&fixture().state).0[..4].to_string();
+    let mut district = hook("district", format!("{base}/ok/district"), WebhookFormat::Json, None);
+    district.region = Some(home.clone());
     let hooks = vec![
+        district,
         hook("json", format!("{base}/ok/json"), WebhookFormat::Json, Some("WW_TEST_HOOK_SECRET")),
         hook("wecom", format!("{base}/ok/wecom?key=robot-key"), WebhookFormat::Wecom, None),
         hook(
@@ -94,6 +104,8 @@ fn alerts_reach_webhooks_signed_and_failures_are_retried_then_dead_lettered() {
         hook("moved", format!("{base}/moved"), WebhookFormat::Json, None),
         hook("hangs", format!("{base}/hang"), WebhookFormat::Json, None),
         hook("down", format!("http://127.0.0.1:{closed}/x"), WebhookFormat::Json, None),
+        hook("refuses", format!("{base}/refuses?key=robot-key"), WebhookFormat::Wecom, None),
+        hook("unsigned", format!("{base}/ok/json"), WebhookFormat::Json, Some("WW_TEST_HOOK_UNSET")),
     ];
     let app = App::with_config(|c| {
         c.alerts.webhooks = hooks.clone();
@@ -101,7 +113,8 @@ fn alerts_reach_webhooks_signed_and_failures_are_retried_then_dead_lettered() {
         c.alerts.retry_base_seconds = 0;
         c.alerts.timeout_seconds = 1;
     });
-    // A re-score with every webhook configured, three of them broken, publishes at once: it only queues.
+    std::env::remove_var("WW_TEST_HOOK_UNSET");
+    // A re-score with every webhook configured, six of them broken, publishes at once: it only queues.
     let f = fixture();
     let ds: Dataset = load_strict(&f.data).unwrap().dataset;
     let wm = WorkerMonths::build(&ds);
@@ -113,23 +126,32 @@ fn alerts_reach_webhooks_signed_and_failures_are_retried_then_dead_lettered() {
     let request = runs::RescoreRequest { as_of: Date::parse("2026-01-01").unwrap(), trigger: "cli".into() };
     let run = runs::rescore(&mut store, &inputs, &request, &config).unwrap();
     let queued = store.deliveries().unwrap();
+    let home_prefix = wagewatch_core::contract::RegionPrefix::parse(&home).unwrap();
+    let (home_alerts, home_total) = store.run_alerts(&run.run_id, home_prefix).unwrap();
+    assert!(home_total > 0, "the largest district's city has alerts in this run");
     assert_eq!(queued.len(), hooks.len(), "one push per webhook: {queued:?}");
     assert!(queued.iter().all(|d| d.status == DeliveryStatus::Pending && d.run_id == run.run_id));
     let pushed = store.run_alerts(&run.run_id, wagewatch_core::contract::RegionPrefix::ALL).unwrap();
-    assert!(!pushed.is_empty());
-    // First round: the three good ones delivered, the four bad ones pending; second round: dead.
+    assert!(!pushed.0.is_empty() && pushed.1 >= pushed.0.len());
+    // First round: the three good ones delivered, the six bad ones pending; second round: dead.
     let first = app.rt.block_on(webhooks::deliver_due(&app.state, Timestamp::now())).unwrap();
-    assert_eq!(first, [3, 4, 0]);
+    assert_eq!(first, [4, 6, 0]);
     let second = app.rt.block_on(webhooks::deliver_due(&app.state, Timestamp::now())).unwrap();
-    assert_eq!(second, [0, 0, 4]);
+    assert_eq!(second, [0, 0, 6]);
     assert_eq!(app.rt.block_on(webhooks::deliver_due(&app.state, Timestamp::now())).unwrap(), [0, 0, 0]);
     for d in store.deliveries().unwrap() {
-        let broken = ["fails", "moved", "hangs", "down"].contains(&d.webhook.as_str());
+        let broken = ["fails", "moved", "hangs", "down", "refuses", "unsigned"].contains(&d.webhook.as_str());
         let expected = if broken { DeliveryStatus::Dead } else { DeliveryStatus::Delivered };
         assert_eq!((d.status, d.attempts), (expected, if broken { 2 } else { 1 }), "{d:?}");
         let error = d.last_error.unwrap_or_default();
         assert_eq!(broken, !error.is_empty(), "{}: {error}", d.webhook);
         assert!(!error.contains("127.0.0.1") && !error.contains(SECRET) && !error.contains("robot-key"), "{error}");
+        match d.webhook.as_str() {
+            "refuses" => assert!(error.contains("errcode 93000"), "{error}"),
+            "unsigned" => assert!(error.contains("WW_TEST_HOOK_UNSET"), "{error}"),
+            "moved" => assert!(error.contains("302"), "{error}"),
+            _ => {}
+        }
     }
     let heard = heard.lock().unwrap().clone();
     let find = |path: &str| heard.iter().find(|h| h.0 == path).unwrap_or_else(|| panic!("nothing at {path}")).clone();
@@ -137,7 +159,21 @@ fn alerts_reach_webhooks_signed_and_failures_are_retried_then_dead_lettered() {
     let (_, _, headers, body) = find("/ok/json");
     let message: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(message["run_id"], run.run_id.as_str());
-    assert_eq!(message["alerts"].as_array().unwrap().len(), pushed.len());
+    assert_eq!(message["total"].as_u64(), Some(pushed.1 as u64));
+    assert_eq!(message["alerts"].as_array().unwrap().len(), pushed.0.len());
+    assert_eq!(message["truncated"], pushed.1 > pushed.0.len());
+    // The city's webhook heard of its city's alerts only.
+    let district: Value = serde_json::from_slice(&find("/ok/district").3).unwrap();
+    assert_eq!(district["total"].as_u64(), Some(home_total as u64));
+    assert_eq!(district["alerts"].as_array().unwrap().len(), home_alerts.len());
+    assert!(district["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["region_code"].as_str().unwrap().starts_with(&home)));
+    assert!(message["total"].as_u64().unwrap() > home_total as u64, "the province's hook heard of more");
+    // The hook whose secret is missing never sent an unsigned message: one JSON message arrived.
+    assert_eq!(heard.iter().filter(|h| h.0 == "/ok/json").count(), 1);
     let ts = headers["x-wagewatch-timestamp"].to_str().unwrap();
     let expected = format!("sha256={}", hex(&hmac(SECRET, &[ts.as_bytes(), b".", &body].concat())));
     assert_eq!(headers["x-wagewatch-signature"].to_str().unwrap(), expected);

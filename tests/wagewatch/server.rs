@@ -468,6 +468,7 @@ fn a_regions_admin_sees_and_revokes_only_its_regions_tokens_and_audit() {
 fn no_route_ever_returns_an_entity_outside_the_callers_region() {
     let app = App::new();
     let everything = app.all_pages("", "admin");
+    let every_alert = app.all_alerts("", "admin");
     for caller in ["supervisor", "inspector", "inspector_away", "city_supervisor"] {
         let region = RegionPrefix::parse(match caller {
             "inspector_away" => &app.away,
@@ -491,12 +492,15 @@ fn no_route_ever_returns_an_entity_outside_the_callers_region() {
                 assert_eq!(ids, expected, "{caller} {query}");
             }
         }
-        // Alerts, unfiltered and asked for the whole province.
+        // Alerts, unfiltered and asked for the whole province: exactly the ones in the caller's region.
+        let alert_inside = |a: &Value| {
+            region.contains(wagewatch_core::contract::RegionCode::parse(a["region_code"].as_str().unwrap()).unwrap())
+        };
+        let expected_alerts: Vec<&Value> = every_alert.iter().filter(|a| alert_inside(a)).collect();
+        assert!(expected_alerts.len() < every_alert.len(), "{caller}: some alert lies outside the region");
         for query in ["", "region=32"] {
-            for a in app.all_alerts(query, caller) {
-                let code = wagewatch_core::contract::RegionCode::parse(a["region_code"].as_str().unwrap()).unwrap();
-                assert!(region.contains(code), "{caller} {query}: {a}");
-            }
+            let got = app.all_alerts(query, caller);
+            assert_eq!(got.iter().collect::<Vec<_>>(), expected_alerts, "{caller} {query}");
         }
         // Every entity by id: in region 200, outside 404, and related entities outside carry no scores.
         for v in &everything {
@@ -619,7 +623,14 @@ fn check_rank_by_expected_harm(app: &App, by_probability: &[Value]) {
             );
         }
     }
-    assert_ne!(by_harm[0]["entity_id"], Value::Null);
+    // A cursor is read in the order it was made in: another order is refused, not misread.
+    let page = app.get("/v1/watchlist?rank_by=expected_harm&limit=3", "admin");
+    let cursor = page["next_cursor"].as_str().unwrap();
+    assert!(cursor.contains(":h"), "{cursor}");
+    let r = check(app, Some("admin"), "GET", &format!("/v1/watchlist?cursor={cursor}"), None, 422);
+    assert!(r.json()["message"].as_str().unwrap().contains("rank_by"));
+    let plain = app.get("/v1/watchlist?limit=3", "admin")["next_cursor"].as_str().unwrap().to_string();
+    check(app, Some("admin"), "GET", &format!("/v1/watchlist?rank_by=expected_harm&cursor={plain}"), None, 422);
 }
 
 fn urlencode(s: &str) -> String {

@@ -125,6 +125,7 @@ fn the_scoring_path_does_no_io() {
                     "model/mod.rs",
                     "model/gbdt.rs",
                     "model/amount.rs",
+                    "model/levers.rs",
                     "model/scorecard.rs",
                     "model/calibrate.rs",
                     "model/reasons.rs",

@@ -7,8 +7,13 @@ use std::collections::HashMap;
 
 use crate::contract::{RegionCode, RegionPrefix};
 
+/// A district or county: its 6-digit code and name.
+pub type District = (u32, &'static str);
+/// A city: its code's 4 digits, its name and its districts.
+pub type City = (u32, &'static str, &'static [District]);
+
 /// Jiangsu: each city (its code's 4 digits, name) and its districts and counties (6-digit code, name).
-pub const JIANGSU: &[(u32, &str, &[(u32, &str)])] = &[
+pub const JIANGSU: &[City] = &[
     (
         3201,
         "南京市",

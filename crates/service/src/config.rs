@@ -373,8 +373,15 @@ impl Config {
         if a.group_workers == 0 || !(0..=366).contains(&a.festival_days) {
             return Err("alerts.group_workers must be at least 1 and alerts.festival_days in 0..=366".into());
         }
-        if a.max_attempts == 0 || a.deliver_every_seconds == 0 || a.timeout_seconds == 0 {
-            return Err("alerts.max_attempts, deliver_every_seconds and timeout_seconds must be positive".into());
+        let bounded = |v: u64, max: u64| (1..=max).contains(&v);
+        if !(bounded(a.max_attempts.into(), 20)
+            && bounded(a.deliver_every_seconds, 3_600)
+            && bounded(a.timeout_seconds, 300)
+            && a.retry_base_seconds <= 86_400)
+        {
+            return Err("alerts: max_attempts must lie in 1..=20, deliver_every_seconds in 1..=3600, \
+                        timeout_seconds in 1..=300 and retry_base_seconds in 0..=86400"
+                .into());
         }
         let mut names = std::collections::HashSet::new();
         for w in &a.webhooks {
@@ -467,6 +474,8 @@ mod tests {
         check("[alerts]\nrise_points = 0", Err("alerts.rise_points"));
         check("[alerts]\nrise_points = 150", Err("alerts.rise_points"));
         check("[alerts]\ngroup_workers = 0", Err("alerts.group_workers"));
+        check("[alerts]\nretry_base_seconds = 99999999999", Err("retry_base_seconds"));
+        check("[alerts]\nmax_attempts = 0", Err("max_attempts"));
         check("[alerts]\nloud = true", Err("unknown field"));
         let hook = |extra: &str| format!("[[alerts.webhooks]]\nname = \"ops\"\nformat = \"wecom\"\n{extra}");
         check(&hook("url = \"http://relay.local:8081/wecom?key=k\"\nregion = \"3205\""), Ok(()));

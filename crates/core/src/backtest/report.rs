@@ -579,7 +579,6 @@ fn table(title: &str, v: &Evaluation) -> String {
     s
 }
 
-/// The Markdown section of one entity type (without its charts).
 /// The wages at stake per test date: the shares of unpaid yuan and of affected workers the top 100 held,
 /// by each ranking, and the amount model's error out of time.
 fn harm_markdown(v: &EntityReport) -> String {
@@ -611,6 +610,7 @@ fn harm_markdown(v: &EntityReport) -> String {
     md
 }
 
+/// The Markdown section of one entity type (without its charts).
 fn entity_markdown(t: EntityType, v: &EntityReport) -> String {
     let mut md = format!("## {}s\n\n", t.code());
     md.push_str(&table("all test dates", &v.pooled));

@@ -23,7 +23,8 @@ pub const MIN_EVENT_ROWS: usize = 30;
 /// How the amount model did on the later dates of its panel (out of time: fitted on the earlier ones).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AmountValidation {
-    /// Event rows judged.
+    /// Event rows judged; 0 when the later dates had none, and then the figures below are 0 and say
+    /// nothing.
     pub rows: usize,
     /// Mean absolute error of `ln(1 + yuan)` against `ln(1 + predicted)`: 0.69 is a factor of two.
     pub log_mae_yuan: f64,
@@ -180,9 +181,12 @@ pub fn train(fit: &[&PanelSlice], valid: &[&PanelSlice], t: EntityType) -> Resul
     let (f, v) = (event_rows(fit, t), event_rows(valid, t));
     let enough = |r: &EventRows| r.x.nrows() >= MIN_EVENT_ROWS && r.yuan.sum() > 0.0 && r.workers.sum() > 0.0;
     if !(enough(&f) && enough(&v)) {
+        // The mean of the earlier dates, judged on the later ones; of all dates when the earlier left
+        // nothing unpaid (then its figures are not out of time).
+        let positive = |r: &EventRows| r.yuan.sum() > 0.0 && r.workers.sum() > 0.0;
         let all: Vec<&PanelSlice> = fit.iter().chain(valid).copied().collect();
-        let rows = event_rows(&all, t);
-        if rows.yuan.sum() <= 0.0 || rows.workers.sum() <= 0.0 {
+        let rows = if positive(&f) { f } else { event_rows(&all, t) };
+        if !positive(&rows) {
             return Ok(None);
         }
         let (yuan, workers) = (constant(&rows, &rows.yuan), constant(&rows, &rows.workers));

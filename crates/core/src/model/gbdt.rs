@@ -542,7 +542,8 @@ enum Objective {
     Poisson,
 }
 
-/// The largest Newton step of a Poisson leaf (LightGBM's `max_delta_step` default for this loss).
+/// The largest Newton step of a Poisson leaf, before shrinkage (0.7, the value of LightGBM's
+/// `poisson_max_delta_step`, which there guards the hessian instead).
 const POISSON_MAX_STEP: f64 = 0.7;
 
 impl Objective {

@@ -116,18 +116,20 @@ fn group_owed(r: &RunRow, config: &AlertConfig) -> bool {
 
 /// The alerts of `rows` (with `previous_score` and `previous_band` already marked) against the previous
 /// run's rows; none without a previous run. Each entity raises each kind at most once (one per rule for
-/// rule alerts).
-pub fn derive(rows: &[RunRow], previous: Option<&[RunRow]>, config: &AlertConfig) -> Vec<AlertEvent> {
+/// rule alerts). When the previous run was scored by another model (`same_model` false: a promotion or a
+/// rollback), the changes of score and band are the models', not the firms', and raise nothing; rule
+/// alerts and groups owed wages do not depend on the model and are raised as always.
+pub fn derive(rows: &[RunRow], previous: Option<&[RunRow]>, same_model: bool, config: &AlertConfig) -> Vec<AlertEvent> {
     let Some(previous) = previous else { return Vec::new() };
     let before: HashMap<(EntityType, &str), &RunRow> =
         previous.iter().map(|r| ((r.entity_type, r.entity_id.as_str()), r)).collect();
     let mut out = Vec::new();
     for r in rows {
         let prev = before.get(&(r.entity_type, r.entity_id.as_str())).copied();
-        if r.band == Band::Red && r.previous_band != Some(Band::Red) {
+        if same_model && r.band == Band::Red && r.previous_band != Some(Band::Red) {
             out.push(AlertEvent::of(AlertKind::NewlyRed, r, String::new()));
         }
-        if let Some(p) = r.previous_score {
+        if let Some(p) = r.previous_score.filter(|_| same_model) {
             // More than the threshold, not a float's rounding above it.
             if (r.score - p) * 100.0 > config.rise_points + 1e-9 {
                 out.push(AlertEvent::of(AlertKind::Rise, r, String::new()));
@@ -180,7 +182,7 @@ mod tests {
         let kinds = |alerts: &[AlertEvent]| -> Vec<(String, AlertKind, String)> {
             alerts.iter().map(|a| (a.entity_id.clone(), a.kind, a.detail.clone())).collect()
         };
-        let raised = derive(&now, Some(&before), &config);
+        let raised = derive(&now, Some(&before), true, &config);
         assert_eq!(
             kinds(&raised),
             vec![
@@ -198,10 +200,16 @@ mod tests {
             r.previous_band = Some(r.band);
             r.previous_score = Some(r.score);
         }
-        assert!(derive(&now, Some(&before), &config).is_empty());
+        assert!(derive(&now, Some(&before), true, &config).is_empty());
         // A first run is the baseline; a rise of exactly the threshold is not "more than" it.
-        assert!(derive(&now, None, &config).is_empty());
+        assert!(derive(&now, None, true, &config).is_empty());
         let edge = vec![row("E3", Band::Orange, 0.40, Some((Band::Yellow, 0.25)))];
-        assert!(derive(&edge, Some(&[]), &config).iter().all(|a| a.kind != AlertKind::Rise));
+        assert!(derive(&edge, Some(&[]), true, &config).iter().all(|a| a.kind != AlertKind::Rise));
+        // After a change of model, a jump is the model's: no newly red, no rise; a rule still fires.
+        let mut jumped = vec![row("E4", Band::Red, 0.90, Some((Band::Green, 0.02)))];
+        jumped[0].alerts.insert(Alert::ALL[1]);
+        let kinds_after_promotion: Vec<AlertKind> =
+            derive(&jumped, Some(&[]), false, &config).iter().map(|a| a.kind).collect();
+        assert_eq!(kinds_after_promotion, vec![AlertKind::RuleFired]);
     }
 }

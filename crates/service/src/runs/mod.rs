@@ -551,7 +551,8 @@ fn build_and_publish(
     let mut rows = build_rows(ds, &feats, &scored);
     assign_bands(&mut rows, &config.bands);
     let counts = mark_changes(&mut rows, previous.as_ref());
-    let raised = alerts::derive(&rows, previous.as_ref().map(|p| p.rows.as_slice()), &config.alerts);
+    let same_model = previous.as_ref().is_none_or(|p| p.record.model_id == trained.model_id);
+    let raised = alerts::derive(&rows, previous.as_ref().map(|p| p.rows.as_slice()), same_model, &config.alerts);
     let (drift, drift_rows) = measure_drift(trained, &rows, previous.as_ref(), request.as_of, config.drift.threshold);
     let shadow = shadow(store, config, trained, &feats, &scored);
     let links = links(ds, request.as_of);

@@ -302,7 +302,7 @@ pub struct WatchlistQuery {
     #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub run: Option<String>,
     /// From the previous page's `next_cursor`.
-    #[param(pattern = "^[A-Za-z0-9_-]{1,64}:[0-9]{1,9}$")]
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}:h?[0-9]{1,9}$")]
     pub cursor: Option<String>,
     /// Rows per page (default 50; the maximum is the server's `max_page`, 500 by default).
     #[param(minimum = 1, maximum = 500)]

@@ -38,8 +38,11 @@ pub(super) fn enqueue(
     Ok(())
 }
 
-/// The most alerts one push carries (the newest; a robot's message has a size limit anyway).
+/// The most alerts one push carries (the most urgent; a robot's message has a size limit anyway).
 pub const MAX_PUSHED: usize = 200;
+
+/// The most alerts of one run read back for a push.
+const MAX_ALERTS_OF_RUN: usize = 100_000;
 
 /// Where a push stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,11 +181,22 @@ impl Store {
             .map(|_| ())
     }
 
-    /// The alerts of one run in `region`, in the order they were raised (at most [`MAX_PUSHED`]).
-    pub fn run_alerts(&self, run_id: &str, region: RegionPrefix) -> Result<Vec<StoredAlert>, StateError> {
-        let (mut out, _) = self.select_alerts(region, Some(run_id), None, MAX_PUSHED)?;
-        out.reverse();
-        Ok(out)
+    /// The most urgent [`MAX_PUSHED`] alerts of one run in `region` (newly red first, then groups owed
+    /// wages, rules fired, rises; the highest probability first within a kind), and how many it has there.
+    pub fn run_alerts(&self, run_id: &str, region: RegionPrefix) -> Result<(Vec<StoredAlert>, usize), StateError> {
+        let (mut out, _) = self.select_alerts(region, Some(run_id), None, MAX_ALERTS_OF_RUN)?;
+        let total = out.len();
+        let urgency = |k: AlertKind| match k {
+            AlertKind::NewlyRed => 0,
+            AlertKind::GroupOwedBeforeFestival => 1,
+            AlertKind::RuleFired => 2,
+            AlertKind::Rise => 3,
+        };
+        out.sort_by(|a, b| {
+            urgency(a.event.kind).cmp(&urgency(b.event.kind)).then(b.event.score.total_cmp(&a.event.score))
+        });
+        out.truncate(MAX_PUSHED);
+        Ok((out, total))
     }
 
     /// Up to `limit` alerts in `region`, newest first, older than the alert `before` when given; and
@@ -208,15 +222,16 @@ impl Store {
             .prepare(
                 "SELECT alert_id, run_id, as_of, created_at, kind, entity_type, entity_id, name, region_code, score,
                  previous_score, detail FROM alerts
-                 WHERE substr(region_code, 1, ?1) = ?2 AND alert_id < ?3 AND (?5 IS NULL OR run_id = ?5)
+                 WHERE region_code >= ?1 AND region_code < ?2 AND alert_id < ?3 AND (?5 IS NULL OR run_id = ?5)
                  ORDER BY alert_id DESC LIMIT ?4",
             )
             .map_err(|e| self.db_err(e))?;
         let rows = stmt
             .query_map(
+                // Codes are digits, and ':' sorts right after '9': [prefix, prefix + ':') is the prefix's range.
                 params![
-                    region.digits(),
                     region.to_string(),
+                    format!("{region}:"),
                     before.unwrap_or(i64::MAX),
                     limit.min(100_000) as i64 + 1,
                     run

@@ -473,6 +473,7 @@ CREATE TABLE alerts (
     detail TEXT NOT NULL
 );
 CREATE INDEX alerts_by_region ON alerts (region_code, alert_id);
+CREATE INDEX alerts_by_run ON alerts (run_id, alert_id);
 CREATE TABLE deliveries (
     delivery_id INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,

@@ -32,10 +32,14 @@ pub fn narrowed(filter: Filter, caller: &Caller) -> Result<Filter, ApiError> {
     Ok(filter.within(scope))
 }
 
-/// Splits a cursor `<run_id>:<position>`.
-fn parse_cursor(cursor: &str) -> Result<(String, usize), ApiError> {
+/// Splits a cursor `<run_id>:<position>` (rank order) or `<run_id>:h<position>` (by expected harm).
+fn parse_cursor(cursor: &str) -> Result<(String, query::RankBy, usize), ApiError> {
     let bad = || ApiError::BadParameter { name: "cursor", reason: "not a cursor this API returned".into() };
     let (run, pos) = cursor.rsplit_once(':').ok_or_else(bad)?;
+    let (order, pos) = match pos.strip_prefix('h') {
+        Some(rest) => (query::RankBy::ExpectedHarm, rest),
+        None => (query::RankBy::Probability, pos),
+    };
     if !crate::server::wire::run_id_ok(run)
         || pos.is_empty()
         || pos.len() > 9
@@ -43,7 +47,15 @@ fn parse_cursor(cursor: &str) -> Result<(String, usize), ApiError> {
     {
         return Err(bad());
     }
-    Ok((run.to_string(), pos.parse().map_err(|_| bad())?))
+    Ok((run.to_string(), order, pos.parse().map_err(|_| bad())?))
+}
+
+/// The cursor of the page starting at `position` of a run in an order.
+fn cursor_of(run_id: &str, order: query::RankBy, position: usize) -> String {
+    match order {
+        query::RankBy::Probability => format!("{run_id}:{position}"),
+        query::RankBy::ExpectedHarm => format!("{run_id}:h{position}"),
+    }
 }
 
 /// The query string as audited.
@@ -84,7 +96,7 @@ pub fn audit_filters(q: &WatchlistQuery) -> String {
         (status = 400, description = "A parameter is invalid", body = ErrorBody),
         (status = 403, description = "The region lies outside the token's", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
-        (status = 422, description = "The cursor belongs to another run than the one asked for", body = ErrorBody),
+        (status = 422, description = "The cursor belongs to another run than the one asked for, or to another rank_by", body = ErrorBody),
         (status = 503, description = "No run published yet", body = ErrorBody)
     )
 )]
@@ -95,7 +107,11 @@ pub async fn list_watchlist(
 ) -> Result<Response, ApiError> {
     let filter = filter_of(&q, &caller)?;
     let cursor = q.cursor.as_deref().map(parse_cursor).transpose()?;
-    if let (Some((cursor_run, _)), Some(run)) = (&cursor, &q.run) {
+    let rank_by: query::RankBy = q.rank_by.map(Into::into).unwrap_or_default();
+    if cursor.as_ref().is_some_and(|c| c.1 != rank_by) {
+        return Err(ApiError::Unprocessable { reason: "the cursor was made for another rank_by".into() });
+    }
+    if let (Some((cursor_run, _, _)), Some(run)) = (&cursor, &q.run) {
         if cursor_run != run {
             return Err(ApiError::Unprocessable { reason: "the cursor belongs to another run".into() });
         }
@@ -107,8 +123,7 @@ pub async fn list_watchlist(
     }
     let snapshot = state.snapshot();
     let view = state.run_view(&snapshot, q.run.as_deref().or(cursor.as_ref().map(|c| c.0.as_str()))).await?;
-    let rank_by = q.rank_by.map(Into::into).unwrap_or_default();
-    let page = query::page_ranked(&view.data.rows, &view.regions, &filter, rank_by, cursor.map_or(0, |c| c.1), limit);
+    let page = query::page_ranked(&view.data.rows, &view.regions, &filter, rank_by, cursor.map_or(0, |c| c.2), limit);
     let items: Vec<_> = page.positions.iter().map(|&i| view.item_json(i)).collect();
     state.audit_read(&caller, "/v1/watchlist", audit_filters(&q), items.len() as u64).await?;
     let record = &view.data.record;
@@ -118,7 +133,7 @@ pub async fn list_watchlist(
         model_id: record.model_id.clone(),
         total: page.total,
         items,
-        next_cursor: page.next.map(|p| format!("{}:{p}", record.run_id)),
+        next_cursor: page.next.map(|p| cursor_of(&record.run_id, rank_by, p)),
     })
     .into_response())
 }
