@@ -695,6 +695,9 @@ fn what_to_fix_is_shown_for_red_and_orange_entities_over_the_api_and_the_dashboa
     let cookie = crate::attacks::sign_in(&app, "admin");
     let html = String::from_utf8(crate::attacks::page(&app, &cookie, &format!("/entity/{t}/{id}")).body).unwrap();
     assert!(html.contains("建议措施") && html.contains("id=\"levers\""), "{html}");
+    // Key figures read in Chinese on the Chinese page (the code kept beside them).
+    let (zh, _) = wagewatch_core::model::reasons::labels(wagewatch_core::features::Feature::HeadcountLastMonth);
+    assert!(html.contains("关键指标") && html.contains(zh), "{html}");
     let first = v["levers"][0]["zh"].as_str().unwrap().replace('>', "&gt;");
     assert!(html.contains(&first), "{first} missing from the page");
 }

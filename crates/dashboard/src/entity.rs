@@ -197,18 +197,19 @@ fn key_figures(r: &RunRow, t: EntityType, lang: Lang) -> Markup {
     html! {
         h2 { (lang.t("关键指标", "Key figures")) }
         table {
-            (thead(lang, &[col("指标", "Figure"), num("数值", "Value"), col("含义（英文）", "Meaning")]))
+            (thead(lang, &[col("指标", "Figure"), num("数值", "Value"), col("代码", "Code")]))
             tbody {
                 @for f in KEY_FEATURES {
                     @if let Some(i) = features.iter().position(|g| *g == f).filter(|&i| r.features[i].is_finite()) {
                         @let d = f.def();
                         @let v = r.features[i];
+                        @let (zh, en) = wagewatch_core::model::reasons::labels(f);
                         tr {
-                            td { code { (d.name) } }
+                            td { (if lang == Lang::Zh { zh } else { en }) }
                             td class="num" {
                                 @if d.unit == "yuan" { (money(v, lang)) } @else if d.unit == "ratio" { (format!("{v:.2}")) } @else { (thousands(v)) }
                             }
-                            td { (d.meaning) }
+                            td { code title=(d.meaning) { (d.name) } }
                         }
                     }
                 }

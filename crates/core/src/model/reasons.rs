@@ -28,8 +28,9 @@ impl Reason {
     }
 }
 
-/// Chinese and English labels of each feature, as a reason reads them.
-fn labels(f: Feature) -> (&'static str, &'static str) {
+/// Chinese and English labels of each feature, as a reason reads them (every feature has both: the match
+/// is exhaustive).
+pub fn labels(f: Feature) -> (&'static str, &'static str) {
     use Feature as F;
     match f {
         F::OverdueUnpaidYuan => ("工资逾期未发", "overdue unpaid wages"),
@@ -225,6 +226,17 @@ pub fn top_reasons(m: &FeatureMatrix, i: usize, contributions: &[f64], usable: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_feature_reads_in_chinese_and_in_english() {
+        let cjk = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        let mut seen = std::collections::HashSet::new();
+        for f in Feature::ALL {
+            let (zh, en) = labels(*f);
+            assert!(cjk(zh) && !en.is_empty() && en.is_ascii() && !cjk(en), "{}: {zh} / {en}", f.name());
+            assert!(seen.insert(zh), "{}: {zh} is another feature's label too", f.name());
+        }
+    }
 
     #[test]
     fn overdue_wages_read_as_the_supervisors_expect() {
