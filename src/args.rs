@@ -54,6 +54,10 @@ pub enum Command {
     /// run's scored entities, stratified by band, reproducible from a seed. Record these inspections with
     /// `selection = random`.
     AuditSlice(AuditSliceArgs),
+    /// Plan a week's inspections: per district, the site and firm visits within a capacity that reach the
+    /// most expected unpaid wages (a site visit covers its general contractor and crews, each firm counted
+    /// once), with a share reserved for the audit slice and firms inspected recently skipped.
+    Plan(PlanArgs),
     /// Reports on the model in use: drift of the features and the score.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -419,6 +423,39 @@ pub enum ModelsCommand {
         #[command(flatten)]
         state: StateArgs,
     },
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// The run planned from (default: the newest published).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// The first day of the week planned (not before the run's as-of date).
+    #[arg(long, value_parser = parse_date)]
+    pub week: wagewatch_core::contract::Date,
+    /// Visits per district in the week.
+    #[arg(long)]
+    pub capacity: usize,
+    /// Only this district (6 digits); every district of the run when absent.
+    #[arg(long)]
+    pub district: Option<String>,
+    /// The share of the capacity reserved for firms drawn at random (the audit slice).
+    #[arg(long, default_value_t = 0.1)]
+    pub audit_share: f64,
+    /// Firms inspected within this many days before the week are not planned again ...
+    #[arg(long, default_value_t = 90)]
+    pub skip_days: i32,
+    /// ... unless their probability rose by more than this many points since the previous run.
+    #[arg(long, default_value_t = 10.0)]
+    pub rise_points: f64,
+    /// The audit slice's seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where the plan is written: `.csv` or `.xlsx` (Chinese headers).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args)]

@@ -52,6 +52,7 @@ fn main() -> Result<()> {
         Command::Token(command) => token(command),
         Command::Audit(args) => audit(args),
         Command::AuditSlice(args) => audit_slice(args),
+        Command::Plan(args) => plan(args),
         Command::Retrain(args) => retrain(args),
         Command::Models(command) => models(command),
         Command::Report(args::ReportCommand::Drift(args)) => report_drift(args),
@@ -345,6 +346,59 @@ fn models(command: args::ModelsCommand) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+fn plan(args: args::PlanArgs) -> Result<()> {
+    use wagewatch_service::runs::plan::{self, PlanRequest};
+    let excel = match args.out.extension().and_then(|e| e.to_str()) {
+        Some("xlsx") => true,
+        Some("csv") => false,
+        _ => bail!("{}: the plan must end in .csv or .xlsx", args.out.display()),
+    };
+    let district = args
+        .district
+        .as_deref()
+        .map(|d| {
+            wagewatch_core::contract::RegionCode::parse(d).with_context(|| format!("--district {d:?}: use 6 digits"))
+        })
+        .transpose()?;
+    let store = Store::open(&args.state.state).context("opening the state folder")?;
+    let record = match &args.run {
+        Some(id) => store.run(id)?.filter(|r| r.status == RunStatus::Published),
+        None => store.latest_published()?,
+    }
+    .with_context(|| format!("no published run {}", args.run.as_deref().unwrap_or("yet")))?;
+    let run_id = record.run_id.clone();
+    let data = runs::RunData::load(&store, record).with_context(|| format!("reading run {run_id}"))?;
+    let request = PlanRequest {
+        week: args.week,
+        capacity: args.capacity,
+        audit_share: args.audit_share,
+        skip_days: args.skip_days,
+        rise_points: args.rise_points,
+        seed: args.seed,
+        district,
+    };
+    let lines = plan::plan(&data, &request)?;
+    let bytes = plan::write(&lines, excel).context("writing the plan")?;
+    let partial = args.out.with_extension("partial");
+    std::fs::write(&partial, bytes)
+        .and_then(|()| std::fs::rename(&partial, &args.out))
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let districts: std::collections::BTreeSet<_> = lines.iter().map(|l| l.district).collect();
+    let (sites, audits) =
+        (lines.iter().filter(|l| l.kind == "site").count(), lines.iter().filter(|l| l.kind == "audit").count());
+    let reached: f64 = lines.iter().filter(|l| l.kind != "audit").map(|l| l.expected_yuan).sum();
+    println!(
+        "plan of run {run_id} for the week of {}: {} visits in {} districts ({sites} sites, {audits} drawn at random), \
+         {:.1} 万元 of expected unpaid wages reached -> {}",
+        args.week,
+        lines.len(),
+        districts.len(),
+        reached / 10_000.0,
+        args.out.display()
+    );
     Ok(())
 }
 

@@ -222,6 +222,78 @@ fn the_audit_slice_is_drawn_per_district_and_reproducible() {
 }
 
 #[test]
+fn a_weeks_inspection_plan_reaches_harm_within_capacity_and_refuses_bad_requests() {
+    let f = crate::server::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    crate::server::copy_dir(&f.state, &state);
+    let plan = |extra: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        let run = Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+            .args(["plan", "--week", "2025-12-08", "--state"])
+            .arg(&state)
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        (run, out)
+    };
+    let (run, csv) = plan(&["--capacity", "4", "--audit-share", "0.25", "--seed", "7"], "plan.csv");
+    assert!(run.status.success(), "{}", text(&run));
+    let (again, same) = plan(&["--capacity", "4", "--audit-share", "0.25", "--seed", "7"], "again.csv");
+    assert!(again.status.success());
+    let text_of = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
+    assert_eq!(text_of(&csv), text_of(&same), "the same run, request and seed give the same plan");
+    let lines: Vec<Vec<String>> =
+        text_of(&csv).lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
+    assert!(!lines.is_empty());
+    // At most 4 visits a district, numbered in order; no firm reached twice in a district; harm visits
+    // come in the order of the harm they add, the audit slice after them.
+    let mut by_district: std::collections::BTreeMap<&str, Vec<&Vec<String>>> = Default::default();
+    for l in &lines {
+        by_district.entry(l[0].as_str()).or_default().push(l);
+    }
+    for (district, visits) in &by_district {
+        assert!(visits.len() <= 4, "{district}: {visits:?}");
+        let orders: Vec<usize> = visits.iter().map(|v| v[1].parse().unwrap()).collect();
+        assert_eq!(orders, (1..=visits.len()).collect::<Vec<_>>());
+        let covered: Vec<&str> = visits.iter().flat_map(|v| v[5].split(';')).collect();
+        let distinct: std::collections::BTreeSet<&&str> = covered.iter().collect();
+        assert_eq!(distinct.len(), covered.len(), "{district}: a firm reached twice");
+        let harm: Vec<f64> = visits.iter().filter(|v| v[2] != "audit").map(|v| v[6].parse().unwrap()).collect();
+        assert!(harm.windows(2).all(|w| w[0] >= w[1]), "{district}: {harm:?}");
+        let kinds: Vec<&str> = visits.iter().map(|v| v[2].as_str()).collect();
+        assert!(kinds.iter().skip_while(|k| **k != "audit").all(|k| *k == "audit"), "{kinds:?}");
+    }
+    assert!(lines.iter().any(|l| l[2] == "audit"), "a quarter of the capacity is drawn at random");
+    // Excel, with Chinese headers.
+    let (xlsx_run, xlsx) = plan(&["--capacity", "3"], "plan.xlsx");
+    assert!(xlsx_run.status.success(), "{}", text(&xlsx_run));
+    let mut book = zip::ZipArchive::new(std::fs::File::open(&xlsx).unwrap()).unwrap();
+    let mut strings = String::new();
+    std::io::Read::read_to_string(&mut book.by_name("xl/sharedStrings.xml").unwrap(), &mut strings).unwrap();
+    assert!(strings.contains("检查方式") && strings.contains("预计欠薪"), "{strings}");
+    // Clear refusals: a week before the run, no capacity, a district with nothing scored.
+    for (args, says) in [
+        (vec!["--capacity", "0"], "capacity of 0"),
+        (vec!["--capacity", "3", "--district", "110101"], "no scored entity"),
+        (vec!["--capacity", "3", "--audit-share", "1.5"], "audit share"),
+    ] {
+        let (bad, _) = plan(&args, "bad.csv");
+        assert!(!bad.status.success() && text(&bad).contains(says), "{args:?}: {}", text(&bad));
+    }
+    let past = Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+        .args(["plan", "--week", "2024-01-01", "--capacity", "3", "--state"])
+        .arg(&state)
+        .arg("--out")
+        .arg(dir.path().join("past.csv"))
+        .output()
+        .unwrap();
+    assert!(!past.status.success() && text(&past).contains("before the run's as-of date"), "{}", text(&past));
+}
+
+#[test]
 fn retrain_registers_a_challenger_that_is_scored_in_shadow_promoted_and_rolled_back() {
     let f = crate::server::fixture();
     let dir = tempfile::tempdir().unwrap();

@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod model;
 pub mod outcomes;
+pub mod plan;
 pub mod regions;
 pub mod rng;
 pub mod sampling;

@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod export;
 pub(crate) mod files;
 pub mod outcomes;
+pub mod plan;
 pub mod schedule;
 
 use std::collections::{HashMap, HashSet};
