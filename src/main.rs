@@ -349,6 +349,26 @@ fn models(command: args::ModelsCommand) -> Result<()> {
     Ok(())
 }
 
+/// A published run read whole: the one named, or the newest.
+fn published_run(state: &std::path::Path, run: Option<&str>) -> Result<runs::RunData> {
+    let store = Store::open(state).context("opening the state folder")?;
+    let record = match run {
+        Some(id) => store.run(id)?.filter(|r| r.status == RunStatus::Published),
+        None => store.latest_published()?,
+    }
+    .with_context(|| format!("no published run {}", run.unwrap_or("yet")))?;
+    let run_id = record.run_id.clone();
+    runs::RunData::load(&store, record).with_context(|| format!("reading run {run_id}"))
+}
+
+/// Writes a file under a temporary name and renames it into place, so that it is whole or absent.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, bytes)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 fn plan(args: args::PlanArgs) -> Result<()> {
     use wagewatch_service::runs::plan::{self, PlanRequest};
     let excel = match args.out.extension().and_then(|e| e.to_str()) {
@@ -363,14 +383,8 @@ fn plan(args: args::PlanArgs) -> Result<()> {
             wagewatch_core::contract::RegionCode::parse(d).with_context(|| format!("--district {d:?}: use 6 digits"))
         })
         .transpose()?;
-    let store = Store::open(&args.state.state).context("opening the state folder")?;
-    let record = match &args.run {
-        Some(id) => store.run(id)?.filter(|r| r.status == RunStatus::Published),
-        None => store.latest_published()?,
-    }
-    .with_context(|| format!("no published run {}", args.run.as_deref().unwrap_or("yet")))?;
-    let run_id = record.run_id.clone();
-    let data = runs::RunData::load(&store, record).with_context(|| format!("reading run {run_id}"))?;
+    let data = published_run(&args.state.state, args.run.as_deref())?;
+    let run_id = data.record.run_id.clone();
     let request = PlanRequest {
         week: args.week,
         capacity: args.capacity,
@@ -382,10 +396,7 @@ fn plan(args: args::PlanArgs) -> Result<()> {
     };
     let lines = plan::plan(&data, &request)?;
     let bytes = plan::write(&lines, excel).context("writing the plan")?;
-    let partial = args.out.with_extension("partial");
-    std::fs::write(&partial, bytes)
-        .and_then(|()| std::fs::rename(&partial, &args.out))
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    write_whole(&args.out, &bytes)?;
     let districts: std::collections::BTreeSet<_> = lines.iter().map(|l| l.district).collect();
     let (sites, audits) =
         (lines.iter().filter(|l| l.kind == "site").count(), lines.iter().filter(|l| l.kind == "audit").count());
@@ -414,14 +425,8 @@ fn audit_slice(args: args::AuditSliceArgs) -> Result<()> {
         .and_then(|e| e.to_str())
         .and_then(ExportFormat::parse)
         .with_context(|| format!("{}: the file must end in .csv, .xlsx or .parquet", args.out.display()))?;
-    let store = Store::open(&args.state.state).context("opening the state folder")?;
-    let record = match &args.run {
-        Some(id) => store.run(id)?.filter(|r| r.status == RunStatus::Published),
-        None => store.latest_published()?,
-    }
-    .with_context(|| format!("no published run {}", args.run.as_deref().unwrap_or("yet")))?;
-    let run_id = record.run_id.clone();
-    let data = runs::RunData::load(&store, record).with_context(|| format!("reading run {run_id}"))?;
+    let data = published_run(&args.state.state, args.run.as_deref())?;
+    let run_id = data.record.run_id.clone();
     let candidates: Vec<Candidate> = data
         .rows
         .iter()
@@ -439,10 +444,7 @@ fn audit_slice(args: args::AuditSliceArgs) -> Result<()> {
         .filter_map(|c| data.rows.iter().find(|r| r.entity_type == c.entity_type && r.entity_id == c.entity_id))
         .collect();
     let bytes = export::export(&rows, format).context("writing the slice")?;
-    let partial = args.out.with_extension("partial");
-    std::fs::write(&partial, bytes)
-        .and_then(|()| std::fs::rename(&partial, &args.out))
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    write_whole(&args.out, &bytes)?;
     let districts: std::collections::BTreeSet<_> = drawn.iter().map(|c| c.region).collect();
     println!(
         "audit slice of run {run_id}: {} entities drawn at random in {} districts (seed {}) -> {}",
