@@ -355,6 +355,13 @@ fn every_route_answers_each_role_by_the_rules() {
         ("GET", format!("/v1/alerts?region={home}"), None, [200, 200, 200, 403, 200, 200]),
         ("GET", "/v1/alerts?limit=0".into(), None, all(400)),
         ("GET", "/v1/alerts?cursor=-1".into(), None, all(400)),
+        ("GET", format!("/v1/plans?district={home}&week=2025-12-08&capacity=5"), None, [200, 200, 200, 403, 200, 200]),
+        ("GET", format!("/v1/plans?district={away}&week=2025-12-08&capacity=5"), None, [200, 403, 403, 200, 403, 403]),
+        ("GET", format!("/v1/plans?district={home}&week=2024-01-01&capacity=5"), None, [422, 422, 422, 403, 422, 422]),
+        ("GET", format!("/v1/plans?district={home}&week=2025-12-08&capacity=0"), None, all(400)),
+        ("GET", format!("/v1/plans?district={home}&week=2025-12-08&capacity=5&audit_share=2"), None, all(400)),
+        ("GET", "/v1/plans?district=110101&week=2025-12-08&capacity=5".into(), None, [404, 403, 403, 403, 403, 403]),
+        ("GET", "/v1/plans?district=3205&week=2025-12-08&capacity=5".into(), None, all(400)),
         ("GET", format!("/v1/runs/{run}"), None, all(200)),
         ("GET", "/v1/runs/r-nope".into(), None, all(404)),
         ("GET", "/v1/jobs/nope".into(), None, all(400)),
@@ -664,6 +671,52 @@ fn the_second_run_raises_alerts_listed_newest_first_by_region() {
 }
 
 #[test]
+fn a_districts_plan_over_the_api_stays_in_the_district_and_counts_each_firm_once() {
+    let app = App::new();
+    let uri = format!("/v1/plans?district={}&week=2025-12-08&capacity=4&audit_share=0.25&seed=3", app.home);
+    let plan = app.get(&uri, "inspector");
+    assert_eq!(plan, app.get(&uri, "inspector"), "the same request gives the same plan");
+    assert_eq!(plan["district"], app.home.as_str());
+    let visits = plan["visits"].as_array().unwrap();
+    assert!(!visits.is_empty() && visits.len() <= 4, "{plan}");
+    let orders: Vec<u64> = visits.iter().map(|v| v["order"].as_u64().unwrap()).collect();
+    assert_eq!(orders, (1..=visits.len() as u64).collect::<Vec<_>>());
+    let in_district: BTreeSet<String> = app
+        .all_pages(&format!("region={}&entity_type=employer", app.home), "inspector")
+        .iter()
+        .map(|v| v["entity_id"].as_str().unwrap().to_string())
+        .collect();
+    let mut seen = BTreeSet::new();
+    for v in visits {
+        for f in v["covers"].as_array().unwrap() {
+            let f = f.as_str().unwrap().to_string();
+            assert!(in_district.contains(&f), "{f} lies outside the district");
+            assert!(seen.insert(f), "a firm reached twice");
+        }
+    }
+    let reached: f64 =
+        visits.iter().filter(|v| v["kind"] != "audit").map(|v| v["expected_unpaid_yuan"].as_f64().unwrap()).sum();
+    assert!((reached - plan["reached_yuan"].as_f64().unwrap()).abs() < 0.05 * visits.len() as f64, "{plan}");
+    // Plans name firms: audited.
+    let audit = app.get("/v1/audit?route=/v1/plans&limit=5", "admin");
+    assert!(!audit["entries"].as_array().unwrap().is_empty(), "{audit}");
+    // The plan page: the same plan, printable, under the same region check.
+    let cookie = crate::attacks::sign_in(&app, "inspector");
+    let form = crate::attacks::page(&app, &cookie, "/plan");
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&form.body).contains("name=\"capacity\""));
+    let page = crate::attacks::page(&app, &cookie, &format!("/plan?district={}&week=2025-12-08&capacity=4", app.home));
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(html.contains("id=\"plan\"") && html.contains("检查计划"), "{html}");
+    let first = visits[0]["target_id"].as_str().unwrap();
+    assert!(html.contains(first), "{first} missing from the page");
+    let away = crate::attacks::page(&app, &cookie, &format!("/plan?district={}&week=2025-12-08&capacity=4", app.away));
+    assert_eq!(away.status, StatusCode::FORBIDDEN);
+    let css = String::from_utf8(crate::attacks::page(&app, &cookie, "/assets/app.css").body).unwrap();
+    assert!(css.contains("section.plan { break-after: page; }"), "one district a printed page");
+}
+
+#[test]
 fn what_to_fix_is_shown_for_red_and_orange_entities_over_the_api_and_the_dashboard() {
     let app = App::new();
     let all = app.all_pages("", "admin");
@@ -892,6 +945,7 @@ fn the_openapi_document_covers_every_route_and_validates() {
         ("delete", "/v1/tokens/{id}"),
         ("get", "/v1/audit"),
         ("get", "/v1/alerts"),
+        ("get", "/v1/plans"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),

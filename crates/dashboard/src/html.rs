@@ -145,6 +145,7 @@ pub fn role_name(r: Role, lang: Lang) -> &'static str {
 pub enum Nav {
     Watchlist,
     Overview,
+    Plan,
     Model,
     None,
 }
@@ -177,6 +178,7 @@ pub fn layout(lang: Lang, title: &str, nav: Nav, who: Option<&Principal>, here: 
                             ul {
                                 (item(Nav::Watchlist, "/watchlist", "风险名单", "Watchlist"))
                                 (item(Nav::Overview, "/overview", "地区概览", "Regions"))
+                                (item(Nav::Plan, "/plan", "检查计划", "Plans"))
                                 (item(Nav::Model, "/model", "模型与批次", "Model & runs"))
                             }
                         }

@@ -13,6 +13,7 @@ mod entity;
 mod html;
 mod model;
 mod overview;
+mod plan;
 mod session;
 mod watchlist;
 
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/export", get(watchlist::export))
         .route("/entity/{kind}/{id}", get(entity::entity_page))
         .route("/overview", get(overview::overview_page))
+        .route("/plan", get(plan::plan_page))
         .route("/model", get(model::model_page))
         .route("/model/charts/{name}", get(model::chart))
         .route("/assets/app.css", get(move || async move { asset("text/css; charset=utf-8", CSS) }))

@@ -687,6 +687,7 @@ pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
     let (router, mut api) = OpenApiRouter::with_openapi(routes::api_doc())
         .merge(routes::watchlist::router())
         .merge(routes::alerts::router())
+        .merge(routes::plans::router())
         .merge(routes::entities::router())
         .merge(routes::runs::router())
         .merge(routes::models::router())

@@ -1412,3 +1412,70 @@ pub struct AlertList {
     /// Pass as `cursor` for the next (older) page; absent on the last page.
     pub next_cursor: Option<i64>,
 }
+
+/// A plan asked for.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlanQuery {
+    /// The district (6 digits), within the token's region.
+    #[param(pattern = "^[0-9]{6}$")]
+    pub district: String,
+    /// The first day of the week (`YYYY-MM-DD`), not before the current run's as-of date.
+    #[param(format = Date)]
+    pub week: String,
+    /// Visits in the week (1 to 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub capacity: usize,
+    /// The share of the capacity drawn at random, the audit slice (default 0.1; below 1).
+    #[param(minimum = 0, exclusive_maximum = 1)]
+    pub audit_share: Option<f64>,
+    /// Firms inspected within this many days before the week are left out unless their risk rose (default 90).
+    #[param(minimum = 0, maximum = 3650)]
+    pub skip_days: Option<i32>,
+    /// The audit slice's seed (default 1).
+    pub seed: Option<u64>,
+}
+
+/// One planned visit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanLineOut {
+    pub order: usize,
+    /// `site` (the project and its crews), `firm`, or `audit` (drawn at random).
+    pub kind: String,
+    pub target_id: String,
+    pub target_name: String,
+    /// The employers the visit reaches that no earlier visit of the plan reached.
+    pub covers: Vec<String>,
+    pub expected_unpaid_yuan: f64,
+    pub expected_workers: f64,
+    pub score: f64,
+}
+
+impl PlanLineOut {
+    pub fn from_line(l: &crate::runs::plan::PlanLine) -> PlanLineOut {
+        PlanLineOut {
+            order: l.order,
+            kind: l.kind.to_string(),
+            target_id: l.target_id.clone(),
+            target_name: l.target_name.clone(),
+            covers: l.covers.clone(),
+            expected_unpaid_yuan: (l.expected_yuan * 100.0).round() / 100.0,
+            expected_workers: (l.expected_workers * 100.0).round() / 100.0,
+            score: l.probability,
+        }
+    }
+}
+
+/// A district's plan for a week.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanOut {
+    pub run_id: String,
+    pub as_of: String,
+    pub week: String,
+    pub district: String,
+    /// As people read it, e.g. `苏州市 吴中区`.
+    pub district_name: String,
+    /// Expected unpaid wages the harm visits reach, yuan.
+    pub reached_yuan: f64,
+    pub visits: Vec<PlanLineOut>,
+}

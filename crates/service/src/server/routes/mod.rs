@@ -7,6 +7,7 @@ pub mod entities;
 pub mod inspections;
 pub mod models;
 pub mod ops;
+pub mod plans;
 pub mod runs;
 pub mod watchlist;
 
@@ -40,6 +41,7 @@ not_writable (503).",
         (name = "watchlist", description = "Ranked risk lists"),
         (name = "entities", description = "One employer or project"),
         (name = "alerts", description = "What re-scores raised"),
+        (name = "plans", description = "Inspection plans"),
         (name = "runs", description = "Batch re-scores"),
         (name = "models", description = "Trained models"),
         (name = "inspections", description = "Inspection outcomes recorded by inspectors"),
