@@ -41,16 +41,20 @@ pub fn url(text: &str) -> String {
         .collect()
 }
 
+/// The division names the pages show, built once.
+fn region_names() -> &'static wagewatch_core::regions::RegionNames {
+    static NAMES: std::sync::OnceLock<wagewatch_core::regions::RegionNames> = std::sync::OnceLock::new();
+    NAMES.get_or_init(wagewatch_core::regions::RegionNames::builtin)
+}
+
 /// A district as people read it (`苏州市 吴中区`), the code where no name is known.
 pub fn region_label(code: wagewatch_core::contract::RegionCode) -> String {
-    static NAMES: std::sync::OnceLock<wagewatch_core::regions::RegionNames> = std::sync::OnceLock::new();
-    NAMES.get_or_init(wagewatch_core::regions::RegionNames::builtin).label(code)
+    region_names().label(code)
 }
 
 /// A region prefix (city, district) as people read it.
 pub fn region_prefix_label(prefix: wagewatch_core::contract::RegionPrefix) -> String {
-    static NAMES: std::sync::OnceLock<wagewatch_core::regions::RegionNames> = std::sync::OnceLock::new();
-    NAMES.get_or_init(wagewatch_core::regions::RegionNames::builtin).prefix_label(prefix)
+    region_names().prefix_label(prefix)
 }
 
 /// Money as Chinese readers expect it: 万元 from ten thousand yuan up, else 元 (English: yuan).

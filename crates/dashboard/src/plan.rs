@@ -38,9 +38,10 @@ fn kind_name(kind: &str, lang: Lang) -> &'static str {
 async fn render(state: &AppState, viewer: &Viewer, f: &PlanForm) -> Result<Markup, ApiError> {
     let lang = viewer.lang;
     let snapshot = state.snapshot();
-    let as_of = snapshot.pick(None)?.data.record.as_of.to_string();
+    let current = snapshot.pick(None)?;
+    let as_of = current.data.record.as_of.to_string();
     let districts: std::collections::BTreeSet<RegionCode> =
-        snapshot.pick(None)?.data.rows.iter().filter(|r| viewer.caller.sees(r.region)).map(|r| r.region).collect();
+        current.data.rows.iter().filter(|r| viewer.caller.sees(r.region)).map(|r| r.region).collect();
     let form = html! {
         form class="filters noprint" method="get" action="/plan" {
             label { (lang.t("区县", "District"))

@@ -130,7 +130,12 @@ pub fn run(
                 EntityType::Employer => (truth.employers[e], slice.employers[e], harms.employers[e]),
                 EntityType::Project => (truth.projects[e], slice.projects[e], harms.projects[e]),
             };
-            let given_event = trained.entity(s.entity_type).amount.as_ref().map(|a| a.given_event(m.row_view(row)));
+            // The amounts given an event, from the expected harm the scoring computed (its probability times
+            // them), not a second pass through the amount model.
+            let given_event = s
+                .expected
+                .filter(|_| s.probability > 0.0)
+                .map(|e| Expected { unpaid_yuan: e.unpaid_yuan / s.probability, workers: e.workers / s.probability });
             let slot = &mut per_type[s.entity_type as usize].1;
             slot.push(Outcome {
                 as_of: t,

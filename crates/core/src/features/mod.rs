@@ -87,11 +87,6 @@ impl FeatureMatrix {
         &self.values[i * p..(i + 1) * p]
     }
 
-    /// The features of row `i`, as the model reads a row.
-    pub fn row_view(&self, i: usize) -> ndarray::ArrayView1<'_, f64> {
-        ndarray::ArrayView1::from(self.row(i))
-    }
-
     /// The value of `feature` in row `i`, if the matrix has that column.
     pub fn get(&self, i: usize, feature: Feature) -> Option<f64> {
         self.features.iter().position(|f| *f == feature).map(|j| self.row(i)[j])

@@ -108,10 +108,10 @@ fn workers_owed(r: &RunRow) -> u32 {
     (headcount * share).round().max(0.0) as u32
 }
 
-/// Whether the entity has a group owed wages close to the festival.
-fn group_owed(r: &RunRow, config: &AlertConfig) -> bool {
+/// The workers owed at the entity, when they make a group and the festival is close.
+fn group_owed(r: &RunRow, config: &AlertConfig) -> Option<u32> {
     let near = r.feature(Feature::DaysToSpringFestival).is_some_and(|d| d <= f64::from(config.festival_days));
-    near && workers_owed(r) >= config.group_workers
+    Some(workers_owed(r)).filter(|w| near && *w >= config.group_workers)
 }
 
 /// The alerts of `rows` (with `previous_score` and `previous_band` already marked) against the previous
@@ -139,8 +139,8 @@ pub fn derive(rows: &[RunRow], previous: Option<&[RunRow]>, same_model: bool, co
         for a in r.alerts.iter().filter(|a| !fired_before.contains(*a)) {
             out.push(AlertEvent::of(AlertKind::RuleFired, r, a.code().to_string()));
         }
-        if group_owed(r, config) && !prev.is_some_and(|p| group_owed(p, config)) {
-            out.push(AlertEvent::of(AlertKind::GroupOwedBeforeFestival, r, workers_owed(r).to_string()));
+        if let Some(workers) = group_owed(r, config).filter(|_| prev.is_none_or(|p| group_owed(p, config).is_none())) {
+            out.push(AlertEvent::of(AlertKind::GroupOwedBeforeFestival, r, workers.to_string()));
         }
     }
     out
