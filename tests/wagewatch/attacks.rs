@@ -306,6 +306,11 @@ fn names_bodies_and_parameters_outside_the_schema_are_refused() {
         ("POST", "/v1/inspections", Some(inspection(r#","workers_affected":10000000"#)), 400),
         ("POST", "/v1/inspections", Some(inspection(&format!(r#","project_id":"{other_project}""#))), 404),
         ("POST", "/v1/inspections", Some(inspection("").replace("2025-12-03", "2999-01-01")), 422),
+        ("POST", "/v1/inspections", Some(inspection(r#","plan_week":"2025-13-01""#)), 400),
+        ("POST", "/v1/inspections", Some(inspection(r#","plan_week":12"#)), 400),
+        // A visit of a plan week happens in that week.
+        ("POST", "/v1/inspections", Some(inspection(r#","plan_week":"2025-12-08""#)), 422),
+        ("POST", "/v1/inspections", Some(inspection(r#","plan_week":"2025-11-26""#)), 422),
         ("GET", "/v1/watchlist?limit=-1", None, 400),
         ("GET", &long_q, None, 400),
     ];

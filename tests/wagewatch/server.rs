@@ -714,6 +714,29 @@ fn a_districts_plan_over_the_api_stays_in_the_district_and_counts_each_firm_once
     assert_eq!(away.status, StatusCode::FORBIDDEN);
     let css = String::from_utf8(crate::attacks::page(&app, &cookie, "/assets/app.css").body).unwrap();
     assert!(css.contains("section.plan { break-after: page; }"), "one district a printed page");
+    // An inspection recorded against a visit of the plan shows it done, on the API and on the page.
+    assert_eq!(plan["done_visits"], 0, "{plan}");
+    let last = visits.last().unwrap();
+    let (target, kind) = (last["target_id"].as_str().unwrap(), last["kind"].as_str().unwrap());
+    let employer = if kind == "site" { last["covers"][0].as_str().unwrap() } else { target };
+    let body = format!(
+        r#"{{"inspection_id":"P-1","employer_id":"{employer}","inspected_on":"2025-12-10","found_arrears":false,"plan_week":"2025-12-08"}}"#
+    );
+    let recorded = check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&body), 201);
+    let recorded: Value = serde_json::from_slice(&recorded.body).unwrap();
+    assert_eq!(recorded["plan_week"], "2025-12-08");
+    let after = app.get(&uri, "inspector");
+    assert_eq!(after["done_visits"], 1, "{after}");
+    let done = &after["visits"][visits.len() - 1]["done"];
+    assert_eq!((done["inspection_id"].as_str(), done["inspected_on"].as_str()), (Some("P-1"), Some("2025-12-10")));
+    assert!(after["visits"][0]["done"].is_null() || visits.len() == 1, "{after}");
+    // The same firm inspected in another week leaves this week's plan as it was.
+    let other = body.replace("P-1", "P-2").replace("2025-12-10", "2025-12-16").replace("2025-12-08", "2025-12-15");
+    check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&other), 201);
+    assert_eq!(app.get(&uri, "inspector")["done_visits"], 1);
+    let page = crate::attacks::page(&app, &cookie, &format!("/plan?district={}&week=2025-12-08&capacity=4", app.home));
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(html.contains("☑ 2025-12-10") && html.contains("已完成 1 / "), "{html}");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use super::page;
 use super::session::Viewer;
 use wagewatch_core::contract::RegionCode;
 use wagewatch_service::server::routes::plans::district_plan;
-use wagewatch_service::server::wire::{PlanOut, PlanQuery};
+use wagewatch_service::server::wire::{PlanDoneOut, PlanOut, PlanQuery};
 use wagewatch_service::server::{ApiError, AppState};
 
 /// The form's fields, as text (typed parsing happens in the shared request).
@@ -81,7 +81,8 @@ fn section(p: &PlanOut, lang: Lang) -> Markup {
             h2 { (p.district_name) " · " (lang.t("检查计划", "inspection plan")) " · " (lang.t("自", "week of")) " " (p.week) }
             p class="meta" {
                 (lang.t("依据批次", "from run")) " " (p.run_id) " (" (p.as_of) ") · "
-                (lang.t("预计覆盖欠薪", "expected unpaid wages reached")) " " (money(p.reached_yuan, lang))
+                (lang.t("预计覆盖欠薪", "expected unpaid wages reached")) " " (money(p.reached_yuan, lang)) " · "
+                span id="plan-done" { (lang.t("已完成", "done")) " " (p.done_visits) " / " (p.visits.len()) }
             }
             table {
                 (thead(lang, &[
@@ -98,11 +99,24 @@ fn section(p: &PlanOut, lang: Lang) -> Markup {
                             td { (v.covers.len()) }
                             td class="num" { (money(v.expected_unpaid_yuan, lang)) }
                             td class="num" { (percent(v.score)) }
-                            td { "☐" }
+                            td { (done_cell(v.done.as_ref(), lang)) }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// A visit's box: empty until an inspection is recorded against it, then its date and finding.
+fn done_cell(done: Option<&PlanDoneOut>, lang: Lang) -> Markup {
+    match done {
+        None => html! { "☐" },
+        Some(d) => html! {
+            span class="done" title=(d.inspection_id) {
+                "☑ " (d.inspected_on) " "
+                (if d.found_arrears { lang.t("发现欠薪", "arrears found") } else { lang.t("未发现欠薪", "no arrears") })
+            }
+        },
     }
 }

@@ -1139,6 +1139,11 @@ pub struct InspectionIn {
     #[serde(default)]
     #[schema(value_type = Option<SelectionWire>)]
     pub selection: Option<String>,
+    /// The first day of the plan week the visit was on (the `week` of `GET /v1/plans`), when it was
+    /// planned: the plan then shows the visit done. `inspected_on` must lie in that week (422 otherwise).
+    #[serde(default)]
+    #[schema(format = Date)]
+    pub plan_week: Option<String>,
 }
 
 /// Why a firm was inspected (data contract v1.1).
@@ -1203,6 +1208,7 @@ pub struct InspectionOut {
     pub arrears_amount: Option<f64>,
     pub workers_affected: Option<u32>,
     pub selection: Option<SelectionWire>,
+    pub plan_week: Option<String>,
     pub recorded_at: String,
     pub recorded_by: String,
 }
@@ -1218,6 +1224,7 @@ impl InspectionOut {
             arrears_amount: r.arrears_amount.map(|m| m.yuan()),
             selection: r.selection.map(SelectionWire::from_domain),
             workers_affected: r.workers_affected,
+            plan_week: r.plan_week.map(|d| d.to_string()),
             recorded_at: r.recorded_at.to_string(),
             recorded_by: r.recorded_by.clone(),
         }
@@ -1449,10 +1456,21 @@ pub struct PlanLineOut {
     pub expected_unpaid_yuan: f64,
     pub expected_workers: f64,
     pub score: f64,
+    /// The inspection recorded against this visit (`plan_week` set to the plan's week), if one was.
+    pub done: Option<PlanDoneOut>,
+}
+
+/// An inspection recorded against a planned visit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanDoneOut {
+    pub inspection_id: String,
+    pub employer_id: String,
+    pub inspected_on: String,
+    pub found_arrears: bool,
 }
 
 impl PlanLineOut {
-    pub fn from_line(l: &crate::runs::plan::PlanLine) -> PlanLineOut {
+    pub fn from_line(l: &crate::runs::plan::PlanLine, done: Option<&RecordedInspection>) -> PlanLineOut {
         PlanLineOut {
             order: l.order,
             kind: l.kind.to_string(),
@@ -1462,6 +1480,12 @@ impl PlanLineOut {
             expected_unpaid_yuan: (l.expected_yuan * 100.0).round() / 100.0,
             expected_workers: (l.expected_workers * 100.0).round() / 100.0,
             score: l.probability,
+            done: done.map(|i| PlanDoneOut {
+                inspection_id: i.inspection_id.clone(),
+                employer_id: i.employer_id.clone(),
+                inspected_on: i.inspected_on.to_string(),
+                found_arrears: i.found_arrears,
+            }),
         }
     }
 }
@@ -1477,5 +1501,7 @@ pub struct PlanOut {
     pub district_name: String,
     /// Expected unpaid wages the harm visits reach, yuan.
     pub reached_yuan: f64,
+    /// Visits with an inspection recorded against them.
+    pub done_visits: usize,
     pub visits: Vec<PlanLineOut>,
 }

@@ -41,7 +41,7 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// (tokens, sessions, the registry, the audit log's last pages), and a server holds several connections.
 const CACHE_KIB: i64 = 512;
 /// The schema version this build writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Why the state could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -286,6 +286,8 @@ pub struct RecordedInspection {
     pub workers_affected: Option<u32>,
     /// Why the firm was inspected, when the inspector said.
     pub selection: Option<Selection>,
+    /// The first day of the plan week the visit was on ([`crate::runs::plan`]), when it was planned.
+    pub plan_week: Option<Date>,
     pub recorded_at: Timestamp,
     pub recorded_by: String,
 }
@@ -488,6 +490,12 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
 ";
 
+/// Version 6: an inspection may name the plan week its visit was on, and plans look their visits up by it.
+const MIGRATION_6: &str = "
+ALTER TABLE inspections ADD COLUMN plan_week TEXT;
+CREATE INDEX inspections_by_plan_week ON inspections (plan_week) WHERE plan_week IS NOT NULL;
+";
+
 /// Folders of the state are private to the service's user.
 const DIR_MODE: u32 = 0o700;
 /// Files of the state are private to the service's user.
@@ -536,7 +544,7 @@ impl Store {
         }
         // One transaction each: a crash mid-migration leaves the old schema, never half of the new one.
         for (to, migration) in
-            [(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3), (4, MIGRATION_4), (5, MIGRATION_5)]
+            [(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3), (4, MIGRATION_4), (5, MIGRATION_5), (6, MIGRATION_6)]
         {
             if version < to {
                 conn.execute_batch(&format!("BEGIN IMMEDIATE; {migration} PRAGMA user_version = {to}; COMMIT;"))
@@ -1075,8 +1083,8 @@ impl Store {
     pub fn record_inspection(&mut self, i: &RecordedInspection) -> Result<(), StateError> {
         let result = self.conn.execute(
             "INSERT INTO inspections (inspection_id, employer_id, project_id, inspected_on, found_arrears,
-             arrears_amount_fen, workers_affected, recorded_at, recorded_by, selection)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             arrears_amount_fen, workers_affected, recorded_at, recorded_by, selection, plan_week)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 i.inspection_id,
                 i.employer_id,
@@ -1088,6 +1096,7 @@ impl Store {
                 i.recorded_at.to_string(),
                 i.recorded_by,
                 i.selection.map(Selection::code),
+                i.plan_week.map(|d| d.to_string()),
             ],
         );
         match result {
@@ -1101,9 +1110,24 @@ impl Store {
 
     /// Every recorded inspection, oldest first.
     pub fn recorded_inspections(&self) -> Result<Vec<RecordedInspection>, StateError> {
-        let mut stmt = self.conn.prepare("SELECT * FROM inspections ORDER BY rowid").map_err(|e| self.db_err(e))?;
+        self.inspections_where("TRUE", [])
+    }
+
+    /// The inspections recorded against the plan of the week starting `week`, oldest first.
+    pub fn plan_inspections(&self, week: Date) -> Result<Vec<RecordedInspection>, StateError> {
+        self.inspections_where("plan_week = ?1", [week.to_string()])
+    }
+
+    /// The recorded inspections matching the SQL condition `filter`, oldest first.
+    fn inspections_where<P: rusqlite::Params>(
+        &self,
+        filter: &str,
+        params: P,
+    ) -> Result<Vec<RecordedInspection>, StateError> {
+        let sql = format!("SELECT * FROM inspections WHERE {filter} ORDER BY rowid");
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.db_err(e))?;
         let rows = stmt
-            .query_map([], |row| {
+            .query_map(params, |row| {
                 Ok((
                     row.get::<_, String>("inspection_id")?,
                     row.get::<_, String>("employer_id")?,
@@ -1115,20 +1139,26 @@ impl Store {
                     row.get::<_, String>("recorded_at")?,
                     row.get::<_, String>("recorded_by")?,
                     row.get::<_, Option<String>>("selection")?,
+                    row.get::<_, Option<String>>("plan_week")?,
                 ))
             })
             .map_err(|e| self.db_err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (inspection_id, employer_id, project_id, on, found, fen, workers, at, by, selection) =
+            let (inspection_id, employer_id, project_id, on, found, fen, workers, at, by, selection, week) =
                 row.map_err(|e| self.db_err(e))?;
             let corrupt = |what: &str| StateError::Corrupt { what: format!("inspection {inspection_id}: {what}") };
             let selection = match selection {
                 Some(code) => Some(Selection::parse(&code).ok_or_else(|| corrupt("selection"))?),
                 None => None,
             };
+            let plan_week = match week {
+                Some(w) => Some(Date::parse(&w).ok_or_else(|| corrupt("plan_week"))?),
+                None => None,
+            };
             out.push(RecordedInspection {
                 selection,
+                plan_week,
                 inspected_on: Date::parse(&on).ok_or_else(|| corrupt("inspected_on"))?,
                 recorded_at: Timestamp::parse(&at).ok_or_else(|| corrupt("recorded_at"))?,
                 arrears_amount: fen.map(Money::from_fen),

@@ -3,7 +3,8 @@
 //!
 //! A record must be plausible: the employer (and project) scored in the current run and in the caller's
 //! region, the project one the employer works on (as its general contractor or with payroll on it), the
-//! date not in the future, the amount and the number of workers within bounds.
+//! date not in the future, the amount and the number of workers within bounds; a visit of a plan week on a
+//! day of that week.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -88,6 +89,21 @@ fn checked(state: &AppState, caller: &Caller, body: InspectionIn) -> Result<Reco
     if body.workers_affected.is_some_and(|w| !(1..=MAX_WORKERS).contains(&w)) {
         return Err(bad("workers_affected must lie in 1..=100000".into()));
     }
+    let plan_week = body
+        .plan_week
+        .as_deref()
+        .map(|w| Date::parse(w).ok_or_else(|| bad(format!("plan_week {w:?} is not a date YYYY-MM-DD"))))
+        .transpose()?;
+    if let Some(week) = plan_week {
+        if !(0..7).contains(&inspected_on.days_since(week)) {
+            return Err(ApiError::Unprocessable {
+                reason: format!(
+                    "inspected_on {inspected_on} lies outside the plan week {week} .. {}",
+                    week.add_days(6)
+                ),
+            });
+        }
+    }
     let selection = match body.selection.as_deref() {
         None => None,
         Some(code) => Some(
@@ -117,6 +133,7 @@ fn checked(state: &AppState, caller: &Caller, body: InspectionIn) -> Result<Reco
         arrears_amount,
         workers_affected: body.workers_affected,
         selection: selection.map(SelectionWire::to_domain),
+        plan_week,
         recorded_at: Timestamp::now(),
         recorded_by: caller.0.name.clone(),
     })

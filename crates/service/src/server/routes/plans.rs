@@ -8,10 +8,11 @@ use utoipa_axum::routes;
 use wagewatch_core::contract::{Date, RegionCode, RegionPrefix};
 use wagewatch_core::regions::RegionNames;
 
-use crate::runs::plan::{self, PlanRequest, PlanRequestError};
+use crate::runs::plan::{self, PlanLine, PlanRequest, PlanRequestError};
 use crate::server::extract::ApiQuery;
 use crate::server::wire::{ErrorBody, PlanLineOut, PlanOut, PlanQuery};
 use crate::server::{ApiError, AppState, Caller};
+use crate::state::RecordedInspection;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_plan))
@@ -79,6 +80,9 @@ pub async fn district_plan(state: &AppState, caller: &Caller, q: &PlanQuery, rou
         PlanRequestError::EmptyDistrict(_) => ApiError::NotFound { what: format!("district {district}") },
         PlanRequestError::Plan(p) => ApiError::BadParameter { name: "capacity", reason: p.to_string() },
     })?;
+    let week = req.week;
+    let recorded = state.store(move |s| s.plan_inspections(week)).await?;
+    let done: Vec<Option<&RecordedInspection>> = lines.iter().map(|l| done_by(l, &recorded)).collect();
     let filters = format!("district={district}&week={}&capacity={}", req.week, req.capacity);
     state.audit_read(caller, route, filters, lines.len() as u64).await?;
     Ok(PlanOut {
@@ -88,6 +92,16 @@ pub async fn district_plan(state: &AppState, caller: &Caller, q: &PlanQuery, rou
         district: district.to_string(),
         district_name: RegionNames::builtin().label(district),
         reached_yuan: lines.iter().filter(|l| l.kind != "audit").map(|l| l.expected_yuan).sum(),
-        visits: lines.iter().map(PlanLineOut::from_line).collect(),
+        done_visits: done.iter().flatten().count(),
+        visits: lines.iter().zip(&done).map(|(l, d)| PlanLineOut::from_line(l, *d)).collect(),
+    })
+}
+
+/// The first inspection of the plan's week that did the visit: of the firm visited, or at the site visited
+/// (of the project, or of a firm the visit reaches).
+fn done_by<'a>(line: &PlanLine, recorded: &'a [RecordedInspection]) -> Option<&'a RecordedInspection> {
+    recorded.iter().find(|i| match line.kind {
+        "site" => i.project_id.as_deref() == Some(line.target_id.as_str()) || line.covers.contains(&i.employer_id),
+        _ => i.employer_id == line.target_id,
     })
 }
