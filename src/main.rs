@@ -529,7 +529,7 @@ fn train(args: args::TrainArgs) -> Result<()> {
     let trained = model::train(&ds, &wm, &config, id, &fingerprint);
     spin.finish_and_clear();
     let trained = trained.context("training")?;
-    artifact::save(&trained, &args.models, "").context("saving the model")?;
+    artifact::save(&trained, &args.models, &Default::default()).context("saving the model")?;
     println!("trained in {:.1} s", started.elapsed().as_secs_f64());
     print_model(&trained, &args.models);
     Ok(())

@@ -102,9 +102,11 @@ fn hostile_text_in_the_data_and_the_url_is_escaped_on_every_page() {
     poison_names(&data.path().join("projects.parquet"));
     let models = tempfile::tempdir().unwrap();
     copy_dir(&f.models, models.path());
-    let card = models.path().join("m-test").join("model_card.md");
-    let text = std::fs::read_to_string(&card).unwrap_or_default();
-    std::fs::write(&card, format!("{text}\n{}\n", HOSTILE[1])).unwrap();
+    for card in ["model_card.md", "model_card.zh.md"] {
+        let card = models.path().join("m-test").join(card);
+        let text = std::fs::read_to_string(&card).unwrap();
+        std::fs::write(&card, format!("{text}\n{}\n", HOSTILE[1])).unwrap();
+    }
     let app = App::with_config(|c| {
         c.data = data.path().to_path_buf();
         c.models = models.path().to_path_buf();
@@ -144,6 +146,10 @@ fn hostile_text_in_the_data_and_the_url_is_escaped_on_every_page() {
             assert!(reply.status.as_u16() < 500, "{uri}: {}", reply.status);
             assert_safe(uri, &reply);
         }
+        // The model card is in the reader's language, hostile lines escaped (assert_safe above).
+        let card = String::from_utf8(page(&app, &cookie, "/model").body).unwrap();
+        let heading = if lang == "zh" { "## 已知局限" } else { "## Known limits" };
+        assert!(card.contains(heading), "{lang}: {heading} missing");
         // The hostile names did reach the pages, escaped.
         for uri in ["/watchlist", &format!("/entity/employer/{employer_id}")] {
             let text = String::from_utf8(page(&app, &cookie, uri).body).unwrap();

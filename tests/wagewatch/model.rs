@@ -270,7 +270,7 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     // No training row's label window reaches past the cutoff.
     assert!(trained.calibration_dates.last().unwrap().add_days(90) <= d("2025-09-01"));
     let dir = tempfile::tempdir().unwrap();
-    artifact::save(&trained, dir.path(), "").unwrap();
+    artifact::save(&trained, dir.path(), &Default::default()).unwrap();
     let loaded = artifact::load(dir.path(), "test-model").unwrap();
     assert_eq!(loaded, trained);
     let feats = features::compute(&ds, &wm, d("2025-09-01"), 60).unwrap();
@@ -321,6 +321,14 @@ fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     // The card states the training window.
     let card = std::fs::read_to_string(dir.path().join("test-model/model_card.md")).unwrap();
     assert!(card.contains("training cutoff: 2025-09-01"), "{card}");
+    // And in Chinese, for Chinese readers: the same figures, no English headings.
+    let zh = std::fs::read_to_string(dir.path().join("test-model/model_card.zh.md")).unwrap();
+    assert!(zh.contains("训练截止日: 2025-09-01") && zh.contains("## 已知局限"), "{zh}");
+    assert!(!zh.contains("## Known limits") && !zh.contains("## Training"), "{zh}");
+    for m in [&trained.employer, &trained.project] {
+        let rows = format!("{}: {} ({}", "训练样本", m.training_rows, m.training_events);
+        assert!(zh.contains(&rows), "{rows} missing from {zh}");
+    }
     assert!(matches!(artifact::load(dir.path(), "nope"), Err(model::ModelError::UnknownModel { .. })));
     // The training panel's distributions travel with the model (runs measure drift against them); a
     // damaged one is refused, not read as no drift.
@@ -492,6 +500,7 @@ fn check_fairness(report: &wagewatch_core::backtest::Report, report_dir: &std::p
     let models = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(models.path().join("m")).unwrap();
     std::fs::write(models.path().join("m/model_card.md"), "# Model card: m\n\nbody\n").unwrap();
+    std::fs::write(models.path().join("m/model_card.zh.md"), "# 模型说明: m\n\n正文\n").unwrap();
     for _ in 0..2 {
         artifact::attach_backtest(models.path(), "m", report_dir).unwrap();
     }
@@ -499,6 +508,10 @@ fn check_fairness(report: &wagewatch_core::backtest::Report, report_dir: &std::p
     assert!(card.starts_with("# Model card: m\n\nbody\n"), "{card}");
     assert_eq!(card.matches("## Fairness audit").count(), 1, "{card}");
     assert!(card.contains("employers by kind") && card.contains("projects by funding"), "{card}");
+    let zh = std::fs::read_to_string(models.path().join("m/model_card.zh.md")).unwrap();
+    assert!(zh.starts_with("# 模型说明: m\n\n正文\n"), "{zh}");
+    assert_eq!(zh.matches("## 公平性审计").count(), 1, "{zh}");
+    assert!(!zh.contains("## Fairness audit"), "{zh}");
 }
 
 #[test]

@@ -59,7 +59,7 @@ pub fn fixture() -> &'static Fixture {
         train.gbdt = model::GbdtParams::default().trees(40);
         let trained = model::train(&ds, &wm, &train, "m-test".into(), &model::fingerprint(&ds)).unwrap();
         let models = dir.path().join("models");
-        artifact::save(&trained, &models, "").unwrap();
+        artifact::save(&trained, &models, &Default::default()).unwrap();
         let state = dir.path().join("state");
         let mut store = Store::open(&state).unwrap();
         let cfg = config_for(&data, &models);
@@ -1444,6 +1444,7 @@ fn the_model_detail_carries_the_backtests_fairness_audit() {
     assert!(reference["flags"].as_array().unwrap().is_empty());
     assert_eq!(reference["selection_rate_ratio"], 1.0);
     assert!(detail["card_markdown"].as_str().unwrap().contains("## Fairness audit"));
+    assert!(detail["card_markdown_zh"].as_str().unwrap().contains("## 公平性审计"), "{detail}");
 }
 
 #[test]

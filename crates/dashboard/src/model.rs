@@ -125,8 +125,10 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
         (outcomes_section(&outcomes, &runs, lang))
         h2 { (lang.t("批次记录", "Runs")) }
         (run_table(&runs, viewer.caller.0.role == Role::Admin, lang))
-        h2 { (lang.t("模型说明（英文）", "Model card")) }
-        pre class="card-md" { (info.card_markdown) }
+        @match (lang, &info.card_markdown_zh) {
+            (Lang::Zh, Some(zh)) => { h2 { "模型说明" } pre class="card-md" lang="zh-CN" { (zh) } }
+            _ => { h2 { (lang.t("模型说明（英文）", "Model card")) } pre class="card-md" lang="en" { (info.card_markdown) } }
+        }
     })
 }
 

@@ -162,11 +162,16 @@ pub fn retrain_on(
         None => model::train(ds, wm, &config_now, id, &fingerprint)?,
     };
     let verdict = PromotionRule::default().judge(&champion_standing, &standing);
-    let card = format!(
-        "## Lineage\n\n- parent (the champion it was judged beside): `{champion_id}`\n- code version: {CODE_VERSION}\n- judged on: {}\n- promotion rule: {}\n\n",
-        recent.iter().map(Date::to_string).collect::<Vec<_>>().join(", "),
-        verdict.reasons.join("; ")
-    );
+    let judged_on = recent.iter().map(Date::to_string).collect::<Vec<_>>().join(", ");
+    let rule = verdict.reasons.join("; ");
+    let card = artifact::CardExtra {
+        english: format!(
+            "## Lineage\n\n- parent (the champion it was judged beside): `{champion_id}`\n- code version: {CODE_VERSION}\n- judged on: {judged_on}\n- promotion rule: {rule}\n\n"
+        ),
+        chinese: format!(
+            "## 谱系\n\n- 上一代（与之比较的现任模型）：`{champion_id}`\n- 代码版本：{CODE_VERSION}\n- 评判日期：{judged_on}\n- 晋升规则：{rule}\n\n"
+        ),
+    };
     let model_dir = artifact::save(&trained, &config.models, &card)?;
     let challenger = record(
         &trained,

@@ -114,7 +114,7 @@ pub fn prepare(setup: &DemoSetup, key: &Pseudonymizer, on_step: &dyn Fn(DemoStep
     on_step(DemoStep::Training);
     let config = TrainConfig::new(DEMO_CHAMPION_AS_OF, DEMO_HORIZON_DAYS);
     let trained = model::train(&ds, &wm, &config, demo_model_id(), &fingerprint)?;
-    artifact::save(&trained, &setup.models, "")?;
+    artifact::save(&trained, &setup.models, &Default::default())?;
 
     on_step(DemoStep::Scoring);
     let watchlist = setup.data.with_file_name("demo-watchlist.csv");

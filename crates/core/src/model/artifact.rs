@@ -136,7 +136,7 @@ pub fn model_dir(models: &Path, id: &str) -> PathBuf {
 }
 
 /// Writes `model.json` and `model_card.md` under `models/<id>/`, atomically (written aside, then renamed).
-pub fn save(model: &RiskModel, models: &Path, card_extra: &str) -> Result<PathBuf, ModelError> {
+pub fn save(model: &RiskModel, models: &Path, card_extra: &CardExtra) -> Result<PathBuf, ModelError> {
     check_model_id(&model.model_id)?;
     let dir = model_dir(models, &model.model_id);
     let io = |path: &Path| {
@@ -160,7 +160,8 @@ pub fn save(model: &RiskModel, models: &Path, card_extra: &str) -> Result<PathBu
     };
     let json =
         serde_json::to_vec(&file).map_err(|e| ModelError::BadFile { path: tmp.clone(), reason: e.to_string() })?;
-    for (name, bytes) in [("model.json", json), ("model_card.md", model_card(model, card_extra).into_bytes())] {
+    let cards = CardLanguage::ALL.map(|l| (l.file_name(), model_card(model, card_extra, l).into_bytes()));
+    for (name, bytes) in [("model.json", json)].into_iter().chain(cards) {
         let path = tmp.join(name);
         let mut f = fs::File::create(&path).map_err(io(&path))?;
         f.write_all(&bytes).map_err(io(&path))?;
@@ -255,19 +256,38 @@ pub fn attach_backtest(models: &Path, id: &str, report_dir: &Path) -> Result<(),
     Ok(())
 }
 
-/// The heading the model card's fairness section starts with.
-const FAIRNESS_HEADING: &str = "## Fairness audit (from the backtest)";
+/// The heading a model card's fairness section starts with.
+fn fairness_heading(lang: CardLanguage) -> &'static str {
+    lang.t("## 公平性审计（来自回测）", "## Fairness audit (from the backtest)")
+}
 
-/// Rewrites the model card with the backtest's fairness audit as its last section (replacing an earlier
-/// one), written aside and renamed.
+/// Rewrites each model card with the backtest's fairness audit as its last section (replacing an earlier
+/// one), written aside and renamed. A card that is missing (a model saved before cards had two
+/// languages) is left missing.
 fn add_fairness_to_card(dir: &Path, audit: &crate::fairness::Audit) -> Result<(), ModelError> {
-    let path = dir.join("model_card.md");
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ModelError::Io { path, source }
     };
-    let card = fs::read_to_string(&path).map_err(io(&path))?;
-    let mut card = match card.find(FAIRNESS_HEADING) {
+    for lang in CardLanguage::ALL {
+        let path = dir.join(lang.file_name());
+        let card = match fs::read_to_string(&path) {
+            Ok(card) => card,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && lang != CardLanguage::English => continue,
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let card = with_fairness(card, audit, lang);
+        let partial = dir.join(format!("{}.partial", lang.file_name()));
+        fs::write(&partial, card).map_err(io(&partial))?;
+        fs::rename(&partial, &path).map_err(io(&path))?;
+    }
+    Ok(())
+}
+
+/// `card` with its fairness section replaced by `audit`'s.
+fn with_fairness(card: String, audit: &crate::fairness::Audit, lang: CardLanguage) -> String {
+    let heading = fairness_heading(lang);
+    let mut card = match card.find(heading) {
         Some(at) => card[..at].to_string(),
         None => card,
     };
@@ -275,15 +295,15 @@ fn add_fairness_to_card(dir: &Path, audit: &crate::fairness::Audit) -> Result<()
         card.push('\n');
     }
     let flagged = audit.flagged();
-    card.push_str(&format!("{FAIRNESS_HEADING}\n\n"));
-    card.push_str(&match flagged.len() {
-        0 => "No group is flagged.\n\n".to_string(),
-        n => format!("{n} flag(s): {}.\n\n", flagged.join("; ")),
+    card.push_str(&format!("{heading}\n\n"));
+    card.push_str(&match (flagged.len(), lang) {
+        (0, CardLanguage::English) => "No group is flagged.\n\n".to_string(),
+        (0, CardLanguage::Chinese) => "没有被标记的群体。\n\n".to_string(),
+        (n, CardLanguage::English) => format!("{n} flag(s): {}.\n\n", flagged.join("; ")),
+        (n, CardLanguage::Chinese) => format!("{n} 处标记：{}。\n\n", flagged.join("；")),
     });
     card.push_str(&audit.markdown());
-    let partial = dir.join("model_card.md.partial");
-    fs::write(&partial, card).map_err(io(&partial))?;
-    fs::rename(&partial, &path).map_err(io(&path))
+    card
 }
 
 /// The backtest report saved beside a model, if one was attached.
@@ -313,60 +333,151 @@ pub fn list(models: &Path) -> Vec<String> {
     ids
 }
 
-/// The model card in Markdown.
-pub fn model_card(model: &RiskModel, extra: &str) -> String {
-    let mut s = String::new();
-    s.push_str(&format!("# Model card: {}\n\n", model.model_id));
-    s.push_str(&format!(
-        "Predicts the probability of an arrears event (data contract v1) within {} days of the as-of date, for \
-         employers and construction projects.\n\n",
-        model.horizon_days
-    ));
-    s.push_str("## Training\n\n");
-    s.push_str(&format!("- training cutoff: {} (labels as known on that day)\n", model.trained_as_of));
-    s.push_str(&format!(
-        "- fit dates: {} monthly as-of dates, {} .. {}\n",
-        model.fit_dates.len(),
-        model.fit_dates.first().map_or("-".into(), Date::to_string),
-        model.fit_dates.last().map_or("-".into(), Date::to_string)
-    ));
-    s.push_str(&format!(
-        "- validation and calibration dates: {} .. {}\n",
-        model.calibration_dates.first().map_or("-".into(), Date::to_string),
-        model.calibration_dates.last().map_or("-".into(), Date::to_string)
-    ));
-    s.push_str(&format!("- data fingerprint: `{}`\n\n", model.data_fingerprint));
-    for m in [&model.employer, &model.project] {
-        s.push_str(&format!("## {} model\n\n", m.entity_type));
-        s.push_str(&format!(
-            "- chosen learner: **{}** ({} features, {} boosting rounds), calibrated on {} held-out rows (Platt slope {:.3}, intercept {:.3}, one intercept a month in the fit)\n",
-            m.learner.name(),
-            m.features.len(),
-            m.trees,
-            m.calibration_rows,
-            m.calibrator.slope,
-            m.calibrator.intercept
-        ));
-        s.push_str(&format!("- training rows: {} ({} with an event)\n\n", m.training_rows, m.training_events));
-        s.push_str("| candidate | average precision | ROC AUC | log loss |\n|---|---|---|---|\n");
-        for c in &m.validation {
-            s.push_str(&format!(
-                "| {} | {:.3} | {:.3} | {:.4} |\n",
-                c.learner, c.average_precision, c.roc_auc, c.log_loss
-            ));
+/// The languages a model card is written in, one file each beside `model.json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CardLanguage {
+    English,
+    Chinese,
+}
+
+impl CardLanguage {
+    pub const ALL: [CardLanguage; 2] = [CardLanguage::English, CardLanguage::Chinese];
+
+    /// The card's file name: `model_card.md`, `model_card.zh.md`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            CardLanguage::English => "model_card.md",
+            CardLanguage::Chinese => "model_card.zh.md",
         }
-        s.push('\n');
     }
-    s.push_str("## Known limits\n\n");
-    s.push_str(
-        "- Complaints and inspections are selective labels: entities nobody complains about or inspects look safer than \
-         they are. Payroll-based events are not selective but depend on complete bank records.\n\
-         - The level of the probabilities is the learner's, learnt from the whole panel (season and trend \
-         included); the held-out months set only their spread. A shift in the base rate the panel has not seen \
-         (a harder winter, a new reporting channel) shows first as miscalibration. Re-train as outcomes come in.\n\
-         - Reasons are the features that raise the score most for that entity (path contributions for trees, \
-         coefficient times standardised value for the scorecard); they explain the model, not causes.\n\n",
-    );
-    s.push_str(extra);
+
+    /// The text in this language.
+    fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            CardLanguage::English => en,
+            CardLanguage::Chinese => zh,
+        }
+    }
+}
+
+/// Sections a caller adds to the end of the model card (a lineage, say), in both languages.
+#[derive(Clone, Debug, Default)]
+pub struct CardExtra {
+    pub english: String,
+    pub chinese: String,
+}
+
+impl CardExtra {
+    fn of(&self, lang: CardLanguage) -> &str {
+        match lang {
+            CardLanguage::English => &self.english,
+            CardLanguage::Chinese => &self.chinese,
+        }
+    }
+}
+
+/// The model card in Markdown, in `lang`.
+pub fn model_card(model: &RiskModel, extra: &CardExtra, lang: CardLanguage) -> String {
+    let t = |zh, en| lang.t(zh, en);
+    let dates = |d: &[Date]| {
+        format!("{} .. {}", d.first().map_or("-".into(), Date::to_string), d.last().map_or("-".into(), Date::to_string))
+    };
+    let mut s = String::new();
+    s.push_str(&format!("# {}: {}\n\n", t("模型说明", "Model card"), model.model_id));
+    s.push_str(&match lang {
+        CardLanguage::English => format!(
+            "Predicts the probability of an arrears event (data contract v1) within {} days of the as-of date, for \
+             employers and construction projects.\n\n",
+            model.horizon_days
+        ),
+        CardLanguage::Chinese => format!(
+            "预测评分日后 {} 天内发生欠薪事件（数据约定 v1）的概率，对象为用工企业和建设项目。\n\n",
+            model.horizon_days
+        ),
+    });
+    s.push_str(&format!("## {}\n\n", t("训练", "Training")));
+    s.push_str(&format!(
+        "- {}: {} {}\n",
+        t("训练截止日", "training cutoff"),
+        model.trained_as_of,
+        t("（标签以当日所知为准）", "(labels as known on that day)")
+    ));
+    s.push_str(&format!(
+        "- {}: {} {}, {}\n",
+        t("拟合日期", "fit dates"),
+        model.fit_dates.len(),
+        t("个月度评分日", "monthly as-of dates"),
+        dates(&model.fit_dates)
+    ));
+    s.push_str(&format!(
+        "- {}: {}\n",
+        t("验证与校准日期", "validation and calibration dates"),
+        dates(&model.calibration_dates)
+    ));
+    s.push_str(&format!("- {}: `{}`\n\n", t("数据指纹", "data fingerprint"), model.data_fingerprint));
+    for m in [&model.employer, &model.project] {
+        entity_section(&mut s, m, lang);
+    }
+    s.push_str(known_limits(lang));
+    s.push_str(extra.of(lang));
     s
+}
+
+/// One entity type's learner, rows and candidates.
+fn entity_section(s: &mut String, m: &EntityModel, lang: CardLanguage) {
+    let t = |zh, en| lang.t(zh, en);
+    let name = match (lang, m.entity_type) {
+        (CardLanguage::English, e) => format!("{e} model"),
+        (CardLanguage::Chinese, EntityType::Employer) => "企业模型".into(),
+        (CardLanguage::Chinese, EntityType::Project) => "项目模型".into(),
+    };
+    s.push_str(&format!("## {name}\n\n"));
+    s.push_str(&match lang {
+        CardLanguage::English => format!(
+            "- chosen learner: **{}** ({} features, {} boosting rounds), calibrated on {} held-out rows (Platt slope {:.3}, intercept {:.3}, one intercept a month in the fit)\n",
+            m.learner.name(), m.features.len(), m.trees, m.calibration_rows, m.calibrator.slope, m.calibrator.intercept
+        ),
+        CardLanguage::Chinese => format!(
+            "- 选用的学习器：**{}**（{} 个特征，{} 轮提升），在 {} 条留出样本上校准（Platt 斜率 {:.3}，截距 {:.3}，拟合时每月一个截距）\n",
+            m.learner.name(), m.features.len(), m.trees, m.calibration_rows, m.calibrator.slope, m.calibrator.intercept
+        ),
+    });
+    s.push_str(&format!(
+        "- {}: {} ({} {})\n\n",
+        t("训练样本", "training rows"),
+        m.training_rows,
+        m.training_events,
+        t("条有欠薪事件", "with an event")
+    ));
+    s.push_str(&format!(
+        "| {} | {} | ROC AUC | {} |\n|---|---|---|---|\n",
+        t("候选学习器", "candidate"),
+        t("平均精确率", "average precision"),
+        t("对数损失", "log loss")
+    ));
+    for c in &m.validation {
+        s.push_str(&format!("| {} | {:.3} | {:.3} | {:.4} |\n", c.learner, c.average_precision, c.roc_auc, c.log_loss));
+    }
+    s.push('\n');
+}
+
+/// What the model cannot see or claim.
+fn known_limits(lang: CardLanguage) -> &'static str {
+    match lang {
+        CardLanguage::English => "## Known limits\n\n\
+            - Complaints and inspections are selective labels: entities nobody complains about or inspects look safer than \
+            they are. Payroll-based events are not selective but depend on complete bank records.\n\
+            - The level of the probabilities is the learner's, learnt from the whole panel (season and trend \
+            included); the held-out months set only their spread. A shift in the base rate the panel has not seen \
+            (a harder winter, a new reporting channel) shows first as miscalibration. Re-train as outcomes come in.\n\
+            - Reasons are the features that raise the score most for that entity (path contributions for trees, \
+            coefficient times standardised value for the scorecard); they explain the model, not causes.\n\n",
+        CardLanguage::Chinese => "## 已知局限\n\n\
+            - 投诉和检查是有选择的标签：无人投诉、无人检查的主体看起来比实际更安全。基于工资发放记录的事件没有这种\
+            选择性，但依赖完整的银行代发记录。\n\
+            - 概率的整体水平来自学习器在整个训练面板（含季节和趋势）上的学习，留出月份只决定其离散程度。面板未见过的\
+            基准率变化（更难的冬季、新的投诉渠道）首先表现为校准偏差。结果到来后请重新训练。\n\
+            - 原因是对该主体评分抬高最多的特征（树模型为路径贡献，评分卡为系数乘标准化值）；它们解释模型，\
+            不代表因果。\n\n",
+    }
 }

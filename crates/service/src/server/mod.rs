@@ -99,6 +99,8 @@ pub struct AppState {
 pub struct ModelInfo {
     pub model: RiskModel,
     pub card_markdown: String,
+    /// The Chinese card; `None` for a model saved before cards had two languages.
+    pub card_markdown_zh: Option<String>,
     pub backtest: Option<Report>,
 }
 
@@ -338,10 +340,13 @@ impl AppState {
         let (models, owned) = (self.inner.config.models.clone(), id.to_string());
         let read = tokio::task::spawn_blocking(move || -> Result<ModelInfo, wagewatch_core::model::ModelError> {
             let model = artifact::load(&models, &owned)?;
-            let card_markdown =
-                std::fs::read_to_string(artifact::model_dir(&models, &owned).join("model_card.md")).unwrap_or_default();
+            let card = |lang: artifact::CardLanguage| {
+                std::fs::read_to_string(artifact::model_dir(&models, &owned).join(lang.file_name())).ok()
+            };
+            let card_markdown = card(artifact::CardLanguage::English).unwrap_or_default();
+            let card_markdown_zh = card(artifact::CardLanguage::Chinese);
             let backtest = artifact::backtest_report(&models, &owned);
-            Ok(ModelInfo { model, card_markdown, backtest })
+            Ok(ModelInfo { model, card_markdown, card_markdown_zh, backtest })
         })
         .await
         .map_err(ApiError::internal)?;

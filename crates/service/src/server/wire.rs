@@ -912,6 +912,8 @@ pub struct ModelDetail {
     pub model: ModelOut,
     /// The model card (Markdown).
     pub card_markdown: String,
+    /// The model card in Chinese (Markdown); absent for a model saved before cards had two languages.
+    pub card_markdown_zh: Option<String>,
     /// The backtest beside the model, when one was run.
     pub backtest: Option<BacktestOut>,
 }

@@ -61,6 +61,7 @@ pub async fn get_model(
     Ok(Json(ModelDetail {
         model: ModelOut::from_model(&m.model),
         card_markdown: m.card_markdown.clone(),
+        card_markdown_zh: m.card_markdown_zh.clone(),
         backtest: m.backtest.as_ref().map(BacktestOut::from_report),
     }))
 }
