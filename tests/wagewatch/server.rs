@@ -1460,6 +1460,31 @@ fn the_config_file_sets_bands_and_rejects_mistakes_with_the_file_named() {
 }
 
 #[test]
+fn bands_set_on_expected_harm_follow_the_expected_yuan_in_a_run() {
+    let app = App::with_config(|c| {
+        c.bands.on = wagewatch_service::config::BandBasis::ExpectedHarm;
+        (c.bands.red_yuan, c.bands.orange_yuan, c.bands.yellow_yuan) = (20_000.0, 5_000.0, 1_000.0);
+    });
+    let job = check(&app, Some("admin"), "POST", "/v1/runs", Some(r#"{"as_of":"2025-12-15"}"#), 202).json();
+    let job = wait_for_job(&app, job["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let items = app.all_pages("entity_type=employer", "admin");
+    let mut seen = BTreeSet::new();
+    for item in &items {
+        let yuan = item["expected_unpaid_yuan"].as_f64().unwrap();
+        let want = match yuan {
+            y if y >= 20_000.0 => "red",
+            y if y >= 5_000.0 => "orange",
+            y if y >= 1_000.0 => "yellow",
+            _ => "green",
+        };
+        assert_eq!(item["band"], want, "{item}");
+        seen.insert(want);
+    }
+    assert!(seen.len() >= 2, "the cut-offs split the list: {seen:?}");
+}
+
+#[test]
 fn the_scheduler_rescores_when_the_data_folder_changes() {
     // The scheduler re-scores as of today, which must lie within the data: a small province up to today.
     let data = tempfile::tempdir().unwrap();

@@ -118,16 +118,36 @@ impl Default for DriftConfig {
     }
 }
 
-/// How probabilities become bands.
+/// What the band cut-offs are set on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BandBasis {
+    /// The calibrated probability (`red`, `orange`, `yellow`).
+    #[default]
+    Probability,
+    /// The expected unpaid wages in the horizon (`red_yuan`, `orange_yuan`, `yellow_yuan`); an entity
+    /// without an expected amount (a model without an amount model) takes its probability's band.
+    ExpectedHarm,
+}
+
+/// How probabilities (or expected harm) become bands.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BandConfig {
+    /// What the cut-offs are set on (default `probability`).
+    pub on: BandBasis,
     /// Probability at or above which an entity is red (default 0.5).
     pub red: f64,
     /// ... orange (default 0.25).
     pub orange: f64,
     /// ... yellow (default 0.1).
     pub yellow: f64,
+    /// With `on = "expected_harm"`: expected unpaid yuan at or above which an entity is red (default 50,000).
+    pub red_yuan: f64,
+    /// ... orange (default 20,000).
+    pub orange_yuan: f64,
+    /// ... yellow (default 5,000).
+    pub yellow_yuan: f64,
     /// Inspection capacity: at most this many entities of each type per district are red (the highest
     /// ranked ones at or above the red cut-off); the rest take the band their probability gives without the
     /// red cut-off. Unset: no cap. Set `red = 0` with a capacity to make the top N of every district red
@@ -245,7 +265,16 @@ impl Default for Config {
 impl Default for BandConfig {
     fn default() -> Self {
         let c = BandCutoffs::default();
-        BandConfig { red: c.red, orange: c.orange, yellow: c.yellow, red_per_district: None }
+        BandConfig {
+            on: BandBasis::Probability,
+            red: c.red,
+            orange: c.orange,
+            yellow: c.yellow,
+            red_yuan: 50_000.0,
+            orange_yuan: 20_000.0,
+            yellow_yuan: 5_000.0,
+            red_per_district: None,
+        }
     }
 }
 
@@ -312,6 +341,18 @@ impl BandConfig {
     pub fn band(&self, p: f64) -> Band {
         self.cutoffs().band(p)
     }
+
+    /// The measure the bands are set on for an entity with probability `p` and expected unpaid yuan
+    /// `expected`, and the cut-offs that apply to it: the probability's when the bands are set on it or
+    /// the entity has no expected amount.
+    pub fn measure(&self, p: f64, expected: Option<f64>) -> (f64, BandCutoffs) {
+        match (self.on, expected) {
+            (BandBasis::ExpectedHarm, Some(yuan)) => {
+                (yuan, BandCutoffs { red: self.red_yuan, orange: self.orange_yuan, yellow: self.yellow_yuan })
+            }
+            _ => (p, self.cutoffs()),
+        }
+    }
 }
 
 impl Config {
@@ -339,6 +380,12 @@ impl Config {
         }
         if b.red_per_district.is_none() && !(b.red >= b.orange && b.orange >= b.yellow) {
             return Err("bands: cut-offs must satisfy red >= orange >= yellow".into());
+        }
+        if ![b.red_yuan, b.orange_yuan, b.yellow_yuan].iter().all(|y| y.is_finite() && *y >= 0.0) {
+            return Err("bands: yuan cut-offs must be finite and at least 0".into());
+        }
+        if b.red_per_district.is_none() && b.red_yuan < b.orange_yuan || b.orange_yuan < b.yellow_yuan {
+            return Err("bands: yuan cut-offs must satisfy red_yuan >= orange_yuan >= yellow_yuan".into());
         }
         if b.orange < b.yellow {
             return Err("bands: cut-offs must satisfy orange >= yellow".into());
@@ -468,6 +515,11 @@ mod tests {
         check("[bands]\nred = 0.0\nred_per_district = 5", Ok(()));
         check("[bands]\nred = 0.1\norange = 0.3", Err("red >= orange"));
         check("[bands]\nred = 1.5", Err("0..1"));
+        check("[bands]\non = \"expected_harm\"\nred_yuan = 100000", Ok(()));
+        check("[bands]\non = \"harm\"", Err("unknown variant"));
+        check("[bands]\nred_yuan = 1000", Err("red_yuan >= orange_yuan"));
+        check("[bands]\nyellow_yuan = -1", Err("at least 0"));
+        check("[bands]\nred_yuan = nan", Err("finite"));
         check("[retention]\nkeep_runs = 0", Err("keep_runs"));
         check("[drift]\nthreshold = 0.1", Ok(()));
         check("[alerts]\nrise_points = 10\ngroup_workers = 5\nfestival_days = 20", Ok(()));

@@ -790,15 +790,21 @@ fn build_rows(ds: &Dataset, feats: &features::Features, scored: &[model::Scored]
     rows
 }
 
-/// Bands by probability, then the capacity cap: at most `red_per_district` red entities of each type per
-/// district, the highest ranked; the others take the band their probability gives below red.
+/// Bands by probability (or expected harm, as configured), then the capacity cap: at most
+/// `red_per_district` red entities of each type per district, the highest by that measure; the others take
+/// the band their measure gives below red.
 pub fn assign_bands(rows: &mut [RunRow], bands: &config::BandConfig) {
+    let measure = |r: &RunRow| bands.measure(r.score, r.expected_unpaid_yuan);
     for r in rows.iter_mut() {
-        r.band = bands.band(r.score);
+        let (value, cutoffs) = measure(r);
+        r.band = cutoffs.band(value);
     }
     let Some(cap) = bands.red_per_district else { return };
     let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by_key(|&i| (rows[i].entity_type, rows[i].rank));
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&rows[i], &rows[j]);
+        a.entity_type.cmp(&b.entity_type).then(measure(b).0.total_cmp(&measure(a).0)).then(a.rank.cmp(&b.rank))
+    });
     let mut red_in: HashMap<(EntityType, RegionCode), u32> = HashMap::new();
     for i in order {
         if rows[i].band != Band::Red {
@@ -808,8 +814,9 @@ pub fn assign_bands(rows: &mut [RunRow], bands: &config::BandConfig) {
         if *n < cap {
             *n += 1;
         } else {
-            // Demoted below red: the band its probability gives without the red cut-off.
-            rows[i].band = model::BandCutoffs { red: f64::INFINITY, ..bands.cutoffs() }.band(rows[i].score);
+            // Demoted below red: the band its measure gives without the red cut-off.
+            let (value, cutoffs) = measure(&rows[i]);
+            rows[i].band = model::BandCutoffs { red: f64::INFINITY, ..cutoffs }.band(value);
         }
     }
 }
@@ -1009,5 +1016,29 @@ mod tests {
         assign_bands(&mut rows, &bands);
         let got: Vec<&str> = rows.iter().map(|r| r.band.code()).collect();
         assert_eq!(got, ["red", "orange", "orange", "red", "red", "orange", "green"]);
+    }
+
+    #[test]
+    fn bands_set_on_expected_harm_follow_the_yuan_and_cap_the_largest() {
+        let e = EntityType::Employer;
+        let harm =
+            |t, id, rank, p, yuan: Option<f64>| RunRow { expected_unpaid_yuan: yuan, ..row(t, id, 320102, rank, p) };
+        let mut rows = vec![
+            harm(e, "likely-small", 1, 0.9, Some(3_000.0)),
+            harm(e, "unlikely-large", 2, 0.2, Some(80_000.0)),
+            harm(e, "middle", 3, 0.3, Some(60_000.0)),
+            harm(e, "orange", 4, 0.1, Some(25_000.0)),
+            harm(e, "unknown", 5, 0.6, None),
+        ];
+        let mut bands = config::BandConfig { on: config::BandBasis::ExpectedHarm, ..Default::default() };
+        assign_bands(&mut rows, &bands);
+        let got: Vec<&str> = rows.iter().map(|r| r.band.code()).collect();
+        // Without an expected amount, the probability's band.
+        assert_eq!(got, ["green", "red", "red", "orange", "red"]);
+        // The cap keeps the largest expected harm red, not the most likely.
+        bands.red_per_district = Some(1);
+        assign_bands(&mut rows, &bands);
+        let got: Vec<&str> = rows.iter().map(|r| r.band.code()).collect();
+        assert_eq!(got, ["green", "red", "orange", "orange", "orange"]);
     }
 }
