@@ -395,7 +395,7 @@ fn plan(args: args::PlanArgs) -> Result<()> {
         district,
     };
     let lines = plan::plan(&data, &request)?;
-    let bytes = plan::write(&lines, excel).context("writing the plan")?;
+    let bytes = plan::write(&lines, &data.names, excel).context("writing the plan")?;
     write_whole(&args.out, &bytes)?;
     let districts: std::collections::BTreeSet<_> = lines.iter().map(|l| l.district).collect();
     let (sites, audits) =

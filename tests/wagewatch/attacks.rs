@@ -100,6 +100,10 @@ fn hostile_text_in_the_data_and_the_url_is_escaped_on_every_page() {
     copy_dir(&f.data, data.path());
     poison_names(&data.path().join("employers.parquet"));
     poison_names(&data.path().join("projects.parquet"));
+    // Division names are data too: every city named with markup (a CSV the contract allows beside Parquet).
+    std::fs::remove_file(data.path().join("regions.parquet")).unwrap();
+    let cities: String = (1..=13).map(|c| format!("32{c:02},\"{}\"\n", HOSTILE[2].replace('"', "\"\""))).collect();
+    std::fs::write(data.path().join("regions.csv"), format!("region_code,name\n{cities}")).unwrap();
     let models = tempfile::tempdir().unwrap();
     copy_dir(&f.models, models.path());
     for card in ["model_card.md", "model_card.zh.md"] {
@@ -151,6 +155,11 @@ fn hostile_text_in_the_data_and_the_url_is_escaped_on_every_page() {
         let heading = if lang == "zh" { "## 已知局限" } else { "## Known limits" };
         assert!(card.contains(heading), "{lang}: {heading} missing");
         // The hostile names did reach the pages, escaped.
+        let overview = String::from_utf8(page(&app, &cookie, "/overview").body).unwrap();
+        assert!(
+            overview.contains("&#39;&gt;&lt;svg onload=alert(3)&gt;") || overview.contains("'&gt;&lt;svg"),
+            "the city names reach the overview, escaped"
+        );
         for uri in ["/watchlist", &format!("/entity/employer/{employer_id}")] {
             let text = String::from_utf8(page(&app, &cookie, uri).body).unwrap();
             assert!(text.contains("&lt;img src=x onerror=alert(1)&gt;") || text.contains("&lt;script&gt;"), "{uri}");

@@ -250,6 +250,27 @@ I2,E2,,2024-09-01,false,,,lottery
             .to_string(),
             problem(Inspections, 2, "selection", UnknownEnumValue),
         ),
+        // Division names (v1.1): 2, 4 or 6 digits, each once.
+        (
+            "regions.csv",
+            "region_code,name\n3201,南京市\n320,半个代码\n".to_string(),
+            problem(Regions, 2, "region_code", BadRegionCode),
+        ),
+        (
+            "regions.csv",
+            "region_code,name\n3201,南京市\n32010X,玄武区\n".to_string(),
+            problem(Regions, 2, "region_code", BadRegionCode),
+        ),
+        (
+            "regions.csv",
+            "region_code,name\n3201,南京市\n3201,金陵\n".to_string(),
+            problem(Regions, 2, "region_code", DuplicateKey),
+        ),
+        (
+            "regions.csv",
+            "region_code,name\n3201,南京市\n320102,\n".to_string(),
+            problem(Regions, 2, "name", MissingValue),
+        ),
     ];
     for (file, content, expect) in cases {
         check(&[(file, Some(&content))], expect);
@@ -331,6 +352,8 @@ P1,E2,32010219850202456X,2024-05,7.119999999999763,2024-06-16
     paid.sort_unstable();
     assert_eq!(paid, [712, 420_050, 650_000]);
     assert!(!ds.has_inspections && ds.inspections.is_empty());
+    let regions: Vec<(String, &str)> = ds.regions.iter().map(|(c, n)| (c.to_string(), n.as_str())).collect();
+    assert_eq!(regions, [("32".into(), "江苏省"), ("3201".into(), "南京市"), ("320102".into(), "玄武区")]);
     // Inspections with the v1.1 `selection` column, some of it missing.
     let inspections =
         "inspection_id,employer_id,project_id,inspected_on,found_arrears,arrears_amount,workers_affected,selection

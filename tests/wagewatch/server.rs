@@ -1485,6 +1485,34 @@ fn bands_set_on_expected_harm_follow_the_expected_yuan_in_a_run() {
 }
 
 #[test]
+fn the_datas_region_names_reach_the_pages_plans_and_runs() {
+    let data = tempfile::tempdir().unwrap();
+    copy_dir(&fixture().data, data.path());
+    let home = App::new().home;
+    // A names table of the data's own (CSV, contract v1.1) in place of the generator's.
+    std::fs::remove_file(data.path().join("regions.parquet")).unwrap();
+    let names = format!("region_code,name\n{},测试市\n{home},测试新区\n", &home[..4]);
+    std::fs::write(data.path().join("regions.csv"), names).unwrap();
+    let app = App::with_config(|c| c.data = data.path().to_path_buf());
+    let uri = format!("/v1/plans?district={home}&week=2025-12-22&capacity=3");
+    let before = app.get(&uri, "inspector")["district_name"].as_str().unwrap().to_string();
+    assert!(!before.contains("测试"), "the fixture's runs were scored with the built-in names: {before}");
+    let job = check(&app, Some("admin"), "POST", "/v1/runs", Some(r#"{"as_of":"2025-12-15"}"#), 202).json();
+    assert_eq!(wait_for_job(&app, job["job_id"].as_str().unwrap())["status"], "succeeded");
+    assert_eq!(app.get(&uri, "inspector")["district_name"], "测试市 测试新区");
+    let cookie = crate::attacks::sign_in(&app, "supervisor");
+    let overview = String::from_utf8(crate::attacks::page(&app, &cookie, "/overview").body).unwrap();
+    assert!(overview.contains("测试市 测试新区"), "the overview names the district");
+    // A division the table does not name keeps its built-in name; the run keeps its names when read again.
+    let store = Store::open(app.dir.path()).unwrap();
+    let run = runs::RunData::load(&store, store.latest_published().unwrap().unwrap()).unwrap();
+    let (other, name) =
+        if home.starts_with("3201") { ("321302", "宿迁市 宿城区") } else { ("320102", "南京市 玄武区") };
+    assert_eq!(run.names.label(wagewatch_core::contract::RegionCode::parse(other).unwrap()), name);
+    assert_eq!(run.names.label(wagewatch_core::contract::RegionCode::parse(&home).unwrap()), "测试市 测试新区");
+}
+
+#[test]
 fn the_scheduler_rescores_when_the_data_folder_changes() {
     // The scheduler re-scores as of today, which must lie within the data: a small province up to today.
     let data = tempfile::tempdir().unwrap();

@@ -183,6 +183,17 @@ pub const JIANGSU: &[City] = &[
     ),
 ];
 
+/// The built-in divisions, the province first, then each city followed by its districts.
+pub fn divisions() -> Vec<(RegionPrefix, &'static str)> {
+    let prefix = |v: u32| RegionPrefix::parse(&v.to_string()).expect("a 2, 4 or 6-digit code");
+    let mut out = vec![(prefix(32), "江苏省")];
+    for (city, city_name, districts) in JIANGSU {
+        out.push((prefix(*city), *city_name));
+        out.extend(districts.iter().map(|(code, name)| (prefix(*code), *name)));
+    }
+    out
+}
+
 /// Division names by prefix (2, 4 or 6 digits).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RegionNames {
@@ -192,16 +203,7 @@ pub struct RegionNames {
 impl RegionNames {
     /// The built-in divisions: Jiangsu's.
     pub fn builtin() -> RegionNames {
-        let mut names = HashMap::new();
-        let prefix = |v: u32| RegionPrefix::parse(&v.to_string()).expect("a 2, 4 or 6-digit code");
-        names.insert(prefix(32), "江苏省".to_string());
-        for (city, city_name, districts) in JIANGSU {
-            names.insert(prefix(*city), city_name.to_string());
-            for (code, name) in *districts {
-                names.insert(prefix(*code), name.to_string());
-            }
-        }
-        RegionNames { names }
+        RegionNames { names: divisions().into_iter().map(|(p, n)| (p, n.to_string())).collect() }
     }
 
     /// These names with `other`'s laid over them.

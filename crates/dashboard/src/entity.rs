@@ -46,7 +46,7 @@ async fn render(state: &AppState, viewer: &Viewer, t: EntityType, id: &str) -> R
         p { a href="/watchlist" { "← " (lang.t("风险名单", "Watchlist")) } }
         h1 { (r.name) }
         p class="meta" {
-            (type_name(t, lang)) " · " (r.entity_id) " · " (lang.t("地区", "region")) " " (region_label(r.region)) " (" (r.region) ")"
+            (type_name(t, lang)) " · " (r.entity_id) " · " (lang.t("地区", "region")) " " (region_label(&view.data.names, r.region)) " (" (r.region) ")"
             " · " (lang.t("评分日", "as of")) " " (view.data.record.as_of)
         }
         div class="cards" {

@@ -2,6 +2,7 @@
 //! the page layout, the two languages, and how numbers, money and bands read.
 
 use maud::{html, Markup, DOCTYPE};
+use wagewatch_core::regions::RegionNames;
 
 use wagewatch_core::model::Band;
 use wagewatch_service::state::{Principal, Role};
@@ -41,20 +42,14 @@ pub fn url(text: &str) -> String {
         .collect()
 }
 
-/// The division names the pages show, built once.
-fn region_names() -> &'static wagewatch_core::regions::RegionNames {
-    static NAMES: std::sync::OnceLock<wagewatch_core::regions::RegionNames> = std::sync::OnceLock::new();
-    NAMES.get_or_init(wagewatch_core::regions::RegionNames::builtin)
-}
-
 /// A district as people read it (`苏州市 吴中区`), the code where no name is known.
-pub fn region_label(code: wagewatch_core::contract::RegionCode) -> String {
-    region_names().label(code)
+pub fn region_label(names: &RegionNames, code: wagewatch_core::contract::RegionCode) -> String {
+    names.label(code)
 }
 
 /// A region prefix (city, district) as people read it.
-pub fn region_prefix_label(prefix: wagewatch_core::contract::RegionPrefix) -> String {
-    region_names().prefix_label(prefix)
+pub fn region_prefix_label(names: &RegionNames, prefix: wagewatch_core::contract::RegionPrefix) -> String {
+    names.prefix_label(prefix)
 }
 
 /// Money as Chinese readers expect it: 万元 from ten thousand yuan up, else 元 (English: yuan).

@@ -47,7 +47,7 @@ async fn render(state: &AppState, viewer: &Viewer, f: &PlanForm) -> Result<Marku
             label { (lang.t("区县", "District"))
                 select name="district" {
                     @for d in &districts {
-                        option value=(d) selected[f.district.as_deref() == Some(d.to_string().as_str())] { (region_label(*d)) }
+                        option value=(d) selected[f.district.as_deref() == Some(d.to_string().as_str())] { (region_label(&current.data.names, *d)) }
                     }
                 }
             }

@@ -16,6 +16,7 @@ use super::session::Viewer;
 use super::{entity_href, error_page, page, type_name};
 use wagewatch_core::contract::{RegionCode, RegionPrefix};
 use wagewatch_core::features::EntityType;
+use wagewatch_core::regions::RegionNames;
 use wagewatch_service::query::{Filter, FilterText};
 use wagewatch_service::runs::RunRow;
 use wagewatch_service::server::routes::watchlist::{export_file, narrowed};
@@ -190,7 +191,7 @@ async fn render(state: &AppState, viewer: &Viewer, q: &PageQuery) -> Result<Mark
             (lang.t("评分日", "as of")) " " (record.as_of) " · " (lang.t("批次", "run")) " " (record.run_id)
             " · " (lang.t("模型", "model")) " " (record.model_id)
         }
-        (filters(view.data.rows.as_slice(), &listing, viewer))
+        (filters(view.data.rows.as_slice(), &view.data.names, &listing, viewer))
         @if matches!(viewer.caller.0.role, Role::Supervisor | Role::Admin) {
             p {
                 a class="button secondary" href={ "/export?format=xlsx&" (qs) } { (lang.t("导出 Excel", "Export Excel")) }
@@ -204,14 +205,14 @@ async fn render(state: &AppState, viewer: &Viewer, q: &PageQuery) -> Result<Mark
                 Lang::En => { (total) " entities, page " (page) " of " (pages) }
             }
         }
-        (table(shown, &listing, &qs, lang))
+        (table(shown, &view.data.names, &listing, &qs, lang))
         @if shown.is_empty() { p { (lang.t("没有符合条件的记录。", "Nothing matches these filters.")) } }
         (pager(&listing, &qs, page, pages, lang))
     })
 }
 
 /// The filter form, its region choices taken from the run's rows in the viewer's region.
-fn filters(rows: &[RunRow], listing: &Listing, viewer: &Viewer) -> Markup {
+fn filters(rows: &[RunRow], names: &RegionNames, listing: &Listing, viewer: &Viewer) -> Markup {
     let lang = viewer.lang;
     let scope = viewer.caller.0.region;
     let mut cities = BTreeSet::new();
@@ -241,11 +242,11 @@ fn filters(rows: &[RunRow], listing: &Listing, viewer: &Viewer) -> Markup {
                 select name="region" {
                     (option("", lang.t("全部辖区", "whole region"), None))
                     @for c in &cities {
-                        @let name = RegionPrefix::parse(c).map_or_else(|| c.clone(), region_prefix_label);
+                        @let name = RegionPrefix::parse(c).map_or_else(|| c.clone(), |p| region_prefix_label(names, p));
                         (option(c, &format!("{name} ({c})"), region.as_deref()))
                     }
                     @for d in &districts {
-                        @let name = RegionCode::parse(d).map_or_else(|| d.clone(), region_label);
+                        @let name = RegionCode::parse(d).map_or_else(|| d.clone(), |c| region_label(names, c));
                         (option(d, &format!("{name} ({d})"), region.as_deref()))
                     }
                 }
@@ -288,7 +289,7 @@ fn filters(rows: &[RunRow], listing: &Listing, viewer: &Viewer) -> Markup {
 }
 
 /// The table of one page of rows, its headers links that sort (keyboard usable, `aria-sort` on the current).
-fn table(shown: &[&RunRow], listing: &Listing, qs: &str, lang: Lang) -> Markup {
+fn table(shown: &[&RunRow], names: &RegionNames, listing: &Listing, qs: &str, lang: Lang) -> Markup {
     let head = |key: SortKey, label: &str, num: bool| {
         let current = listing.sort == key;
         let next = if current && !listing.descending { "desc" } else { "asc" };
@@ -328,7 +329,7 @@ fn table(shown: &[&RunRow], listing: &Listing, qs: &str, lang: Lang) -> Markup {
                         td class="num" { (r.rank) }
                         td { a href=(href) { (r.name) } br; small class="meta" { (r.entity_id) } }
                         td { (type_name(r.entity_type, lang)) }
-                        td { (region_label(r.region)) }
+                        td { (region_label(names, r.region)) }
                         td { (band_chip(r.band, lang)) }
                         td class="num" { (percent(r.score)) }
                         td class="num" {

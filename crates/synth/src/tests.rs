@@ -123,6 +123,7 @@ fn csv_values_follow_the_contract() {
                     Kind::Bool => assert!(value == "true" || value == "false", "{at}"),
                     Kind::Enum(codes) => assert!(codes.contains(&value.as_str()), "{at}"),
                     Kind::Region => assert!(value.len() == 6 && value.starts_with("32"), "{at}"),
+                    Kind::Division => assert!([2, 4, 6].contains(&value.len()) && value.starts_with("32"), "{at}"),
                     Kind::Id => assert!(value.chars().count() <= 64, "{at}"),
                     Kind::Text => {}
                 }

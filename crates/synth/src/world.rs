@@ -666,6 +666,13 @@ impl World {
             ])?;
         }
         rows.push((Table::Inspections, w.finish()?));
+
+        // The names of the province's divisions (contract v1.1), as GB/T 2260 has them.
+        let mut w = TableWriter::create(dir, Table::Regions, format)?;
+        for (code, name) in wagewatch_core::regions::divisions() {
+            w.push(&[Cell::Str(&code.to_string()), Cell::Str(name)])?;
+        }
+        rows.push((Table::Regions, w.finish()?));
         Ok(rows)
     }
 }

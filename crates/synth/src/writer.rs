@@ -264,7 +264,7 @@ impl ParquetSink {
 impl ColumnBuilder {
     fn new(kind: Kind) -> ColumnBuilder {
         match kind {
-            Kind::Id | Kind::Text | Kind::Region | Kind::Enum(_) | Kind::Month => {
+            Kind::Id | Kind::Text | Kind::Region | Kind::Division | Kind::Enum(_) | Kind::Month => {
                 ColumnBuilder::Text(StringBuilder::with_capacity(1024, 16 * 1024))
             }
             Kind::Date => ColumnBuilder::Date(Date32Builder::with_capacity(1024)),
@@ -319,7 +319,7 @@ pub fn arrow_schema(table: Table) -> SchemaRef {
         .iter()
         .map(|c| {
             let data_type = match c.kind {
-                Kind::Id | Kind::Text | Kind::Region | Kind::Enum(_) | Kind::Month => DataType::Utf8,
+                Kind::Id | Kind::Text | Kind::Region | Kind::Division | Kind::Enum(_) | Kind::Month => DataType::Utf8,
                 Kind::Date => DataType::Date32,
                 Kind::Money => DataType::Float64,
                 Kind::Int { .. } => DataType::Int32,
@@ -335,7 +335,7 @@ pub fn arrow_schema(table: Table) -> SchemaRef {
 fn cell_fits(cell: Cell<'_>, kind: Kind) -> bool {
     match cell {
         Cell::Null => true,
-        Cell::Str(_) => matches!(kind, Kind::Id | Kind::Text | Kind::Region | Kind::Enum(_)),
+        Cell::Str(_) => matches!(kind, Kind::Id | Kind::Text | Kind::Region | Kind::Division | Kind::Enum(_)),
         Cell::Month(_) => matches!(kind, Kind::Month),
         Cell::Date(_) => matches!(kind, Kind::Date),
         Cell::Money(_) => matches!(kind, Kind::Money),

@@ -24,11 +24,13 @@ pub enum Table {
     Complaints,
     ProgressPayments,
     Inspections,
+    /// Names of administrative divisions (v1.1).
+    Regions,
 }
 
 impl Table {
     /// Every table, in validation order.
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Employers,
         Table::Projects,
         Table::Payroll,
@@ -36,6 +38,7 @@ impl Table {
         Table::Complaints,
         Table::ProgressPayments,
         Table::Inspections,
+        Table::Regions,
     ];
 
     /// The file or folder name of the table inside a dataset.
@@ -48,12 +51,13 @@ impl Table {
             Table::Complaints => "complaints",
             Table::ProgressPayments => "progress_payments",
             Table::Inspections => "inspections",
+            Table::Regions => "regions",
         }
     }
 
     /// Whether a dataset must contain the table.
     pub fn is_required(self) -> bool {
-        !matches!(self, Table::ProgressPayments | Table::Inspections)
+        !matches!(self, Table::ProgressPayments | Table::Inspections | Table::Regions)
     }
 
     /// The columns the contract defines for this table.
@@ -66,6 +70,7 @@ impl Table {
             Table::Complaints => COMPLAINTS,
             Table::ProgressPayments => PROGRESS_PAYMENTS,
             Table::Inspections => INSPECTIONS,
+            Table::Regions => REGIONS,
         }
     }
 
@@ -90,6 +95,8 @@ pub enum Kind {
     Text,
     /// A 6-digit administrative division code.
     Region,
+    /// A 2, 4 or 6-digit administrative division code: a province, a city or a district (v1.1).
+    Division,
     /// One of a fixed set of lowercase codes.
     Enum(&'static [&'static str]),
     /// `YYYY-MM-DD`, between 1990-01-01 and 2100-12-31.
@@ -210,6 +217,8 @@ const INSPECTIONS: &[Column] = &[
     opt("workers_affected", Kind::Int { min: 0, max: i32::MAX as i64 }),
     opt("selection", Kind::Enum(SELECTIONS)),
 ];
+
+const REGIONS: &[Column] = &[req("region_code", Kind::Division), req("name", Kind::Text)];
 
 /// An amount of money in fen (1/100 yuan), exact: the contract allows at most 2 decimals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

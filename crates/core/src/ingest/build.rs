@@ -152,6 +152,10 @@ impl<'c> RowCheck<'c> {
         self.get(c, Col::region)
     }
 
+    fn division(&mut self, c: usize) -> Option<crate::contract::RegionPrefix> {
+        self.get(c, Col::division)
+    }
+
     fn enumeration(&mut self, c: usize, codes: &[&str]) -> Option<usize> {
         self.get(c, |col, i| col.enumeration(i, codes))
     }
@@ -777,4 +781,28 @@ pub fn read_inspections(
         t.selection.push(selection.map(|s| Selection::ALL[s]));
     })?;
     Ok(t)
+}
+
+/// Reads `regions`: a name per division code, each code once.
+pub fn read_regions(
+    source: &TableSource,
+    sink: &mut Sink<'_>,
+) -> Result<Vec<(crate::contract::RegionPrefix, String)>, IngestError> {
+    let mut names = Vec::new();
+    let mut seen: FastMap<crate::contract::RegionPrefix, u64> = FastMap::default();
+    each_row(source, sink, &mut |row| {
+        let code = row.division(0);
+        let name = row.text(1);
+        let (Some(code), Some(name)) = (code, name) else { return };
+        if !row.ok() {
+            return;
+        }
+        if let Some(first) = seen.get(&code) {
+            row.fail(Some(0), ProblemKind::DuplicateKey, format!("region_code {code} already appears in row {first}"));
+            return;
+        }
+        seen.insert(code, row.source_row());
+        names.push((code, name.trim().to_string()));
+    })?;
+    Ok(names)
 }

@@ -8,7 +8,7 @@ use arrow_array::{Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, F
 use arrow_schema::DataType;
 
 use super::problems::ProblemKind;
-use crate::contract::{Date, Kind, Money, MoneyProblem, Month, RegionCode, MAX_ID_CHARS};
+use crate::contract::{Date, Kind, Money, MoneyProblem, Month, RegionCode, RegionPrefix, MAX_ID_CHARS};
 
 /// What is wrong with one cell: the kind of rule and a plain reason.
 pub type CellProblem = (ProblemKind, String);
@@ -50,7 +50,7 @@ pub fn normalise(array: Option<&ArrayRef>, kind: Kind) -> Result<Col, String> {
             Col::Dict(dict.keys().clone(), dict.values().as_string::<i32>().clone())
         }
         _ if dictionary_of_strings => Col::Utf8(cast(&DataType::Utf8)?.as_string::<i32>().clone()),
-        (Kind::Id | Kind::Text | Kind::Region, _) if integer => {
+        (Kind::Id | Kind::Text | Kind::Region | Kind::Division, _) if integer => {
             Col::Utf8(cast(&DataType::Utf8)?.as_string::<i32>().clone())
         }
         (Kind::Date | Kind::Month, DataType::Date32) => Col::Date32(array.as_primitive::<Date32Type>().clone()),
@@ -178,6 +178,14 @@ impl Col {
         RegionCode::parse(text)
             .map(Some)
             .ok_or_else(|| (ProblemKind::BadRegionCode, format!("{} is not a 6-digit region code", shorten(text))))
+    }
+
+    /// A province, city or district code: 2, 4 or 6 digits.
+    pub fn division(&self, i: usize) -> Cell<RegionPrefix> {
+        let Some(text) = self.str(i).flatten() else { return Ok(None) };
+        RegionPrefix::parse(text).filter(|_| !text.is_empty()).map(Some).ok_or_else(|| {
+            (ProblemKind::BadRegionCode, format!("{} is not a 2, 4 or 6-digit region code", shorten(text)))
+        })
     }
 
     /// A value of an enumeration, as its position in `codes`.

@@ -46,6 +46,7 @@ pub struct Session<'p> {
     complaints: Complaints,
     progress_payments: ProgressPayments,
     inspections: Inspections,
+    regions: Vec<(crate::contract::RegionPrefix, String)>,
     tables: Vec<TableState<'p>>,
 }
 
@@ -112,6 +113,7 @@ impl<'p> Session<'p> {
             complaints: Complaints::default(),
             progress_payments: ProgressPayments::default(),
             inspections: Inspections::default(),
+            regions: Vec::new(),
             tables,
         };
         session.read_registries(sources)?;
@@ -132,6 +134,12 @@ impl<'p> Session<'p> {
                 build::read_projects(src, &mut state.sink, &self.employer_ids, self.employers.len())?;
             state.accepted = self.projects.len() as u64;
         }
+        if let Some(src) = sources.get(Table::Regions) {
+            let state = &mut self.tables[Table::Regions as usize];
+            state.saw(src);
+            self.regions = build::read_regions(src, &mut state.sink)?;
+            state.accepted = self.regions.len() as u64;
+        }
         self.more_employer_ids = self.employer_ids.clone();
         self.more_project_ids = self.project_ids.clone();
         Ok(())
@@ -150,7 +158,7 @@ impl<'p> Session<'p> {
 
     /// Splits the session into a payroll reader and a reader of everything else, which may run on two threads.
     pub fn split(&mut self) -> (PayrollReader<'_, 'p>, RestReader<'_, 'p>) {
-        let [_, _, payroll, payments, complaints, progress, inspections] = &mut self.tables[..] else {
+        let [_, _, payroll, payments, complaints, progress, inspections, _] = &mut self.tables[..] else {
             unreachable!("one state per contract table")
         };
         let payroll_reader = PayrollReader {
@@ -188,6 +196,7 @@ impl<'p> Session<'p> {
             has_inspections: self.tables[Table::Inspections as usize].source.is_some(),
             progress_payments: self.progress_payments,
             inspections: self.inspections,
+            regions: self.regions,
         };
         let mut reports = Vec::new();
         let mut all = ProblemLog::new(self.problems_listed);

@@ -391,6 +391,8 @@ pub struct Dataset {
     pub complaints: Complaints,
     pub progress_payments: ProgressPayments,
     pub inspections: Inspections,
+    /// Names of divisions by code (2, 4 or 6 digits) from the optional `regions` table, in file order.
+    pub regions: Vec<(crate::contract::RegionPrefix, String)>,
     /// Whether the optional tables were present at all.
     pub has_progress_payments: bool,
     pub has_inspections: bool,

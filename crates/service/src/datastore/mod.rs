@@ -532,8 +532,8 @@ fn store_written(rel: &str) -> bool {
 }
 
 /// The tables read again whole whenever any of them changes.
-const SMALL_TABLES: [Table; 5] =
-    [Table::Employers, Table::Projects, Table::Complaints, Table::ProgressPayments, Table::Inspections];
+const SMALL_TABLES: [Table; 6] =
+    [Table::Employers, Table::Projects, Table::Complaints, Table::ProgressPayments, Table::Inspections, Table::Regions];
 
 /// The check value of a key: the pseudonym of a fixed text (reveals nothing about the key).
 fn key_check(key: &Pseudonymizer) -> String {

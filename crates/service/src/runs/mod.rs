@@ -29,6 +29,7 @@ use wagewatch_core::drift::{self, EntityReference};
 use wagewatch_core::features::{self, EntityType, Feature};
 use wagewatch_core::ingest::tables::{Dataset, EmployerIx};
 use wagewatch_core::model::{self, Band, Reason, RiskModel};
+use wagewatch_core::regions::RegionNames;
 use wagewatch_core::worker_months::WorkerMonths;
 
 use crate::config::{self, Config};
@@ -295,6 +296,8 @@ pub struct RunData {
     pub links: Vec<Link>,
     pub wages: Vec<WageMonth>,
     pub events: Vec<TimelineEvent>,
+    /// Division names: the built-in ones with the run's data's `regions` table laid over them.
+    pub names: RegionNames,
 }
 
 impl RunData {
@@ -311,7 +314,8 @@ impl RunData {
         let links = files::read_links(&dir.join(files::RELATIONS))?;
         let wages = files::read_wages(&dir.join(files::WAGES))?;
         let events = files::read_events(&dir.join(files::EVENTS))?;
-        Ok(RunData { record, rows, links, wages, events })
+        let names = RegionNames::builtin().with(store.run_regions(&record.run_id)?);
+        Ok(RunData { record, rows, links, wages, events, names })
     }
 }
 
@@ -516,7 +520,7 @@ pub fn rescore(
     let attempt = Attempt::new("run");
     build_and_publish(store, inputs, request, config, &attempt).inspect_err(|e| {
         let failed = failed_run(&attempt, request, &inputs.model.model_id, inputs.data_fingerprint, &e.redacted());
-        if let Err(record_err) = store.insert_run(&failed, &[], &[], &[]) {
+        if let Err(record_err) = store.insert_run(&failed, &[], &[], &[], &[]) {
             tracing::error!(error = %record_err, "could not record the failed run");
         }
         let _ = fs::remove_dir_all(store.runs_dir().join(format!(".staging-{}", attempt.run_id)));
@@ -530,7 +534,7 @@ pub fn record_failure(
     model_id: &str,
     error: &str,
 ) -> Result<(), RunError> {
-    store.insert_run(&failed_run(&Attempt::new("failed"), request, model_id, "", error), &[], &[], &[])?;
+    store.insert_run(&failed_run(&Attempt::new("failed"), request, model_id, "", error), &[], &[], &[], &[])?;
     Ok(())
 }
 
@@ -595,7 +599,7 @@ fn build_and_publish(
     };
     // The one step that makes the run visible.
     let webhooks: Vec<_> = config.alerts.webhooks.iter().map(|w| (w.name.clone(), w.region())).collect();
-    store.insert_run(&record, &drift_rows, &raised, &webhooks)?;
+    store.insert_run(&record, &drift_rows, &raised, &webhooks, &ds.regions)?;
     for expired in store.expire_runs(config.retention.keep_runs)? {
         let dir = runs_dir.join(&expired);
         if let Err(e) = fs::remove_dir_all(&dir) {

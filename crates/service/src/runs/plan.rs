@@ -215,9 +215,9 @@ fn kind_zh(kind: &str) -> &'static str {
     }
 }
 
-/// The plan as CSV (machine names, a BOM for spreadsheets) or Excel (Chinese headers, one sheet).
-pub fn write(lines: &[PlanLine], excel: bool) -> Result<Vec<u8>, ExportError> {
-    let names = RegionNames::builtin();
+/// The plan as CSV (machine names, a BOM for spreadsheets) or Excel (Chinese headers, one sheet, districts
+/// by `names`).
+pub fn write(lines: &[PlanLine], names: &RegionNames, excel: bool) -> Result<Vec<u8>, ExportError> {
     if !excel {
         let enc = |e: csv::Error| ExportError::Encode { format: "csv", reason: e.to_string() };
         let mut out = "\u{feff}".as_bytes().to_vec();

@@ -490,10 +490,17 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
 ";
 
-/// Version 6: an inspection may name the plan week its visit was on, and plans look their visits up by it.
+/// Version 6: an inspection may name the plan week its visit was on, and plans look their visits up by it;
+/// the division names (the data's `regions` table) each run was scored with, deleted with the run.
 const MIGRATION_6: &str = "
 ALTER TABLE inspections ADD COLUMN plan_week TEXT;
 CREATE INDEX inspections_by_plan_week ON inspections (plan_week) WHERE plan_week IS NOT NULL;
+CREATE TABLE run_regions (
+    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    region_code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (run_id, region_code)
+);
 ";
 
 /// Folders of the state are private to the service's user.
@@ -643,6 +650,7 @@ impl Store {
         drift: &[DriftRow],
         raised: &[crate::runs::alerts::AlertEvent],
         webhooks: &[(String, wagewatch_core::contract::RegionPrefix)],
+        names: &[(wagewatch_core::contract::RegionPrefix, String)],
     ) -> Result<(), StateError> {
         let c = &r.counts;
         let path = self.dir.join(DB_FILE);
@@ -693,6 +701,13 @@ impl Store {
             for d in drift {
                 stmt.execute(params![r.run_id, d.against.code(), d.entity_type.code(), d.subject, d.psi, d.note])
                     .map_err(db)?;
+            }
+        }
+        {
+            let mut stmt =
+                tx.prepare("INSERT INTO run_regions (run_id, region_code, name) VALUES (?1, ?2, ?3)").map_err(db)?;
+            for (code, name) in names {
+                stmt.execute(params![r.run_id, code.to_string(), name]).map_err(db)?;
             }
         }
         alerts::insert(&tx, &r.run_id, r.as_of, r.created_at, raised).map_err(db)?;
@@ -1075,6 +1090,29 @@ impl Store {
                 [Timestamp::now().to_string()],
             )
             .map_err(|e| self.db_err(e))
+    }
+
+    /// The division names a run was scored with (the data's `regions` table), by code.
+    pub fn run_regions(
+        &self,
+        run_id: &str,
+    ) -> Result<Vec<(wagewatch_core::contract::RegionPrefix, String)>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT region_code, name FROM run_regions WHERE run_id = ?1 ORDER BY region_code")
+            .map_err(|e| self.db_err(e))?;
+        let rows = stmt
+            .query_map([run_id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+            .map_err(|e| self.db_err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (code, name) = row.map_err(|e| self.db_err(e))?;
+            let prefix = wagewatch_core::contract::RegionPrefix::parse(&code)
+                .filter(|_| !code.is_empty())
+                .ok_or_else(|| StateError::Corrupt { what: format!("run {run_id}: region code {code:?}") })?;
+            out.push((prefix, name));
+        }
+        Ok(out)
     }
 
     // ---- inspections ----

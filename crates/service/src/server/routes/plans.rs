@@ -6,7 +6,6 @@ use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wagewatch_core::contract::{Date, RegionCode, RegionPrefix};
-use wagewatch_core::regions::RegionNames;
 
 use crate::runs::plan::{self, PlanLine, PlanRequest, PlanRequestError};
 use crate::server::extract::ApiQuery;
@@ -90,7 +89,7 @@ pub async fn district_plan(state: &AppState, caller: &Caller, q: &PlanQuery, rou
         as_of: view.data.record.as_of.to_string(),
         week: req.week.to_string(),
         district: district.to_string(),
-        district_name: RegionNames::builtin().label(district),
+        district_name: view.data.names.label(district),
         reached_yuan: lines.iter().filter(|l| l.kind != "audit").map(|l| l.expected_yuan).sum(),
         done_visits: done.iter().flatten().count(),
         visits: lines.iter().zip(&done).map(|(l, d)| PlanLineOut::from_line(l, *d)).collect(),
