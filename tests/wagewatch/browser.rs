@@ -312,18 +312,19 @@ fn the_dashboard_in_a_browser() {
     let (home, away) = largest_districts(&state);
     let mut store = Store::open(&state).unwrap();
     let p = |s: &str| RegionPrefix::parse(s).unwrap();
-    let supervisor = store.create_token(&NewToken::new("主管甲", Role::Supervisor, p(&home)).unwrap()).unwrap().1;
+    // The province's supervisor; the inspector sees the home district only.
+    let supervisor = store.create_token(&NewToken::new("主管甲", Role::Supervisor, p(&home[..2])).unwrap()).unwrap().1;
     let inspector = store.create_token(&NewToken::new("监察员乙", Role::Inspector, p(&home)).unwrap()).unwrap().1;
     register_champion_and_challenger(&mut store);
-    let away_employer = {
+    let (away_employer, with_levers) = {
         let run = store.latest_published().unwrap().unwrap();
         let data = wagewatch_service::runs::RunData::load(&store, run).unwrap();
-        data.rows
-            .iter()
-            .find(|r| r.region.to_string() == away && r.entity_type == wagewatch_core::features::EntityType::Employer)
-            .unwrap()
-            .entity_id
-            .clone()
+        let employer =
+            |r: &&wagewatch_service::runs::RunRow| r.entity_type == wagewatch_core::features::EntityType::Employer;
+        let away_employer = data.rows.iter().filter(employer).find(|r| r.region.to_string() == away).unwrap();
+        // An employer of the province the run suggests what to fix for.
+        let with_levers = data.rows.iter().filter(employer).find(|r| !r.lever_texts().is_empty());
+        (away_employer.entity_id.clone(), with_levers.expect("an employer with levers").entity_id.clone())
     };
     drop(store);
     let config = dir.path().join("wagewatch.toml");
@@ -428,6 +429,26 @@ fn the_dashboard_in_a_browser() {
     assert!(b.find_all("svg.chart").len() >= 2, "score history and wages charts");
     assert!(!b.find_all("#related tbody tr").is_empty());
     b.screenshot("02-entity-zh");
+    let entity_url = b.url();
+
+    // What to fix: each lever with the probability it would leave.
+    b.goto(&format!("{base}/entity/employer/{with_levers}"));
+    b.wait("the levers", |b| !b.find_all("#levers li").is_empty());
+    let levers = b.text("#levers");
+    assert!(levers.contains("建议措施") || b.text("main").contains("建议措施"), "{levers}");
+    assert!(levers.contains("->") && levers.contains('%'), "{levers}");
+    // The latest alerts of the district, on the overview.
+    b.goto(&format!("{base}/overview"));
+    b.wait("the overview", |b| !b.find_all("#districts").is_empty());
+    assert!(!b.find_all("#alerts tbody tr").is_empty(), "the second run raised alerts in the district");
+    // The printable plan of the district, in Chinese.
+    b.goto(&format!("{base}/plan?district={home}&week=2025-12-08&capacity=5"));
+    b.wait("the plan", |b| !b.find_all("#plan tbody tr").is_empty());
+    assert!(b.text("#plan h2").contains("检查计划"), "{}", b.text("#plan h2"));
+    assert!(b.text("#plan-done").contains("已完成 0 /"), "{}", b.text("#plan-done"));
+    b.screenshot("07-plan-zh");
+    b.goto(&entity_url);
+    b.wait("the entity page", |b| !b.find_all("#probability").is_empty());
 
     // English.
     b.click(&b.find("a.lang"));
@@ -488,4 +509,21 @@ fn the_dashboard_in_a_browser() {
     b.screenshot("06-inspector-other-district-en");
     let got = b.run_async(fetch, json!([format!("/export?format=csv&region={home}")]));
     assert_eq!(got[0], 403, "inspectors cannot export");
+
+    // The inspector records a visit of the week's plan over the API; the plan page shows it done.
+    let api = "const done = arguments[arguments.length - 1]; const [method, path, token, body] = arguments; fetch(path, {method, headers: {authorization: 'Bearer ' + token, 'content-type': 'application/json'}, body}).then(r => r.json().then(j => done([r.status, j]))).catch(e => done([0, String(e)]));";
+    let plan = format!("/v1/plans?district={home}&week=2025-12-08&capacity=5");
+    let got = b.run_async(api, json!(["GET", plan, inspector, null]));
+    assert_eq!(got[0], 200, "{got}");
+    let first = &got[1]["visits"][0];
+    let employer = if first["kind"] == "site" { first["covers"][0].clone() } else { first["target_id"].clone() };
+    let body = json!({"inspection_id": "B-1", "employer_id": employer, "inspected_on": "2025-12-09", "found_arrears": true,
+        "arrears_amount": 52000, "workers_affected": 9, "plan_week": "2025-12-08", "selection": "risk_list"});
+    let got = b.run_async(api, json!(["POST", "/v1/inspections", inspector, body.to_string()]));
+    assert_eq!(got[0], 201, "{got}");
+    b.goto(&format!("{base}/plan?district={home}&week=2025-12-08&capacity=5"));
+    b.wait("the plan", |b| !b.find_all("#plan tbody tr").is_empty());
+    assert!(b.text("#plan-done").contains("done 1 /"), "{}", b.text("#plan-done"));
+    assert!(b.text("#plan tbody tr:first-child").contains("2025-12-09 arrears found"), "{}", b.text("#plan tbody"));
+    b.screenshot("08-plan-done-en");
 }
