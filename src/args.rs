@@ -269,6 +269,10 @@ pub struct TrainArgs {
     /// Train without weighting the rows random inspections found by the inverse sampling share.
     #[arg(long)]
     pub no_selection_weights: bool,
+    /// Train without holding the features whose effect is known (arrears found, wages owed, ...) to
+    /// raising the risk only: for comparison.
+    #[arg(long)]
+    pub no_monotone: bool,
     /// Where models are saved.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
@@ -314,6 +318,10 @@ pub struct BacktestArgs {
     /// Train without weighting the rows random inspections found by the inverse sampling share.
     #[arg(long)]
     pub no_selection_weights: bool,
+    /// Train without holding the features whose effect is known (arrears found, wages owed, ...) to
+    /// raising the risk only: for comparison.
+    #[arg(long)]
+    pub no_monotone: bool,
 }
 
 #[derive(Args)]

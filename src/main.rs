@@ -522,6 +522,7 @@ fn train(args: args::TrainArgs) -> Result<()> {
     let mut config = TrainConfig::new(args.as_of, args.horizon);
     config.panel_months = args.panel_months;
     config.selection_weights = !args.no_selection_weights;
+    config.monotone = !args.no_monotone;
     let started = Instant::now();
     let fingerprint = model::fingerprint(&ds);
     let id = args.id.unwrap_or_else(|| model::default_model_id(config.as_of, &fingerprint));
@@ -564,6 +565,7 @@ fn run_backtest(args: args::BacktestArgs) -> Result<()> {
         calibration_months: model::CALIBRATION_MONTHS,
         watchlists: Some(args.out.join("watchlists")),
         selection_weights: !args.no_selection_weights,
+        monotone: !args.no_monotone,
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("backtest [{bar:40}] {pos}/{len} test dates, {elapsed}, {msg}")

@@ -378,6 +378,7 @@ fn backtest_and_watchlist_follow_the_contract() {
         calibration_months: 3,
         watchlists: Some(out.path().join("watchlists")),
         selection_weights: true,
+        monotone: true,
     };
     let seen = std::cell::Cell::new(0);
     let result = backtest::run(&ds, &wm, &config, &|_, _| seen.set(seen.get() + 1)).unwrap();
@@ -817,4 +818,51 @@ fn check_levers_are_counterfactuals(trained: &model::RiskModel, feats: &features
         }
     }
     assert!(shown > 0, "some red or orange entity has a measure that lowers its risk");
+}
+
+#[test]
+fn what_is_known_to_raise_risk_never_lowers_a_trained_models_score() {
+    // The fixture's model, trained with the known directions: for every scored entity and every feature
+    // with a known direction, moving the feature that way (from its own value, by steps small and large)
+    // never lowers the raw score, whatever the other features are.
+    let f = crate::server::fixture();
+    let trained = artifact::load(&f.models, "m-test").unwrap();
+    let ds = load_strict(&f.data).unwrap().dataset;
+    let wm = WorkerMonths::build(&ds);
+    let feats = features::compute(&ds, &wm, d("2025-12-01"), trained.horizon_days).unwrap();
+    let mut checked = 0;
+    for m in [&trained.employer, &trained.project] {
+        let matrix = feats.matrix(m.entity_type);
+        for i in 0..matrix.rows() {
+            let row = matrix.row(i).to_vec();
+            for (j, feature) in m.features.iter().enumerate() {
+                let direction = f64::from(feature.known_direction());
+                if direction == 0.0 {
+                    continue;
+                }
+                let score = |v: f64| {
+                    let mut x = row.clone();
+                    x[j] = v;
+                    m.learner.raw_score(ndarray::ArrayView1::from(&x))
+                };
+                let mut last = score(row[j]);
+                for step in [0.5, 1.0, 3.0, 10.0, 100.0, 1e4, 1e6] {
+                    let v = row[j] + direction * step;
+                    if direction < 0.0 && v < 0.0 {
+                        break;
+                    }
+                    let now = score(v);
+                    assert!(
+                        now >= last - 1e-9,
+                        "{} {i}: {} -> {v} lowered {last} to {now}",
+                        m.entity_type,
+                        feature.name()
+                    );
+                    last = now;
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 10_000, "{checked}");
 }

@@ -94,6 +94,7 @@ pub fn models_with_backtest() -> &'static Path {
                 calibration_months: 3,
                 watchlists: None,
                 selection_weights: true,
+                monotone: true,
             };
             let result = backtest::run(&ds, &wm, &config, &|_, _| {}).unwrap();
             let report = dir.path().join("report");
@@ -1463,6 +1464,7 @@ fn the_config_file_sets_bands_and_rejects_mistakes_with_the_file_named() {
 fn bands_set_on_expected_harm_follow_the_expected_yuan_in_a_run() {
     let app = App::with_config(|c| {
         c.bands.on = wagewatch_service::config::BandBasis::ExpectedHarm;
+        c.bands.floors.clear();
         (c.bands.red_yuan, c.bands.orange_yuan, c.bands.yellow_yuan) = (20_000.0, 5_000.0, 1_000.0);
     });
     let job = check(&app, Some("admin"), "POST", "/v1/runs", Some(r#"{"as_of":"2025-12-15"}"#), 202).json();
@@ -1510,6 +1512,50 @@ fn the_datas_region_names_reach_the_pages_plans_and_runs() {
         if home.starts_with("3201") { ("321302", "宿迁市 宿城区") } else { ("320102", "南京市 玄武区") };
     assert_eq!(run.names.label(wagewatch_core::contract::RegionCode::parse(other).unwrap()), name);
     assert_eq!(run.names.label(wagewatch_core::contract::RegionCode::parse(&home).unwrap()), "测试市 测试新区");
+}
+
+#[test]
+fn arrears_an_inspection_found_hold_a_firm_at_orange_until_an_inspection_finds_them_cleared() {
+    let app = App::new();
+    // A green employer of the district, as an inspector finds it owing 150,000 yuan to 30 workers.
+    let items = app.all_pages(&format!("region={}&entity_type=employer", app.home), "inspector");
+    let green = items.iter().rev().find(|i| i["band"] == "green" && i["band_floor"].is_null()).expect("a green firm");
+    let id = green["entity_id"].as_str().unwrap().to_string();
+    let rescore = |as_of: &str| {
+        let body = format!(r#"{{"as_of":"{as_of}"}}"#);
+        let job = check(&app, Some("admin"), "POST", "/v1/runs", Some(&body), 202).json();
+        assert_eq!(wait_for_job(&app, job["job_id"].as_str().unwrap())["status"], "succeeded");
+        app.get(&format!("/v1/employers/{id}"), "inspector")
+    };
+    let before = rescore("2025-12-15");
+    assert_eq!(before["band"], "green", "{before}");
+    let found = format!(
+        r#"{{"inspection_id":"F-1","employer_id":"{id}","inspected_on":"2025-12-03","found_arrears":true,"arrears_amount":150000,"workers_affected":30}}"#
+    );
+    check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&found), 201);
+    let after = rescore("2025-12-15");
+    assert_eq!(after["band"], "orange", "{after}");
+    assert_eq!(after["band_floor"]["rule"], "arrears_found", "{after}");
+    assert!(after["band_floor"]["zh"].as_str().unwrap().contains("检查发现欠薪"), "{after}");
+    // What was found never lowers the model's own score either.
+    assert!(after["score"].as_f64().unwrap() >= before["score"].as_f64().unwrap(), "{before} -> {after}");
+    // On the list and in the exports, with the rule as the first reason.
+    let listed = app.all_pages("band=orange&entity_type=employer", "admin");
+    assert!(listed.iter().any(|i| i["entity_id"] == id.as_str() && i["band_floor"]["at_least"] == "orange"));
+    let csv =
+        String::from_utf8(app.call("GET", "/v1/watchlist/export?format=csv&band=orange", Some("admin"), None).body)
+            .unwrap();
+    let line = csv.lines().find(|l| l.contains(id.as_str())).expect("the firm exported");
+    assert!(line.contains("规则：30 天内检查发现欠薪"), "{line}");
+    // Past the window, or once a later inspection finds nothing owed, the score alone decides again.
+    assert_eq!(rescore("2026-01-10")["band_floor"], Value::Null);
+    let cleared = found
+        .replace("F-1", "F-2")
+        .replace("2025-12-03", "2025-12-08")
+        .replace(r#""found_arrears":true,"arrears_amount":150000,"workers_affected":30"#, r#""found_arrears":false"#);
+    check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&cleared), 201);
+    let again = rescore("2025-12-15");
+    assert_eq!((again["band"].as_str(), &again["band_floor"]), (Some("green"), &Value::Null), "{again}");
 }
 
 #[test]

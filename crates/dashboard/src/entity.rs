@@ -67,6 +67,10 @@ async fn render(state: &AppState, viewer: &Viewer, t: EntityType, id: &str) -> R
         }
         h2 { (lang.t("主要原因", "Why this score")) }
         ul class="reasons" id="reasons" {
+            @if let Some(floor) = r.floor {
+                @let (zh, en) = floor.texts();
+                li class="floor" id="band-floor" { (if lang == Lang::Zh { zh } else { en }) }
+            }
             @for x in &r.reasons {
                 @let (zh, en) = x.texts();
                 li { (if lang == Lang::Zh { zh } else { en }) }

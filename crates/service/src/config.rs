@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::runs::floors::{BandFloor, FloorRule};
 use wagewatch_core::model::{Band, BandCutoffs};
 
 /// Why a configuration file was rejected.
@@ -130,6 +131,35 @@ pub enum BandBasis {
     ExpectedHarm,
 }
 
+/// A band a floor holds an entity at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloorBand {
+    Red,
+    Orange,
+    Yellow,
+}
+
+/// What a floor looks at, as configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloorRuleConfig {
+    ArrearsFound,
+    SubstantiatedComplaint,
+}
+
+/// A floor as configured (`[[bands.floors]]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloorConfig {
+    /// `arrears_found` or `substantiated_complaint`.
+    pub rule: FloorRuleConfig,
+    /// How recent the fact must be, in days before the as-of date (1..=3650).
+    pub within_days: u32,
+    /// The band the entity is held at, at least.
+    pub at_least: FloorBand,
+}
+
 /// How probabilities (or expected harm) become bands.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -142,6 +172,9 @@ pub struct BandConfig {
     pub orange: f64,
     /// ... yellow (default 0.1).
     pub yellow: f64,
+    /// Facts that hold an entity at a band whatever its score (default: arrears an inspection found, or a
+    /// complaint substantiated, in the last 30 days and not found cleared since: at least orange).
+    pub floors: Vec<FloorConfig>,
     /// With `on = "expected_harm"`: expected unpaid yuan at or above which an entity is red (default 50,000).
     pub red_yuan: f64,
     /// ... orange (default 20,000).
@@ -274,6 +307,9 @@ impl Default for BandConfig {
             orange_yuan: 20_000.0,
             yellow_yuan: 5_000.0,
             red_per_district: None,
+            floors: [FloorRuleConfig::ArrearsFound, FloorRuleConfig::SubstantiatedComplaint]
+                .map(|rule| FloorConfig { rule, within_days: 30, at_least: FloorBand::Orange })
+                .to_vec(),
         }
     }
 }
@@ -342,6 +378,25 @@ impl BandConfig {
         self.cutoffs().band(p)
     }
 
+    /// The floors, as the re-score applies them.
+    pub fn floors(&self) -> Vec<BandFloor> {
+        self.floors
+            .iter()
+            .map(|f| BandFloor {
+                rule: match f.rule {
+                    FloorRuleConfig::ArrearsFound => FloorRule::ArrearsFound,
+                    FloorRuleConfig::SubstantiatedComplaint => FloorRule::SubstantiatedComplaint,
+                },
+                within_days: f.within_days,
+                at_least: match f.at_least {
+                    FloorBand::Red => Band::Red,
+                    FloorBand::Orange => Band::Orange,
+                    FloorBand::Yellow => Band::Yellow,
+                },
+            })
+            .collect()
+    }
+
     /// The measure the bands are set on for an entity with probability `p` and expected unpaid yuan
     /// `expected`, and the cut-offs that apply to it: the probability's when the bands are set on it or
     /// the entity has no expected amount.
@@ -386,6 +441,9 @@ impl Config {
         }
         if b.red_per_district.is_none() && b.red_yuan < b.orange_yuan || b.orange_yuan < b.yellow_yuan {
             return Err("bands: yuan cut-offs must satisfy red_yuan >= orange_yuan >= yellow_yuan".into());
+        }
+        if b.floors.iter().any(|f| !(1..=3650).contains(&f.within_days)) {
+            return Err("bands.floors: within_days must lie in 1..=3650".into());
         }
         if b.orange < b.yellow {
             return Err("bands: cut-offs must satisfy orange >= yellow".into());
@@ -520,6 +578,14 @@ mod tests {
         check("[bands]\nred_yuan = 1000", Err("red_yuan >= orange_yuan"));
         check("[bands]\nyellow_yuan = -1", Err("at least 0"));
         check("[bands]\nred_yuan = nan", Err("finite"));
+        check("[bands]\nfloors = []", Ok(()));
+        check("[[bands.floors]]\nrule = \"arrears_found\"\nwithin_days = 14\nat_least = \"red\"", Ok(()));
+        check("[[bands.floors]]\nrule = \"rumour\"\nwithin_days = 14\nat_least = \"red\"", Err("unknown variant"));
+        check("[[bands.floors]]\nrule = \"arrears_found\"\nwithin_days = 0\nat_least = \"red\"", Err("within_days"));
+        check(
+            "[[bands.floors]]\nrule = \"arrears_found\"\nwithin_days = 9\nat_least = \"green\"",
+            Err("unknown variant"),
+        );
         check("[retention]\nkeep_runs = 0", Err("keep_runs"));
         check("[drift]\nthreshold = 0.1", Ok(()));
         check("[alerts]\nrise_points = 10\ngroup_workers = 5\nfestival_days = 20", Ok(()));

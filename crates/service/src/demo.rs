@@ -178,6 +178,7 @@ fn backtest_for_model_page(
         calibration_months: model::CALIBRATION_MONTHS,
         watchlists: None,
         selection_weights: true,
+        monotone: true,
     };
     let result = backtest::run(ds, wm, &config, &|_, _| {})?;
     let report = backtest::write_report(&result, None, &setup.report)?;

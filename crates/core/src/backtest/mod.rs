@@ -30,6 +30,8 @@ pub struct BacktestConfig {
     pub watchlists: Option<std::path::PathBuf>,
     /// Train with the audit slice's inverse-probability weights ([`TrainConfig::selection_weights`]).
     pub selection_weights: bool,
+    /// Hold the learners to the features' known directions ([`TrainConfig::monotone`]).
+    pub monotone: bool,
 }
 
 /// One scored entity of one test date, with what happened.
@@ -108,6 +110,7 @@ pub fn run(
         tc.panel_months = config.panel_months;
         tc.calibration_months = config.calibration_months;
         tc.selection_weights = config.selection_weights;
+        tc.monotone = config.monotone;
         let trained = model::train(ds, wm, &tc, format!("backtest-{t}"), &data_fingerprint)?;
         let feats = features::compute(ds, wm, t, config.horizon_days)?;
         let scored = model::score(&trained, &feats, &BandCutoffs::default())?;

@@ -192,6 +192,32 @@ impl Feature {
 
     /// The number of features in the catalogue.
     pub const COUNT: usize = DEFS.len();
+
+    /// The direction this feature is known to move the risk in: `1` for what an inspector knows only
+    /// raises it (arrears found, substantiated complaints, group incidents, wages owed, progress payments
+    /// overdue, a blacklisting), `-1` for the days since arrears were last found (never found counts as
+    /// the longest), `0` where the model may learn either way. Models are constrained to it.
+    pub fn known_direction(self) -> i8 {
+        use Feature as F;
+        match self {
+            F::InspectionsFoundArrears365d
+            | F::InspectionArrears365dYuan
+            | F::ComplaintsSubstantiated365d
+            | F::GroupIncidents365d
+            | F::OverdueUnpaidYuan
+            | F::OverdueUnpaidToMonthlyWageBill
+            | F::SiteOverdueUnpaidYuan
+            | F::ProgressOverdueRatio
+            | F::OwnerProgressOverdueRatio
+            | F::ExposureProgressOverdueRatio
+            | F::MaxOwnerProgressOverdueRatio
+            | F::ContractedProgressOverdueRatio
+            | F::Blacklisted
+            | F::ContractorBlacklisted => 1,
+            F::DaysSinceArrearsFound => -1,
+            _ => 0,
+        }
+    }
 }
 
 /// The catalogue as lines of text: a Markdown table (`markdown`) or aligned columns, one feature a line

@@ -41,6 +41,11 @@ pub struct GbdtValidParams {
     pub seed: u64,
     /// With a validation set, stop after this many rounds without a better validation loss.
     pub patience: usize,
+    /// Per feature: `1` where the score may only rise with the feature, `-1` where it may only fall, `0`
+    /// where it is free; empty, every feature is free. Enforced as LightGBM's basic method does: a split on
+    /// a constrained feature whose leaves go the wrong way is refused, and the subtrees on either side are
+    /// bounded by the midpoint of the two leaves, so that no later split reverses the order.
+    pub monotone: Vec<i8>,
 }
 
 impl Default for GbdtParams {
@@ -58,6 +63,7 @@ impl Default for GbdtParams {
             max_bins: 255,
             seed: 17,
             patience: 60,
+            monotone: Vec::new(),
         })
     }
 }
@@ -123,6 +129,12 @@ impl GbdtParams {
         self
     }
 
+    /// The direction each feature must move the score in (`1` up, `-1` down, `0` free), one per feature.
+    pub fn monotone(mut self, directions: Vec<i8>) -> Self {
+        self.0.monotone = directions;
+        self
+    }
+
     /// The seed of the subsampling.
     pub fn seed(mut self, seed: u64) -> Self {
         self.0.seed = seed;
@@ -158,6 +170,9 @@ impl ParamGuard for GbdtParams {
         }
         if p.l2 < 0.0 || p.min_leaf_hessian < 0.0 {
             return bad("l2 and min_leaf_hessian must not be negative");
+        }
+        if p.monotone.iter().any(|d| !(-1..=1).contains(d)) {
+            return bad("monotone directions must be -1, 0 or 1");
         }
         Ok(p)
     }
@@ -319,6 +334,36 @@ struct Builder<'a> {
     nodes: Vec<Node>,
 }
 
+/// The range a leaf's value must stay in (after shrinkage), set by monotone splits above it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Bounds {
+    low: f64,
+    high: f64,
+}
+
+impl Bounds {
+    const FREE: Bounds = Bounds { low: f64::NEG_INFINITY, high: f64::INFINITY };
+
+    fn is_free(self) -> bool {
+        self == Bounds::FREE
+    }
+
+    fn clamp(self, v: f64) -> f64 {
+        v.clamp(self.low, self.high)
+    }
+}
+
+/// A leaf's best split: its gain, feature and last bin on the left, and the leaves' values (the
+/// children's bounds follow from them when the feature is constrained).
+#[derive(Clone, Copy, Debug)]
+struct Split {
+    gain: f64,
+    feature: usize,
+    bin: usize,
+    left_value: f64,
+    right_value: f64,
+}
+
 impl Builder<'_> {
     fn stride(&self) -> usize {
         self.params.max_bins
@@ -345,17 +390,37 @@ impl Builder<'_> {
         (-g / (h + self.params.l2)).clamp(-self.max_step, self.max_step) * self.params.learning_rate
     }
 
-    /// The best split of a leaf with histogram `hist` and totals `g`, `h` over `n` rows: (gain, feature, bin).
-    fn best_split(&self, hist: &[Bin], g: f64, h: f64, n: usize, depth: usize) -> Option<(f64, usize, usize)> {
+    /// The direction feature `j` must move the score in.
+    fn direction(&self, j: usize) -> i8 {
+        self.params.monotone.get(j).copied().unwrap_or(0)
+    }
+
+    /// The loss reduction of a leaf with totals `g`, `h` whose value is held in `bounds` (LightGBM's gain
+    /// given the output); without bounds, `g² / (h + l2)`.
+    fn leaf_gain(&self, g: f64, h: f64, bounds: Bounds) -> f64 {
+        let l2 = self.params.l2;
+        if bounds.is_free() {
+            return g * g / (h + l2);
+        }
+        let rate = self.params.learning_rate;
+        let w = (-g / (h + l2)).clamp(bounds.low / rate, bounds.high / rate);
+        -(2.0 * g * w + (h + l2) * w * w)
+    }
+
+    /// The best split of a leaf with histogram `hist`, totals `g`, `h` over `n` rows and value bounds
+    /// `bounds`; a split on a constrained feature whose leaves go against its direction is not one.
+    fn best_split(&self, hist: &[Bin], g: f64, h: f64, n: usize, depth: usize, bounds: Bounds) -> Option<Split> {
         let prm = self.params;
         if depth >= prm.max_depth || n < 2 * prm.min_leaf_rows {
             return None;
         }
         let l2 = prm.l2;
-        let parent_score = g * g / (h + l2);
+        let parent_score = self.leaf_gain(g, h, bounds);
         let stride = self.stride();
-        let mut best: Option<(f64, usize, usize)> = None;
+        let mut best: Option<Split> = None;
         for j in (0..self.p).filter(|&j| self.features[j]) {
+            let direction = self.direction(j);
+            let constrained = direction != 0 || !bounds.is_free();
             let n_bins = self.edges[j].len() + 1;
             let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
             for b in 0..n_bins.saturating_sub(1) {
@@ -370,13 +435,32 @@ impl Builder<'_> {
                     break;
                 }
                 let (gr, hr) = (g - gl, h - hl);
-                let gain = gl * gl / (hl + l2) + gr * gr / (hr + l2) - parent_score;
-                if gain > 1e-9 && best.is_none_or(|(bg, _, _)| gain > bg) {
-                    best = Some((gain, j, b));
+                let (left_value, right_value) = (bounds.clamp(self.value(gl, hl)), bounds.clamp(self.value(gr, hr)));
+                let gain = if constrained {
+                    if (direction > 0 && left_value > right_value) || (direction < 0 && left_value < right_value) {
+                        continue;
+                    }
+                    self.leaf_gain(gl, hl, bounds) + self.leaf_gain(gr, hr, bounds) - parent_score
+                } else {
+                    gl * gl / (hl + l2) + gr * gr / (hr + l2) - parent_score
+                };
+                if gain > 1e-9 && best.is_none_or(|s| gain > s.gain) {
+                    best = Some(Split { gain, feature: j, bin: b, left_value, right_value });
                 }
             }
         }
         best
+    }
+
+    /// The bounds of the two children of a leaf with bounds `bounds` split by `split`: a constrained
+    /// feature puts the midpoint of the two leaves between them.
+    fn child_bounds(&self, bounds: Bounds, split: &Split) -> (Bounds, Bounds) {
+        let mid = (split.left_value + split.right_value) / 2.0;
+        match self.direction(split.feature) {
+            1 => (Bounds { high: bounds.high.min(mid), ..bounds }, Bounds { low: bounds.low.max(mid), ..bounds }),
+            -1 => (Bounds { low: bounds.low.max(mid), ..bounds }, Bounds { high: bounds.high.min(mid), ..bounds }),
+            _ => (bounds, bounds),
+        }
     }
 
     /// Grows a tree leaf-wise: always splits the open leaf whose best split gains most, up to
@@ -388,24 +472,27 @@ impl Builder<'_> {
             end: usize,
             depth: usize,
             hist: Vec<Bin>,
-            split: Option<(f64, usize, usize)>,
+            bounds: Bounds,
+            split: Option<Split>,
         }
         let stride = self.stride();
         let totals = move |hist: &[Bin]| hist[..stride].iter().fold((0.0, 0.0), |(g, h), c| (g + c.g, h + c.h));
         let (g, h) = totals(&hist);
         let mut nodes = vec![Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, value: self.value(g, h) }];
-        let split = self.best_split(&hist, g, h, rows.len(), 0);
-        let mut open = vec![Open { id: 0, start: 0, end: rows.len(), depth: 0, hist, split }];
+        let split = self.best_split(&hist, g, h, rows.len(), 0, Bounds::FREE);
+        let mut open = vec![Open { id: 0, start: 0, end: rows.len(), depth: 0, hist, bounds: Bounds::FREE, split }];
         let mut leaves = 1;
         while leaves < self.params.max_leaves {
             let Some(k) = (0..open.len())
                 .filter(|&k| open[k].split.is_some())
-                .max_by(|&a, &b| open[a].split.expect("some").0.total_cmp(&open[b].split.expect("some").0))
+                .max_by(|&a, &b| open[a].split.expect("some").gain.total_cmp(&open[b].split.expect("some").gain))
             else {
                 break;
             };
             let leaf = open.swap_remove(k);
-            let (_, j, b) = leaf.split.expect("chosen for its split");
+            let chosen = leaf.split.expect("chosen for its split");
+            let (j, b) = (chosen.feature, chosen.bin);
+            let (left_bounds, right_bounds) = self.child_bounds(leaf.bounds, &chosen);
             let part = &mut rows[leaf.start..leaf.end];
             let mut split = 0;
             for i in 0..part.len() {
@@ -426,15 +513,16 @@ impl Builder<'_> {
             let (left_hist, right_hist) =
                 if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
             let mid = leaf.start + split;
-            let child = |start: usize, end: usize, hist: Vec<Bin>, nodes: &mut Vec<Node>| {
+            let child = |start: usize, end: usize, hist: Vec<Bin>, bounds: Bounds, nodes: &mut Vec<Node>| {
                 let (g, h) = totals(&hist);
                 let id = nodes.len() as u32;
-                nodes.push(Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, value: self.value(g, h) });
-                let split = self.best_split(&hist, g, h, end - start, leaf.depth + 1);
-                Open { id, start, end, depth: leaf.depth + 1, hist, split }
+                let value = bounds.clamp(self.value(g, h));
+                nodes.push(Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, value });
+                let split = self.best_split(&hist, g, h, end - start, leaf.depth + 1, bounds);
+                Open { id, start, end, depth: leaf.depth + 1, hist, bounds, split }
             };
-            let left = child(leaf.start, mid, left_hist, &mut nodes);
-            let right = child(mid, leaf.end, right_hist, &mut nodes);
+            let left = child(leaf.start, mid, left_hist, left_bounds, &mut nodes);
+            let right = child(mid, leaf.end, right_hist, right_bounds, &mut nodes);
             let parent = &mut nodes[leaf.id as usize];
             parent.feature = j as u16;
             parent.threshold = self.edges[j][b];
@@ -699,6 +787,10 @@ fn boost_objective<D: Data<Elem = f64>, T>(
     if p >= LEAF as usize {
         return Err(ModelError::InvalidParams { reason: "too many features".into() });
     }
+    if !params.monotone.is_empty() && params.monotone.len() != p {
+        let reason = format!("{} monotone directions for {p} features", params.monotone.len());
+        return Err(ModelError::InvalidParams { reason });
+    }
     check_finite(x)?;
     let sample_weights = dataset.weights();
     let weight = |i: usize| sample_weights.map_or(1.0, |w| f64::from(w[i]));
@@ -826,6 +918,58 @@ mod tests {
         // Squared error learns the same means without a link.
         let squared = params.regression().fit(&data).unwrap().model;
         assert!((squared.raw_score(x.row(2)) / mean(2) - 1.0).abs() < 0.05);
+    }
+
+    #[test]
+    fn a_monotone_feature_never_lowers_the_score_however_the_data_bends() {
+        // The event rises with feature 0 overall, but dips in its middle, and interacts with feature 1:
+        // free trees follow the dip; constrained trees may not.
+        let n = 6_000;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| match j {
+            0 => ((i * 7919) % 100) as f64,
+            1 => ((i * 104_729) % 10) as f64,
+            _ => ((i * 31) % 13) as f64,
+        });
+        let rate = |a: f64, b: f64| {
+            let base = 0.05 + 0.004 * a;
+            let dip = if (40.0..60.0).contains(&a) { 0.25 } else { 1.0 };
+            (base * dip * if b > 6.0 { 1.5 } else { 1.0 }).min(0.95)
+        };
+        let mut rng = crate::rng::SplitMix64::new(3);
+        let y = Array1::from_iter((0..n).map(|i| rng.uniform() < rate(x[(i, 0)], x[(i, 1)])));
+        let data = Dataset::new(x.clone(), y);
+        let free = GbdtParams::default().trees(120).learning_rate(0.1).min_leaf_rows(20).check().unwrap();
+        let constrained = GbdtParams::default()
+            .trees(120)
+            .learning_rate(0.1)
+            .min_leaf_rows(20)
+            .monotone(vec![1, 0, -1])
+            .check()
+            .unwrap();
+        let (free, constrained) = (free.fit(&data).unwrap(), constrained.fit(&data).unwrap());
+        let along = |m: &super::Gbdt, b: f64, c: f64, j: usize| -> Vec<f64> {
+            (0..100)
+                .map(|v| {
+                    let mut row = [10.0, b, c];
+                    row[j] = if j == 0 { v as f64 } else { (v % [100, 10, 13][j]) as f64 };
+                    m.raw_score(ndarray::ArrayView1::from(&row))
+                })
+                .collect()
+        };
+        let rises = |s: &[f64]| s.windows(2).all(|w| w[1] >= w[0] - 1e-12);
+        assert!(!rises(&along(&free, 3.0, 5.0, 0)), "the free trees follow the dip");
+        for b in 0..10 {
+            for c in 0..13 {
+                assert!(rises(&along(&constrained, b as f64, c as f64, 0)), "feature 0 at b={b} c={c}");
+                let mut falls = along(&constrained, b as f64, c as f64, 2)[..13].to_vec();
+                falls.reverse();
+                assert!(rises(&falls), "feature 2 at b={b} c={c}");
+            }
+        }
+        // A direction per feature, and only -1, 0 or 1.
+        assert!(GbdtParams::default().monotone(vec![2]).check().is_err());
+        let short = GbdtParams::default().trees(2).monotone(vec![1]).check().unwrap();
+        assert!(matches!(short.fit(&data), Err(ModelError::InvalidParams { .. })));
     }
 
     #[test]

@@ -274,6 +274,9 @@ pub struct TrainConfig {
     /// Weight rows found by random inspections by the inverse of the sampling share
     /// ([`selection_weights`]); the boosted trees honour it, the scorecard (linfa-logistic) does not.
     pub selection_weights: bool,
+    /// Hold both learners to each feature's [`Feature::known_direction`] (the trees by monotone splits,
+    /// the scorecard by leaving out a feature whose coefficient goes the wrong way).
+    pub monotone: bool,
 }
 
 impl TrainConfig {
@@ -288,6 +291,7 @@ impl TrainConfig {
             gbdt: GbdtParams::default(),
             logistic_alpha: 1.0,
             selection_weights: true,
+            monotone: true,
         }
     }
 }
@@ -438,8 +442,10 @@ fn train_entity(
     config: &TrainConfig,
 ) -> Result<EntityModel, ModelError> {
     let features = t.features();
+    let directions: Vec<i8> = features.iter().map(|f| if config.monotone { f.known_direction() } else { 0 }).collect();
     let card_params = ScorecardParams::new(features.iter().map(|f| log_transformed(*f)).collect())
         .alpha(config.logistic_alpha)
+        .monotone(directions.clone())
         .check()?;
     let fit_data = stack(fit, t, config.selection_weights);
     let valid_data = stack(valid, t, false);
@@ -450,7 +456,8 @@ fn train_entity(
         config.gbdt.clone().at_least_leaves(LARGE_PANEL_LEAVES)
     } else {
         config.gbdt.clone()
-    };
+    }
+    .monotone(directions);
     // 1. Fit both learners on the earlier dates; stop boosting where the later dates' loss is lowest.
     let (card, forest, trees) = fit_both(&fit_data, &card_params, &base_params.clone().check()?, Some(&valid_data))?;
     let vy: Vec<bool> = valid_data.targets().iter().copied().collect();

@@ -32,6 +32,10 @@ pub struct ScorecardValidParams {
     alpha: f64,
     max_iterations: u64,
     gradient_tolerance: f64,
+    /// Per feature: `1` where the score may only rise with the feature, `-1` where it may only fall, `0`
+    /// free (empty: all free). A feature whose fitted coefficient goes the wrong way is left out (its
+    /// coefficient 0) and the rest refitted.
+    monotone: Vec<i8>,
 }
 
 impl ScorecardParams {
@@ -43,7 +47,14 @@ impl ScorecardParams {
             alpha: 1.0,
             max_iterations: 150,
             gradient_tolerance: 1e-3,
+            monotone: Vec::new(),
         })
+    }
+
+    /// The direction each feature must move the score in (`1` up, `-1` down, `0` free), one per feature.
+    pub fn monotone(mut self, directions: Vec<i8>) -> Self {
+        self.0.monotone = directions;
+        self
     }
 
     /// The L2 penalty on the standardised coefficients.
@@ -64,6 +75,9 @@ impl ParamGuard for ScorecardParams {
         }
         if p.log_transform.is_empty() {
             return Err(ModelError::InvalidParams { reason: "a scorecard needs at least one feature".into() });
+        }
+        if !p.monotone.is_empty() && p.monotone.len() != p.log_transform.len() {
+            return Err(ModelError::InvalidParams { reason: "one monotone direction per feature".into() });
         }
         Ok(p)
     }
@@ -168,7 +182,31 @@ impl<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>> Fit<ArrayBase<D, Ix2>
             let (m, s) = (mean[j], std[j]);
             z.column_mut(j).mapv_inplace(|v| (v - m) / s);
         }
-        let standardised = Dataset::new(z, y.to_owned());
+        // Features whose coefficient goes against their direction are left out, and the rest refitted,
+        // until none does (each round leaves out at least one more, so at most p rounds).
+        loop {
+            let (coef, intercept) = self.fit_logistic(&z, y.to_owned())?;
+            let wrong: Vec<usize> = (0..p)
+                .filter(|&j| {
+                    let d = self.monotone.get(j).copied().unwrap_or(0);
+                    (d > 0 && coef[j] < 0.0) || (d < 0 && coef[j] > 0.0)
+                })
+                .collect();
+            if wrong.is_empty() {
+                return Ok(Scorecard { log_transform: self.log_transform.clone(), mean, std, coef, intercept });
+            }
+            for j in wrong {
+                z.column_mut(j).fill(0.0);
+            }
+        }
+    }
+}
+
+impl ScorecardValidParams {
+    /// linfa's logistic regression on standardised rows: the coefficients and intercept of the log-odds
+    /// of an event.
+    fn fit_logistic(&self, z: &ndarray::Array2<f64>, y: Array1<bool>) -> Result<(Vec<f64>, f64), ModelError> {
+        let standardised = Dataset::new(z.clone(), y);
         let fitted = LogisticRegression::default()
             .alpha(self.alpha)
             .max_iterations(self.max_iterations)
@@ -177,13 +215,7 @@ impl<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>> Fit<ArrayBase<D, Ix2>
             .map_err(|e| ModelError::Logistic { reason: e.to_string() })?;
         // linfa models P(labels().pos); make the score the log-odds of an event.
         let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-        Ok(Scorecard {
-            log_transform: self.log_transform.clone(),
-            mean,
-            std,
-            coef: fitted.params().iter().map(|c| sign * c).collect(),
-            intercept: sign * fitted.intercept(),
-        })
+        Ok((fitted.params().iter().map(|c| sign * c).collect(), sign * fitted.intercept()))
     }
 }
 
@@ -216,6 +248,21 @@ mod tests {
         // linfa's predict gives the same raw scores, row by row.
         let predicted: Array1<f64> = card.predict(&x);
         assert!(x.rows().into_iter().zip(&predicted).all(|(r, p)| *p == card.raw_score(r)));
+    }
+
+    #[test]
+    fn a_feature_against_its_direction_is_left_out() {
+        // Feature 1 lowers the risk in the data, but is declared never to: it is left out, feature 0 kept.
+        let n = 2_000;
+        let x = Array2::from_shape_fn((n, 2), |(i, j)| if j == 0 { (i % 100) as f64 } else { ((i / 7) % 10) as f64 });
+        let y: Vec<bool> = (0..n).map(|i| i % 100 >= 90 && (i / 7) % 10 < 6).collect();
+        let data = Dataset::new(x.clone(), Array1::from(y.clone()));
+        let free = fit(&x, &y);
+        assert!(free.coef[1] < 0.0, "the data lowers the risk with feature 1: {free:?}");
+        let card = ScorecardParams::new(vec![false; 2]).monotone(vec![0, 1]).check().unwrap().fit(&data).unwrap();
+        assert_eq!(card.coef[1], 0.0, "{card:?}");
+        assert!(card.coef[0] > 0.0, "{card:?}");
+        assert!(ScorecardParams::new(vec![false; 2]).monotone(vec![1]).check().is_err());
     }
 
     #[test]

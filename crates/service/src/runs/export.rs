@@ -105,8 +105,10 @@ fn reason_codes(r: &RunRow) -> String {
     r.reasons.iter().map(|x| x.code()).collect::<Vec<_>>().join(";")
 }
 
+/// The reasons in Chinese and English, a floor that raised the band first.
 fn reason_texts(r: &RunRow) -> (String, String) {
-    let (zh, en): (Vec<String>, Vec<String>) = r.reasons.iter().map(|x| x.texts()).unzip();
+    let floor = r.floor.map(|f| f.texts());
+    let (zh, en): (Vec<String>, Vec<String>) = floor.into_iter().chain(r.reasons.iter().map(|x| x.texts())).unzip();
     (zh.join("；"), en.join("; "))
 }
 

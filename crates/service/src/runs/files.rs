@@ -115,6 +115,7 @@ pub fn write_scores(path: &Path, rows: &[RunRow]) -> Result<(), RunError> {
         ("expected_workers".into(), floats(rows.iter().map(|r| r.expected_workers))),
         ("levers".into(), Arc::new(rows.iter().map(|r| Some(lever_codes(&r.levers))).collect::<StringArray>())),
         ("progress_overdue_yuan".into(), floats(rows.iter().map(|r| r.progress_overdue_yuan))),
+        ("band_floor".into(), Arc::new(rows.iter().map(|r| r.floor.map(|f| f.code())).collect::<StringArray>())),
         ("alerts".into(), Arc::new(rows.iter().map(|r| Some(r.alerts.to_string())).collect::<StringArray>())),
         ("raw_score".into(), floats(rows.iter().map(|r| Some(r.raw_score)))),
         ("name".into(), strings(rows.iter().map(|r| Some(r.name.as_str())))),
@@ -166,6 +167,7 @@ pub fn read_scores(path: &Path) -> Result<Vec<RunRow>, RunError> {
         let expected_workers = optional_col::<Float64Array>(&batch, "expected_workers", path)?;
         let levers = optional_col::<StringArray>(&batch, "levers", path)?;
         let progress_overdue = optional_col::<Float64Array>(&batch, "progress_overdue_yuan", path)?;
+        let floor = optional_col::<StringArray>(&batch, "band_floor", path)?;
         let mut slots = Vec::new();
         for k in 1..=REASON_SLOTS {
             slots.push((
@@ -210,6 +212,10 @@ pub fn read_scores(path: &Path) -> Result<Vec<RunRow>, RunError> {
                     None => Vec::new(),
                 },
                 progress_overdue_yuan: progress_overdue.and_then(|c| opt_f64(c, i)),
+                floor: floor
+                    .and_then(|c| opt_str(c, i))
+                    .map(|f| super::floors::BandFloor::parse(f).ok_or_else(|| bad(i, "band_floor")))
+                    .transpose()?,
                 alerts: alert_set,
                 previous_score: opt_f64(prev_score, i),
                 previous_band: opt_str(prev_band, i)

@@ -11,6 +11,7 @@
 pub mod alerts;
 pub mod export;
 pub(crate) mod files;
+pub mod floors;
 pub mod outcomes;
 pub mod plan;
 pub mod schedule;
@@ -146,6 +147,8 @@ pub struct RunRow {
     pub levers: Vec<model::LeverEffect>,
     /// A project's progress payments 30+ days overdue at the as-of date, yuan (what its owner owes).
     pub progress_overdue_yuan: Option<f64>,
+    /// The configured floor that raised the band above what the score gives ([`floors`]), if one did.
+    pub floor: Option<floors::BandFloor>,
     pub alerts: features::Alerts,
     /// The score and band in the previous run, if the entity was in it.
     pub previous_score: Option<f64>,
@@ -206,6 +209,7 @@ impl RunRow {
             expected_workers: None,
             levers: Vec::new(),
             progress_overdue_yuan: None,
+            floor: None,
             alerts: features::Alerts::default(),
             previous_score: None,
             previous_band: None,
@@ -555,6 +559,7 @@ fn build_and_publish(
     let scored = model::score(trained, &feats, &config.bands.cutoffs())?;
     let mut rows = build_rows(ds, &feats, &scored);
     assign_bands(&mut rows, &config.bands);
+    floors::apply(&mut rows, ds, request.as_of, &config.bands.floors());
     let counts = mark_changes(&mut rows, previous.as_ref());
     let same_model = previous.as_ref().is_none_or(|p| p.record.model_id == trained.model_id);
     let raised = alerts::derive(&rows, previous.as_ref().map(|p| p.rows.as_slice()), same_model, &config.alerts);
@@ -780,6 +785,7 @@ fn build_rows(ds: &Dataset, feats: &features::Features, scored: &[model::Scored]
                 expected_workers: s.expected.map(|e| (e.workers * 100.0).round() / 100.0),
                 levers: s.levers.clone(),
                 progress_overdue_yuan: (s.entity_type == EntityType::Project).then(|| progress[e]),
+                floor: None,
                 alerts: s.alerts,
                 previous_score: None,
                 previous_band: None,

@@ -65,6 +65,33 @@ impl LeverOut {
     }
 }
 
+/// A configured floor that raised the band above what the score gives (the first reason for it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BandFloorOut {
+    /// `arrears_found` or `substantiated_complaint`.
+    pub rule: String,
+    pub within_days: u32,
+    /// The band the floor holds the entity at, at least.
+    pub at_least: String,
+    pub zh: String,
+    pub en: String,
+}
+
+impl BandFloorOut {
+    pub fn of_row(r: &RunRow) -> Option<BandFloorOut> {
+        r.floor.map(|f| {
+            let (zh, en) = f.texts();
+            BandFloorOut {
+                rule: f.rule.code().to_string(),
+                within_days: f.within_days,
+                at_least: f.at_least.code().to_string(),
+                zh,
+                en,
+            }
+        })
+    }
+}
+
 /// A platform rule that fired.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AlertOut {
@@ -94,6 +121,8 @@ pub struct WatchlistItem {
     pub band: String,
     /// The top contributing factors, `;`-separated codes.
     pub reasons: String,
+    /// The configured floor that raised the band above what the score gives, if one did.
+    pub band_floor: Option<BandFloorOut>,
     /// Expected unpaid wages in the horizon, yuan: the probability times the amount at stake given an
     /// event. Absent when the run's model has no amount model.
     pub expected_unpaid_yuan: Option<f64>,
@@ -137,6 +166,7 @@ impl WatchlistItem {
             rank: r.rank,
             band: r.band.code().to_string(),
             reasons: r.reasons.iter().map(|x| x.code()).collect::<Vec<_>>().join(";"),
+            band_floor: BandFloorOut::of_row(r),
             expected_unpaid_yuan: r.expected_unpaid_yuan,
             expected_workers: r.expected_workers,
             levers: LeverOut::of_row(r),
@@ -433,6 +463,8 @@ pub struct EntityDetail {
     pub previous_score: Option<f64>,
     pub band_change: String,
     pub new_on_list: bool,
+    /// The configured floor that raised the band above what the score gives, if one did.
+    pub band_floor: Option<BandFloorOut>,
     pub reasons: Vec<ReasonOut>,
     /// Expected unpaid wages (yuan) and workers affected in the horizon.
     pub expected_unpaid_yuan: Option<f64>,

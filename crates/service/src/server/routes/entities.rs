@@ -11,7 +11,8 @@ use crate::query::KEY_FEATURES;
 use crate::runs::Relation;
 use crate::server::extract::ApiQuery;
 use crate::server::wire::{
-    band_change, AlertOut, EntityDetail, ErrorBody, FeatureOut, HistoryPoint, LeverOut, ReasonOut, RelatedOut,
+    band_change, AlertOut, BandFloorOut, EntityDetail, ErrorBody, FeatureOut, HistoryPoint, LeverOut, ReasonOut,
+    RelatedOut,
 };
 use crate::server::{ApiError, AppState, Caller};
 use wagewatch_core::features::EntityType;
@@ -106,6 +107,7 @@ async fn detail(
         previous_score: row.previous_score,
         band_change: band_change(row.band, row.previous_band).to_string(),
         new_on_list: row.new_on_list,
+        band_floor: BandFloorOut::of_row(row),
         reasons: row.reasons.iter().map(ReasonOut::from_reason).collect(),
         expected_unpaid_yuan: row.expected_unpaid_yuan,
         expected_workers: row.expected_workers,
