@@ -50,7 +50,10 @@
 //! * rare traits: malicious evasion (5% of labour services, 2.5% of subcontractors, ~1% of others), paying
 //!   crews through a foreman (one worker receives the team's wages: 15% of malicious subcontractors, 0.5% of
 //!   the rest), and a habit of deferring part of the pre-festival wages to a settlement just before the festival
-//!   (1.2% of subcontractors and labour services).
+//!   (1.2% of subcontractors and labour services). Half of the malicious firms keep their arrears off
+//!   their books: a worker-month they short-pay is missing from their payroll and payments (and so are its
+//!   late repayments), so that only complaints and inspections reveal it, as real firms' own records hide
+//!   what inspectors find.
 //!
 //! A firm whose health stays below −2.6 for two months closes (12% a month; 3% for general contractors);
 //! 45% of closing owners (90% of malicious ones) abscond without paying the last month's wages. About 1% of

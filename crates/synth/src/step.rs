@@ -660,17 +660,9 @@ impl World {
         let festival = window.festival;
         let mut new_arrears: Vec<Arrear> = Vec::new();
         let mut payments_buf: Vec<(Date, i64)> = Vec::with_capacity(3);
+        let hides = self.employers[e].hides_arrears;
         for (i, w) in workers.iter_mut().enumerate() {
             let (days, wage) = rows[i];
-            out.payroll.push(&[
-                Cell::opt_str(project_id.as_deref()),
-                Cell::Str(&employer_id),
-                Cell::Str(w.id.as_str()),
-                Cell::Month(m),
-                Cell::Int(days),
-                Cell::Money(wagewatch_core::contract::Money::from_fen(wage)),
-                Cell::Date(due),
-            ])?;
             payments_buf.clear();
             // What stays owed and is remembered (and may be repaid, complained about, found by inspectors).
             let mut carried = 0i64;
@@ -724,10 +716,31 @@ impl World {
                     payments_buf.push((pay_day, wage));
                 }
             }
+            // A firm that hides its arrears leaves a worker-month it short-pays off its books entirely.
+            let paid_on_time: i64 = payments_buf.iter().filter(|(d, _)| *d <= cutoff).map(|(_, a)| *a).sum();
+            let hidden = hides && wage > 0 && paid_on_time * 10 < wage * 9;
+            if !hidden {
+                out.payroll.push(&[
+                    Cell::opt_str(project_id.as_deref()),
+                    Cell::Str(&employer_id),
+                    Cell::Str(w.id.as_str()),
+                    Cell::Month(m),
+                    Cell::Int(days),
+                    Cell::Money(wagewatch_core::contract::Money::from_fen(wage)),
+                    Cell::Date(due),
+                ])?;
+            }
             let mut paid_by_cutoff = 0i64;
             let mut paid_total = 0i64;
             for &(d, amount) in &payments_buf {
                 if d > end || amount <= 0 {
+                    continue;
+                }
+                paid_total += amount;
+                if d <= cutoff {
+                    paid_by_cutoff += amount;
+                }
+                if hidden {
                     continue;
                 }
                 out.payments.push(&[
@@ -738,10 +751,6 @@ impl World {
                     Cell::Money(wagewatch_core::contract::Money::from_fen(amount)),
                     Cell::Date(d),
                 ])?;
-                paid_total += amount;
-                if d <= cutoff {
-                    paid_by_cutoff += amount;
-                }
             }
             // Whether a worker-month was short can only be told once its due date + 30 days is in the data.
             let is_short = wage > 0 && paid_by_cutoff * 10 < wage * 9 && cutoff <= end;
@@ -768,6 +777,7 @@ impl World {
                     wage_due: wage,
                     paid: paid_total,
                     counted_short: is_short,
+                    hidden,
                 });
             }
         }
@@ -837,14 +847,16 @@ impl World {
                     continue;
                 }
                 let project_id = a.project.map(|p| self.projects[p as usize].id.as_str());
-                out.payments.push(&[
-                    Cell::opt_str(project_id),
-                    Cell::Str(&employer_id),
-                    Cell::Str(a.worker.as_str()),
-                    Cell::Month(a.period),
-                    Cell::Money(wagewatch_core::contract::Money::from_fen(amount)),
-                    Cell::Date(date),
-                ])?;
+                if !a.hidden {
+                    out.payments.push(&[
+                        Cell::opt_str(project_id),
+                        Cell::Str(&employer_id),
+                        Cell::Str(a.worker.as_str()),
+                        Cell::Month(a.period),
+                        Cell::Money(wagewatch_core::contract::Money::from_fen(amount)),
+                        Cell::Date(date),
+                    ])?;
+                }
                 a.paid += amount;
                 if date <= a.due.add_days(30) {
                     let k = (a.period.index() - self.first_period.index()) as usize;

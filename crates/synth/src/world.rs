@@ -55,6 +55,9 @@ pub(super) struct Employer {
     pub payday: u32,
     /// Evades wages on purpose (malicious arrears): short-pays more, repays less, ends in criminal referrals.
     pub malicious: bool,
+    /// Keeps its arrears off its books (half of the malicious firms): a worker-month it short-pays is left
+    /// out of its payroll and payments, so that only complaints and inspections reveal it.
+    pub hides_arrears: bool,
     /// Pays crews through a foreman: one worker receives the team's wages.
     pub foreman_pays: bool,
     /// Defers part of the wages before the festival to a lump settlement just before it.
@@ -197,6 +200,8 @@ pub(super) struct Arrear {
     pub paid: i64,
     /// Whether the worker-month is currently counted as short in the month statistics.
     pub counted_short: bool,
+    /// Left out of the firm's books ([`Employer::hides_arrears`]): its repayments are not recorded either.
+    pub hidden: bool,
 }
 
 impl Arrear {
@@ -810,6 +815,7 @@ fn new_employer(
         size,
         payday: rng.int_in(10, 25) as u32,
         malicious,
+        hides_arrears: malicious && index % 2 == 0,
         foreman_pays,
         festival_settlement,
         exited: None,

@@ -119,7 +119,7 @@ catalogue! {
     ComplaintWorkers90d => ("complaint_workers_90d", "workers", "complaints", Both, "workers involved in complaints of the last 90 days"),
     ComplaintAmount90dYuan => ("complaint_amount_90d_yuan", "yuan", "complaints", Both, "amounts claimed in complaints of the last 90 days"),
     DaysSinceComplaint => ("days_since_complaint", "days", "complaints", Both, "days since the latest complaint (730 if none)"),
-    Inspections365d => ("inspections_365d", "count", "inspections", Both, "inspections in the last 365 days"),
+    CleanInspections365d => ("clean_inspections_365d", "count", "inspections", Both, "inspections in the last 365 days that found no arrears"),
     InspectionsFoundArrears365d => ("inspections_found_arrears_365d", "count", "inspections", Both, "inspections of the last 365 days that found arrears"),
     InspectionArrears365dYuan => ("inspection_arrears_365d_yuan", "yuan", "inspections", Both, "arrears found by inspections in the last 365 days"),
     DaysSinceArrearsFound => ("days_since_arrears_found", "days", "inspections", Both, "days since an inspection last found arrears (730 if never)"),

@@ -7,7 +7,9 @@ use crate::ingest::tables::Dataset;
 /// Inspection facts of one scope as of T.
 #[derive(Clone, Debug, Default)]
 pub(super) struct InspectionAcc {
-    pub n_365: u32,
+    /// Inspections of the last 365 days that found no arrears (a finding moves only the found counts, whose
+    /// direction is known).
+    pub clean_365: u32,
     pub found_365: u32,
     pub amount_365: i64,
     pub last_found: Option<Date>,
@@ -33,7 +35,9 @@ pub(super) fn inspection_facts(ds: &Dataset, t: Date) -> InspectionFacts {
         let found = ins.found_arrears[i];
         let add = |a: &mut InspectionAcc| {
             if age < 365 {
-                a.n_365 += 1;
+                if !found {
+                    a.clean_365 += 1;
+                }
                 if found {
                     a.found_365 += 1;
                     a.amount_365 += ins.arrears_amount[i].map_or(0, |m| m.fen());

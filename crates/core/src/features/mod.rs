@@ -259,7 +259,7 @@ impl Rows<'_> {
         row[F::ComplaintWorkers90d as usize] = c.workers_90 as f64;
         row[F::ComplaintAmount90dYuan as usize] = c.amount_90 as f64 / 100.0;
         row[F::DaysSinceComplaint as usize] = days_since(t, c.last);
-        row[F::Inspections365d as usize] = f64::from(i.n_365);
+        row[F::CleanInspections365d as usize] = f64::from(i.clean_365);
         row[F::InspectionsFoundArrears365d as usize] = f64::from(i.found_365);
         row[F::InspectionArrears365dYuan as usize] = i.amount_365 as f64 / 100.0;
         row[F::DaysSinceArrearsFound as usize] = days_since(t, i.last_found);

@@ -71,7 +71,7 @@ pub fn labels(f: Feature) -> (&'static str, &'static str) {
         F::ComplaintWorkers90d => ("近 90 天投诉涉及工人", "workers in complaints, last 90 days"),
         F::ComplaintAmount90dYuan => ("近 90 天投诉金额", "amount claimed in complaints, last 90 days"),
         F::DaysSinceComplaint => ("距上次投诉天数", "days since the last complaint"),
-        F::Inspections365d => ("近一年检查次数", "inspections in the last year"),
+        F::CleanInspections365d => ("近一年检查未发现欠薪次数", "inspections that found no arrears in the last year"),
         F::InspectionsFoundArrears365d => ("近一年检查发现欠薪", "inspections that found arrears in the last year"),
         F::InspectionArrears365dYuan => ("近一年检查查出欠薪", "arrears found by inspections in the last year"),
         F::DaysSinceArrearsFound => ("距上次查出欠薪天数", "days since arrears were last found"),
