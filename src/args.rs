@@ -238,6 +238,17 @@ pub struct GenerateArgs {
     /// platform delivers them, instead of one file per table.
     #[arg(long)]
     pub monthly: bool,
+    /// The world lived through from July 2025: baseline, developer_collapse or complaint_surge
+    /// (docs/generator.md tells what each changes).
+    #[arg(long, value_parser = parse_scenario, default_value = "baseline")]
+    pub scenario: wagewatch_synth::Scenario,
+}
+
+fn parse_scenario(s: &str) -> Result<wagewatch_synth::Scenario, String> {
+    wagewatch_synth::Scenario::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = wagewatch_synth::Scenario::ALL.iter().map(|s| s.code()).collect();
+        format!("{s:?} is not a scenario; use one of {}", names.join(", "))
+    })
 }
 
 #[derive(Args)]

@@ -464,7 +464,14 @@ fn generate(args: args::GenerateArgs) -> Result<()> {
         args::FormatArg::Parquet => OutputFormat::Parquet,
         args::FormatArg::Csv => OutputFormat::Csv,
     };
-    let config = SynthConfig { employers: args.employers, seed: args.seed, start: args.start, end: args.end, format };
+    let config = SynthConfig {
+        scenario: args.scenario,
+        employers: args.employers,
+        seed: args.seed,
+        start: args.start,
+        end: args.end,
+        format,
+    };
     let layout = if args.monthly { Layout::MonthlyExports } else { Layout::OneFilePerTable };
     run_generate_with(&config, layout, &args.out)
 }

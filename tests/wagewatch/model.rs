@@ -19,7 +19,14 @@ fn d(s: &str) -> Date {
 
 fn province(employers: usize, seed: u64, start: &str, end: &str) -> Dataset {
     let dir = tempfile::tempdir().unwrap();
-    let config = SynthConfig { employers, seed, start: d(start), end: d(end), format: OutputFormat::Parquet };
+    let config = SynthConfig {
+        scenario: Default::default(),
+        employers,
+        seed,
+        start: d(start),
+        end: d(end),
+        format: OutputFormat::Parquet,
+    };
     synth::generate(&config, dir.path(), &|_| {}).unwrap();
     load_strict(dir.path()).unwrap().dataset
 }

@@ -42,6 +42,7 @@ pub fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let config = SynthConfig {
+            scenario: Default::default(),
             employers: 160,
             seed: 5,
             start: d("2023-01-01"),
@@ -1563,8 +1564,14 @@ fn the_scheduler_rescores_when_the_data_folder_changes() {
     // The scheduler re-scores as of today, which must lie within the data: a small province up to today.
     let data = tempfile::tempdir().unwrap();
     let today = wagewatch_service::state::Timestamp::now().date();
-    let config =
-        SynthConfig { employers: 40, seed: 9, start: d("2024-01-01"), end: today, format: OutputFormat::Parquet };
+    let config = SynthConfig {
+        scenario: Default::default(),
+        employers: 40,
+        seed: 9,
+        start: d("2024-01-01"),
+        end: today,
+        format: OutputFormat::Parquet,
+    };
     synth::generate(&config, data.path(), &|_| {}).unwrap();
     let app = App::with_config(|c| {
         c.data = data.path().to_path_buf();
@@ -1602,8 +1609,14 @@ fn the_scheduler_retrains_a_challenger_on_its_interval() {
     let f = fixture();
     let data = tempfile::tempdir().unwrap();
     let today = wagewatch_service::state::Timestamp::now().date();
-    let config =
-        SynthConfig { employers: 40, seed: 9, start: d("2024-01-01"), end: today, format: OutputFormat::Parquet };
+    let config = SynthConfig {
+        scenario: Default::default(),
+        employers: 40,
+        seed: 9,
+        start: d("2024-01-01"),
+        end: today,
+        format: OutputFormat::Parquet,
+    };
     synth::generate(&config, data.path(), &|_| {}).unwrap();
     let models = tempfile::tempdir().unwrap();
     copy_dir(&f.models, models.path());

@@ -11,6 +11,7 @@ use crate::support::*;
 
 fn small(format: OutputFormat, seed: u64) -> SynthConfig {
     SynthConfig {
+        scenario: Default::default(),
         employers: 60,
         seed,
         start: Date::parse("2024-01-01").unwrap(),
@@ -75,4 +76,77 @@ fn worker_ids_are_raw_id_card_numbers_in_the_generated_files() {
     let worker = text.lines().nth(1).unwrap().split(',').nth(2).unwrap();
     assert_eq!(worker.len(), 18, "{worker}");
     assert!(worker[..17].bytes().all(|b| b.is_ascii_digit()), "{worker}");
+}
+
+#[test]
+fn each_scenario_is_the_baseline_until_its_onset_then_changes_its_mechanism() {
+    use synth::Scenario;
+    let run = |scenario: Scenario| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = SynthConfig {
+            scenario,
+            employers: 400,
+            seed: 3,
+            start: Date::parse("2024-01-01").unwrap(),
+            end: Date::parse("2026-06-30").unwrap(),
+            format: OutputFormat::Parquet,
+        };
+        let summary = generate(&config, dir.path());
+        // Valid by the contract's checks, and the same bytes twice.
+        let ds = load_strict(dir.path()).unwrap().dataset;
+        let again = tempfile::tempdir().unwrap();
+        generate(&config, again.path());
+        assert_eq!(files(dir.path()), files(again.path()), "{scenario:?} is deterministic");
+        (summary, ds)
+    };
+    let onset = Scenario::onset();
+    let after = |s: &synth::SynthSummary, f: &dyn Fn(&synth::MonthStats) -> f64| -> f64 {
+        s.monthly.iter().filter(|m| m.month >= onset).map(f).sum()
+    };
+    let before = |s: &synth::SynthSummary| -> Vec<synth::MonthStats> {
+        s.monthly.iter().filter(|m| m.month < onset).cloned().collect()
+    };
+    let (base, base_ds) = run(Scenario::Baseline);
+    let short = |m: &synth::MonthStats| m.short_paid_worker_months as f64;
+    let complaints = |m: &synth::MonthStats| m.complaints as f64;
+    let unfounded = |ds: &wagewatch_core::ingest::tables::Dataset| {
+        let c = &ds.complaints;
+        (0..c.len())
+            .filter(|&k| c.received_on[k] >= onset.first_day())
+            .filter(|&k| c.outcome[k].is_some_and(|o| o != wagewatch_core::contract::Outcome::Substantiated))
+            .count()
+    };
+    // The share of the progress payments falling due after the onset (and 30 days before the end) that were
+    // not paid within 30 days.
+    let overdue = |ds: &wagewatch_core::ingest::tables::Dataset| {
+        let p = &ds.progress_payments;
+        let t = Date::parse("2026-06-30").unwrap();
+        let due: Vec<usize> = (0..p.len())
+            .filter(|&k| p.scheduled_on[k] >= onset.first_day() && p.scheduled_on[k].add_days(30) <= t)
+            .collect();
+        let late = due.iter().filter(|&&k| p.paid_on[k].is_none_or(|d| d > p.scheduled_on[k].add_days(30))).count();
+        late as f64 / due.len().max(1) as f64
+    };
+    for scenario in [Scenario::DeveloperCollapse, Scenario::ComplaintSurge] {
+        let (s, ds) = run(scenario);
+        assert_eq!(before(&s), before(&base), "{scenario:?} before its onset");
+        match scenario {
+            Scenario::DeveloperCollapse => {
+                assert!(overdue(&ds) > 1.2 * overdue(&base_ds), "{} vs {}", overdue(&ds), overdue(&base_ds));
+                let rate = |s: &synth::SynthSummary| after(s, &short) / after(s, &|m| m.worker_months as f64);
+                assert!(
+                    rate(&s) > rate(&base),
+                    "crews go unpaid below failing owners: {} vs {}",
+                    rate(&s),
+                    rate(&base)
+                );
+            }
+            _ => {
+                // Eight times the unfounded complaints; the real ones (some withdrawn) stay as they were.
+                assert!(2 * unfounded(&ds) > 5 * unfounded(&base_ds), "{} vs {}", unfounded(&ds), unfounded(&base_ds));
+                let (now, then) = (after(&s, &complaints), after(&base, &complaints));
+                assert!(now > 1.2 * then, "{now} vs {then}");
+            }
+        }
+    }
 }

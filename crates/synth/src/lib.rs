@@ -266,9 +266,57 @@ impl OutputFormat {
     }
 }
 
+/// The world a province lives through. Every scenario is the baseline until its onset (July 2025), then
+/// changes one mechanism; before the onset, and in the baseline, the bytes are those of the baseline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scenario {
+    /// Property stress that peaks mid-2024 and eases; the usual cycles.
+    #[default]
+    Baseline,
+    /// A wave of developer collapses: for eighteen months private developers fall into deep trouble eight
+    /// times as often and 4% of them a month besides (about half in all), four in five for good. A failed
+    /// developer stops its progress payments on all its projects at once, and its sites run out of cash:
+    /// the general contractors and every crew below them go unpaid far more often.
+    DeveloperCollapse,
+    /// A new online channel floods the complaint register with unfounded complaints (eight times as many,
+    /// against any firm with workers, mostly closed as unsubstantiated or withdrawn): noise in the
+    /// complaint features, not in the wages.
+    ComplaintSurge,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 3] = [Scenario::Baseline, Scenario::DeveloperCollapse, Scenario::ComplaintSurge];
+
+    /// The scenario's name on the command line.
+    pub fn code(self) -> &'static str {
+        match self {
+            Scenario::Baseline => "baseline",
+            Scenario::DeveloperCollapse => "developer_collapse",
+            Scenario::ComplaintSurge => "complaint_surge",
+        }
+    }
+
+    /// The scenario named `code`.
+    pub fn parse(code: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The first wage month the scenario's mechanism acts in.
+    pub fn onset() -> Month {
+        Month::parse("2025-07").expect("a month")
+    }
+
+    /// Whether the scenario `s` acts in wage month `m`.
+    fn acts(self, s: Scenario, m: Month) -> bool {
+        self == s && m >= Scenario::onset()
+    }
+}
+
 /// What to generate.
 #[derive(Clone, Debug)]
 pub struct SynthConfig {
+    /// The world lived through (default: the baseline).
+    pub scenario: Scenario,
     /// Number of employers in the province (projects, owners and workers scale with it).
     pub employers: usize,
     /// The seed: the same configuration gives byte-identical files.
@@ -284,6 +332,7 @@ impl SynthConfig {
     /// The demo province: 2,000 employers, seed 7, 2023-01-01 to 2027-03-31, Parquet.
     pub fn demo() -> SynthConfig {
         SynthConfig {
+            scenario: Scenario::Baseline,
             employers: 2_000,
             seed: 7,
             start: Date::from_ymd(2023, 1, 1).unwrap_or(Date::from_days(19_358)),

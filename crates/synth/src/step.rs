@@ -4,6 +4,7 @@
 //! Step `m` simulates the work of wage month `m` and the pay window that follows it (calendar month `m + 1`,
 //! where the due dates, the payments, the complaints and most inspections of the step fall).
 
+use super::Scenario;
 use wagewatch_core::calendar::next_spring_festival;
 use wagewatch_core::contract::{Category, Channel, Date, EmployerKind, Month, Outcome, Sector, Selection};
 
@@ -142,6 +143,10 @@ impl World {
     /// Owners' health, and the onset of deep trouble (developers under real-estate stress above all).
     fn update_owners(&mut self, m: Month) {
         let property = self.macro_state.property;
+        // A wave of collapses: for eighteen months, eight times the hazard and 4% of the developers a month
+        // besides (about half of them in all), most of them for good.
+        let wave = self.scenario.acts(Scenario::DeveloperCollapse, m) && m < Scenario::onset().plus_months(18);
+        let (wave_hazard, wave_floor, permanent) = if wave { (8.0, 0.04, 0.8) } else { (1.0, 0.0, 0.4) };
         for o in &mut self.owners {
             let fiscal = self.macro_state.city_fiscal[o.city];
             let mean = if o.government { o.quality - 0.5 * fiscal } else { o.quality - 0.6 * property };
@@ -153,10 +158,10 @@ impl World {
             let hazard = if o.government {
                 0.0006 * fiscal.max(0.0).exp()
             } else {
-                0.0011 * (1.3 * property).exp() * (-0.7 * o.health).exp()
+                0.0011 * (1.3 * property).exp() * (-0.7 * o.health).exp() * wave_hazard + wave_floor
             };
             if o.rng.bernoulli(hazard) {
-                o.crisis_permanent = !o.government && o.rng.bernoulli(0.4);
+                o.crisis_permanent = !o.government && o.rng.bernoulli(permanent);
                 o.crisis_until = Some(m.plus_months(o.rng.int_in(6, 24) as i32));
                 o.health = -3.0;
             }
@@ -554,6 +559,11 @@ impl World {
                 } else {
                     0.4 * overdue * if proj.wage_account { 0.6 } else { 1.0 } + 0.35 * (-gc.health).max(0.0)
                 };
+                // In a wave of collapses a failed developer's sites run out of cash at once, down the chain.
+                let owner = &self.owners[proj.owner as usize];
+                let collapsed =
+                    self.scenario.acts(Scenario::DeveloperCollapse, m) && owner.in_crisis(m) && !owner.government;
+                let chain = chain + if collapsed { 1.5 } else { 0.0 };
                 (chain, proj.wage_account)
             }
             None => (0.0, false),
@@ -1046,7 +1056,8 @@ impl World {
             // Unfounded complaints, against any firm with workers.
             let headcount: usize = self.employers[e].crews.iter().map(|&c| self.crews[c as usize].workers.len()).sum();
             if self.employers[e].operating(m) && headcount > 0 {
-                let p = 0.0012 * (headcount as f64 / 50.0).sqrt();
+                let surge = if self.scenario.acts(Scenario::ComplaintSurge, m) { 8.0 } else { 1.0 };
+                let p = 0.0012 * (headcount as f64 / 50.0).sqrt() * surge;
                 if rng.bernoulli(p) {
                     let day = window.day_from(&mut rng, window.first);
                     if day <= end {

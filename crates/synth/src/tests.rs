@@ -14,6 +14,7 @@ use wagewatch_core::contract::{Kind, Money, MAX_DATE};
 
 fn tiny(format: OutputFormat, seed: u64) -> SynthConfig {
     SynthConfig {
+        scenario: Default::default(),
         employers: 30,
         seed,
         start: Date::parse("2024-09-01").unwrap(),
@@ -91,7 +92,7 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
 
 #[test]
 fn csv_values_follow_the_contract() {
-    let config = SynthConfig { employers: 60, ..tiny(OutputFormat::Csv, 5) };
+    let config = SynthConfig { scenario: Default::default(), employers: 60, ..tiny(OutputFormat::Csv, 5) };
     let (dir, summary) = run(&config);
     let end = config.end;
     let mut ids: BTreeSet<String> = BTreeSet::new();
@@ -169,7 +170,7 @@ fn bad_configurations_are_refused() {
         other => panic!("expected an invalid configuration, got {other:?}"),
     };
     let base = tiny(OutputFormat::Csv, 1);
-    assert!(check(SynthConfig { employers: 0, ..base.clone() }).contains("employer"));
+    assert!(check(SynthConfig { scenario: Default::default(), employers: 0, ..base.clone() }).contains("employer"));
     assert!(check(SynthConfig { end: Date::parse("2024-09-20").unwrap(), ..base.clone() }).contains("no whole month"));
     // Before the contract's first date, or so late that the history would outrun the festival calendar.
     assert!(check(SynthConfig { start: Date::parse("1989-12-01").unwrap(), ..base.clone() }).contains("1990-01-01"));

@@ -268,6 +268,7 @@ pub(super) struct PooledWorker {
 /// The whole province.
 pub(super) struct World {
     pub seed: u64,
+    pub scenario: super::Scenario,
     pub end: Date,
     pub first_period: Month,
     pub cities: Vec<City>,
@@ -331,6 +332,7 @@ impl World {
         let owners = (0..owner_count).map(|i| new_owner(seed, i, &city_weights)).collect();
 
         let mut world = World {
+            scenario: config.scenario,
             seed,
             end: config.end,
             first_period,
