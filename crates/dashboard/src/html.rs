@@ -47,6 +47,12 @@ pub fn region_label(names: &RegionNames, code: wagewatch_core::contract::RegionC
     names.label(code)
 }
 
+/// The built-in division names (the page header, which no run's names reach), built once.
+fn builtin_names() -> &'static RegionNames {
+    static NAMES: std::sync::OnceLock<RegionNames> = std::sync::OnceLock::new();
+    NAMES.get_or_init(RegionNames::builtin)
+}
+
 /// A region prefix (city, district) as people read it.
 pub fn region_prefix_label(names: &RegionNames, prefix: wagewatch_core::contract::RegionPrefix) -> String {
     names.prefix_label(prefix)
@@ -184,7 +190,9 @@ pub fn layout(lang: Lang, title: &str, nav: Nav, who: Option<&Principal>, here: 
                         div class="who" {
                             span {
                                 (p.name) " · " (role_name(p.role, lang)) " · " (lang.t("辖区", "region")) " "
-                                @if p.region.digits() == 0 { (lang.t("全部地区", "all regions")) } @else { (p.region) }
+                                @if p.region.digits() == 0 { (lang.t("全部地区", "all regions")) } @else {
+                                    (builtin_names().prefix_label(p.region))
+                                }
                             }
                             form method="post" action="/signout" { button type="submit" { (lang.t("退出", "Sign out")) } }
                         }
