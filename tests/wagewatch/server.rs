@@ -1559,10 +1559,8 @@ fn arrears_an_inspection_found_hold_a_firm_at_orange_until_an_inspection_finds_t
     assert_eq!((again["band"].as_str(), &again["band_floor"]), (Some("green"), &Value::Null), "{again}");
 }
 
-#[test]
-fn the_scheduler_rescores_when_the_data_folder_changes() {
-    // The scheduler re-scores as of today, which must lie within the data: a small province up to today.
-    let data = tempfile::tempdir().unwrap();
+/// A small province whose history runs up to today (the scheduler works as of today).
+fn province_up_to_today(dir: &Path) {
     let today = wagewatch_service::state::Timestamp::now().date();
     let config = SynthConfig {
         scenario: Default::default(),
@@ -1572,7 +1570,14 @@ fn the_scheduler_rescores_when_the_data_folder_changes() {
         end: today,
         format: OutputFormat::Parquet,
     };
-    synth::generate(&config, data.path(), &|_| {}).unwrap();
+    synth::generate(&config, dir, &|_| {}).unwrap();
+}
+
+#[test]
+fn the_scheduler_rescores_when_the_data_folder_changes() {
+    // The scheduler re-scores as of today, which must lie within the data: a small province up to today.
+    let data = tempfile::tempdir().unwrap();
+    province_up_to_today(data.path());
     let app = App::with_config(|c| {
         c.data = data.path().to_path_buf();
         c.schedule.enabled = true;
@@ -1608,16 +1613,7 @@ fn the_scheduler_rescores_when_the_data_folder_changes() {
 fn the_scheduler_retrains_a_challenger_on_its_interval() {
     let f = fixture();
     let data = tempfile::tempdir().unwrap();
-    let today = wagewatch_service::state::Timestamp::now().date();
-    let config = SynthConfig {
-        scenario: Default::default(),
-        employers: 40,
-        seed: 9,
-        start: d("2024-01-01"),
-        end: today,
-        format: OutputFormat::Parquet,
-    };
-    synth::generate(&config, data.path(), &|_| {}).unwrap();
+    province_up_to_today(data.path());
     let models = tempfile::tempdir().unwrap();
     copy_dir(&f.models, models.path());
     let app = App::with_config(|c| {
