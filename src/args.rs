@@ -284,6 +284,9 @@ pub struct TrainArgs {
     /// raising the risk only: for comparison.
     #[arg(long)]
     pub no_monotone: bool,
+    /// Weigh older panel dates down: a date this many months older than the latest counts half.
+    #[arg(long)]
+    pub recency_half_life: Option<f64>,
     /// Where models are saved.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
@@ -333,6 +336,9 @@ pub struct BacktestArgs {
     /// raising the risk only: for comparison.
     #[arg(long)]
     pub no_monotone: bool,
+    /// Weigh older panel dates down: a date this many months older than the latest counts half.
+    #[arg(long)]
+    pub recency_half_life: Option<f64>,
 }
 
 #[derive(Args)]

@@ -530,6 +530,7 @@ fn train(args: args::TrainArgs) -> Result<()> {
     config.panel_months = args.panel_months;
     config.selection_weights = !args.no_selection_weights;
     config.monotone = !args.no_monotone;
+    config.recency_half_life_months = args.recency_half_life;
     let started = Instant::now();
     let fingerprint = model::fingerprint(&ds);
     let id = args.id.unwrap_or_else(|| model::default_model_id(config.as_of, &fingerprint));
@@ -573,6 +574,7 @@ fn run_backtest(args: args::BacktestArgs) -> Result<()> {
         watchlists: Some(args.out.join("watchlists")),
         selection_weights: !args.no_selection_weights,
         monotone: !args.no_monotone,
+        recency_half_life_months: args.recency_half_life,
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("backtest [{bar:40}] {pos}/{len} test dates, {elapsed}, {msg}")

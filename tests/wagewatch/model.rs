@@ -386,6 +386,7 @@ fn backtest_and_watchlist_follow_the_contract() {
         watchlists: Some(out.path().join("watchlists")),
         selection_weights: true,
         monotone: true,
+        recency_half_life_months: None,
     };
     let seen = std::cell::Cell::new(0);
     let result = backtest::run(&ds, &wm, &config, &|_, _| seen.set(seen.get() + 1)).unwrap();

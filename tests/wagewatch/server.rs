@@ -96,6 +96,7 @@ pub fn models_with_backtest() -> &'static Path {
                 watchlists: None,
                 selection_weights: true,
                 monotone: true,
+                recency_half_life_months: None,
             };
             let result = backtest::run(&ds, &wm, &config, &|_, _| {}).unwrap();
             let report = dir.path().join("report");

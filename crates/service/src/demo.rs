@@ -179,6 +179,7 @@ fn backtest_for_model_page(
         watchlists: None,
         selection_weights: true,
         monotone: true,
+        recency_half_life_months: None,
     };
     let result = backtest::run(ds, wm, &config, &|_, _| {})?;
     let report = backtest::write_report(&result, None, &setup.report)?;

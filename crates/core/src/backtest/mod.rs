@@ -32,6 +32,8 @@ pub struct BacktestConfig {
     pub selection_weights: bool,
     /// Hold the learners to the features' known directions ([`TrainConfig::monotone`]).
     pub monotone: bool,
+    /// [`TrainConfig::recency_half_life_months`].
+    pub recency_half_life_months: Option<f64>,
 }
 
 /// One scored entity of one test date, with what happened.
@@ -111,6 +113,7 @@ pub fn run(
         tc.calibration_months = config.calibration_months;
         tc.selection_weights = config.selection_weights;
         tc.monotone = config.monotone;
+        tc.recency_half_life_months = config.recency_half_life_months;
         let trained = model::train(ds, wm, &tc, format!("backtest-{t}"), &data_fingerprint)?;
         let feats = features::compute(ds, wm, t, config.horizon_days)?;
         let scored = model::score(&trained, &feats, &BandCutoffs::default())?;

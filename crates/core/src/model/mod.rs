@@ -277,6 +277,9 @@ pub struct TrainConfig {
     /// Hold both learners to each feature's [`Feature::known_direction`] (the trees by monotone splits,
     /// the scorecard by leaving out a feature whose coefficient goes the wrong way).
     pub monotone: bool,
+    /// Weigh older panel dates down: a date this many months older than the latest counts half (the
+    /// trees honour it, the scorecard does not). None: every date alike.
+    pub recency_half_life_months: Option<f64>,
 }
 
 impl TrainConfig {
@@ -292,6 +295,7 @@ impl TrainConfig {
             logistic_alpha: 1.0,
             selection_weights: true,
             monotone: true,
+            recency_half_life_months: None,
         }
     }
 }
@@ -371,8 +375,20 @@ pub fn selection_weights(s: &PanelSlice, t: EntityType) -> Vec<f64> {
 
 /// Stacks the rows of one entity type over panel slices: features, events and, with `weighted`, the
 /// selection weights (otherwise none).
-fn stack(slices: &[&PanelSlice], t: EntityType, weighted: bool) -> PanelData {
+/// The weight of a panel date `as_of` when the latest is `latest`: 0.5^(months between / `half_life`).
+pub fn recency_weight(latest: Date, as_of: Date, half_life_months: f64) -> f64 {
+    0.5f64.powf(f64::from(latest.days_since(as_of)) / 30.44 / half_life_months)
+}
+
+fn stack(slices: &[&PanelSlice], t: EntityType, weighted: bool, half_life: Option<f64>) -> PanelData {
     let p = t.features().len();
+    let latest = slices.iter().map(|s| s.features.as_of).max();
+    let recency = |s: &PanelSlice| match (half_life, latest) {
+        (Some(h), Some(latest)) => recency_weight(latest, s.features.as_of, h),
+        _ => 1.0,
+    };
+    let selection = weighted;
+    let weighted = selection || half_life.is_some();
     let n: usize = slices.iter().map(|s| s.features.matrix(t).rows()).sum();
     let mut values = Vec::with_capacity(n * p);
     let mut y = Vec::with_capacity(n);
@@ -386,7 +402,12 @@ fn stack(slices: &[&PanelSlice], t: EntityType, weighted: bool) -> PanelData {
         };
         y.extend(m.entities.iter().map(|&e| events[e as usize].any()));
         if weighted {
-            weights.extend(selection_weights(s, t).into_iter().map(|w| w as f32));
+            let r = recency(s);
+            if selection {
+                weights.extend(selection_weights(s, t).into_iter().map(|w| (w * r) as f32));
+            } else {
+                weights.extend(std::iter::repeat_n(r as f32, m.rows()));
+            }
         }
     }
     let x = Array2::from_shape_vec((n, p), values).expect("rows times features");
@@ -447,8 +468,8 @@ fn train_entity(
         .alpha(config.logistic_alpha)
         .monotone(directions.clone())
         .check()?;
-    let fit_data = stack(fit, t, config.selection_weights);
-    let valid_data = stack(valid, t, false);
+    let fit_data = stack(fit, t, config.selection_weights, config.recency_half_life_months);
+    let valid_data = stack(valid, t, false, None);
     if fit_data.nsamples() == 0 || valid_data.nsamples() == 0 {
         return Err(ModelError::EmptyTrainingSet);
     }
@@ -487,7 +508,7 @@ fn train_entity(
     // 3. Refit both learners on all dates, so the latest months teach the model too; the calibration
     // from step 2 carries over (same learners, same rounds, a quarter more data).
     let all: Vec<&PanelSlice> = fit.iter().chain(valid).copied().collect();
-    let all_data = stack(&all, t, config.selection_weights);
+    let all_data = stack(&all, t, config.selection_weights, config.recency_half_life_months);
     let (card_all, forest_all, _) = fit_both(&all_data, &card_params, &base_params.trees(trees).check()?, None)?;
     let learner = Learner { gbdt: forest_all, scorecard: card_all, gbdt_weight: best_w };
     let drift_reference = Some(drift_reference(&all_data, &learner, &calibrator, &features));
@@ -757,4 +778,21 @@ pub fn score(model: &RiskModel, features: &Features, bands: &BandCutoffs) -> Res
     let mut out = score_matrix(&model.employer, &features.employers, bands)?;
     out.extend(score_matrix(&model.project, &features.projects, bands)?);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recency_weight;
+    use crate::contract::Date;
+
+    #[test]
+    fn an_older_panel_date_weighs_less_by_its_half_life() {
+        let d = |s: &str| Date::parse(s).unwrap();
+        let latest = d("2026-10-01");
+        assert_eq!(recency_weight(latest, latest, 12.0), 1.0);
+        for (as_of, want) in [("2025-10-01", 0.5), ("2024-10-01", 0.25), ("2026-04-01", 0.7071)] {
+            let w = recency_weight(latest, d(as_of), 12.0);
+            assert!((w - want).abs() < 0.01, "{as_of}: {w}");
+        }
+    }
 }
