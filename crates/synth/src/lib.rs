@@ -267,7 +267,8 @@ impl OutputFormat {
 }
 
 /// The world a province lives through. Every scenario is the baseline until its onset (July 2025), then
-/// changes one mechanism; before the onset, and in the baseline, the bytes are those of the baseline.
+/// changes one mechanism's rates (never the number of random draws), so its months before the onset are the
+/// baseline's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Scenario {
     /// Property stress that peaks mid-2024 and eases; the usual cycles.
