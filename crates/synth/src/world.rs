@@ -817,7 +817,7 @@ fn new_employer(
         size,
         payday: rng.int_in(10, 25) as u32,
         malicious,
-        hides_arrears: malicious && index % 2 == 0,
+        hides_arrears: malicious && index.is_multiple_of(2),
         foreman_pays,
         festival_settlement,
         exited: None,

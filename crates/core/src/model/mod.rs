@@ -790,7 +790,9 @@ mod tests {
         let d = |s: &str| Date::parse(s).unwrap();
         let latest = d("2026-10-01");
         assert_eq!(recency_weight(latest, latest, 12.0), 1.0);
-        for (as_of, want) in [("2025-10-01", 0.5), ("2024-10-01", 0.25), ("2026-04-01", 0.7071)] {
+        for (as_of, want) in
+            [("2025-10-01", 0.5), ("2024-10-01", 0.25), ("2026-04-01", std::f64::consts::FRAC_1_SQRT_2)]
+        {
             let w = recency_weight(latest, d(as_of), 12.0);
             assert!((w - want).abs() < 0.01, "{as_of}: {w}");
         }

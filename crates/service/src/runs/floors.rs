@@ -144,6 +144,28 @@ impl Facts {
     }
 }
 
+/// Raises each row's band to the strongest floor that holds for it as of `t`, recording that floor on the
+/// row; rows already at or above it keep their band and record none.
+pub fn apply(rows: &mut [RunRow], ds: &Dataset, t: Date, floors: &[BandFloor]) {
+    if floors.is_empty() {
+        return;
+    }
+    let facts = facts(ds, t);
+    for r in rows.iter_mut() {
+        let ix = match r.entity_type {
+            EntityType::Employer => ds.employer_ids.get(&r.entity_id),
+            EntityType::Project => ds.project_ids.get(&r.entity_id),
+        };
+        let Some(f) = ix.and_then(|ix| facts.get(&(r.entity_type, ix as u32))) else { continue };
+        // The strongest band first (Band orders red first), then the order configured.
+        let strongest = floors.iter().filter(|b| f.holds(b, t)).min_by_key(|b| b.at_least);
+        if let Some(floor) = strongest.filter(|b| b.at_least < r.band) {
+            r.band = floor.at_least;
+            r.floor = Some(*floor);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,28 +187,6 @@ mod tests {
             "arrears_found:30:red:1",
         ] {
             assert_eq!(BandFloor::parse(bad), None, "{bad}");
-        }
-    }
-}
-
-/// Raises each row's band to the strongest floor that holds for it as of `t`, recording that floor on the
-/// row; rows already at or above it keep their band and record none.
-pub fn apply(rows: &mut [RunRow], ds: &Dataset, t: Date, floors: &[BandFloor]) {
-    if floors.is_empty() {
-        return;
-    }
-    let facts = facts(ds, t);
-    for r in rows.iter_mut() {
-        let ix = match r.entity_type {
-            EntityType::Employer => ds.employer_ids.get(&r.entity_id),
-            EntityType::Project => ds.project_ids.get(&r.entity_id),
-        };
-        let Some(f) = ix.and_then(|ix| facts.get(&(r.entity_type, ix as u32))) else { continue };
-        // The strongest band first (Band orders red first), then the order configured.
-        let strongest = floors.iter().filter(|b| f.holds(b, t)).min_by_key(|b| b.at_least);
-        if let Some(floor) = strongest.filter(|b| b.at_least < r.band) {
-            r.band = floor.at_least;
-            r.floor = Some(*floor);
         }
     }
 }
