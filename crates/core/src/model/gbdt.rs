@@ -353,15 +353,15 @@ impl Bounds {
     }
 }
 
-/// A leaf's best split: its gain, feature and last bin on the left, and the leaves' values (the
-/// children's bounds follow from them when the feature is constrained).
+/// A leaf's best split: its gain, feature and last bin on the left, and the gradient and hessian sums
+/// of the two sides (the children's bounds follow from their values when the feature is constrained).
 #[derive(Clone, Copy, Debug)]
 struct Split {
     gain: f64,
     feature: usize,
     bin: usize,
-    left_value: f64,
-    right_value: f64,
+    left: (f64, f64),
+    right: (f64, f64),
 }
 
 impl Builder<'_> {
@@ -435,17 +435,19 @@ impl Builder<'_> {
                     break;
                 }
                 let (gr, hr) = (g - gl, h - hl);
-                let (left_value, right_value) = (bounds.clamp(self.value(gl, hl)), bounds.clamp(self.value(gr, hr)));
                 let gain = if constrained {
-                    if (direction > 0 && left_value > right_value) || (direction < 0 && left_value < right_value) {
-                        continue;
+                    if direction != 0 {
+                        let (left, right) = (bounds.clamp(self.value(gl, hl)), bounds.clamp(self.value(gr, hr)));
+                        if (direction > 0 && left > right) || (direction < 0 && left < right) {
+                            continue;
+                        }
                     }
                     self.leaf_gain(gl, hl, bounds) + self.leaf_gain(gr, hr, bounds) - parent_score
                 } else {
                     gl * gl / (hl + l2) + gr * gr / (hr + l2) - parent_score
                 };
                 if gain > 1e-9 && best.is_none_or(|s| gain > s.gain) {
-                    best = Some(Split { gain, feature: j, bin: b, left_value, right_value });
+                    best = Some(Split { gain, feature: j, bin: b, left: (gl, hl), right: (gr, hr) });
                 }
             }
         }
@@ -455,7 +457,8 @@ impl Builder<'_> {
     /// The bounds of the two children of a leaf with bounds `bounds` split by `split`: a constrained
     /// feature puts the midpoint of the two leaves between them.
     fn child_bounds(&self, bounds: Bounds, split: &Split) -> (Bounds, Bounds) {
-        let mid = (split.left_value + split.right_value) / 2.0;
+        let value = |(g, h): (f64, f64)| bounds.clamp(self.value(g, h));
+        let mid = (value(split.left) + value(split.right)) / 2.0;
         match self.direction(split.feature) {
             1 => (Bounds { high: bounds.high.min(mid), ..bounds }, Bounds { low: bounds.low.max(mid), ..bounds }),
             -1 => (Bounds { low: bounds.low.max(mid), ..bounds }, Bounds { high: bounds.high.min(mid), ..bounds }),

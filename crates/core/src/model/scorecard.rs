@@ -182,23 +182,29 @@ impl<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>> Fit<ArrayBase<D, Ix2>
             let (m, s) = (mean[j], std[j]);
             z.column_mut(j).mapv_inplace(|v| (v - m) / s);
         }
-        // Features whose coefficient goes against their direction are left out, and the rest refitted,
-        // until none does (each round leaves out at least one more, so at most p rounds).
-        loop {
-            let (coef, intercept) = self.fit_logistic(&z, y.to_owned())?;
-            let wrong: Vec<usize> = (0..p)
+        // Features whose coefficient goes against their direction are left out and the rest refitted once;
+        // one that the refit turns the wrong way is then set to 0 (two fits at most: each is the cost of the
+        // whole scorecard).
+        let wrong = |coef: &[f64]| -> Vec<usize> {
+            (0..p)
                 .filter(|&j| {
                     let d = self.monotone.get(j).copied().unwrap_or(0);
                     (d > 0 && coef[j] < 0.0) || (d < 0 && coef[j] > 0.0)
                 })
-                .collect();
-            if wrong.is_empty() {
-                return Ok(Scorecard { log_transform: self.log_transform.clone(), mean, std, coef, intercept });
-            }
-            for j in wrong {
+                .collect()
+        };
+        let (mut coef, mut intercept) = self.fit_logistic(&z, y.to_owned())?;
+        let first = wrong(&coef);
+        if !first.is_empty() {
+            for &j in &first {
                 z.column_mut(j).fill(0.0);
             }
+            (coef, intercept) = self.fit_logistic(&z, y.to_owned())?;
+            for j in wrong(&coef) {
+                coef[j] = 0.0;
+            }
         }
+        Ok(Scorecard { log_transform: self.log_transform.clone(), mean, std, coef, intercept })
     }
 }
 
