@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::html::{band_chip, col, money, num, percent, region_label, thead, thousands, Lang, Nav};
+use super::html::{band_chip, col, money, num, percent, thead, thousands, Lang, Nav};
 use super::session::Viewer;
 use super::watchlist::change_cell;
 use super::{charts, entity_href, page, type_name};
@@ -46,7 +46,7 @@ async fn render(state: &AppState, viewer: &Viewer, t: EntityType, id: &str) -> R
         p { a href="/watchlist" { "← " (lang.t("风险名单", "Watchlist")) } }
         h1 { (r.name) }
         p class="meta" {
-            (type_name(t, lang)) " · " (r.entity_id) " · " (lang.t("地区", "region")) " " (region_label(&view.data.names, r.region)) " (" (r.region) ")"
+            (type_name(t, lang)) " · " (r.entity_id) " · " (lang.t("地区", "region")) " " (view.data.names.label(r.region)) " (" (r.region) ")"
             " · " (lang.t("评分日", "as of")) " " (view.data.record.as_of)
         }
         div class="cards" {

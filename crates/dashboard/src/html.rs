@@ -42,20 +42,10 @@ pub fn url(text: &str) -> String {
         .collect()
 }
 
-/// A district as people read it (`苏州市 吴中区`), the code where no name is known.
-pub fn region_label(names: &RegionNames, code: wagewatch_core::contract::RegionCode) -> String {
-    names.label(code)
-}
-
 /// The built-in division names (the page header, which no run's names reach), built once.
 fn builtin_names() -> &'static RegionNames {
     static NAMES: std::sync::OnceLock<RegionNames> = std::sync::OnceLock::new();
     NAMES.get_or_init(RegionNames::builtin)
-}
-
-/// A region prefix (city, district) as people read it.
-pub fn region_prefix_label(names: &RegionNames, prefix: wagewatch_core::contract::RegionPrefix) -> String {
-    names.prefix_label(prefix)
 }
 
 /// Money as Chinese readers expect it: 万元 from ten thousand yuan up, else 元 (English: yuan).

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
 
-use super::html::{band_chip, band_name, col, num, percent, region_label, thead, Lang, Nav};
+use super::html::{band_chip, band_name, col, num, percent, thead, Lang, Nav};
 use super::session::Viewer;
 use super::watchlist::change_cell;
 use super::{charts, entity_href, page};
@@ -82,7 +82,7 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
             tbody {
                 @for (d, c) in &by_district {
                     tr {
-                        td { a href={ "/watchlist?region=" (d) } { (region_label(&view.data.names, *d)) } small class="meta" { " " (d) } }
+                        td { a href={ "/watchlist?region=" (d) } { (view.data.names.label(*d)) } small class="meta" { " " (d) } }
                         @for n in c { td class="num" { (n) } }
                     }
                 }
@@ -102,7 +102,7 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
                                     (if lang == Lang::Zh { zh } else { en })
                                 }
                             }
-                            td { (region_label(&view.data.names, a.event.region)) }
+                            td { (view.data.names.label(a.event.region)) }
                         }
                     }
                 }
@@ -124,7 +124,7 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
                 @for r in risers.iter().take(15) {
                     tr {
                         td { a href=(entity_href(r.entity_type, &r.entity_id)) { (r.name) } }
-                        td { (region_label(&view.data.names, r.region)) }
+                        td { (view.data.names.label(r.region)) }
                         td { (band_chip(r.band, lang)) }
                         td class="num" { (percent(r.score)) }
                         td class="num" { (change_cell(r, lang)) }

@@ -6,7 +6,7 @@ use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html::{col, money, num, percent, region_label, thead, Lang, Nav};
+use super::html::{col, money, num, percent, thead, Lang, Nav};
 use super::page;
 use super::session::Viewer;
 use wagewatch_core::contract::RegionCode;
@@ -28,11 +28,8 @@ pub(crate) async fn plan_page(State(state): State<AppState>, viewer: Viewer, Que
 }
 
 fn kind_name(kind: &str, lang: Lang) -> &'static str {
-    match kind {
-        "site" => lang.t("工地检查", "site visit"),
-        "firm" => lang.t("企业检查", "firm visit"),
-        _ => lang.t("随机抽查", "drawn at random"),
-    }
+    let (zh, en) = wagewatch_service::runs::plan::kind_texts(kind);
+    lang.t(zh, en)
 }
 
 async fn render(state: &AppState, viewer: &Viewer, f: &PlanForm) -> Result<Markup, ApiError> {
@@ -47,7 +44,7 @@ async fn render(state: &AppState, viewer: &Viewer, f: &PlanForm) -> Result<Marku
             label { (lang.t("区县", "District"))
                 select name="district" {
                     @for d in &districts {
-                        option value=(d) selected[f.district.as_deref() == Some(d.to_string().as_str())] { (region_label(&current.data.names, *d)) }
+                        option value=(d) selected[f.district.as_deref() == Some(d.to_string().as_str())] { (current.data.names.label(*d)) }
                     }
                 }
             }

@@ -11,7 +11,7 @@ use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html::{band_chip, money, percent, region_label, region_prefix_label, url, Lang, Nav};
+use super::html::{band_chip, money, percent, url, Lang, Nav};
 use super::session::Viewer;
 use super::{entity_href, error_page, page, type_name};
 use wagewatch_core::contract::{RegionCode, RegionPrefix};
@@ -242,11 +242,11 @@ fn filters(rows: &[RunRow], names: &RegionNames, listing: &Listing, viewer: &Vie
                 select name="region" {
                     (option("", lang.t("全部辖区", "whole region"), None))
                     @for c in &cities {
-                        @let name = RegionPrefix::parse(c).map_or_else(|| c.clone(), |p| region_prefix_label(names, p));
+                        @let name = RegionPrefix::parse(c).map_or_else(|| c.clone(), |p| names.prefix_label(p));
                         (option(c, &format!("{name} ({c})"), region.as_deref()))
                     }
                     @for d in &districts {
-                        @let name = RegionCode::parse(d).map_or_else(|| d.clone(), |c| region_label(names, c));
+                        @let name = RegionCode::parse(d).map_or_else(|| d.clone(), |c| names.label(c));
                         (option(d, &format!("{name} ({d})"), region.as_deref()))
                     }
                 }
@@ -329,7 +329,7 @@ fn table(shown: &[&RunRow], names: &RegionNames, listing: &Listing, qs: &str, la
                         td class="num" { (r.rank) }
                         td { a href=(href) { (r.name) } br; small class="meta" { (r.entity_id) } }
                         td { (type_name(r.entity_type, lang)) }
-                        td { (region_label(names, r.region)) }
+                        td { (names.label(r.region)) }
                         td { (band_chip(r.band, lang)) }
                         td class="num" { (percent(r.score)) }
                         td class="num" {

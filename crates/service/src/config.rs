@@ -439,7 +439,7 @@ impl Config {
         if ![b.red_yuan, b.orange_yuan, b.yellow_yuan].iter().all(|y| y.is_finite() && *y >= 0.0) {
             return Err("bands: yuan cut-offs must be finite and at least 0".into());
         }
-        if b.red_per_district.is_none() && b.red_yuan < b.orange_yuan || b.orange_yuan < b.yellow_yuan {
+        if (b.red_per_district.is_none() && b.red_yuan < b.orange_yuan) || b.orange_yuan < b.yellow_yuan {
             return Err("bands: yuan cut-offs must satisfy red_yuan >= orange_yuan >= yellow_yuan".into());
         }
         if b.floors.iter().any(|f| !(1..=3650).contains(&f.within_days)) {

@@ -372,6 +372,11 @@ impl RegionPrefix {
         Some(RegionPrefix { digits: b.len() as u8, value: if b.is_empty() { 0 } else { text.parse().ok()? } })
     }
 
+    /// A division's own code: a province, city or district, 2, 4 or 6 digits (never the whole country).
+    pub fn parse_division(text: &str) -> Option<RegionPrefix> {
+        RegionPrefix::parse(text).filter(|p| p.digits > 0)
+    }
+
     /// The prefix of a whole district code.
     pub fn district(code: RegionCode) -> RegionPrefix {
         RegionPrefix { digits: 6, value: code.value() }

@@ -183,7 +183,7 @@ impl Col {
     /// A province, city or district code: 2, 4 or 6 digits.
     pub fn division(&self, i: usize) -> Cell<RegionPrefix> {
         let Some(text) = self.str(i).flatten() else { return Ok(None) };
-        RegionPrefix::parse(text).filter(|_| !text.is_empty()).map(Some).ok_or_else(|| {
+        RegionPrefix::parse_division(text).map(Some).ok_or_else(|| {
             (ProblemKind::BadRegionCode, format!("{} is not a 2, 4 or 6-digit region code", shorten(text)))
         })
     }

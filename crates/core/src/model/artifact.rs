@@ -135,7 +135,8 @@ pub fn model_dir(models: &Path, id: &str) -> PathBuf {
     models.join(id)
 }
 
-/// Writes `model.json` and `model_card.md` under `models/<id>/`, atomically (written aside, then renamed).
+/// Writes `model.json` and the model cards (`model_card.md`, `model_card.zh.md`) under `models/<id>/`,
+/// atomically (written aside, then renamed).
 pub fn save(model: &RiskModel, models: &Path, card_extra: &CardExtra) -> Result<PathBuf, ModelError> {
     check_model_id(&model.model_id)?;
     let dir = model_dir(models, &model.model_id);

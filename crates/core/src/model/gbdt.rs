@@ -414,13 +414,11 @@ impl Builder<'_> {
         if depth >= prm.max_depth || n < 2 * prm.min_leaf_rows {
             return None;
         }
-        let l2 = prm.l2;
         let parent_score = self.leaf_gain(g, h, bounds);
         let stride = self.stride();
         let mut best: Option<Split> = None;
         for j in (0..self.p).filter(|&j| self.features[j]) {
             let direction = self.direction(j);
-            let constrained = direction != 0 || !bounds.is_free();
             let n_bins = self.edges[j].len() + 1;
             let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
             for b in 0..n_bins.saturating_sub(1) {
@@ -435,17 +433,13 @@ impl Builder<'_> {
                     break;
                 }
                 let (gr, hr) = (g - gl, h - hl);
-                let gain = if constrained {
-                    if direction != 0 {
-                        let (left, right) = (bounds.clamp(self.value(gl, hl)), bounds.clamp(self.value(gr, hr)));
-                        if (direction > 0 && left > right) || (direction < 0 && left < right) {
-                            continue;
-                        }
+                if direction != 0 {
+                    let (left, right) = (bounds.clamp(self.value(gl, hl)), bounds.clamp(self.value(gr, hr)));
+                    if (direction > 0 && left > right) || (direction < 0 && left < right) {
+                        continue;
                     }
-                    self.leaf_gain(gl, hl, bounds) + self.leaf_gain(gr, hr, bounds) - parent_score
-                } else {
-                    gl * gl / (hl + l2) + gr * gr / (hr + l2) - parent_score
-                };
+                }
+                let gain = self.leaf_gain(gl, hl, bounds) + self.leaf_gain(gr, hr, bounds) - parent_score;
                 if gain > 1e-9 && best.is_none_or(|s| gain > s.gain) {
                     best = Some(Split { gain, feature: j, bin: b, left: (gl, hl), right: (gr, hr) });
                 }

@@ -373,21 +373,21 @@ pub fn selection_weights(s: &PanelSlice, t: EntityType) -> Vec<f64> {
     m.entities.iter().map(|&e| if marks[e as usize].found { weight } else { 1.0 }).collect()
 }
 
-/// Stacks the rows of one entity type over panel slices: features, events and, with `weighted`, the
-/// selection weights (otherwise none).
 /// The weight of a panel date `as_of` when the latest is `latest`: 0.5^(months between / `half_life`).
 pub fn recency_weight(latest: Date, as_of: Date, half_life_months: f64) -> f64 {
     0.5f64.powf(f64::from(latest.days_since(as_of)) / 30.44 / half_life_months)
 }
 
-fn stack(slices: &[&PanelSlice], t: EntityType, weighted: bool, half_life: Option<f64>) -> PanelData {
+/// Stacks the rows of one entity type over panel slices: features, events and weights, which are the
+/// selection weights (with `selection`) times the recency weights (with a `half_life` in months); without
+/// either, none.
+fn stack(slices: &[&PanelSlice], t: EntityType, selection: bool, half_life: Option<f64>) -> PanelData {
     let p = t.features().len();
     let latest = slices.iter().map(|s| s.features.as_of).max();
     let recency = |s: &PanelSlice| match (half_life, latest) {
         (Some(h), Some(latest)) => recency_weight(latest, s.features.as_of, h),
         _ => 1.0,
     };
-    let selection = weighted;
     let weighted = selection || half_life.is_some();
     let n: usize = slices.iter().map(|s| s.features.matrix(t).rows()).sum();
     let mut values = Vec::with_capacity(n * p);

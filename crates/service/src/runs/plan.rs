@@ -207,11 +207,12 @@ const HEADERS: [(&str, &str); 9] = [
     ("score", "风险概率"),
 ];
 
-fn kind_zh(kind: &str) -> &'static str {
+/// A visit's kind as people read it, in Chinese and in English.
+pub fn kind_texts(kind: &str) -> (&'static str, &'static str) {
     match kind {
-        "site" => "工地检查",
-        "firm" => "企业检查",
-        _ => "随机抽查",
+        "site" => ("工地检查", "site visit"),
+        "firm" => ("企业检查", "firm visit"),
+        _ => ("随机抽查", "drawn at random"),
     }
 }
 
@@ -256,7 +257,7 @@ pub fn write(lines: &[PlanLine], names: &RegionNames, excel: bool) -> Result<Vec
         let row = i as u32 + 1;
         sheet.write_string(row, 0, names.label(l.district)).map_err(enc)?;
         sheet.write_number(row, 1, l.order as f64).map_err(enc)?;
-        sheet.write_string(row, 2, kind_zh(l.kind)).map_err(enc)?;
+        sheet.write_string(row, 2, kind_texts(l.kind).0).map_err(enc)?;
         sheet.write_string(row, 3, &l.target_id).map_err(enc)?;
         sheet.write_string(row, 4, &l.target_name).map_err(enc)?;
         sheet.write_string(row, 5, l.covers.join("、")).map_err(enc)?;

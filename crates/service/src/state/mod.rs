@@ -1107,8 +1107,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (code, name) = row.map_err(|e| self.db_err(e))?;
-            let prefix = wagewatch_core::contract::RegionPrefix::parse(&code)
-                .filter(|_| !code.is_empty())
+            let prefix = wagewatch_core::contract::RegionPrefix::parse_division(&code)
                 .ok_or_else(|| StateError::Corrupt { what: format!("run {run_id}: region code {code:?}") })?;
             out.push((prefix, name));
         }
