@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Judges wagewatch beside the reference pipeline in generated worlds (docs/measurements.md#worlds).
 #
-#   benches/worlds.sh [SEED] [WORLD ...]      (default: seed 21; baseline developer_collapse complaint_surge)
+#   benches/worlds.sh [SEED] [WORLD ...]      (default: seed 21; all four worlds)
 #
 # For each world: generates 2,000 employers with `--scenario WORLD` into bench-data/worlds/WORLD, runs
 # `wagewatch backtest` at 2026-06-01 and 2026-12-01 (trained at each date on what was known then), and the
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seed=${1:-21}
 shift || true
 worlds=("$@")
-[ ${#worlds[@]} -gt 0 ] || worlds=(baseline developer_collapse complaint_surge)
+[ ${#worlds[@]} -gt 0 ] || worlds=(baseline developer_collapse complaint_surge manufacturing_downturn)
 bin=target/release/wagewatch
 ref=../shared/reference
 out=bench-data/worlds

@@ -238,7 +238,7 @@ pub struct GenerateArgs {
     /// platform delivers them, instead of one file per table.
     #[arg(long)]
     pub monthly: bool,
-    /// The world lived through from July 2025: baseline, developer_collapse or complaint_surge
+    /// The world lived through from July 2025: baseline, developer_collapse, complaint_surge or manufacturing_downturn
     /// (docs/generator.md tells what each changes).
     #[arg(long, value_parser = parse_scenario, default_value = "baseline")]
     pub scenario: wagewatch_synth::Scenario,

@@ -24,7 +24,6 @@ use crate::support::*;
 
 /// A small province, a model and two published runs, made once for the whole binary.
 pub struct Fixture {
-    _dir: tempfile::TempDir,
     pub data: PathBuf,
     pub models: PathBuf,
     /// A state folder with the two runs; each test works on its own copy.
@@ -39,8 +38,8 @@ fn d(s: &str) -> Date {
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
+        let dir = binary_dir("fixture");
+        let data = dir.join("data");
         let config = SynthConfig {
             scenario: Default::default(),
             employers: 160,
@@ -50,7 +49,7 @@ pub fn fixture() -> &'static Fixture {
             format: OutputFormat::Parquet,
         };
         synth::generate(&config, &data, &|_| {}).unwrap();
-        let key = dir.path().join("pseudonym.key");
+        let key = dir.join("pseudonym.key");
         Pseudonymizer::from_env_or_file(&key).unwrap();
         let ds = load_strict(&data).unwrap().dataset;
         let wm = WorkerMonths::build(&ds);
@@ -59,9 +58,9 @@ pub fn fixture() -> &'static Fixture {
         train.calibration_months = 3;
         train.gbdt = model::GbdtParams::default().trees(40);
         let trained = model::train(&ds, &wm, &train, "m-test".into(), &model::fingerprint(&ds)).unwrap();
-        let models = dir.path().join("models");
+        let models = dir.join("models");
         artifact::save(&trained, &models, &Default::default()).unwrap();
-        let state = dir.path().join("state");
+        let state = dir.join("state");
         let mut store = Store::open(&state).unwrap();
         let cfg = config_for(&data, &models);
         let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: "fp" };
@@ -69,20 +68,19 @@ pub fn fixture() -> &'static Fixture {
             let request = runs::RescoreRequest { as_of: d(as_of), trigger: "cli".into() };
             runs::rescore(&mut store, &inputs, &request, &cfg).unwrap();
         }
-        Fixture { _dir: dir, data, models, state, key }
+        Fixture { data, models, state, key }
     })
 }
 
 /// A copy of the fixture's models with a backtest (one test date) attached to `m-test`, for the pages and
 /// routes that show a backtest and its fairness audit.
 pub fn models_with_backtest() -> &'static Path {
-    static MODELS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &MODELS
-        .get_or_init(|| {
+    static MODELS: OnceLock<PathBuf> = OnceLock::new();
+    MODELS.get_or_init(|| {
             use wagewatch_core::backtest::{self, BacktestConfig};
             let f = fixture();
-            let dir = tempfile::tempdir().unwrap();
-            let models = dir.path().join("models");
+            let dir = binary_dir("models-with-backtest");
+            let models = dir.join("models");
             copy_dir(&f.models, &models);
             let ds = load_strict(&f.data).unwrap().dataset;
             let wm = WorkerMonths::build(&ds);
@@ -99,12 +97,23 @@ pub fn models_with_backtest() -> &'static Path {
                 recency_half_life_months: None,
             };
             let result = backtest::run(&ds, &wm, &config, &|_, _| {}).unwrap();
-            let report = dir.path().join("report");
+            let report = dir.join("report");
             backtest::write_report(&result, None, &report).unwrap();
             artifact::attach_backtest(&models, "m-test", &report).unwrap();
-            (dir, models)
+            models
         })
-        .1
+}
+
+/// A folder for what the whole test binary shares, under Cargo's temporary folder for integration tests
+/// (`target/tmp`): emptied when first made in a run, so that statics, which are never dropped, leave one
+/// copy behind rather than one per run in the system's temporary folder.
+fn binary_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 pub fn config_for(data: &Path, models: &Path) -> Config {

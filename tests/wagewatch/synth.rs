@@ -127,18 +127,29 @@ fn each_scenario_is_the_baseline_until_its_onset_then_changes_its_mechanism() {
         let late = due.iter().filter(|&&k| p.paid_on[k].is_none_or(|d| d > p.scheduled_on[k].add_days(30))).count();
         late as f64 / due.len().max(1) as f64
     };
-    for scenario in [Scenario::DeveloperCollapse, Scenario::ComplaintSurge] {
+    let short_share = |s: &synth::SynthSummary| after(s, &short) / after(s, &|m| m.worker_months as f64);
+    for scenario in [Scenario::DeveloperCollapse, Scenario::ComplaintSurge, Scenario::ManufacturingDownturn] {
         let (s, ds) = run(scenario);
         assert_eq!(before(&s), before(&base), "{scenario:?} before its onset");
         match scenario {
             Scenario::DeveloperCollapse => {
                 assert!(overdue(&ds) > 1.2 * overdue(&base_ds), "{} vs {}", overdue(&ds), overdue(&base_ds));
-                let rate = |s: &synth::SynthSummary| after(s, &short) / after(s, &|m| m.worker_months as f64);
                 assert!(
-                    rate(&s) > rate(&base),
+                    short_share(&s) > short_share(&base),
                     "crews go unpaid below failing owners: {} vs {}",
-                    rate(&s),
-                    rate(&base)
+                    short_share(&s),
+                    short_share(&base)
+                );
+            }
+            Scenario::ManufacturingDownturn => {
+                // Factories shed workers and short-pay more of those they keep, rather than close.
+                let months = |s: &synth::SynthSummary| after(s, &|m| m.worker_months as f64);
+                assert!(months(&s) < 0.97 * months(&base), "{} vs {}", months(&s), months(&base));
+                assert!(
+                    short_share(&s) > 1.1 * short_share(&base),
+                    "{} vs {}",
+                    short_share(&s),
+                    short_share(&base)
                 );
             }
             _ => {

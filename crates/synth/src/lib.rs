@@ -283,10 +283,19 @@ pub enum Scenario {
     /// against any firm with workers, mostly closed as unsubstantiated or withdrawn): noise in the
     /// complaint features, not in the wages.
     ComplaintSurge,
+    /// A manufacturing downturn: for eighteen months orders fall (the manufacturing cycle is pulled towards
+    /// −1.2), and factories that hold on shed up to a quarter of their workers, pay late more often and
+    /// short-pay more often and for longer while their customers pay them late.
+    ManufacturingDownturn,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [Scenario::Baseline, Scenario::DeveloperCollapse, Scenario::ComplaintSurge];
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Baseline,
+        Scenario::DeveloperCollapse,
+        Scenario::ComplaintSurge,
+        Scenario::ManufacturingDownturn,
+    ];
 
     /// The scenario's name on the command line.
     pub fn code(self) -> &'static str {
@@ -294,6 +303,7 @@ impl Scenario {
             Scenario::Baseline => "baseline",
             Scenario::DeveloperCollapse => "developer_collapse",
             Scenario::ComplaintSurge => "complaint_surge",
+            Scenario::ManufacturingDownturn => "manufacturing_downturn",
         }
     }
 
@@ -310,6 +320,12 @@ impl Scenario {
     /// Whether the scenario `s` acts in wage month `m`.
     fn acts(self, s: Scenario, m: Month) -> bool {
         self == s && m >= Scenario::onset()
+    }
+
+    /// Whether the scenario `s` is in its eighteen months of crisis in wage month `m` (a wave of collapses,
+    /// a downturn; the damage they leave may last longer).
+    fn in_wave(self, s: Scenario, m: Month) -> bool {
+        self.acts(s, m) && m < Scenario::onset().plus_months(18)
     }
 }
 

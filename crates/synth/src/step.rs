@@ -129,10 +129,12 @@ impl World {
     fn update_macro(&mut self, m: Month) {
         let year = f64::from(m.year()) + (f64::from(m.number()) - 0.5) / 12.0;
         let base = 0.35 + 0.75 * (-((year - 2024.6) / 1.4).powi(2)).exp();
+        // In a downturn orders fall: the manufacturing cycle is pulled towards −1.2 instead of 0.
+        let orders = if self.scenario.in_wave(Scenario::ManufacturingDownturn, m) { -1.2 } else { 0.0 };
         let rng = &mut self.rng;
         let s = &mut self.macro_state;
         s.property = (0.75 * s.property + 0.25 * base + 0.04 * rng.normal()).max(0.0);
-        s.manufacturing = 0.92 * s.manufacturing + 0.12 * rng.normal();
+        s.manufacturing = 0.92 * s.manufacturing + 0.08 * orders + 0.12 * rng.normal();
         s.services = 0.9 * s.services + 0.1 * rng.normal();
         let property = s.property;
         for f in &mut s.city_fiscal {
@@ -145,7 +147,7 @@ impl World {
         let property = self.macro_state.property;
         // A wave of collapses: for eighteen months, eight times the hazard and 4% of the developers a month
         // besides (about half of them in all), most of them for good.
-        let wave = self.scenario.acts(Scenario::DeveloperCollapse, m) && m < Scenario::onset().plus_months(18);
+        let wave = self.scenario.in_wave(Scenario::DeveloperCollapse, m);
         let (wave_hazard, wave_floor, permanent) = if wave { (8.0, 0.04, 0.8) } else { (1.0, 0.0, 0.4) };
         for o in &mut self.owners {
             let fiscal = self.macro_state.city_fiscal[o.city];
@@ -451,6 +453,9 @@ impl World {
         };
         let construction = sector == Sector::Construction;
         let project = self.crews[c].project;
+        // A factory in a downturn, its customers paying it late.
+        let downturn_factory =
+            sector == Sector::Manufacturing && self.scenario.in_wave(Scenario::ManufacturingDownturn, m);
 
         // --- the roster ---
         let target = match project {
@@ -467,6 +472,10 @@ impl World {
             }
             None => {
                 let mut t = self.crews[c].share * (0.08 * health).exp();
+                if downturn_factory {
+                    // Orders fall, and the factory lets a quarter of its workers go as they reach the bottom.
+                    t *= 1.0 - 0.25 * (-self.macro_state.manufacturing / 1.2).clamp(0.0, 1.0);
+                }
                 if ctx.festival_month {
                     t *= 0.92;
                 }
@@ -582,6 +591,7 @@ impl World {
             + year_end
             + if malicious { 1.2 } else { 0.0 }
             + if blacklisted { 0.3 } else { 0.0 }
+            + if downturn_factory { 1.2 } else { 0.0 }
             - if wage_account { 0.4 } else { 0.0 };
         let closing = self.employers[e].closing;
         let absconding = closing == Some(true);
@@ -590,7 +600,8 @@ impl World {
         let continuing = self.crews[c].episode_left > 0;
         let short = absconding || continuing || rng.bernoulli(sigmoid(x_short));
         if short && !continuing {
-            let p_more = sigmoid(1.2 - 0.7 * health + 0.3 * chain).min(0.8);
+            let hold_out = if downturn_factory { 0.6 } else { 0.0 };
+            let p_more = sigmoid(1.2 - 0.7 * health + 0.3 * chain + hold_out).min(0.8);
             let mut months = 1u8;
             while months < 8 && rng.bernoulli(p_more) {
                 months += 1;
@@ -603,7 +614,9 @@ impl World {
             (false, true) => rng.range(0.15, 0.6),
             (false, false) => rng.range(0.05, 0.35),
         };
-        let late = !short && rng.bernoulli(sigmoid(-3.0 - 1.0 * health + 0.25 * chain + 0.3 * festival_pressure(due)));
+        let slow = if downturn_factory { 1.0 } else { 0.0 };
+        let late =
+            !short && rng.bernoulli(sigmoid(-3.0 - 1.0 * health + 0.25 * chain + 0.3 * festival_pressure(due) + slow));
         let pay_day = if late {
             due.add_days(rng.int_in(3, 25) as i32)
         } else {
