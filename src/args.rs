@@ -311,8 +311,16 @@ pub struct ScoreArgs {
 
 #[derive(Args)]
 pub struct BacktestArgs {
+    /// The dataset folder, or a store that `wagewatch ingest` wrote (or `--worlds` instead).
+    #[arg(long, required_unless_present = "worlds", conflicts_with = "worlds")]
+    pub data: Option<PathBuf>,
+    /// Set bad rows aside in this folder instead of stopping on them.
+    #[arg(long)]
+    pub quarantine: Option<PathBuf>,
     #[command(flatten)]
-    pub data: DataArgs,
+    pub key: KeyArgs,
+    #[command(flatten)]
+    pub worlds: WorldsArgs,
     /// First test date.
     #[arg(long, value_parser = parse_date)]
     pub from: Date,
@@ -339,6 +347,30 @@ pub struct BacktestArgs {
     /// Weigh older panel dates down: a date this many months older than the latest counts half.
     #[arg(long)]
     pub recency_half_life: Option<f64>,
+}
+
+/// A backtest across generated worlds (docs/measurements.md#worlds).
+#[derive(Args)]
+pub struct WorldsArgs {
+    /// Backtest in generated worlds instead of `--data`: scenarios, comma-separated (baseline,
+    /// developer_collapse, complaint_surge, manufacturing_downturn). Each is generated once into
+    /// OUT/SCENARIO-SEED/data and backtested into OUT/SCENARIO-SEED/backtest; OUT/worlds.md compares them.
+    #[arg(long, value_delimiter = ',', value_parser = parse_scenario)]
+    pub worlds: Vec<wagewatch_synth::Scenario>,
+    /// The seeds each world is generated with, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "21")]
+    pub seeds: Vec<u64>,
+    /// Employers per generated world.
+    #[arg(long, default_value_t = 2_000)]
+    pub employers: usize,
+    /// The reference pipeline's folder (reference.py, judge.py): with it, each test date is also scored by
+    /// LightGBM trained on the calendar year before it and on the freshest 24 months whose labels had closed,
+    /// and judge.py judges all three watchlists.
+    #[arg(long, requires = "worlds")]
+    pub reference: Option<PathBuf>,
+    /// The Python that runs the reference pipeline.
+    #[arg(long, default_value = "python3")]
+    pub python: PathBuf,
 }
 
 #[derive(Args)]

@@ -4,6 +4,7 @@
 
 mod args;
 mod memory;
+mod worlds;
 
 use std::io::Write;
 use std::path::Path;
@@ -563,7 +564,6 @@ fn score(args: args::ScoreArgs) -> Result<()> {
 }
 
 fn run_backtest(args: args::BacktestArgs) -> Result<()> {
-    let (ds, wm) = load_dataset(&args.data, None)?;
     let config = BacktestConfig {
         from: args.from,
         to: args.to,
@@ -576,13 +576,25 @@ fn run_backtest(args: args::BacktestArgs) -> Result<()> {
         monotone: !args.no_monotone,
         recency_half_life_months: args.recency_half_life,
     };
+    match args.data {
+        Some(data) => {
+            let data = DataArgs { data, quarantine: args.quarantine, key: args.key };
+            backtest_folder(&data, &config, &args.out).map(|_| ())
+        }
+        None => worlds::run(&args.worlds, &args.key, &config, &args.out, &backtest_folder),
+    }
+}
+
+/// Backtests one dataset folder or store and writes the report into `out`.
+fn backtest_folder(data: &DataArgs, config: &BacktestConfig, out: &Path) -> Result<backtest::Report> {
+    let (ds, wm) = load_dataset(data, None)?;
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("backtest [{bar:40}] {pos}/{len} test dates, {elapsed}, {msg}")
             .expect("valid template")
             .progress_chars("=> "),
     );
     let started = Instant::now();
-    let result = backtest::run(&ds, &wm, &config, &|t, n| {
+    let result = backtest::run(&ds, &wm, config, &|t, n| {
         bar.set_length(n as u64);
         bar.set_message(format!("{t} done"));
         bar.inc(1);
@@ -590,9 +602,9 @@ fn run_backtest(args: args::BacktestArgs) -> Result<()> {
     .context("backtesting")?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let path = backtest::write_report(&result, Some(seconds), &args.out).context("writing the report")?;
+    let path = backtest::write_report(&result, Some(seconds), out).context("writing the report")?;
     println!("backtest of {} dates in {seconds:.0} s -> {}", result.dates.len(), path.display());
-    Ok(())
+    Ok(result.report(Some(seconds)))
 }
 
 fn rescore(args: args::RescoreArgs) -> Result<()> {

@@ -415,3 +415,66 @@ fn report_drift_names_the_top_movers_and_never_writes_nan() {
     assert!(!missing.status.success());
     assert!(text(&missing).contains("loading model no-such-model"), "{}", text(&missing));
 }
+
+#[test]
+fn backtest_across_worlds_generates_each_once_and_names_the_worst() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "backtest",
+        "--worlds",
+        "complaint_surge,manufacturing_downturn",
+        "--seeds",
+        "3",
+        "--employers",
+        "120",
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-06-01",
+        "--out",
+        "worlds",
+    ];
+    // The LightGBM references need the reference pipeline's packages (tests/run installs them with
+    // WAGEWATCH_LIGHTGBM=1).
+    let python = std::env::var("WAGEWATCH_PYTHON").ok().filter(|_| std::env::var_os("WAGEWATCH_LIGHTGBM").is_some());
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    let reference = reference.to_str().unwrap().to_string();
+    let own = args.clone();
+    if let Some(python) = &python {
+        args.extend(["--reference", &reference, "--python", python]);
+    }
+    let out = wagewatch(&args, dir.path());
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let md = std::fs::read_to_string(dir.path().join("worlds/worlds.md")).unwrap();
+    for world in ["complaint_surge-3", "manufacturing_downturn-3"] {
+        let world_dir = dir.path().join("worlds").join(world);
+        assert!(world_dir.join("data/employers.parquet").is_file(), "{world}");
+        assert!(!world_dir.join("data.partial").exists(), "{world}");
+        assert!(world_dir.join("backtest/watchlists/watchlist_2026-06-01.csv").is_file(), "{world}");
+    }
+    for row in [
+        "| complaint_surge seed 3 | 2026-06-01 | employer |",
+        "| manufacturing_downturn seed 3 | 2026-06-01 | project |",
+    ] {
+        assert!(md.contains(row), "{row} in {md}");
+    }
+    for entity in ["employers", "projects"] {
+        assert!(md.contains(&format!("**{entity}, worst world:**")), "{md}");
+    }
+    if python.is_some() {
+        assert!(md.contains("lgbm_1y AP / AUC / Brier | lgbm_24m AP / AUC / Brier | passes |"), "{md}");
+        assert!(md.contains(" of 4 cells meet all three conditions"), "{md}");
+    }
+    // A second run finds the worlds generated and does not generate them again.
+    let again = wagewatch(&own, dir.path());
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(!text(&again).contains("generating"), "{}", text(&again));
+    // A dataset and worlds at once is refused.
+    let both = wagewatch(
+        &["backtest", "--worlds", "baseline", "--data", "d", "--from", "2026-06-01", "--to", "2026-06-01"],
+        dir.path(),
+    );
+    assert!(!both.status.success());
+    assert!(text(&both).contains("cannot be used with"), "{}", text(&both));
+}

@@ -77,31 +77,31 @@ pub fn fixture() -> &'static Fixture {
 pub fn models_with_backtest() -> &'static Path {
     static MODELS: OnceLock<PathBuf> = OnceLock::new();
     MODELS.get_or_init(|| {
-            use wagewatch_core::backtest::{self, BacktestConfig};
-            let f = fixture();
-            let dir = binary_dir("models-with-backtest");
-            let models = dir.join("models");
-            copy_dir(&f.models, &models);
-            let ds = load_strict(&f.data).unwrap().dataset;
-            let wm = WorkerMonths::build(&ds);
-            let config = BacktestConfig {
-                from: d("2025-12-01"),
-                to: d("2025-12-01"),
-                step_months: 1,
-                horizon_days: 60,
-                panel_months: 12,
-                calibration_months: 3,
-                watchlists: None,
-                selection_weights: true,
-                monotone: true,
-                recency_half_life_months: None,
-            };
-            let result = backtest::run(&ds, &wm, &config, &|_, _| {}).unwrap();
-            let report = dir.join("report");
-            backtest::write_report(&result, None, &report).unwrap();
-            artifact::attach_backtest(&models, "m-test", &report).unwrap();
-            models
-        })
+        use wagewatch_core::backtest::{self, BacktestConfig};
+        let f = fixture();
+        let dir = binary_dir("models-with-backtest");
+        let models = dir.join("models");
+        copy_dir(&f.models, &models);
+        let ds = load_strict(&f.data).unwrap().dataset;
+        let wm = WorkerMonths::build(&ds);
+        let config = BacktestConfig {
+            from: d("2025-12-01"),
+            to: d("2025-12-01"),
+            step_months: 1,
+            horizon_days: 60,
+            panel_months: 12,
+            calibration_months: 3,
+            watchlists: None,
+            selection_weights: true,
+            monotone: true,
+            recency_half_life_months: None,
+        };
+        let result = backtest::run(&ds, &wm, &config, &|_, _| {}).unwrap();
+        let report = dir.join("report");
+        backtest::write_report(&result, None, &report).unwrap();
+        artifact::attach_backtest(&models, "m-test", &report).unwrap();
+        models
+    })
 }
 
 /// A folder for what the whole test binary shares, under Cargo's temporary folder for integration tests

@@ -145,12 +145,7 @@ fn each_scenario_is_the_baseline_until_its_onset_then_changes_its_mechanism() {
                 // Factories shed workers and short-pay more of those they keep, rather than close.
                 let months = |s: &synth::SynthSummary| after(s, &|m| m.worker_months as f64);
                 assert!(months(&s) < 0.97 * months(&base), "{} vs {}", months(&s), months(&base));
-                assert!(
-                    short_share(&s) > 1.1 * short_share(&base),
-                    "{} vs {}",
-                    short_share(&s),
-                    short_share(&base)
-                );
+                assert!(short_share(&s) > 1.1 * short_share(&base), "{} vs {}", short_share(&s), short_share(&base));
             }
             _ => {
                 // Eight times the unfounded complaints; the real ones (some withdrawn) stay as they were.

@@ -290,12 +290,8 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
-        Scenario::Baseline,
-        Scenario::DeveloperCollapse,
-        Scenario::ComplaintSurge,
-        Scenario::ManufacturingDownturn,
-    ];
+    pub const ALL: [Scenario; 4] =
+        [Scenario::Baseline, Scenario::DeveloperCollapse, Scenario::ComplaintSurge, Scenario::ManufacturingDownturn];
 
     /// The scenario's name on the command line.
     pub fn code(self) -> &'static str {

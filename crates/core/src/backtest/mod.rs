@@ -4,6 +4,7 @@
 
 pub mod report;
 mod svg;
+pub mod worlds;
 
 use crate::contract::Date;
 use crate::fairness::Tally;
