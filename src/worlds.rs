@@ -17,8 +17,11 @@ use wagewatch_synth::{OutputFormat, Scenario, SynthConfig};
 
 use crate::args::{DataArgs, KeyArgs, WorldsArgs};
 
+/// The first and last month-start a reference pipeline trains on, for a test date.
+type TrainingWindow = fn(Date) -> (Date, Date);
+
 /// The reference pipelines run beside wagewatch: a name and the training dates for a test date.
-const REFERENCES: [(&str, fn(Date) -> (Date, Date)); 2] = [("lgbm_1y", one_year), ("lgbm_24m", freshest_24_months)];
+const REFERENCES: [(&str, TrainingWindow); 2] = [("lgbm_1y", one_year), ("lgbm_24m", freshest_24_months)];
 
 /// The twelve month-starts of the calendar year before `as_of`'s.
 fn one_year(as_of: Date) -> (Date, Date) {

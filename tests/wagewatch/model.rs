@@ -645,6 +645,80 @@ fn a_contractor_sees_the_short_pay_on_its_sites() {
     assert!(contractors_with_short_pay > 0, "the province has contractors whose sites short-paid");
 }
 
+#[test]
+fn sector_and_owner_signals_match_a_naive_count() {
+    let ds = province(150, 41, "2024-01-01", "2025-12-31");
+    let wm = WorkerMonths::build(&ds);
+    let t = d("2025-10-01");
+    let f = features::compute(&ds, &wm, t, 60).unwrap();
+    // The sector's figures are the same for every employer of a sector; projects carry construction's.
+    let mut by_sector: std::collections::HashMap<_, (f64, f64)> = Default::default();
+    for (i, &e) in f.employers.entities.iter().enumerate() {
+        let values = (
+            f.employers.get(i, Feature::SectorUnpaidRatio30d).unwrap(),
+            f.employers.get(i, Feature::SectorUnpaidTrend).unwrap(),
+        );
+        assert!((0.0..=1.0).contains(&values.0) && (0.0..=10.0).contains(&values.1), "{values:?}");
+        let seen = *by_sector.entry(ds.employers.sector[e as usize]).or_insert(values);
+        assert_eq!(seen, values, "employer {e}");
+    }
+    let construction = by_sector[&wagewatch_core::contract::Sector::Construction];
+    for i in 0..f.projects.rows() {
+        let values = (
+            f.projects.get(i, Feature::SectorUnpaidRatio30d).unwrap(),
+            f.projects.get(i, Feature::SectorUnpaidTrend).unwrap(),
+        );
+        assert_eq!(values, construction);
+    }
+    // The owner's punctuality across all its projects, counted naively from the progress payments.
+    let pp = &ds.progress_payments;
+    let punctuality = |owner| {
+        let (mut recent, mut before, mut last) = ((0, 0), (0, 0), None::<Date>);
+        for k in (0..pp.len()).filter(|&k| ds.projects.owner[pp.project[k].index()] == Some(owner)) {
+            let (scheduled, paid_on) = (pp.scheduled_on[k], pp.paid_on[k].filter(|p| *p <= t));
+            if scheduled > t {
+                continue;
+            }
+            last = last.max(paid_on);
+            let paid = paid_on.map_or(0, |_| pp.amount_paid[k].map_or(0, |m| m.fen()));
+            let on_time = paid_on.is_some_and(|p| p.days_since(scheduled) <= 30)
+                && paid as f64 >= 0.9 * pp.amount_due[k].fen() as f64;
+            let age = t.days_since(scheduled);
+            let window = if (30..120).contains(&age) {
+                &mut recent
+            } else if (120..395).contains(&age) {
+                &mut before
+            } else {
+                continue;
+            };
+            window.0 += 1;
+            window.1 += i32::from(on_time);
+        }
+        let trend = if recent.0 > 0 && before.0 > 0 {
+            f64::from(recent.1) / f64::from(recent.0) - f64::from(before.1) / f64::from(before.0)
+        } else {
+            0.0
+        };
+        (trend, last.map_or(730.0, |l| f64::from(t.days_since(l)).min(730.0)))
+    };
+    let (mut falling, mut owners_failing) = (0, 0.0f64);
+    for (i, &p) in f.projects.entities.iter().enumerate() {
+        let expected = ds.projects.owner[p as usize].map_or((0.0, 730.0), punctuality);
+        let trend = f.projects.get(i, Feature::OwnerPunctualityTrend).unwrap();
+        let days = f.projects.get(i, Feature::OwnerDaysSincePaid).unwrap();
+        assert!(
+            (trend - expected.0).abs() < 1e-12 && days == expected.1,
+            "project {p}: {trend} {days} vs {expected:?}"
+        );
+        falling += usize::from(trend < 0.0);
+    }
+    for i in 0..f.employers.rows() {
+        owners_failing = owners_failing.max(f.employers.get(i, Feature::OwnersFailing).unwrap());
+        assert!(f.employers.get(i, Feature::WorstOwnerPunctualityTrend).unwrap() <= 0.0);
+    }
+    assert!(falling > 0 && owners_failing >= 1.0, "some owners pay later than before: {falling}, {owners_failing}");
+}
+
 /// The environment variable that asks for the cross-check against LightGBM (which needs the Python packages
 /// of `../shared/reference/setup.sh`).
 const LIGHTGBM_ENV: &str = "WAGEWATCH_LIGHTGBM";

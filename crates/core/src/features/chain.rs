@@ -18,6 +18,8 @@ pub(super) struct Contracted {
     pub progress: (f64, f64),
     /// The worst owner's overdue ratio over live projects.
     pub owner_max: f64,
+    /// The most negative owner punctuality trend over live projects.
+    pub owner_trend_min: f64,
     /// Wage-account and deposit alerts of its live projects.
     pub missing: Alerts,
 }
@@ -30,6 +32,7 @@ pub(super) struct Exposure {
     pub no_account: f64,
     pub no_deposit: f64,
     pub owner_max: f64,
+    pub owner_trend_min: f64,
     /// The worst arrears record (events in the last year) among its projects' general contractors.
     pub contractor_events_max: u32,
     pub projects: u32,
@@ -43,7 +46,16 @@ pub(super) struct ChainFacts {
     pub exposure: Vec<Exposure>,
     /// Per project: the employers with payroll on it in the last 90 days.
     pub crew: Vec<Vec<u32>>,
+    /// Per employer: the failing owners (punctuality fallen by [`FAILING_TREND`] or more, or nothing paid
+    /// for [`FAILING_DAYS`] days) of the projects it contracts (live) or worked on in the last 90 days,
+    /// each once.
+    pub owners_failing: Vec<Vec<u32>>,
 }
+
+/// A fall in an owner's punctuality that counts it as failing.
+const FAILING_TREND: f64 = -0.3;
+/// Days without paying any instalment that count an owner as failing.
+const FAILING_DAYS: f64 = 120.0;
 
 /// Whether project `p` started by T.
 pub(super) fn started(ds: &Dataset, p: usize, t: Date) -> bool {
@@ -65,6 +77,7 @@ pub(super) fn chain_facts(
 ) -> ChainFacts {
     let (n_e, n_p) = (ds.employers.len(), ds.projects.len());
     let mut contracted = vec![Contracted::default(); n_e];
+    let mut owners_failing: Vec<Vec<u32>> = vec![Vec::new(); n_e];
     let live_cutoff = t.add_days(-365);
     for p in (0..n_p).filter(|&p| started(ds, p, t)) {
         let c = &mut contracted[ds.projects.general_contractor[p].index()];
@@ -73,6 +86,8 @@ pub(super) fn chain_facts(
             c.progress.0 += progress.overdue(p) as f64;
             c.progress.1 += progress.denominator(p);
             c.owner_max = c.owner_max.max(progress.owner_ratio(p));
+            c.owner_trend_min = c.owner_trend_min.min(progress.owner_punctuality_trend(p));
+            note_failing(&mut owners_failing[ds.projects.general_contractor[p].index()], ds, progress, p, t);
         }
         if !ended_by(ds, p, t) {
             c.active += 1;
@@ -95,6 +110,8 @@ pub(super) fn chain_facts(
         x.no_account += w * f64::from(u8::from(!ds.projects.wage_account_opened[p]));
         x.no_deposit += w * f64::from(u8::from(ds.projects.guarantee_deposit[p].is_none()));
         x.owner_max = x.owner_max.max(progress.owner_ratio(p));
+        x.owner_trend_min = x.owner_trend_min.min(progress.owner_punctuality_trend(p));
+        note_failing(&mut owners_failing[e], ds, progress, p, t);
         let gc = ds.projects.general_contractor[p].index();
         if gc != e {
             x.contractor_events_max = x.contractor_events_max.max(employers[gc].events_365);
@@ -102,5 +119,16 @@ pub(super) fn chain_facts(
         x.projects += 1;
         crew[p].push(e as u32);
     }
-    ChainFacts { contracted, exposure, crew }
+    ChainFacts { contracted, exposure, crew, owners_failing }
+}
+
+/// Adds project `p`'s owner to `failing` when it is failing and not there yet.
+fn note_failing(failing: &mut Vec<u32>, ds: &Dataset, progress: &ProgressFacts<'_>, p: usize, t: Date) {
+    let Some(owner) = ds.projects.owner[p] else { return };
+    let fails = progress.owner_punctuality_trend(p) <= FAILING_TREND
+        || (progress.owner_has_paid(p) && progress.owner_days_since_paid(p, t) >= FAILING_DAYS);
+    let o = owner.index() as u32;
+    if fails && !failing.contains(&o) {
+        failing.push(o);
+    }
 }

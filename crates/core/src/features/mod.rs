@@ -17,7 +17,7 @@ mod wages;
 use crate::calendar::{
     days_to_spring_festival, horizon_days_after_festival, horizon_days_in_pre_festival_peak, OutsideCalendar,
 };
-use crate::contract::{Date, EmployerKind, RegionCode, Sector};
+use crate::contract::{Date, EmployerKind, RegionCode, Sector, SECTORS};
 use crate::ingest::tables::Dataset;
 use crate::target::{population, Population};
 use crate::worker_months::WorkerMonths;
@@ -156,6 +156,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
     let inspections = inspection_facts(ds, as_of);
     let progress = progress_facts(ds, as_of);
     let chain = chain_facts(ds, as_of, &progress, &wages.employers, &wages.footprint);
+    let sectors = SectorFacts::of(ds, &wages.employers);
     let rows = Rows {
         ds,
         t: as_of,
@@ -165,6 +166,7 @@ pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) 
         inspections: &inspections,
         progress: &progress,
         chain: &chain,
+        sectors: &sectors,
     };
     let employers = rows.employers(&population);
     let projects = rows.projects(&population);
@@ -192,6 +194,49 @@ impl Season {
     }
 }
 
+/// Wages across the province's employers of each sector as of T: how much of what fell due lately is
+/// unpaid, and whether that is rising. A downturn reaches a whole sector before each firm's own record.
+struct SectorFacts {
+    /// Per sector (in `SECTORS` order): the unpaid share of wages due in the last 30 days.
+    unpaid_30: Vec<f64>,
+    /// Per sector: that share against the unpaid share of wages due in the last 365 days.
+    trend: Vec<f64>,
+}
+
+impl SectorFacts {
+    fn of(ds: &Dataset, employers: &[WageAcc]) -> SectorFacts {
+        // unpaid and due in the last 30 days, unpaid and due in the last 365, per sector
+        let mut sums = vec![[0i64; 4]; SECTORS.len()];
+        for (e, a) in employers.iter().enumerate() {
+            let s = &mut sums[ds.employers.sector[e] as usize];
+            s[0] += a.unpaid_30;
+            s[1] += a.due_30;
+            s[2] += a.unpaid_365;
+            s[3] += a.due_365;
+        }
+        let share = |s: &[i64; 4]| ratio(s[0] as f64, s[1] as f64);
+        SectorFacts {
+            unpaid_30: sums.iter().map(share).collect(),
+            trend: sums
+                .iter()
+                .map(|s| {
+                    let year = ratio(s[2] as f64, s[3] as f64);
+                    if year > 0.0 {
+                        (share(s) / year).min(10.0)
+                    } else {
+                        1.0
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    fn fill(&self, row: &mut [f64], sector: Sector) {
+        row[Feature::SectorUnpaidRatio30d as usize] = self.unpaid_30[sector as usize];
+        row[Feature::SectorUnpaidTrend as usize] = self.trend[sector as usize];
+    }
+}
+
 /// Everything gathered as of T, from which each entity's row is filled.
 struct Rows<'a> {
     ds: &'a Dataset,
@@ -202,6 +247,7 @@ struct Rows<'a> {
     inspections: &'a InspectionFacts,
     progress: &'a ProgressFacts<'a>,
     chain: &'a ChainFacts,
+    sectors: &'a SectorFacts,
 }
 
 impl Rows<'_> {
@@ -329,6 +375,7 @@ impl Rows<'_> {
         row[F::KindManufacturer as usize] = flag(kind == EmployerKind::Manufacturer);
         row[F::KindService as usize] = flag(kind == EmployerKind::Service);
         let sector = ds.employers.sector[e];
+        self.sectors.fill(row, sector);
         row[F::SectorConstruction as usize] = flag(sector == Sector::Construction);
         row[F::SectorManufacturing as usize] = flag(sector == Sector::Manufacturing);
         let c = &self.chain.contracted[e];
@@ -348,6 +395,8 @@ impl Rows<'_> {
         row[F::SiteShortPaidWorkerMonths3m as usize] = f64::from(site.short_90);
         row[F::SiteOverdueUnpaidYuan as usize] = site.overdue_unpaid as f64 / 100.0;
         row[F::ContractedProgressOverdueRatio as usize] = ratio(c.progress.0, c.progress.1).min(10.0);
+        row[F::WorstOwnerPunctualityTrend as usize] = x.owner_trend_min.min(c.owner_trend_min);
+        row[F::OwnersFailing as usize] = self.chain.owners_failing[e].len() as f64;
     }
 
     /// The rows of every scored project.
@@ -384,6 +433,7 @@ impl Rows<'_> {
         use Feature as F;
         let (ds, t) = (self.ds, self.t);
         let pj = &ds.projects;
+        self.sectors.fill(row, Sector::Construction);
         row[F::LogContractValue as usize] = pj.contract_value[p].yuan().ln_1p();
         row[F::GovernmentFunded as usize] = flag(pj.government_funded[p]);
         row[F::WageAccountOpened as usize] = flag(pj.wage_account_opened[p]);
@@ -402,6 +452,8 @@ impl Rows<'_> {
         row[F::ProgressUnpaidInstalments as usize] = self.progress.unpaid_instalments(p);
         row[F::OwnerProgressOverdueRatio as usize] = self.progress.owner_ratio(p);
         row[F::OwnerProjects as usize] = self.progress.owner_projects(p);
+        row[F::OwnerPunctualityTrend as usize] = self.progress.owner_punctuality_trend(p);
+        row[F::OwnerDaysSincePaid as usize] = self.progress.owner_days_since_paid(p, t);
         let gc = pj.general_contractor[p].index();
         let emp = &self.wages.employers;
         row[F::ContractorBlacklisted as usize] = flag(self.blacklisted(gc));

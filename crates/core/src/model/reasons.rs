@@ -75,6 +75,18 @@ pub fn labels(f: Feature) -> (&'static str, &'static str) {
         F::InspectionsFoundArrears365d => ("近一年检查发现欠薪", "inspections that found arrears in the last year"),
         F::InspectionArrears365dYuan => ("近一年检查查出欠薪", "arrears found by inspections in the last year"),
         F::DaysSinceArrearsFound => ("距上次查出欠薪天数", "days since arrears were last found"),
+        F::SectorUnpaidRatio30d => {
+            ("本行业近 30 天工资未付比例", "unpaid share of wages due in its sector, last 30 days")
+        }
+        F::SectorUnpaidTrend => ("本行业欠薪比例上升", "its sector's unpaid share rising against the year"),
+        F::OwnerPunctualityTrend => {
+            ("建设单位工程款支付准时率下降", "the owner paying its instalments late more often")
+        }
+        F::OwnerDaysSincePaid => ("建设单位距上次支付工程款天数", "days since the owner last paid an instalment"),
+        F::WorstOwnerPunctualityTrend => {
+            ("所涉建设单位工程款支付准时率下降", "an owner it works for paying instalments late more often")
+        }
+        F::OwnersFailing => ("所涉建设单位支付困难个数", "owners it works for that are failing to pay"),
         F::DaysToSpringFestival => ("距春节天数", "days to Spring Festival"),
         F::HorizonInPreFestivalPeak => ("预测期处于春节前欠薪高峰", "the horizon falls in the pre-festival peak"),
         F::HorizonDaysInPreFestivalPeak => {
