@@ -542,6 +542,13 @@ pub fn record_failure(
     Ok(())
 }
 
+/// What a run's files hold beside the scores: the chain's links, the wage months and the events timeline.
+struct RunContext {
+    links: Vec<Link>,
+    wages: Vec<WageMonth>,
+    events: Vec<TimelineEvent>,
+}
+
 fn build_and_publish(
     store: &mut Store,
     inputs: &ScoringInputs,
@@ -555,8 +562,19 @@ fn build_and_publish(
         Some(record) => Some(RunData::load(store, record)?),
         None => None,
     };
-    let feats = features::compute(ds, wm, request.as_of, trained.horizon_days).map_err(model::ModelError::from)?;
-    let scored = model::score(trained, &feats, &config.bands.cutoffs())?;
+    // The run's other files depend on the data only: gathered on a second thread while the first scores.
+    let (context, scoring) = std::thread::scope(|s| {
+        let context = s.spawn(|| RunContext {
+            links: links(ds, request.as_of),
+            wages: wage_months(ds, wm, request.as_of),
+            events: timeline(ds, request.as_of),
+        });
+        let scoring = features::compute(ds, wm, request.as_of, trained.horizon_days)
+            .map_err(model::ModelError::from)
+            .and_then(|feats| model::score(trained, &feats, &config.bands.cutoffs()).map(|scored| (feats, scored)));
+        (context.join().expect("gathering the run's context does not panic"), scoring)
+    });
+    let (feats, scored) = scoring?;
     let mut rows = build_rows(ds, &feats, &scored);
     assign_bands(&mut rows, &config.bands);
     floors::apply(&mut rows, ds, request.as_of, &config.bands.floors());
@@ -565,7 +583,6 @@ fn build_and_publish(
     let raised = alerts::derive(&rows, previous.as_ref().map(|p| p.rows.as_slice()), same_model, &config.alerts);
     let (drift, drift_rows) = measure_drift(trained, &rows, previous.as_ref(), request.as_of, config.drift.threshold);
     let shadow = shadow(store, config, trained, &feats, &scored);
-    let links = links(ds, request.as_of);
 
     let runs_dir = store.runs_dir();
     let staging = runs_dir.join(format!(".staging-{run_id}"));
@@ -580,9 +597,9 @@ fn build_and_publish(
         std::thread::sleep(std::time::Duration::from_secs(60));
     }
     files::write_features(&staging.join(files::FEATURES), &rows)?;
-    files::write_links(&staging.join(files::RELATIONS), &links)?;
-    files::write_wages(&staging.join(files::WAGES), &wage_months(ds, wm, request.as_of))?;
-    files::write_events(&staging.join(files::EVENTS), &timeline(ds, request.as_of))?;
+    files::write_links(&staging.join(files::RELATIONS), &context.links)?;
+    files::write_wages(&staging.join(files::WAGES), &context.wages)?;
+    files::write_events(&staging.join(files::EVENTS), &context.events)?;
     let target = runs_dir.join(run_id);
     fs::rename(&staging, &target).map_err(io(&target))?;
     fs::File::open(&runs_dir).and_then(|d| d.sync_all()).map_err(io(&runs_dir))?;
