@@ -307,6 +307,10 @@ pub struct ScoreArgs {
     /// The watchlist file: .csv or .parquet.
     #[arg(long)]
     pub out: PathBuf,
+    /// Band by probability alone, without the default floors (arrears an inspection found, or a complaint
+    /// substantiated, in the last 30 days and not found cleared since: at least orange).
+    #[arg(long)]
+    pub no_floors: bool,
 }
 
 #[derive(Args)]

@@ -18,6 +18,7 @@ use args::{Cli, Command, DataArgs, KeyArgs, StateArgs, TokenCommand};
 use wagewatch_core::backtest::{self, BacktestConfig};
 use wagewatch_core::contract::{Date, RegionPrefix};
 use wagewatch_core::ingest::{self, Dataset, DatasetSummary, IngestOptions, Mode, Pseudonymizer};
+use wagewatch_core::model::floors::{self, BandFloor};
 use wagewatch_core::model::{self, artifact, BandCutoffs, RiskModel, TrainConfig};
 use wagewatch_core::watchlist;
 use wagewatch_core::worker_months::WorkerMonths;
@@ -550,7 +551,9 @@ fn score(args: args::ScoreArgs) -> Result<()> {
     let (ds, wm) = load_dataset(&args.data, Some(args.as_of))?;
     let started = Instant::now();
     let feats = features::compute(&ds, &wm, args.as_of, trained.horizon_days).context("computing features")?;
-    let scored = model::score(&trained, &feats, &BandCutoffs::default()).context("scoring")?;
+    let mut scored = model::score(&trained, &feats, &BandCutoffs::default()).context("scoring")?;
+    let floors: &[BandFloor] = if args.no_floors { &[] } else { &floors::DEFAULT_FLOORS };
+    floors::apply(&mut scored, &ds, args.as_of, floors);
     watchlist::write(&ds, &scored, &args.out).context("writing the watchlist")?;
     println!(
         "scored {} employers and {} projects as of {} in {:.2} s -> {}",
@@ -560,6 +563,10 @@ fn score(args: args::ScoreArgs) -> Result<()> {
         started.elapsed().as_secs_f64(),
         args.out.display()
     );
+    let raised = scored.iter().filter(|s| s.floor.is_some()).count();
+    if raised > 0 {
+        println!("  {raised} held at a band floor above what their probability gives (see band_floor)");
+    }
     Ok(())
 }
 

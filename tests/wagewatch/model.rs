@@ -426,7 +426,7 @@ fn backtest_and_watchlist_follow_the_contract() {
     // The watchlist: the contract's columns, ranks 1..n within each type, scores in 0..1, known bands.
     let csv = std::fs::read_to_string(out.path().join("watchlists/watchlist_2025-12-01.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next().unwrap(), "entity_type,entity_id,region_code,score,rank,band,reasons,expected_unpaid_yuan,expected_workers,levers,alerts,raw_score");
+    assert_eq!(lines.next().unwrap(), "entity_type,entity_id,region_code,score,rank,band,reasons,expected_unpaid_yuan,expected_workers,levers,band_floor,alerts,raw_score");
     let mut ranks: std::collections::HashMap<String, Vec<u32>> = Default::default();
     let mut by_rank: std::collections::HashMap<String, Vec<(u32, f64)>> = Default::default();
     for line in lines {
@@ -947,4 +947,90 @@ fn what_is_known_to_raise_risk_never_lowers_a_trained_models_score() {
         }
     }
     assert!(checked > 10_000, "{checked}");
+}
+
+#[test]
+fn a_band_floor_raises_the_band_only_while_its_fact_is_recent_and_not_found_cleared() {
+    use model::floors::{self, BandFloor, FloorRule, DEFAULT_FLOORS};
+    use model::Band;
+    let f = crate::server::fixture();
+    let trained = artifact::load(&f.models, "m-test").unwrap();
+    let base = load_strict(&f.data).unwrap().dataset;
+    let wm = WorkerMonths::build(&base);
+    let t = d("2025-12-01");
+    let feats = features::compute(&base, &wm, t, trained.horizon_days).unwrap();
+    let scored = model::score(&trained, &feats, &BandCutoffs::default()).unwrap();
+    let green = |ty: EntityType| scored.iter().find(|s| s.entity_type == ty && s.band == Band::Green).unwrap().entity;
+    let (employer, project) = (green(EntityType::Employer), green(EntityType::Project));
+    let top = scored.iter().find(|s| s.entity_type == EntityType::Employer && s.rank == 1).unwrap();
+    assert!(top.band <= Band::Orange, "the top employer is red or orange: {top:?}");
+    let (found, substantiated) = (DEFAULT_FLOORS[0], DEFAULT_FLOORS[1]);
+    assert_eq!((found.rule, substantiated.rule), (FloorRule::ArrearsFound, FloorRule::SubstantiatedComplaint));
+    let found_red = BandFloor { at_least: Band::Red, ..found };
+
+    // (case, floors, inspections of employers as (employer, days before T, found arrears), substantiated
+    // complaints about projects as (project, days before T it closed), the entity looked at, its band and
+    // floor expected)
+    let check = |case: &str,
+                 floors: &[BandFloor],
+                 inspections: &[(u32, i32, bool)],
+                 complaints: &[(u32, i32)],
+                 at: (EntityType, u32),
+                 expected: (Band, Option<BandFloor>)| {
+        let mut ds = base.clone();
+        for (k, &(e, days, arrears)) in inspections.iter().enumerate() {
+            ds.inspections.inspection_id.push(&format!("FLOOR{k}"));
+            ds.inspections.employer.push(EmployerIx::new(e as usize));
+            ds.inspections.project.push(None);
+            ds.inspections.inspected_on.push(t.add_days(-days));
+            ds.inspections.found_arrears.push(arrears);
+            ds.inspections.arrears_amount.push(arrears.then(|| Money::from_fen(15_000_000)));
+            ds.inspections.workers_affected.push(arrears.then_some(30));
+            ds.inspections.selection.push(None);
+        }
+        for (k, &(p, days)) in complaints.iter().enumerate() {
+            ds.complaints.complaint_id.push(&format!("FLOOR{k}"));
+            ds.complaints.received_on.push(t.add_days(-days - 20));
+            ds.complaints.employer.push(None);
+            ds.complaints.project.push(Some(ProjectIx::new(p as usize)));
+            ds.complaints.channel.push(Channel::Hotline);
+            ds.complaints.category.push(Category::WageArrears);
+            ds.complaints.workers_involved.push(5);
+            ds.complaints.amount_claimed.push(None);
+            ds.complaints.closed_on.push(Some(t.add_days(-days)));
+            ds.complaints.outcome.push(Some(Outcome::Substantiated));
+        }
+        let mut after = scored.clone();
+        floors::apply(&mut after, &ds, t, floors);
+        let s = after.iter().find(|s| (s.entity_type, s.entity) == at).unwrap();
+        assert_eq!((s.band, s.floor), expected, "{case}");
+        // A floor moves the band only, and only up: every probability and rank stays the model's.
+        assert!(after.iter().zip(&scored).all(|(a, b)| (a.probability, a.rank) == (b.probability, b.rank)), "{case}");
+        assert!(after.iter().zip(&scored).all(|(a, b)| a.band <= b.band), "{case}");
+    };
+    let (e, p, r) =
+        ((EntityType::Employer, employer), (EntityType::Project, project), (EntityType::Employer, top.entity));
+    let default = &DEFAULT_FLOORS[..];
+    let orange = |floor| (Band::Orange, Some(floor));
+    let unmoved = (Band::Green, None);
+    check("arrears found 10 days ago", default, &[(employer, 10, true)], &[], e, orange(found));
+    check("found 30 days ago: still within", default, &[(employer, 30, true)], &[], e, orange(found));
+    check("found 31 days ago: too old", default, &[(employer, 31, true)], &[], e, unmoved);
+    check("found after T: not known yet", default, &[(employer, -3, true)], &[], e, unmoved);
+    check("found, then cleared", default, &[(employer, 10, true), (employer, 4, false)], &[], e, unmoved);
+    check("cleared, then found", default, &[(employer, 10, false), (employer, 4, true)], &[], e, orange(found));
+    check("a clean inspection alone", default, &[(employer, 4, false)], &[], e, unmoved);
+    check("another employer's finding", default, &[(top.entity, 4, true)], &[], e, unmoved);
+    check("substantiated 5 days ago", default, &[], &[(project, 5)], p, orange(substantiated));
+    check("substantiated 45 days ago", default, &[], &[(project, 45)], p, unmoved);
+    check(
+        "the strongest floor wins",
+        &[found, found_red],
+        &[(employer, 3, true)],
+        &[],
+        e,
+        (Band::Red, Some(found_red)),
+    );
+    check("the top employer keeps its band, no floor", default, &[(top.entity, 3, true)], &[], r, (top.band, None));
+    check("no floors configured", &[], &[(employer, 3, true)], &[], e, unmoved);
 }

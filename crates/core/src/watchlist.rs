@@ -1,7 +1,7 @@
 //! The watchlist file the contract asks for: one row per scored entity with entity_type, entity_id,
 //! region_code, score, rank, band and reasons (`;`-separated codes), then the expected unpaid wages and
-//! workers affected, the measures that would lower a red or orange entity's risk, the rule alerts and the
-//! raw score, written
+//! workers affected, the measures that would lower a red or orange entity's risk, the band floor that raised
+//! the band (`arrears_found:30:orange`, empty when none did), the rule alerts and the raw score, written
 //! as CSV or Parquet (by the file's extension) under a temporary name and renamed when complete.
 
 use std::fs;
@@ -41,9 +41,9 @@ fn ordered(scored: &[Scored]) -> Vec<&Scored> {
     rows
 }
 
-/// The contract's columns, then the expected harm (empty when the model has none), the levers, the
-/// platforms' rule alerts and the raw score.
-const COLUMNS: [&str; 12] = [
+/// The contract's columns, then the expected harm (empty when the model has none), the levers, the band
+/// floor, the platforms' rule alerts and the raw score.
+const COLUMNS: [&str; 13] = [
     "entity_type",
     "entity_id",
     "region_code",
@@ -54,6 +54,7 @@ const COLUMNS: [&str; 12] = [
     "expected_unpaid_yuan",
     "expected_workers",
     "levers",
+    "band_floor",
     "alerts",
     "raw_score",
 ];
@@ -109,6 +110,7 @@ fn write_csv(ds: &Dataset, rows: &[&Scored], tmp: &Path) -> Result<fs::File, Box
             opt(yuan),
             opt(workers),
             levers(s),
+            s.floor.map(|f| f.code()).unwrap_or_default(),
             s.alerts.to_string(),
             format!("{}", s.raw_score),
         ])?;
@@ -119,7 +121,7 @@ fn write_csv(ds: &Dataset, rows: &[&Scored], tmp: &Path) -> Result<fs::File, Box
 fn write_parquet(ds: &Dataset, rows: &[&Scored], tmp: &Path) -> Result<fs::File, Box<dyn std::error::Error>> {
     let text = |v: Vec<String>| Arc::new(StringArray::from(v)) as ArrayRef;
     let floats = |v: Vec<Option<f64>>| Arc::new(Float64Array::from(v)) as ArrayRef;
-    let columns: [ArrayRef; 12] = [
+    let columns: [ArrayRef; 13] = [
         text(rows.iter().map(|s| s.entity_type.code().to_string()).collect()),
         text(rows.iter().map(|s| entity_id(ds, s).to_string()).collect()),
         text(rows.iter().map(|s| s.region.to_string()).collect()),
@@ -130,6 +132,7 @@ fn write_parquet(ds: &Dataset, rows: &[&Scored], tmp: &Path) -> Result<fs::File,
         floats(rows.iter().map(|s| expected(s).0).collect()),
         floats(rows.iter().map(|s| expected(s).1).collect()),
         text(rows.iter().map(|s| levers(s)).collect()),
+        Arc::new(rows.iter().map(|s| s.floor.map(|f| f.code())).collect::<StringArray>()),
         text(rows.iter().map(|s| s.alerts.to_string()).collect()),
         floats(rows.iter().map(|s| Some(s.raw_score)).collect()),
     ];

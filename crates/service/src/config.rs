@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::runs::floors::{BandFloor, FloorRule};
+use wagewatch_core::model::floors::{BandFloor, FloorRule};
 use wagewatch_core::model::{Band, BandCutoffs};
 
 /// Why a configuration file was rejected.
@@ -579,6 +579,8 @@ mod tests {
         check("[bands]\nyellow_yuan = -1", Err("at least 0"));
         check("[bands]\nred_yuan = nan", Err("finite"));
         check("[bands]\nfloors = []", Ok(()));
+        // The service's default floors are the ones `wagewatch score` applies.
+        assert_eq!(BandConfig::default().floors(), wagewatch_core::model::floors::DEFAULT_FLOORS);
         check("[[bands.floors]]\nrule = \"arrears_found\"\nwithin_days = 14\nat_least = \"red\"", Ok(()));
         check("[[bands.floors]]\nrule = \"rumour\"\nwithin_days = 14\nat_least = \"red\"", Err("unknown variant"));
         check("[[bands.floors]]\nrule = \"arrears_found\"\nwithin_days = 0\nat_least = \"red\"", Err("within_days"));

@@ -15,7 +15,7 @@ use wagewatch_core::backtest::{self, BacktestConfig};
 use wagewatch_core::contract::{Date, RegionCode, RegionPrefix};
 use wagewatch_core::features;
 use wagewatch_core::ingest::{self, Dataset, DatasetSummary, IngestOptions, Pseudonymizer};
-use wagewatch_core::model::{self, artifact, BandCutoffs, RiskModel, TrainConfig};
+use wagewatch_core::model::{self, artifact, floors, BandCutoffs, RiskModel, TrainConfig};
 use wagewatch_core::watchlist;
 use wagewatch_core::worker_months::WorkerMonths;
 
@@ -119,7 +119,9 @@ pub fn prepare(setup: &DemoSetup, key: &Pseudonymizer, on_step: &dyn Fn(DemoStep
     on_step(DemoStep::Scoring);
     let watchlist = setup.data.with_file_name("demo-watchlist.csv");
     let feats = features::compute(&ds, &wm, DEMO_AS_OF, trained.horizon_days).map_err(model::ModelError::from)?;
-    watchlist::write(&ds, &model::score(&trained, &feats, &BandCutoffs::default())?, &watchlist)?;
+    let mut scored = model::score(&trained, &feats, &BandCutoffs::default())?;
+    floors::apply(&mut scored, &ds, DEMO_AS_OF, &floors::DEFAULT_FLOORS);
+    watchlist::write(&ds, &scored, &watchlist)?;
 
     on_step(DemoStep::Backtesting);
     let (report, as_of_demo) = backtest_for_model_page(&ds, &wm, setup, &trained.model_id)?;

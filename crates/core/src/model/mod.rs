@@ -10,6 +10,7 @@
 pub mod amount;
 pub mod artifact;
 pub mod calibrate;
+pub mod floors;
 pub mod gbdt;
 pub mod levers;
 pub mod reasons;
@@ -721,6 +722,8 @@ pub struct Scored {
     /// For an entity banded red or orange: the measures that would lower its probability, each with the
     /// probability after it ([`levers::what_to_fix`]); empty for the other bands.
     pub levers: Vec<LeverEffect>,
+    /// The floor that raised the band above what the probability gives ([`floors::apply`]), if one did.
+    pub floor: Option<floors::BandFloor>,
 }
 
 /// Scores every row of a feature matrix with the model of its entity type: the learner's prediction
@@ -753,6 +756,7 @@ pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs)
                     alerts: m.alerts[i],
                     expected: model.amount.as_ref().map(|a| a.expected(x.row(i), probability)),
                     levers,
+                    floor: None,
                 }
             })
             .collect()

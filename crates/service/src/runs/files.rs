@@ -14,6 +14,7 @@ use parquet::file::properties::WriterProperties;
 use super::{Happened, Link, Relation, RunError, RunRow, TimelineEvent, WageMonth};
 use wagewatch_core::contract::{Date, EmployerKind, Money, Month, RegionCode, Sector};
 use wagewatch_core::features::{Alert, Alerts, EntityType, Feature};
+use wagewatch_core::model::floors::BandFloor;
 use wagewatch_core::model::{Band, Lever, LeverEffect, Reason};
 
 pub const SCORES: &str = "scores.parquet";
@@ -214,7 +215,7 @@ pub fn read_scores(path: &Path) -> Result<Vec<RunRow>, RunError> {
                 progress_overdue_yuan: progress_overdue.and_then(|c| opt_f64(c, i)),
                 floor: floor
                     .and_then(|c| opt_str(c, i))
-                    .map(|f| super::floors::BandFloor::parse(f).ok_or_else(|| bad(i, "band_floor")))
+                    .map(|f| BandFloor::parse(f).ok_or_else(|| bad(i, "band_floor")))
                     .transpose()?,
                 alerts: alert_set,
                 previous_score: opt_f64(prev_score, i),

@@ -29,6 +29,7 @@ use wagewatch_core::contract::{Category, Date, EmployerKind, Money, Month, Outco
 use wagewatch_core::drift::{self, EntityReference};
 use wagewatch_core::features::{self, EntityType, Feature};
 use wagewatch_core::ingest::tables::{Dataset, EmployerIx};
+use wagewatch_core::model::floors::BandFloor;
 use wagewatch_core::model::{self, Band, Reason, RiskModel};
 use wagewatch_core::regions::RegionNames;
 use wagewatch_core::worker_months::WorkerMonths;
@@ -148,7 +149,7 @@ pub struct RunRow {
     /// A project's progress payments 30+ days overdue at the as-of date, yuan (what its owner owes).
     pub progress_overdue_yuan: Option<f64>,
     /// The configured floor that raised the band above what the score gives ([`floors`]), if one did.
-    pub floor: Option<floors::BandFloor>,
+    pub floor: Option<BandFloor>,
     pub alerts: features::Alerts,
     /// The score and band in the previous run, if the entity was in it.
     pub previous_score: Option<f64>,
