@@ -478,3 +478,59 @@ fn backtest_across_worlds_generates_each_once_and_names_the_worst() {
     assert!(!both.status.success());
     assert!(text(&both).contains("cannot be used with"), "{}", text(&both));
 }
+
+#[test]
+fn score_holds_recent_findings_at_a_band_floor_unless_told_not_to() {
+    let f = crate::server::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let score = |name: &str, extra: &[&str]| {
+        let out_file = dir.path().join(name);
+        let out = Command::new(env!("CARGO_BIN_EXE_wagewatch"))
+            .args(["score", "--model", "m-test", "--as-of", "2025-12-01", "--data"])
+            .arg(&f.data)
+            .arg("--models")
+            .arg(&f.models)
+            .arg("--key-file")
+            .arg(&f.key)
+            .arg("--out")
+            .arg(&out_file)
+            .args(extra)
+            .env_remove("WAGEWATCH_PSEUDONYM_KEY")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let mut reader = csv::Reader::from_path(&out_file).unwrap();
+        let header = reader.headers().unwrap().clone();
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("{name}: {header:?}"));
+        let (id, score, band, floor) = (col("entity_id"), col("score"), col("band"), col("band_floor"));
+        let rows: Vec<(String, String, String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[id].to_string(), r[score].to_string(), r[band].to_string(), r[floor].to_string())
+            })
+            .collect();
+        (rows, text(&out))
+    };
+    let (floored, said) = score("floored.csv", &[]);
+    let (plain, _) = score("plain.csv", &["--no-floors"]);
+    let order = |b: &str| ["red", "orange", "yellow", "green"].iter().position(|x| *x == b).unwrap();
+    assert_eq!(floored.len(), plain.len());
+    assert!(plain.iter().all(|r| r.3.is_empty()), "--no-floors records no floor");
+    let mut raised = 0;
+    for (a, b) in floored.iter().zip(&plain) {
+        // The same entity, the same score; the band only ever rises, and only where a floor is named.
+        assert_eq!((&a.0, &a.1), (&b.0, &b.1));
+        if a.2 == b.2 {
+            assert!(a.3.is_empty(), "{a:?}");
+        } else {
+            assert!(order(&a.2) < order(&b.2), "{a:?} {b:?}");
+            let at_least = a.3.rsplit(':').next().unwrap();
+            assert!(a.3.starts_with("arrears_found:30:") || a.3.starts_with("substantiated_complaint:30:"), "{a:?}");
+            assert_eq!(at_least, a.2, "{a:?}");
+            raised += 1;
+        }
+    }
+    assert!(raised > 0, "the fixture holds recent findings at entities the score leaves below orange");
+    assert!(said.contains(&format!("{raised} held at a band floor")), "{said}");
+}
