@@ -194,6 +194,9 @@ pub struct BandConfig {
 pub struct RetentionConfig {
     /// Published runs kept, newest first (default 12); older ones and their files are deleted.
     pub keep_runs: usize,
+    /// Days alerts are kept after they were raised (default 730), and pushes after they were delivered or
+    /// dead-lettered; older ones are deleted when a run is published. Alerts outlive their run until then.
+    pub alert_days: u32,
 }
 
 /// When the server re-scores by itself.
@@ -316,7 +319,7 @@ impl Default for BandConfig {
 
 impl Default for RetentionConfig {
     fn default() -> Self {
-        RetentionConfig { keep_runs: 12 }
+        RetentionConfig { keep_runs: 12, alert_days: 730 }
     }
 }
 
@@ -450,6 +453,9 @@ impl Config {
         }
         if self.retention.keep_runs == 0 {
             return Err("retention.keep_runs must be at least 1 (the run being served)".into());
+        }
+        if !(1..=36_500).contains(&self.retention.alert_days) {
+            return Err("retention.alert_days must lie in 1..=36500".into());
         }
         let s = &self.server;
         if s.max_page == 0 || s.default_page == 0 || s.default_page > s.max_page {
@@ -589,6 +595,9 @@ mod tests {
             Err("unknown variant"),
         );
         check("[retention]\nkeep_runs = 0", Err("keep_runs"));
+        check("[retention]\nalert_days = 90", Ok(()));
+        check("[retention]\nalert_days = 0", Err("alert_days"));
+        check("[retention]\nalert_days = -5", Err("invalid value"));
         check("[drift]\nthreshold = 0.1", Ok(()));
         check("[alerts]\nrise_points = 10\ngroup_workers = 5\nfestival_days = 20", Ok(()));
         check("[alerts]\nrise_points = 0", Err("alerts.rise_points"));

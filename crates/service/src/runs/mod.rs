@@ -629,6 +629,12 @@ fn build_and_publish(
             tracing::warn!(folder = %dir.display(), error = %e, "could not delete an expired run's folder");
         }
     }
+    let alerts_before = Timestamp(Timestamp::now().0 - i64::from(config.retention.alert_days) * 86_400);
+    match store.expire_alerts(alerts_before) {
+        Ok((0, 0)) => {}
+        Ok((alerts, pushes)) => tracing::info!(alerts, pushes, "alerts and pushes past the retention deleted"),
+        Err(e) => tracing::warn!(error = %e, "could not delete alerts past the retention"),
+    }
     // What came of earlier lists: judged here, where the data are at hand; a failure leaves the run
     // published and is judged again by the next re-score.
     match outcomes::judge_closed_runs(store, ds, wm, &config.models, trained.horizon_days, data_fingerprint) {

@@ -160,6 +160,26 @@ impl Store {
         Ok(out)
     }
 
+    /// Deletes alerts raised before `before`, except those of a run whose push is still pending, and the
+    /// pushes delivered or dead-lettered before it, in one transaction; returns how many of each.
+    pub fn expire_alerts(&mut self, before: Timestamp) -> Result<(usize, usize), StateError> {
+        let path = self.dir.join(super::DB_FILE);
+        let db = |source| StateError::Db { path: path.clone(), source };
+        let before = before.to_string();
+        let tx = self.conn.transaction().map_err(db)?;
+        let alerts = tx
+            .execute(
+                "DELETE FROM alerts WHERE created_at < ?1
+                 AND run_id NOT IN (SELECT run_id FROM deliveries WHERE status = 'pending')",
+                [&before],
+            )
+            .map_err(db)?;
+        let pushes =
+            tx.execute("DELETE FROM deliveries WHERE status <> 'pending' AND done_at < ?1", [&before]).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok((alerts, pushes))
+    }
+
     /// Records the outcome of one attempt: delivered, dead (the last attempt failed) or pending again at
     /// `next` with the error.
     pub fn record_attempt(
@@ -273,5 +293,78 @@ impl Store {
         let more = out.len() > limit;
         out.truncate(limit);
         Ok((out, more))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_and_finished_pushes_past_the_retention_go_pending_ones_stay() {
+        // (run, raised at day) of each alert; (run, status, done at day) of each push; the alerts and
+        // pushes left after expiring everything before day 100, by run.
+        type Case<'a> =
+            (&'a str, &'a [(&'a str, i64)], &'a [(&'a str, &'a str, Option<i64>)], &'a [&'a str], &'a [&'a str]);
+        let check = |(case, alerts, pushes, alerts_left, pushes_left): Case<'_>| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(dir.path()).unwrap();
+            let day = |d: i64| Timestamp(1_800_000_000 + d * 86_400).to_string();
+            for (run, at) in alerts {
+                store
+                    .conn
+                    .execute(
+                        "INSERT INTO alerts (run_id, as_of, created_at, kind, entity_type, entity_id, name, region_code,
+                         score, detail) VALUES (?1, '2026-12-01', ?2, 'rise', 'employer', 'E1', 'n', '320102', 0.5, '')",
+                        params![run, day(*at)],
+                    )
+                    .unwrap();
+            }
+            for (run, status, done) in pushes {
+                store
+                    .conn
+                    .execute(
+                        "INSERT INTO deliveries (run_id, webhook, status, next_attempt_at, done_at)
+                         VALUES (?1, 'hook', ?2, ?3, ?4)",
+                        params![run, status, day(0), done.map(day)],
+                    )
+                    .unwrap();
+            }
+            let expected = (alerts.len() - alerts_left.len(), pushes.len() - pushes_left.len());
+            assert_eq!(store.expire_alerts(Timestamp(1_800_000_000 + 100 * 86_400)).unwrap(), expected, "{case}");
+            let left = |sql: &str| -> Vec<String> {
+                let mut stmt = store.conn.prepare(sql).unwrap();
+                stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+            };
+            assert_eq!(left("SELECT run_id FROM alerts ORDER BY alert_id"), *alerts_left, "{case}");
+            assert_eq!(left("SELECT run_id FROM deliveries ORDER BY delivery_id"), *pushes_left, "{case}");
+        };
+        check(("nothing stored", &[], &[], &[], &[]));
+        check((
+            "old alerts go, recent ones stay",
+            &[("a", 10), ("b", 99), ("c", 100), ("d", 400)],
+            &[],
+            &["c", "d"],
+            &[],
+        ));
+        check((
+            "an old run's alerts stay while its push is pending",
+            &[("a", 10), ("b", 10)],
+            &[("a", "pending", None), ("b", "delivered", Some(20))],
+            &["a"],
+            &["a"],
+        ));
+        check((
+            "finished pushes go by when they finished",
+            &[],
+            &[
+                ("a", "delivered", Some(99)),
+                ("b", "dead", Some(50)),
+                ("c", "dead", Some(150)),
+                ("d", "delivered", Some(100)),
+            ],
+            &[],
+            &["c", "d"],
+        ));
     }
 }
