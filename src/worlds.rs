@@ -49,8 +49,7 @@ pub fn run(
         for &seed in &args.seeds {
             let dir = out.join(format!("{}-{seed}", scenario.code()));
             let data = generated(&dir, scenario, seed, args.employers)?;
-            let data_args =
-                DataArgs { data: data.clone(), quarantine: None, key: KeyArgs { key_file: key.key_file.clone() } };
+            let data_args = DataArgs { data, quarantine: None, key: key.clone() };
             let mut world_config = config.clone();
             let report_dir = dir.join("backtest");
             world_config.watchlists = Some(report_dir.join("watchlists"));

@@ -159,20 +159,17 @@ fn tokens_and_the_audit_log_from_the_command_line() {
 }
 
 /// `wagewatch report <kind>` of a model of the server fixture as of a date, the JSON written to `json`.
-fn report(kind: &str, model: &str, as_of: &str, json: &Path) -> Output {
+/// The binary with `args`, then the shared fixture's data, models and key.
+fn on_fixture(args: &[&str]) -> Command {
     let f = crate::server::fixture();
-    Command::new(env!("CARGO_BIN_EXE_wagewatch"))
-        .args(["report", kind, "--model", model, "--as-of", as_of, "--data"])
-        .arg(&f.data)
-        .arg("--models")
-        .arg(&f.models)
-        .arg("--key-file")
-        .arg(&f.key)
-        .arg("--json")
-        .arg(json)
-        .env_remove("WAGEWATCH_PSEUDONYM_KEY")
-        .output()
-        .unwrap()
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wagewatch"));
+    command.args(args).arg("--data").arg(&f.data).arg("--models").arg(&f.models).arg("--key-file").arg(&f.key);
+    command.env_remove("WAGEWATCH_PSEUDONYM_KEY");
+    command
+}
+
+fn report(kind: &str, model: &str, as_of: &str, json: &Path) -> Output {
+    on_fixture(&["report", kind, "--model", model, "--as-of", as_of]).arg("--json").arg(json).output().unwrap()
 }
 
 #[test]
@@ -481,21 +478,13 @@ fn backtest_across_worlds_generates_each_once_and_names_the_worst() {
 
 #[test]
 fn score_holds_recent_findings_at_a_band_floor_unless_told_not_to() {
-    let f = crate::server::fixture();
     let dir = tempfile::tempdir().unwrap();
     let score = |name: &str, extra: &[&str]| {
         let out_file = dir.path().join(name);
-        let out = Command::new(env!("CARGO_BIN_EXE_wagewatch"))
-            .args(["score", "--model", "m-test", "--as-of", "2025-12-01", "--data"])
-            .arg(&f.data)
-            .arg("--models")
-            .arg(&f.models)
-            .arg("--key-file")
-            .arg(&f.key)
+        let out = on_fixture(&["score", "--model", "m-test", "--as-of", "2025-12-01"])
             .arg("--out")
             .arg(&out_file)
             .args(extra)
-            .env_remove("WAGEWATCH_PSEUDONYM_KEY")
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", text(&out));

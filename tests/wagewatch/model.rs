@@ -902,16 +902,22 @@ fn check_levers_are_counterfactuals(trained: &model::RiskModel, feats: &features
     assert!(shown > 0, "some red or orange entity has a measure that lowers its risk");
 }
 
+/// The shared fixture's model `m-test`, its dataset, and the features of that dataset as of `t`.
+fn fixture_features(t: Date) -> (model::RiskModel, Dataset, features::Features) {
+    let f = crate::server::fixture();
+    let trained = artifact::load(&f.models, "m-test").unwrap();
+    let ds = load_strict(&f.data).unwrap().dataset;
+    let wm = WorkerMonths::build(&ds);
+    let feats = features::compute(&ds, &wm, t, trained.horizon_days).unwrap();
+    (trained, ds, feats)
+}
+
 #[test]
 fn what_is_known_to_raise_risk_never_lowers_a_trained_models_score() {
     // The fixture's model, trained with the known directions: for every scored entity and every feature
     // with a known direction, moving the feature that way (from its own value, by steps small and large)
     // never lowers the raw score, whatever the other features are.
-    let f = crate::server::fixture();
-    let trained = artifact::load(&f.models, "m-test").unwrap();
-    let ds = load_strict(&f.data).unwrap().dataset;
-    let wm = WorkerMonths::build(&ds);
-    let feats = features::compute(&ds, &wm, d("2025-12-01"), trained.horizon_days).unwrap();
+    let (trained, _, feats) = fixture_features(d("2025-12-01"));
     let mut checked = 0;
     for m in [&trained.employer, &trained.project] {
         let matrix = feats.matrix(m.entity_type);
@@ -953,12 +959,8 @@ fn what_is_known_to_raise_risk_never_lowers_a_trained_models_score() {
 fn a_band_floor_raises_the_band_only_while_its_fact_is_recent_and_not_found_cleared() {
     use model::floors::{self, BandFloor, FloorRule, DEFAULT_FLOORS};
     use model::Band;
-    let f = crate::server::fixture();
-    let trained = artifact::load(&f.models, "m-test").unwrap();
-    let base = load_strict(&f.data).unwrap().dataset;
-    let wm = WorkerMonths::build(&base);
     let t = d("2025-12-01");
-    let feats = features::compute(&base, &wm, t, trained.horizon_days).unwrap();
+    let (trained, base, feats) = fixture_features(t);
     let scored = model::score(&trained, &feats, &BandCutoffs::default()).unwrap();
     let green = |ty: EntityType| scored.iter().find(|s| s.entity_type == ty && s.band == Band::Green).unwrap().entity;
     let (employer, project) = (green(EntityType::Employer), green(EntityType::Project));

@@ -629,8 +629,7 @@ fn build_and_publish(
             tracing::warn!(folder = %dir.display(), error = %e, "could not delete an expired run's folder");
         }
     }
-    let alerts_before = Timestamp(Timestamp::now().0 - i64::from(config.retention.alert_days) * 86_400);
-    match store.expire_alerts(alerts_before) {
+    match store.expire_alerts(Timestamp::now().days_before(config.retention.alert_days)) {
         Ok((0, 0)) => {}
         Ok((alerts, pushes)) => tracing::info!(alerts, pushes, "alerts and pushes past the retention deleted"),
         Err(e) => tracing::warn!(error = %e, "could not delete alerts past the retention"),

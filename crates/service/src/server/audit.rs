@@ -95,8 +95,7 @@ fn commit(store: &mut Store, coalescer: &mut Coalescer, first: Job, rx: &mpsc::R
 /// Deletes audit entries past the retention and ended sessions.
 fn tidy(store: &mut Store, retention: Retention) {
     let now = Timestamp::now();
-    let before = Timestamp(now.0 - i64::from(retention.audit_days) * 86_400);
-    match store.expire_audit(before) {
+    match store.expire_audit(now.days_before(retention.audit_days)) {
         Ok(0) => {}
         Ok(n) => tracing::info!(entries = n, "audit entries past the retention deleted"),
         Err(e) => tracing::error!(error = %e, "audit retention failed"),

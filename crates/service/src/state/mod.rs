@@ -78,6 +78,11 @@ impl Timestamp {
         Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
     }
 
+    /// The instant `days` whole days before this one.
+    pub fn days_before(self, days: u32) -> Timestamp {
+        Timestamp(self.0 - i64::from(days) * 86_400)
+    }
+
     /// The UTC calendar day of this instant.
     pub fn date(self) -> Date {
         Date::from_days(self.0.div_euclid(86_400) as i32)
