@@ -137,6 +137,25 @@ fn adding_future_facts_changes_no_feature() {
     }
 }
 
+/// Applies `order` (new row i is old row `order[i]`) to the named columns of a table.
+macro_rules! for_each_column {
+    ($table:expr, $order:expr, $($column:ident),+) => {
+        $( $table.$column = $order.iter().map(|&i| $table.$column[i]).collect(); )+
+    };
+}
+
+fn permute_payments(pm: &mut wagewatch_core::ingest::tables::Payments, order: &[usize]) {
+    for_each_column!(pm, order, project, employer, worker, period, amount, paid_on);
+}
+
+fn shuffled(n: usize, rng: &mut Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    order
+}
+
 #[test]
 fn worker_month_index_matches_a_naive_join() {
     let mut ds = province(40, 5, "2023-01-01", "2024-12-31");
@@ -164,7 +183,46 @@ fn worker_month_index_matches_a_naive_join() {
         ds.payments.amount.push(Money::from_fen(100));
         ds.payments.paid_on.push(ds.payments.paid_on[i]);
     }
-    let wm = WorkerMonths::build(&ds);
+    // The same facts in the orders a join may meet them: as written (payments follow their payroll rows,
+    // the split and stray ones at the end), payments in random order, payments backwards, payroll rows in
+    // random order, a few payroll rows out of place, and whole employers' payments missing (gaps the
+    // in-order walk must step over).
+    let mut payments_shuffled = ds.clone();
+    let order = shuffled(ds.payments.len(), &mut rng);
+    permute_payments(&mut payments_shuffled.payments, &order);
+    let mut payments_backwards = ds.clone();
+    permute_payments(&mut payments_backwards.payments, &(0..ds.payments.len()).rev().collect::<Vec<_>>());
+    let mut payroll_shuffled = ds.clone();
+    let order = shuffled(ds.payroll.len(), &mut rng);
+    let pr = &mut payroll_shuffled.payroll;
+    for_each_column!(pr, order, project, employer, worker, period, days_worked, wage_due, due_date);
+    let mut payroll_moved = ds.clone();
+    let moved = |r: usize| r % 29 == 7;
+    let order: Vec<usize> =
+        (0..ds.payroll.len()).filter(|&r| !moved(r)).chain((0..ds.payroll.len()).filter(|&r| moved(r))).collect();
+    let pr = &mut payroll_moved.payroll;
+    for_each_column!(pr, order, project, employer, worker, period, days_worked, wage_due, due_date);
+    let mut gaps = ds.clone();
+    let kept: Vec<usize> =
+        (0..ds.payments.len()).filter(|&i| !ds.payments.employer[i].index().is_multiple_of(3)).collect();
+    permute_payments(&mut gaps.payments, &kept);
+    let strays_kept = kept.iter().filter(|&&i| i >= ds.payments.len() - strays).count();
+    for (layout, ds, strays) in [
+        ("as written", &ds, strays),
+        ("payments shuffled", &payments_shuffled, strays),
+        ("payments backwards", &payments_backwards, strays),
+        ("payroll shuffled", &payroll_shuffled, strays),
+        ("a few payroll rows moved to the end", &payroll_moved, strays),
+        ("every third employer unpaid", &gaps, strays_kept),
+    ] {
+        check_join(layout, ds, strays);
+    }
+}
+
+/// The worker-month index of `ds` against a naive join: every row's payments as of three dates, the
+/// unmatched count, and the rows in due-date order.
+fn check_join(layout: &str, ds: &Dataset, strays: usize) {
+    let wm = WorkerMonths::build(ds);
     let pr = &ds.payroll;
     let pm = &ds.payments;
     let key = |p: Option<ProjectIx>, e: EmployerIx, w: WorkerKey, m: Month| (p, e, w, m);
@@ -184,21 +242,41 @@ fn worker_month_index_matches_a_naive_join() {
             let seen: Vec<&(Date, i64)> = pays.iter().filter(|(on, _)| *on <= as_of).collect();
             let within_30 = pr.due_date[r].add_days(30).min(as_of);
             let got = wm.paid_as_of(r, pr.due_date[r], as_of);
-            assert_eq!(got.paid.fen(), seen.iter().map(|(_, a)| a).sum::<i64>(), "row {r} as of {as_of}");
+            assert_eq!(got.paid.fen(), seen.iter().map(|(_, a)| a).sum::<i64>(), "{layout}: row {r} as of {as_of}");
             assert_eq!(
                 got.paid_within_30_days.fen(),
                 seen.iter().filter(|(on, _)| *on <= within_30).map(|(_, a)| a).sum::<i64>(),
-                "row {r} as of {as_of}"
+                "{layout}: row {r} as of {as_of}"
             );
-            assert_eq!(got.last_paid_on, seen.iter().map(|(on, _)| *on).max(), "row {r} as of {as_of}");
+            assert_eq!(got.last_paid_on, seen.iter().map(|(on, _)| *on).max(), "{layout}: row {r} as of {as_of}");
         }
     }
-    assert!(wm.unmatched_payments >= strays, "{} unmatched", wm.unmatched_payments);
-    assert_eq!(matched + wm.unmatched_payments, pm.len());
+    assert!(wm.unmatched_payments >= strays, "{layout}: {} unmatched", wm.unmatched_payments);
+    assert_eq!(matched + wm.unmatched_payments, pm.len(), "{layout}");
     // Rows come back in due-date order.
     let all = wm.due_between(Date::from_days(i32::MIN / 2), Date::from_days(i32::MAX / 2));
-    assert_eq!(all.len(), pr.len());
+    assert_eq!(all.len(), pr.len(), "{layout}");
     assert!(all.windows(2).all(|w| pr.due_date[w[0] as usize] <= pr.due_date[w[1] as usize]));
+}
+
+#[test]
+fn features_do_not_depend_on_the_order_of_payroll_and_payment_rows() {
+    // Wage features are sums, maxima and distinct counts walked in row order: any order of the rows gives
+    // the same values, and the same population.
+    let ds = province(60, 13, "2023-01-01", "2025-06-30");
+    let mut rng = Rng(SplitMix64::new(5));
+    let mut shuffled_rows = ds.clone();
+    let order = shuffled(ds.payroll.len(), &mut rng);
+    let pr = &mut shuffled_rows.payroll;
+    for_each_column!(pr, order, project, employer, worker, period, days_worked, wage_due, due_date);
+    permute_payments(&mut shuffled_rows.payments, &shuffled(ds.payments.len(), &mut rng));
+    let (wm, wm_shuffled) = (WorkerMonths::build(&ds), WorkerMonths::build(&shuffled_rows));
+    for t in ["2024-02-01", "2025-03-15"] {
+        let before = features::compute(&ds, &wm, d(t), 60).unwrap();
+        let after = features::compute(&shuffled_rows, &wm_shuffled, d(t), 60).unwrap();
+        assert!(before.employers.rows() > 20, "{} employers scored", before.employers.rows());
+        assert_eq!(before, after, "features as of {t} changed with the order of the rows");
+    }
 }
 
 #[test]

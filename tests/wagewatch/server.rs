@@ -882,6 +882,51 @@ fn exports_open_as_csv_parquet_and_excel() {
     check(&app, Some("supervisor"), "GET", "/v1/watchlist/export?format=pdf", None, 400);
 }
 
+/// A column of a CSV export, in its order.
+fn exported(csv: &[u8], column: &str) -> Vec<String> {
+    let text = String::from_utf8(csv.to_vec()).unwrap();
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let at = reader.headers().unwrap().iter().position(|h| h == column).unwrap_or_else(|| panic!("no {column}"));
+    reader.records().map(|r| r.unwrap()[at].to_string()).collect()
+}
+
+#[test]
+fn exports_keep_the_order_the_list_was_read_in() {
+    let app = App::new();
+    let ids = |rows: &[Value]| rows.iter().map(|r| r["entity_id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let export = |uri: &str| {
+        let reply = app.call("GET", uri, Some("admin"), None);
+        assert_eq!(reply.status, StatusCode::OK, "{uri}");
+        reply.body
+    };
+    // The API's export in rank order and by expected harm: the pages' order, every row once.
+    for rank_by in ["probability", "expected_harm"] {
+        let listed = ids(&app.all_pages(&format!("rank_by={rank_by}"), "admin"));
+        let csv = export(&format!("/v1/watchlist/export?format=csv&rank_by={rank_by}"));
+        assert_eq!(exported(&csv, "entity_id"), listed, "rank_by={rank_by}");
+    }
+    let by_rank = exported(&export("/v1/watchlist/export?format=csv"), "entity_id");
+    let by_harm = exported(&export("/v1/watchlist/export?format=csv&rank_by=expected_harm"), "entity_id");
+    assert_ne!(by_rank, by_harm, "the two orders differ on the demo, so the checks can fail");
+    // The dashboard's export in the order of the page it was asked from, whose links carry the sort.
+    let cookie = crate::attacks::sign_in(&app, "admin");
+    let html =
+        String::from_utf8(crate::attacks::page(&app, &cookie, "/watchlist?sort=expected_harm&dir=desc").body).unwrap();
+    assert!(html.contains("/export?format=csv&amp;sort=expected_harm&amp;dir=desc"), "export links keep the sort");
+    let dashboard = |sort: &str, dir: &str| {
+        let reply = crate::attacks::page(&app, &cookie, &format!("/export?format=csv&sort={sort}&dir={dir}"));
+        assert_eq!(reply.status, StatusCode::OK, "{sort} {dir}");
+        reply.body
+    };
+    let csv = dashboard("expected_harm", "desc");
+    let harm: Vec<f64> = exported(&csv, "expected_unpaid_yuan").iter().map(|y| y.parse().unwrap()).collect();
+    assert!(harm.windows(2).all(|w| w[0] >= w[1]), "by expected harm, highest first");
+    let names = exported(&dashboard("name", "asc"), "name");
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "by name");
+    assert_eq!(exported(&dashboard("rank", "asc"), "entity_id"), by_rank, "by rank, as the API's");
+    assert_eq!(exported(&csv, "entity_id").len(), by_rank.len());
+}
+
 #[test]
 fn recorded_inspections_are_durable_and_feed_later_runs() {
     let app = App::new();

@@ -55,8 +55,7 @@ pub fn population(ds: &Dataset, wm: &WorkerMonths, as_of: Date) -> Population {
     let n_p = ds.projects.len();
     let mut employer_recent = vec![false; n_e];
     let mut project_recent = vec![false; n_p];
-    for &r in wm.due_between(as_of.add_days(-365), as_of) {
-        let r = r as usize;
+    for r in wm.due_between_in_row_order(&ds.payroll.due_date, as_of.add_days(-365), as_of) {
         employer_recent[ds.payroll.employer[r].index()] = true;
         if let Some(p) = ds.payroll.project[r] {
             project_recent[p.index()] = true;

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::contract::{Date, Money, Month};
-use crate::ingest::tables::{payroll_key_fingerprint, Dataset, EmployerIx, FastMap, ProjectIx};
+use crate::ingest::tables::{payroll_key_fingerprint, Dataset, EmployerIx, FastMap, Payments, ProjectIx};
 use crate::ingest::WorkerKey;
 
 /// Payroll rows with their payments, ordered for point-in-time scans.
@@ -73,18 +73,11 @@ impl Keyed {
     }
 }
 
-/// Splits rows by the top bits of their key fingerprint into `parts`.
-fn partition(rows: &[u32], key: &dyn Fn(u32) -> Keyed, parts: &mut [Vec<Keyed>]) {
-    for &r in rows {
-        let k = key(r);
-        parts[(k.fingerprint >> 58) as usize].push(k);
-    }
-}
-
 /// Row numbers of a table grouped by wage month: month `k` (counted from the first month `lo`) holds
-/// `rows[starts[k]..starts[k + 1]]`, in row order.
+/// `rows[starts[k]..starts[k + 1]]`, in row order. A table already in wage-month order (as the store
+/// reads it) needs no list: month `k` is the rows `starts[k]..starts[k + 1]` themselves.
 struct MonthBuckets {
-    rows: Vec<u32>,
+    rows: Option<Vec<u32>>,
     starts: Vec<usize>,
 }
 
@@ -98,6 +91,9 @@ impl MonthBuckets {
         for k in 0..months {
             starts[k + 1] += starts[k];
         }
+        if periods.is_sorted() {
+            return MonthBuckets { rows: None, starts };
+        }
         let mut fill = starts.clone();
         let mut rows = vec![0u32; periods.len()];
         for (i, m) in periods.iter().enumerate() {
@@ -105,16 +101,58 @@ impl MonthBuckets {
             rows[fill[k]] = i as u32;
             fill[k] += 1;
         }
-        MonthBuckets { rows, starts }
+        MonthBuckets { rows: Some(rows), starts }
     }
 
-    fn month(&self, k: usize) -> &[u32] {
-        &self.rows[self.starts[k]..self.starts[k + 1]]
+    /// The rows of month `k`, in row order.
+    fn month(&self, k: usize) -> MonthRows<'_> {
+        let (a, b) = (self.starts[k], self.starts[k + 1]);
+        match &self.rows {
+            Some(rows) => MonthRows::Listed(rows[a..b].iter()),
+            None => MonthRows::InOrder(a as u32..b as u32),
+        }
     }
 }
 
+/// The rows of one month of [`MonthBuckets`].
+enum MonthRows<'a> {
+    Listed(std::slice::Iter<'a, u32>),
+    InOrder(std::ops::Range<u32>),
+}
+
+impl Iterator for MonthRows<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        match self {
+            MonthRows::Listed(rows) => rows.next().copied(),
+            MonthRows::InOrder(rows) => rows.next(),
+        }
+    }
+}
+
+/// How far past the row the previous payment paid the next payment's row is looked for, and how far
+/// from the start of its employer's rows when it is not there.
+const AHEAD: usize = 4;
+const FROM_EMPLOYER_START: usize = 256;
+/// After this many payments in a row are not a few rows on from the last, the month's payments are not in
+/// its payroll's order, and the rest of them are left to the hash table.
+const OUT_OF_ORDER_IN_A_ROW: usize = 64;
+/// Payments left over by the in-order pass are matched against the whole month's payroll with a table of
+/// their own when they are at most this share of the month's, else both sides are hashed.
+const FEW_LEFT: usize = 8;
+
+/// A matched payment and the payroll row it pays.
+type Record<'a> = dyn FnMut(&Keyed, &Keyed) + 'a;
+
 /// Matches the payments of the given months to their payroll rows: sets `target[payment]` to the payroll
 /// row and counts each row's payments in `counts[row + 1]`. Returns the number of payments matching no row.
+///
+/// A month's payments are first walked beside its payroll rows: a bank file made from a payroll sheet
+/// keeps its order, so most payments pay the row the last one paid or one a few rows on, or one near the
+/// start of their employer's rows. What is left is matched through a hash table: of the left-overs when
+/// they are few, else of every row split by fingerprint (the whole join, for payments in any order).
+/// Payroll keys are unique (ingest checks), so every way finds the same row.
 fn match_months(
     ds: &Dataset,
     months: std::ops::Range<usize>,
@@ -124,45 +162,190 @@ fn match_months(
     counts: &[AtomicU32],
 ) -> usize {
     let (payroll, payments) = (&ds.payroll, &ds.payments);
-    let mut unmatched = 0usize;
-    // Within a month, rows are split again by the top bits of their fingerprint, so that each hash table
-    // is small enough to stay in cache.
-    const PARTS: usize = 64;
-    let mut table: FastMap<u64, u32> = FastMap::default();
-    let mut payroll_parts: Vec<Vec<Keyed>> = vec![Vec::new(); PARTS];
-    let mut payment_parts: Vec<Vec<Keyed>> = vec![Vec::new(); PARTS];
     let payroll_key = |r: u32| Keyed::of(&payroll.project, &payroll.employer, &payroll.worker, &payroll.period, r);
     let payment_key = |r: u32| Keyed::of(&payments.project, &payments.employer, &payments.worker, &payments.period, r);
+    let mut record = |pay: &Keyed, row: &Keyed| {
+        // Only this thread touches this row and this payment: a plain load and store.
+        let count = &counts[row.row as usize + 1];
+        count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        target[pay.row as usize].store(row.row, Ordering::Relaxed);
+    };
+    let (mut rows, mut pays) = (Vec::new(), Vec::new());
+    let mut unmatched = 0usize;
     for k in months {
-        payroll_parts.iter_mut().chain(payment_parts.iter_mut()).for_each(Vec::clear);
-        partition(payroll_months.month(k), &payroll_key, &mut payroll_parts);
-        partition(payment_months.month(k), &payment_key, &mut payment_parts);
-        for (rows, pays) in payroll_parts.iter().zip(&payment_parts) {
-            table.clear();
-            for (at, row) in rows.iter().enumerate() {
-                // Payroll keys are unique (ingest checks), so a repeated fingerprint is a collision: such
-                // rows are marked, and their payments are matched by an exact scan.
-                table.entry(row.fingerprint).and_modify(|v| *v = u32::MAX).or_insert(at as u32);
+        rows.clear();
+        rows.extend(payroll_months.month(k).map(payroll_key));
+        pays.clear();
+        pays.extend(payment_months.month(k).map(payment_key));
+        let left = match_in_order(&rows, &pays, &mut record);
+        unmatched += if left.len() * FEW_LEFT <= pays.len() {
+            match_few(&rows, left, &mut record)
+        } else {
+            match_by_hash(&rows, &left, &mut record)
+        };
+    }
+    unmatched
+}
+
+/// The row of `rows[from..from + span]` with the payment's key.
+fn find(rows: &[Keyed], from: usize, span: usize, pay: &Keyed) -> Option<usize> {
+    let end = from.saturating_add(span).min(rows.len());
+    let ahead = rows.get(from..end)?;
+    ahead.iter().position(|r| r.fingerprint == pay.fingerprint && r.same_key(pay)).map(|j| from + j)
+}
+
+/// Walks a month's payments beside its payroll rows (both in row order) and records those found where the
+/// order puts them; returns the others.
+fn match_in_order(rows: &[Keyed], pays: &[Keyed], record: &mut Record) -> Vec<Keyed> {
+    let mut employer_start: FastMap<u32, u32> = FastMap::default();
+    for (i, r) in rows.iter().enumerate() {
+        if i == 0 || rows[i - 1].employer != r.employer {
+            employer_start.entry(r.employer).or_insert(i as u32);
+        }
+    }
+    let (mut at, mut out_of_order) = (0usize, 0usize);
+    let mut left = Vec::new();
+    for (n, pay) in pays.iter().enumerate() {
+        let ahead = find(rows, at, AHEAD, pay);
+        out_of_order = if ahead.is_some() { 0 } else { out_of_order + 1 };
+        if out_of_order == OUT_OF_ORDER_IN_A_ROW {
+            left.extend_from_slice(&pays[n..]);
+            break;
+        }
+        let found = ahead.or_else(|| {
+            let start = *employer_start.get(&pay.employer)? as usize;
+            find(rows, start, FROM_EMPLOYER_START, pay)
+        });
+        match found {
+            Some(i) => {
+                record(pay, &rows[i]);
+                at = i;
             }
-            for pay in pays {
-                let row = match table.get(&pay.fingerprint) {
-                    Some(&at) if at != u32::MAX => Some(&rows[at as usize]).filter(|r| r.same_key(pay)),
-                    Some(_) => rows.iter().find(|r| r.fingerprint == pay.fingerprint && r.same_key(pay)),
-                    None => None,
-                };
-                match row {
-                    Some(r) => {
-                        // Only this thread touches this row and this payment: a plain load and store.
-                        let count = &counts[r.row as usize + 1];
-                        count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-                        target[pay.row as usize].store(r.row, Ordering::Relaxed);
-                    }
-                    None => unmatched += 1,
-                }
+            None => left.push(*pay),
+        }
+    }
+    left
+}
+
+/// Matches a few payments against all of a month's rows through a table of the payments' fingerprints;
+/// returns how many match none.
+fn match_few(rows: &[Keyed], mut left: Vec<Keyed>, record: &mut Record) -> usize {
+    if left.is_empty() {
+        return 0;
+    }
+    left.sort_unstable_by_key(|p| p.fingerprint);
+    let mut first: FastMap<u64, u32> = FastMap::default();
+    for (i, p) in left.iter().enumerate().rev() {
+        first.insert(p.fingerprint, i as u32);
+    }
+    let mut matched = 0;
+    for row in rows {
+        let Some(&i) = first.get(&row.fingerprint) else { continue };
+        for pay in left[i as usize..].iter().take_while(|p| p.fingerprint == row.fingerprint) {
+            if row.same_key(pay) {
+                record(pay, row);
+                matched += 1;
+            }
+        }
+    }
+    left.len() - matched
+}
+
+/// Matches payments against a month's rows by hashing both, split by the top bits of their fingerprint so
+/// that each table stays in cache; returns how many match none.
+fn match_by_hash(rows: &[Keyed], pays: &[Keyed], record: &mut Record) -> usize {
+    const PARTS: usize = 64;
+    let split = |keys: &[Keyed]| {
+        let mut parts: Vec<Vec<Keyed>> = vec![Vec::new(); PARTS];
+        for k in keys {
+            parts[(k.fingerprint >> 58) as usize].push(*k);
+        }
+        parts
+    };
+    let (row_parts, pay_parts) = (split(rows), split(pays));
+    let mut table: FastMap<u64, u32> = FastMap::default();
+    let mut unmatched = 0;
+    for (rows, pays) in row_parts.iter().zip(&pay_parts) {
+        table.clear();
+        for (at, row) in rows.iter().enumerate() {
+            // A repeated fingerprint is a collision: such rows are marked, and their payments are matched
+            // by an exact scan.
+            table.entry(row.fingerprint).and_modify(|v| *v = u32::MAX).or_insert(at as u32);
+        }
+        for pay in pays {
+            let row = match table.get(&pay.fingerprint) {
+                Some(&at) if at != u32::MAX => Some(&rows[at as usize]).filter(|r| r.same_key(pay)),
+                Some(_) => rows.iter().find(|r| r.fingerprint == pay.fingerprint && r.same_key(pay)),
+                None => None,
+            };
+            match row {
+                Some(r) => record(pay, r),
+                None => unmatched += 1,
             }
         }
     }
     unmatched
+}
+
+/// Payments laid out by the payroll row they pay (`target[payment]`, `u32::MAX` for none), given each
+/// row's payment count in `counts[row + 1]`: the offsets, dates and amounts, each row's sorted by date.
+fn lay_out_payments(payments: &Payments, target: &[u32], mut counts: Vec<u32>) -> (Vec<u32>, Vec<Date>, Vec<Money>) {
+    let n = counts.len() - 1;
+    for r in 0..n {
+        counts[r + 1] += counts[r];
+    }
+    let pay_offsets = counts;
+    let total = pay_offsets[n] as usize;
+    let mut fill = pay_offsets.clone();
+    let mut pay_on = vec![Date::from_days(0); total];
+    let mut pay_amount = vec![Money::ZERO; total];
+    for (i, &r) in target.iter().enumerate() {
+        if r != u32::MAX {
+            let at = fill[r as usize] as usize;
+            pay_on[at] = payments.paid_on[i];
+            pay_amount[at] = payments.amount[i];
+            fill[r as usize] += 1;
+        }
+    }
+    let mut pairs: Vec<(Date, Money)> = Vec::new();
+    for r in 0..n {
+        let (a, b) = (pay_offsets[r] as usize, pay_offsets[r + 1] as usize);
+        // Payments mostly arrive in date order already; only the others are sorted.
+        if b - a > 1 && pay_on[a..b].windows(2).any(|w| w[0] > w[1]) {
+            pairs.clear();
+            pairs.extend((a..b).map(|k| (pay_on[k], pay_amount[k])));
+            pairs.sort_unstable();
+            for (k, &(d, m)) in (a..b).zip(&pairs) {
+                pay_on[k] = d;
+                pay_amount[k] = m;
+            }
+        }
+    }
+    (pay_offsets, pay_on, pay_amount)
+}
+
+/// Payroll row numbers sorted by due date, ties in row order, and the due dates in that order: a counting
+/// sort (a few thousand distinct days), one pass, stable.
+fn due_order(due_date: &[Date]) -> (Vec<u32>, Vec<Date>) {
+    let n = due_date.len();
+    let (first_day, last_day) =
+        due_date.iter().fold((i32::MAX, i32::MIN), |(a, b), d| (a.min(d.days()), b.max(d.days())));
+    let days = if n == 0 { 0 } else { (last_day - first_day + 1) as usize };
+    let mut day_starts = vec![0usize; days + 1];
+    for d in due_date {
+        day_starts[(d.days() - first_day) as usize + 1] += 1;
+    }
+    for k in 0..days {
+        day_starts[k + 1] += day_starts[k];
+    }
+    let mut by_due = vec![0u32; n];
+    for (r, d) in due_date.iter().enumerate() {
+        let k = (d.days() - first_day) as usize;
+        by_due[day_starts[k]] = r as u32;
+        day_starts[k] += 1;
+    }
+    let due_sorted = by_due.iter().map(|&r| due_date[r as usize]).collect();
+    (by_due, due_sorted)
 }
 
 impl WorkerMonths {
@@ -192,55 +375,12 @@ impl WorkerMonths {
             join(0..middle) + later.join().expect("matching does not panic")
         });
         let target: Vec<u32> = target.into_iter().map(AtomicU32::into_inner).collect();
-        let mut counts: Vec<u32> = counts.into_iter().map(AtomicU32::into_inner).collect();
-        for r in 0..n {
-            counts[r + 1] += counts[r];
-        }
-        let pay_offsets = counts;
-        let total = pay_offsets[n] as usize;
-        let mut fill = pay_offsets.clone();
-        let mut pay_on = vec![Date::from_days(0); total];
-        let mut pay_amount = vec![Money::ZERO; total];
-        for (i, &r) in target.iter().enumerate() {
-            if r != u32::MAX {
-                let at = fill[r as usize] as usize;
-                pay_on[at] = payments.paid_on[i];
-                pay_amount[at] = payments.amount[i];
-                fill[r as usize] += 1;
-            }
-        }
-        let mut pairs: Vec<(Date, Money)> = Vec::new();
-        for r in 0..n {
-            let (a, b) = (pay_offsets[r] as usize, pay_offsets[r + 1] as usize);
-            // Payments mostly arrive in date order already; only the others are sorted.
-            if b - a > 1 && pay_on[a..b].windows(2).any(|w| w[0] > w[1]) {
-                pairs.clear();
-                pairs.extend((a..b).map(|k| (pay_on[k], pay_amount[k])));
-                pairs.sort_unstable();
-                for (k, &(d, m)) in (a..b).zip(&pairs) {
-                    pay_on[k] = d;
-                    pay_amount[k] = m;
-                }
-            }
-        }
-        // Counting sort by due date (a few thousand distinct days): one pass, stable, so ties keep row order.
-        let (first_day, last_day) =
-            payroll.due_date.iter().fold((i32::MAX, i32::MIN), |(a, b), d| (a.min(d.days()), b.max(d.days())));
-        let days = if n == 0 { 0 } else { (last_day - first_day + 1) as usize };
-        let mut day_starts = vec![0usize; days + 1];
-        for d in &payroll.due_date {
-            day_starts[(d.days() - first_day) as usize + 1] += 1;
-        }
-        for k in 0..days {
-            day_starts[k + 1] += day_starts[k];
-        }
-        let mut by_due = vec![0u32; n];
-        for (r, d) in payroll.due_date.iter().enumerate() {
-            let k = (d.days() - first_day) as usize;
-            by_due[day_starts[k]] = r as u32;
-            day_starts[k] += 1;
-        }
-        let due_sorted = by_due.iter().map(|&r| payroll.due_date[r as usize]).collect();
+        let counts: Vec<u32> = counts.into_iter().map(AtomicU32::into_inner).collect();
+        // The payments laid out per row and the rows in due-date order do not depend on each other.
+        let ((pay_offsets, pay_on, pay_amount), (by_due, due_sorted)) = std::thread::scope(|s| {
+            let by_due = s.spawn(|| due_order(&payroll.due_date));
+            (lay_out_payments(payments, &target, counts), by_due.join().expect("ordering by due date does not panic"))
+        });
         WorkerMonths { by_due, due_sorted, pay_offsets, pay_on, pay_amount, unmatched_payments: unmatched }
     }
 
@@ -249,6 +389,21 @@ impl WorkerMonths {
         let lo = self.due_sorted.partition_point(|d| *d <= from);
         let hi = self.due_sorted.partition_point(|d| *d <= to);
         &self.by_due[lo..hi.max(lo)]
+    }
+
+    /// The same rows as [`Self::due_between`] in row order, given the payroll's due dates: for sums,
+    /// maxima and counts, which do not depend on the order, this reads the payroll's columns and the
+    /// payments front to back instead of jumping to another row's cache lines at every step.
+    pub fn due_between_in_row_order<'a>(
+        &'a self,
+        due_date: &'a [Date],
+        from: Date,
+        to: Date,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let window = self.due_between(from, to);
+        let (lo, hi) = window.iter().fold((u32::MAX, 0), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+        let rows = if window.is_empty() { 0..0 } else { lo as usize..hi as usize + 1 };
+        rows.filter(move |&r| from < due_date[r] && due_date[r] <= to)
     }
 
     /// What was paid for payroll row `r` as known on `as_of`, given its due date.

@@ -276,6 +276,10 @@ fn champion_section(models: &[ModelRecord], verdict: Option<&Verdict>, shadow: O
                     (lang.t(" 将列红色 ", " would band ")) (sh.red) (lang.t("、橙色 ", " red and ")) (sh.orange)
                     (lang.t("；在用名单中的红/橙对象有 ", " orange; of the served red and orange entities it lists ")) (share(sh.listed_overlap))
                     (lang.t(" 也在其名单中。", " too."))
+                    (lang.t(
+                        "两个模型都只按概率分界线分级，不计各区红色名额和保底规则，以便比较模型本身。",
+                        " Both models are banded by the probability cut-offs alone, without the districts' red capacity or the band floors, so that the models themselves are compared."
+                    ))
                 }
             }
         }

@@ -19,7 +19,7 @@ use wagewatch_core::features::EntityType;
 use wagewatch_core::regions::RegionNames;
 use wagewatch_service::query::{Filter, FilterText};
 use wagewatch_service::runs::RunRow;
-use wagewatch_service::server::routes::watchlist::{export_file, narrowed};
+use wagewatch_service::server::routes::watchlist::{export_file, narrowed, Export, ExportOrder};
 use wagewatch_service::server::wire::ExportFormatCode;
 use wagewatch_service::server::{ApiError, AppState};
 use wagewatch_service::state::Role;
@@ -121,27 +121,43 @@ impl Listing {
         .join("&")
     }
 
-    fn sorted<'a>(&self, mut rows: Vec<&'a RunRow>) -> Vec<&'a RunRow> {
-        match self.sort {
-            SortKey::Score => rows.sort_by(|a, b| a.score.total_cmp(&b.score).then(b.rank.cmp(&a.rank))),
-            // Expected unpaid wages, the rank breaking ties (and ordering rows without amounts).
-            SortKey::Harm => rows.sort_by(|a, b| {
-                let harm = |r: &RunRow| r.expected_unpaid_yuan.unwrap_or(0.0);
-                harm(a).total_cmp(&harm(b)).then(b.rank.cmp(&a.rank))
-            }),
-            SortKey::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
-            SortKey::Region => rows.sort_by_key(|r| (r.region, r.entity_type, r.rank)),
-            SortKey::Change => rows.sort_by(|a, b| {
-                let d = |r: &RunRow| r.previous_score.map_or(r.score, |p| r.score - p);
-                d(a).total_cmp(&d(b))
-            }),
-            SortKey::Rank => {}
-        }
-        if self.descending {
-            rows.reverse();
-        }
-        rows
+    /// The sort as a query string.
+    fn sort_string(&self) -> String {
+        format!("sort={}&dir={}", self.sort.code(), if self.descending { "desc" } else { "asc" })
     }
+
+    /// The filters and the sort as a query string.
+    fn filters_and_sort(&self) -> String {
+        let filters = self.query_string();
+        if filters.is_empty() {
+            self.sort_string()
+        } else {
+            format!("{filters}&{}", self.sort_string())
+        }
+    }
+}
+
+/// Rows sorted by a column of the list, the page's and its exports' order.
+fn sorted(mut rows: Vec<&RunRow>, sort: SortKey, descending: bool) -> Vec<&RunRow> {
+    match sort {
+        SortKey::Score => rows.sort_by(|a, b| a.score.total_cmp(&b.score).then(b.rank.cmp(&a.rank))),
+        // Expected unpaid wages, the rank breaking ties (and ordering rows without amounts).
+        SortKey::Harm => rows.sort_by(|a, b| {
+            let harm = |r: &RunRow| r.expected_unpaid_yuan.unwrap_or(0.0);
+            harm(a).total_cmp(&harm(b)).then(b.rank.cmp(&a.rank))
+        }),
+        SortKey::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+        SortKey::Region => rows.sort_by_key(|r| (r.region, r.entity_type, r.rank)),
+        SortKey::Change => rows.sort_by(|a, b| {
+            let d = |r: &RunRow| r.previous_score.map_or(r.score, |p| r.score - p);
+            d(a).total_cmp(&d(b))
+        }),
+        SortKey::Rank => {}
+    }
+    if descending {
+        rows.reverse();
+    }
+    rows
 }
 
 /// The change since the last run, in words and arrows.
@@ -176,13 +192,13 @@ async fn render(state: &AppState, viewer: &Viewer, q: &PageQuery) -> Result<Mark
     let listing = Listing::parse(q, viewer)?;
     let snapshot = state.snapshot();
     let view = snapshot.pick(None)?;
-    let rows = listing.sorted(listing.filter.select(&view.data.rows).collect());
+    let rows = sorted(listing.filter.select(&view.data.rows).collect(), listing.sort, listing.descending);
     let total = rows.len();
     let pages = total.div_ceil(PAGE).max(1);
     let page = listing.page.min(pages);
     let shown = &rows[(page - 1) * PAGE..(page * PAGE).min(total)];
     let qs = listing.query_string();
-    let audited = format!("{qs}&sort={}&page={page}", listing.sort.code());
+    let audited = format!("{}&page={page}", listing.filters_and_sort());
     state.audit_read(&viewer.caller, "/watchlist", audited, shown.len() as u64).await?;
     let record = &view.data.record;
     Ok(html! {
@@ -193,10 +209,11 @@ async fn render(state: &AppState, viewer: &Viewer, q: &PageQuery) -> Result<Mark
         }
         (filters(view.data.rows.as_slice(), &view.data.names, &listing, viewer))
         @if matches!(viewer.caller.0.role, Role::Supervisor | Role::Admin) {
+            @let export_qs = listing.filters_and_sort();
             p {
-                a class="button secondary" href={ "/export?format=xlsx&" (qs) } { (lang.t("导出 Excel", "Export Excel")) }
+                a class="button secondary" href={ "/export?format=xlsx&" (export_qs) } { (lang.t("导出 Excel", "Export Excel")) }
                 " "
-                a class="button secondary" href={ "/export?format=csv&" (qs) } { (lang.t("导出 CSV", "Export CSV")) }
+                a class="button secondary" href={ "/export?format=csv&" (export_qs) } { (lang.t("导出 CSV", "Export CSV")) }
             }
         }
         p class="meta" id="count" {
@@ -207,7 +224,7 @@ async fn render(state: &AppState, viewer: &Viewer, q: &PageQuery) -> Result<Mark
         }
         (table(shown, &view.data.names, &listing, &qs, lang))
         @if shown.is_empty() { p { (lang.t("没有符合条件的记录。", "Nothing matches these filters.")) } }
-        (pager(&listing, &qs, page, pages, lang))
+        (pager(&listing, page, pages, lang))
     })
 }
 
@@ -363,8 +380,8 @@ fn table(shown: &[&RunRow], names: &RegionNames, listing: &Listing, qs: &str, la
 }
 
 /// Links to the previous and next page, keeping the filters and the sort.
-fn pager(listing: &Listing, qs: &str, page: usize, pages: usize, lang: Lang) -> Markup {
-    let sort_qs = format!("{qs}&sort={}&dir={}", listing.sort.code(), if listing.descending { "desc" } else { "asc" });
+fn pager(listing: &Listing, page: usize, pages: usize, lang: Lang) -> Markup {
+    let sort_qs = listing.filters_and_sort();
     html! {
         nav class="pager" aria-label="pages" {
             @if page > 1 { a href={ "/watchlist?" (sort_qs) "&page=" (page - 1) } rel="prev" { (lang.t("上一页", "Previous")) } }
@@ -392,8 +409,11 @@ pub(crate) async fn export(State(state): State<AppState>, viewer: Viewer, Query(
     };
     let result = async {
         let listing = Listing::parse(&p.page, &viewer)?;
-        let filters = format!("{}&format={format:?}", listing.query_string());
-        export_file(&state, &viewer.caller, listing.filter, None, format, "/export", filters).await
+        let (sort, descending) = (listing.sort, listing.descending);
+        let filters = format!("{}&format={format:?}", listing.filters_and_sort());
+        let order: ExportOrder = Box::new(move |rows| sorted(rows, sort, descending));
+        let export = Export { run: None, format, order, route: "/export", filters };
+        export_file(&state, &viewer.caller, listing.filter, export).await
     }
     .await;
     result.unwrap_or_else(|e| error_page(viewer.lang, Some(&viewer), &viewer.here, e))

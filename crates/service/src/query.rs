@@ -176,6 +176,23 @@ pub enum RankBy {
     ExpectedHarm,
 }
 
+impl RankBy {
+    /// Two rows of one entity type in this order (rows of different types: employers first).
+    fn compare(self, a: &RunRow, b: &RunRow) -> std::cmp::Ordering {
+        let harm = |r: &RunRow| r.expected_unpaid_yuan.unwrap_or(0.0);
+        let by_type = a.entity_type.cmp(&b.entity_type);
+        match self {
+            RankBy::Probability => by_type.then(a.rank.cmp(&b.rank)),
+            RankBy::ExpectedHarm => by_type.then(harm(b).total_cmp(&harm(a))).then(a.rank.cmp(&b.rank)),
+        }
+    }
+
+    /// Puts rows of a run in this order.
+    pub fn sort(self, rows: &mut [&RunRow]) {
+        rows.sort_by(|a, b| self.compare(a, b));
+    }
+}
+
 /// One page of a filtered run: positions of its rows in the run, how many rows match in all, and the
 /// position the next page starts at, if there is one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,12 +234,7 @@ pub fn page_ranked(
         .filter(|(i, r)| filter.region.contains(**r) && filter.matches(&rows[*i]))
         .map(|(i, _)| i)
         .collect();
-    let harm = |i: usize| rows[i].expected_unpaid_yuan.unwrap_or(0.0);
-    order.sort_by(|&a, &b| {
-        (rows[a].entity_type.cmp(&rows[b].entity_type))
-            .then(harm(b).total_cmp(&harm(a)))
-            .then(rows[a].rank.cmp(&rows[b].rank))
-    });
+    order.sort_by(|&a, &b| rank_by.compare(&rows[a], &rows[b]));
     let total = order.len();
     let positions: Vec<usize> = order.into_iter().skip(start).take(limit).collect();
     let next = (start.saturating_add(limit) < total).then_some(start + limit);

@@ -17,7 +17,7 @@ use sha2::Sha256;
 
 use crate::config::{AlertConfig, WebhookConfig, WebhookFormat};
 use crate::server::wire::AlertEventOut;
-use crate::server::{ApiError, AppState};
+use crate::server::{AppState, DbError};
 use crate::state::{Delivery, DeliveryStatus, StoredAlert, Timestamp};
 
 /// The most bytes of markdown a robot message carries (WeCom's limit is 4,096).
@@ -259,13 +259,13 @@ async fn push(
     hook: &WebhookConfig,
     d: &Delivery,
     now: Timestamp,
-) -> Result<Result<(), PushError>, ApiError> {
+) -> Result<Result<(), PushError>, DbError> {
     let secret = match secret(hook) {
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
     let (run, region) = (d.run_id.clone(), hook.region());
-    let (alerts, total) = state.store(move |s| s.run_alerts(&run, region)).await?;
+    let (alerts, total) = state.database(move |s| s.run_alerts(&run, region)).await?;
     let msg = message(hook, secret.as_deref(), &d.run_id, &alerts, total, now);
     let timeout = Duration::from_secs(state.config().alerts.timeout_seconds);
     Ok(send(&msg, timeout, hook.format != WebhookFormat::Json).await)
@@ -273,9 +273,9 @@ async fn push(
 
 /// Sends every push due at `now`, one after another, and records each attempt; returns how many were
 /// delivered, left to try again and dead-lettered.
-pub async fn deliver_due(state: &AppState, now: Timestamp) -> Result<[usize; 3], ApiError> {
+pub async fn deliver_due(state: &AppState, now: Timestamp) -> Result<[usize; 3], DbError> {
     let config = state.config().alerts.clone();
-    let due = state.store(move |s| s.due_deliveries(now)).await?;
+    let due = state.database(move |s| s.due_deliveries(now)).await?;
     let mut counts = [0; 3];
     for d in due {
         let result = match config.webhooks.iter().find(|w| w.name == d.webhook) {
@@ -299,7 +299,7 @@ pub async fn deliver_due(state: &AppState, now: Timestamp) -> Result<[usize; 3],
             }
         }
         let id = d.delivery_id;
-        state.store(move |s| s.record_attempt(id, status, next, error.as_deref(), now)).await?;
+        state.database(move |s| s.record_attempt(id, status, next, error.as_deref(), now)).await?;
     }
     Ok(counts)
 }

@@ -212,15 +212,15 @@ impl WageAcc {
 /// employers' side (their own rows, the sites they contract, their footprint) and the projects' side on
 /// two threads, each walking the rows once. Sums, maxima and distinct counts do not depend on the split.
 pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts {
-    let window = wm.due_between(t.add_days(-super::PAYROLL_LOOKBACK_DAYS), t);
     let pr = &ds.payroll;
+    let window = || wm.due_between_in_row_order(&pr.due_date, t.add_days(-super::PAYROLL_LOOKBACK_DAYS), t);
     // The latest wage month on the books as of T, and the months 3 and 12 before it.
-    let p0 = window.iter().map(|&r| pr.period[r as usize]).max().unwrap_or(t.month());
+    let p0 = window().map(|r| pr.period[r]).max().unwrap_or(t.month());
     let months =
         Months { p0, p3: p0.plus_months(-3), p12: p0.plus_months(-12), two_months_ago: t.month().plus_months(-2) };
     let ((employers, sites, footprint), projects) = std::thread::scope(|scope| {
-        let projects = scope.spawn(|| project_side(ds, wm, t, window, months));
-        (employer_side(ds, wm, t, window, months), projects.join().expect("the project side does not panic"))
+        let projects = scope.spawn(|| project_side(ds, wm, t, window(), months));
+        (employer_side(ds, wm, t, window(), months), projects.join().expect("the project side does not panic"))
     });
     WageFacts { employers, projects, sites, footprint }
 }
@@ -246,10 +246,27 @@ impl Workers {
         self.0.push(Sighting { worker, scope: scope as u32, period_flags: facts.period.index() << 2 | flags });
     }
 
-    /// Each distinct (scope, worker): its scope and state.
-    fn distinct(mut self) -> impl Iterator<Item = (u32, WorkerState)> {
-        self.0.sort_unstable_by_key(|s| (s.scope, s.worker));
-        self.0
+    /// Each distinct (scope, worker) of `scopes` scopes: its scope and state. The sightings are grouped by
+    /// scope with a counting sort, then each scope's few are sorted by worker, in cache.
+    fn distinct(self, scopes: usize) -> impl Iterator<Item = (u32, WorkerState)> {
+        let mut starts = vec![0usize; scopes + 1];
+        for s in &self.0 {
+            starts[s.scope as usize + 1] += 1;
+        }
+        for k in 0..scopes {
+            starts[k + 1] += starts[k];
+        }
+        let mut grouped = self.0.clone();
+        let mut fill = starts.clone();
+        for s in &self.0 {
+            let at = &mut fill[s.scope as usize];
+            grouped[*at] = *s;
+            *at += 1;
+        }
+        for w in starts.windows(2) {
+            grouped[w[0]..w[1]].sort_unstable_by_key(|s| s.worker);
+        }
+        grouped
             .chunk_by(|a, b| (a.scope, a.worker) == (b.scope, b.worker))
             .map(|run| {
                 let state = run.iter().fold(WorkerState::default(), |s, x| WorkerState {
@@ -267,7 +284,13 @@ impl Workers {
 type EmployerSide = (Vec<WageAcc>, Vec<WageAcc>, Vec<((u32, u32), i64)>);
 
 /// Each employer's own rows, the rows on the sites it contracts, and its wage bill per project.
-fn employer_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], months: Months) -> EmployerSide {
+fn employer_side(
+    ds: &Dataset,
+    wm: &WorkerMonths,
+    t: Date,
+    window: impl Iterator<Item = usize>,
+    months: Months,
+) -> EmployerSide {
     let pr = &ds.payroll;
     let n_e = ds.employers.len();
     let mut emp = vec![WageAcc::default(); n_e];
@@ -275,8 +298,7 @@ fn employer_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], month
     let mut workers = Workers::default();
     let mut footprint: FastMap<(u32, u32), i64> = FastMap::default();
     let six_months_ago = months.p0.plus_months(-6);
-    for &r in window {
-        let r = r as usize;
+    for r in window {
         let facts = RowFacts::of(ds, wm, r, t);
         let e = pr.employer[r].index();
         let p = pr.project[r].map(ProjectIx::index);
@@ -298,13 +320,18 @@ fn employer_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], month
 }
 
 /// Each project's rows.
-fn project_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], months: Months) -> Vec<WageAcc> {
+fn project_side(
+    ds: &Dataset,
+    wm: &WorkerMonths,
+    t: Date,
+    window: impl Iterator<Item = usize>,
+    months: Months,
+) -> Vec<WageAcc> {
     let pr = &ds.payroll;
     let mut prj = vec![WageAcc::default(); ds.projects.len()];
     let mut workers = Workers::default();
     let six_months_ago = months.p0.plus_months(-6);
-    for &r in window {
-        let r = r as usize;
+    for r in window {
         let Some(p) = pr.project[r].map(ProjectIx::index) else { continue };
         let facts = RowFacts::of(ds, wm, r, t);
         prj[p].add(&facts, months);
@@ -318,7 +345,7 @@ fn project_side(ds: &Dataset, wm: &WorkerMonths, t: Date, window: &[u32], months
 
 /// Distinct workers of the last 90 days, those owed among them, and those who left owed.
 fn count_workers(accs: &mut [WageAcc], workers: Workers, leaver_cutoff: i32) {
-    for (scope, s) in workers.distinct() {
+    for (scope, s) in workers.distinct(accs.len()) {
         let a = &mut accs[scope as usize];
         if s.in_90 {
             a.workers_90 += 1;

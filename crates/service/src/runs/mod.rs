@@ -28,7 +28,7 @@ use crate::state::{
 use wagewatch_core::contract::{Category, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector};
 use wagewatch_core::drift::{self, EntityReference};
 use wagewatch_core::features::{self, EntityType, Feature};
-use wagewatch_core::ingest::tables::{Dataset, EmployerIx};
+use wagewatch_core::ingest::tables::{Dataset, EmployerIx, FastMap};
 use wagewatch_core::model::floors::BandFloor;
 use wagewatch_core::model::{self, Band, Reason, RiskModel};
 use wagewatch_core::regions::RegionNames;
@@ -411,6 +411,7 @@ pub fn rescore_from_folder(
             }
         },
     };
+    let started = Instant::now();
     let loaded = (|| -> Result<(RiskModel, Dataset, String), RunError> {
         let trained = model::artifact::load(&config.models, &model_id)?;
         let (mut ds, generation) = crate::datastore::read_data(&config.data, key, None, Some(as_of))?;
@@ -433,7 +434,9 @@ pub fn rescore_from_folder(
             return Err(e);
         }
     };
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "model and data read");
     let wm = WorkerMonths::build(&ds);
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "worker-month index built");
     let inputs = ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
     rescore(store, &inputs, &request, config)
 }
@@ -576,6 +579,7 @@ fn build_and_publish(
         (context.join().expect("gathering the run's context does not panic"), scoring)
     });
     let (feats, scored) = scoring?;
+    tracing::debug!(seconds = attempt.started.elapsed().as_secs_f64(), "scored");
     let mut rows = build_rows(ds, &feats, &scored);
     assign_bands(&mut rows, &config.bands);
     floors::apply(&mut rows, ds, request.as_of, &config.bands.floors());
@@ -585,6 +589,7 @@ fn build_and_publish(
     let (drift, drift_rows) = measure_drift(trained, &rows, previous.as_ref(), request.as_of, config.drift.threshold);
     let shadow = shadow(store, config, trained, &feats, &scored);
 
+    tracing::debug!(seconds = attempt.started.elapsed().as_secs_f64(), "banded, alerts and drift");
     let runs_dir = store.runs_dir();
     let staging = runs_dir.join(format!(".staging-{run_id}"));
     let io = |path: &Path| {
@@ -597,14 +602,22 @@ fn build_and_publish(
         tracing::warn!("failpoint: pausing mid-run");
         std::thread::sleep(std::time::Duration::from_secs(60));
     }
-    files::write_features(&staging.join(files::FEATURES), &rows)?;
-    files::write_links(&staging.join(files::RELATIONS), &context.links)?;
-    files::write_wages(&staging.join(files::WAGES), &context.wages)?;
-    files::write_events(&staging.join(files::EVENTS), &context.events)?;
+    // The features beside the chain, wage and event files: two writers, one per core.
+    let (features, others) = std::thread::scope(|s| {
+        let others = s.spawn(|| {
+            files::write_links(&staging.join(files::RELATIONS), &context.links)?;
+            files::write_wages(&staging.join(files::WAGES), &context.wages)?;
+            files::write_events(&staging.join(files::EVENTS), &context.events)
+        });
+        (files::write_features(&staging.join(files::FEATURES), &rows), others.join().expect("a writer does not panic"))
+    });
+    features?;
+    others?;
     let target = runs_dir.join(run_id);
     fs::rename(&staging, &target).map_err(io(&target))?;
     fs::File::open(&runs_dir).and_then(|d| d.sync_all()).map_err(io(&runs_dir))?;
 
+    tracing::debug!(seconds = attempt.started.elapsed().as_secs_f64(), "files written");
     let record = RunRecord {
         run_id: run_id.to_string(),
         as_of: request.as_of,
@@ -634,6 +647,7 @@ fn build_and_publish(
         Ok((alerts, pushes)) => tracing::info!(alerts, pushes, "alerts and pushes past the retention deleted"),
         Err(e) => tracing::warn!(error = %e, "could not delete alerts past the retention"),
     }
+    tracing::debug!(seconds = attempt.started.elapsed().as_secs_f64(), "published");
     // What came of earlier lists: judged here, where the data are at hand; a failure leaves the run
     // published and is judged again by the next re-score.
     match outcomes::judge_closed_runs(store, ds, wm, &config.models, trained.horizon_days, data_fingerprint) {
@@ -883,11 +897,11 @@ fn mark_changes(rows: &mut [RunRow], previous: Option<&RunData>) -> RunCounts {
 /// Project-employer links as of a date: each project's general contractor, and every other employer with
 /// payroll on the project due in the year before the date.
 fn links(ds: &Dataset, as_of: Date) -> Vec<Link> {
-    let mut seen: HashSet<(usize, usize)> = HashSet::new();
+    let mut seen: FastMap<(usize, usize), ()> = FastMap::default();
     let mut out = Vec::new();
     for p in 0..ds.projects.len() {
         let gc = ds.projects.general_contractor[p].index();
-        seen.insert((p, gc));
+        seen.insert((p, gc), ());
         out.push(Link {
             project_id: ds.project_ids.name(p).to_string(),
             employer_id: ds.employer_ids.name(gc).to_string(),
@@ -896,13 +910,19 @@ fn links(ds: &Dataset, as_of: Date) -> Vec<Link> {
     }
     let since = as_of.add_days(-365);
     let pr = &ds.payroll;
+    // A crew's rows mostly follow one another: the pair of the row before is not looked up again.
+    let mut previous = None;
     for i in 0..pr.len() {
         let (Some(p), d) = (pr.project[i], pr.due_date[i]) else { continue };
         if d > as_of || d <= since {
             continue;
         }
-        let (p, e) = (p.index(), pr.employer[i].index());
-        if p < ds.projects.len() && seen.insert((p, e)) {
+        let pair = (p.index(), pr.employer[i].index());
+        if previous.replace(pair) == Some(pair) {
+            continue;
+        }
+        let (p, e) = pair;
+        if p < ds.projects.len() && seen.insert((p, e), ()).is_none() {
             out.push(Link {
                 project_id: ds.project_ids.name(p).to_string(),
                 employer_id: ds.employer_ids.name(e).to_string(),
@@ -917,20 +937,17 @@ fn links(ds: &Dataset, as_of: Date) -> Vec<Link> {
 /// per project.
 fn wage_months(ds: &Dataset, wm: &WorkerMonths, as_of: Date) -> Vec<WageMonth> {
     let pr = &ds.payroll;
-    let rows = wm.due_between(as_of.add_days(-366), as_of);
-    let (lo, hi) = rows
-        .iter()
-        .map(|&r| pr.period[r as usize].index())
-        .fold((i32::MAX, i32::MIN), |(lo, hi), m| (lo.min(m), hi.max(m)));
-    if rows.is_empty() {
+    let rows = || wm.due_between_in_row_order(&pr.due_date, as_of.add_days(-366), as_of);
+    let (lo, hi) =
+        rows().map(|r| pr.period[r].index()).fold((i32::MAX, i32::MIN), |(lo, hi), m| (lo.min(m), hi.max(m)));
+    if lo > hi {
         return Vec::new();
     }
     // One slot per entity and wage month of the window: (due, paid, seen), employers first, then projects.
     let months = (hi - lo + 1) as usize;
     let employers = ds.employer_ids.len();
     let mut slots = vec![(0i64, 0i64, false); (employers + ds.project_ids.len()) * months];
-    for &r in rows {
-        let r = r as usize;
+    for r in rows() {
         let paid = wm.paid_as_of(r, pr.due_date[r], as_of).paid.fen();
         let due = pr.wage_due[r].fen();
         let m = (pr.period[r].index() - lo) as usize;

@@ -294,10 +294,19 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, StateError> + Send + 'static,
     {
-        self.inner.db.run(f).await.map_err(|e| match e {
+        self.database(f).await.map_err(|e| match e {
             DbError::State(s) => ApiError::from(s),
             DbError::Panicked(p) => ApiError::internal(p),
         })
+    }
+
+    /// [`Self::store`] for work outside a request (the alert pushes), with the database's own error.
+    pub async fn database<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, StateError> + Send + 'static,
+    {
+        self.inner.db.run(f).await
     }
 
     /// Writes an audit entry for a request by `who` (none for a caller without a valid token) and waits until

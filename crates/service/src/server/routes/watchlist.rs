@@ -166,7 +166,26 @@ pub async fn export_watchlist(
     let filter = filter_of(&q, &caller)?;
     let format = e.format.unwrap_or_default();
     let filters = format!("{}&format={}", audit_filters(&q), export_format(format).extension());
-    export_file(&state, &caller, filter, q.run.as_deref(), format, "/v1/watchlist/export", filters).await
+    let rank_by: query::RankBy = q.rank_by.map(Into::into).unwrap_or_default();
+    let order: ExportOrder = Box::new(move |mut rows| {
+        rank_by.sort(&mut rows);
+        rows
+    });
+    let export = Export { run: q.run.as_deref(), format, order, route: "/v1/watchlist/export", filters };
+    export_file(&state, &caller, filter, export).await
+}
+
+/// How an export orders the rows its filter selected.
+pub type ExportOrder = Box<dyn for<'r> FnOnce(Vec<&'r RunRow>) -> Vec<&'r RunRow> + Send>;
+
+/// One export asked for: of which run (the current one when `None`), in which format and order, and how it
+/// is audited (under `route`, the API's export or the dashboard's, with `filters`).
+pub struct Export<'a> {
+    pub run: Option<&'a str>,
+    pub format: ExportFormatCode,
+    pub order: ExportOrder,
+    pub route: &'a str,
+    pub filters: String,
 }
 
 fn export_format(code: ExportFormatCode) -> ExportFormat {
@@ -177,24 +196,22 @@ fn export_format(code: ExportFormatCode) -> ExportFormat {
     }
 }
 
-/// The filtered watchlist of a run as a file, built on a blocking thread and audited under `route` (the
-/// API's export and the dashboard's); supervisors and admins, within the export rate.
+/// The filtered watchlist of a run as a file, in the export's order, built on a blocking thread and
+/// audited; supervisors and admins, within the export rate.
 pub async fn export_file(
     state: &AppState,
     caller: &Caller,
     filter: Filter,
-    run: Option<&str>,
-    format: ExportFormatCode,
-    route: &str,
-    filters: String,
+    export: Export<'_>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Supervisor, Role::Admin], "supervisor or admin")?;
     state.check_export_rate(caller)?;
+    let Export { run, format, order, route, filters } = export;
     let format = export_format(format);
     let view = state.run_view(&state.snapshot(), run).await?;
     let name = format!("wagewatch_{}_{}.{}", view.data.record.as_of, view.run_id(), format.extension());
     let (bytes, rows) = tokio::task::spawn_blocking(move || {
-        let rows: Vec<&RunRow> = filter.select(&view.data.rows).collect();
+        let rows = order(filter.select(&view.data.rows).collect());
         export::export(&rows, format).map(|bytes| (bytes, rows.len() as u64))
     })
     .await
