@@ -69,7 +69,10 @@ impl Keyed {
     }
 
     fn same_key(&self, other: &Keyed) -> bool {
-        self.worker == other.worker && self.project == other.project && self.employer == other.employer
+        self.fingerprint == other.fingerprint
+            && self.worker == other.worker
+            && self.project == other.project
+            && self.employer == other.employer
     }
 }
 
@@ -191,7 +194,7 @@ fn match_months(
 fn find(rows: &[Keyed], from: usize, span: usize, pay: &Keyed) -> Option<usize> {
     let end = from.saturating_add(span).min(rows.len());
     let ahead = rows.get(from..end)?;
-    ahead.iter().position(|r| r.fingerprint == pay.fingerprint && r.same_key(pay)).map(|j| from + j)
+    ahead.iter().position(|r| r.same_key(pay)).map(|j| from + j)
 }
 
 /// Walks a month's payments beside its payroll rows (both in row order) and records those found where the
@@ -235,8 +238,8 @@ fn match_few(rows: &[Keyed], mut left: Vec<Keyed>, record: &mut Record) -> usize
     }
     left.sort_unstable_by_key(|p| p.fingerprint);
     let mut first: FastMap<u64, u32> = FastMap::default();
-    for (i, p) in left.iter().enumerate().rev() {
-        first.insert(p.fingerprint, i as u32);
+    for (i, p) in left.iter().enumerate() {
+        first.entry(p.fingerprint).or_insert(i as u32);
     }
     let mut matched = 0;
     for row in rows {
@@ -275,7 +278,7 @@ fn match_by_hash(rows: &[Keyed], pays: &[Keyed], record: &mut Record) -> usize {
         for pay in pays {
             let row = match table.get(&pay.fingerprint) {
                 Some(&at) if at != u32::MAX => Some(&rows[at as usize]).filter(|r| r.same_key(pay)),
-                Some(_) => rows.iter().find(|r| r.fingerprint == pay.fingerprint && r.same_key(pay)),
+                Some(_) => rows.iter().find(|r| r.same_key(pay)),
                 None => None,
             };
             match row {

@@ -232,7 +232,7 @@ pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts 
 struct Workers(Vec<Sighting>);
 
 /// 16 bytes: sightings of a six-month window are many (one per row), so they are kept small.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Sighting {
     worker: u64,
     scope: u32,
@@ -256,7 +256,7 @@ impl Workers {
         for k in 0..scopes {
             starts[k + 1] += starts[k];
         }
-        let mut grouped = self.0.clone();
+        let mut grouped = vec![Sighting::default(); self.0.len()];
         let mut fill = starts.clone();
         for s in &self.0 {
             let at = &mut fill[s.scope as usize];

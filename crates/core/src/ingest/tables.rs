@@ -11,6 +11,8 @@ use crate::contract::{Category, Channel, Date, EmployerKind, Money, Month, Outco
 
 /// A hash map with a fast, seeded hasher (the keys are not attacker-chosen in bulk here).
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// A hash set with [`FastMap`]'s hasher.
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Generates a dense index type whose `Option` takes no more space than the index itself.
 macro_rules! dense_index {

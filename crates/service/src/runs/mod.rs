@@ -28,7 +28,7 @@ use crate::state::{
 use wagewatch_core::contract::{Category, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector};
 use wagewatch_core::drift::{self, EntityReference};
 use wagewatch_core::features::{self, EntityType, Feature};
-use wagewatch_core::ingest::tables::{Dataset, EmployerIx, FastMap};
+use wagewatch_core::ingest::tables::{Dataset, EmployerIx, FastSet};
 use wagewatch_core::model::floors::BandFloor;
 use wagewatch_core::model::{self, Band, Reason, RiskModel};
 use wagewatch_core::regions::RegionNames;
@@ -897,11 +897,11 @@ fn mark_changes(rows: &mut [RunRow], previous: Option<&RunData>) -> RunCounts {
 /// Project-employer links as of a date: each project's general contractor, and every other employer with
 /// payroll on the project due in the year before the date.
 fn links(ds: &Dataset, as_of: Date) -> Vec<Link> {
-    let mut seen: FastMap<(usize, usize), ()> = FastMap::default();
+    let mut seen: FastSet<(usize, usize)> = FastSet::default();
     let mut out = Vec::new();
     for p in 0..ds.projects.len() {
         let gc = ds.projects.general_contractor[p].index();
-        seen.insert((p, gc), ());
+        seen.insert((p, gc));
         out.push(Link {
             project_id: ds.project_ids.name(p).to_string(),
             employer_id: ds.employer_ids.name(gc).to_string(),
@@ -922,7 +922,7 @@ fn links(ds: &Dataset, as_of: Date) -> Vec<Link> {
             continue;
         }
         let (p, e) = pair;
-        if p < ds.projects.len() && seen.insert((p, e), ()).is_none() {
+        if p < ds.projects.len() && seen.insert((p, e)) {
             out.push(Link {
                 project_id: ds.project_ids.name(p).to_string(),
                 employer_id: ds.employer_ids.name(e).to_string(),
