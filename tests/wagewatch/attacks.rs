@@ -142,7 +142,17 @@ fn hostile_text_in_the_data_and_the_url_is_escaped_on_every_page() {
         format!("/model/charts/{hostile_query}"),
         "/signin?error=1".to_string(),
         format!("/export?format=csv&q={hostile_query}"),
+        format!("/watchlist?sort=expected_harm&dir={hostile_query}"),
     ];
+    // A hostile sort exports every row in rank order: the hostile names go out as CSV text (never as a page,
+    // never as a formula).
+    let uri = format!("/export?format=csv&sort={hostile_query}&dir={hostile_query}");
+    let reply = page(&app, &sign_in(&app, "admin"), &uri);
+    assert_eq!(reply.status, StatusCode::OK, "{uri}");
+    assert!(reply.content_type.starts_with("text/csv"), "{uri}: {}", reply.content_type);
+    assert_eq!(reply.headers["x-content-type-options"], "nosniff", "{uri}");
+    let csv = String::from_utf8(reply.body).unwrap();
+    assert!(csv.contains("'=HYPERLINK") && !csv.contains(",=HYPERLINK"), "{uri}: a formula in a name is defused");
     for lang in ["zh", "en"] {
         let cookie = format!("{}; ww_lang={lang}", sign_in(&app, "admin"));
         for uri in &pages {

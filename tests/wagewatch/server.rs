@@ -924,6 +924,12 @@ fn exports_keep_the_order_the_list_was_read_in() {
     let names = exported(&dashboard("name", "asc"), "name");
     assert!(names.windows(2).all(|w| w[0] <= w[1]), "by name");
     assert_eq!(exported(&dashboard("rank", "asc"), "entity_id"), by_rank, "by rank, as the API's");
+    // A sort changes the order only: an inspector still cannot export, sorted or not.
+    let inspector = crate::attacks::sign_in(&app, "inspector");
+    let refused = crate::attacks::page(&app, &inspector, "/export?format=csv&sort=expected_harm&dir=desc");
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = app.call("GET", "/v1/watchlist/export?format=csv&rank_by=expected_harm", Some("inspector"), None);
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(exported(&csv, "entity_id").len(), by_rank.len());
 }
 
