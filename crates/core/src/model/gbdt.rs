@@ -461,8 +461,8 @@ impl Builder<'_> {
     }
 
     /// Grows a tree leaf-wise: always splits the open leaf whose best split gains most, up to
-    /// `max_leaves` leaves (and `max_depth` levels).
-    fn grow(&mut self, rows: &mut [u32], hist: Vec<Bin>) {
+    /// `max_leaves` leaves (and `max_depth` levels). `rows` ends up ordered leaf by leaf.
+    fn grow(&mut self, rows: &mut [u32], hist: Vec<Bin>) -> Grown {
         struct Open {
             id: u32,
             start: usize,
@@ -476,6 +476,7 @@ impl Builder<'_> {
         let totals = move |hist: &[Bin]| hist[..stride].iter().fold((0.0, 0.0), |(g, h), c| (g + c.g, h + c.h));
         let (g, h) = totals(&hist);
         let mut nodes = vec![Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, value: self.value(g, h) }];
+        let mut split_bins = vec![0u8];
         let split = self.best_split(&hist, g, h, rows.len(), 0, Bounds::FREE);
         let mut open = vec![Open { id: 0, start: 0, end: rows.len(), depth: 0, hist, bounds: Bounds::FREE, split }];
         let mut leaves = 1;
@@ -520,6 +521,8 @@ impl Builder<'_> {
             };
             let left = child(leaf.start, mid, left_hist, left_bounds, &mut nodes);
             let right = child(mid, leaf.end, right_hist, right_bounds, &mut nodes);
+            split_bins.resize(nodes.len(), 0);
+            split_bins[leaf.id as usize] = b as u8;
             let parent = &mut nodes[leaf.id as usize];
             parent.feature = j as u16;
             parent.threshold = self.edges[j][b];
@@ -530,6 +533,43 @@ impl Builder<'_> {
             leaves += 1;
         }
         self.nodes = nodes;
+        Grown { leaves: open.iter().map(|o| (o.id, o.start..o.end)).collect(), split_bins }
+    }
+}
+
+/// Where a grown tree put the rows it was grown on, and how to route others by their bins.
+struct Grown {
+    /// Each leaf and its range of the row list.
+    leaves: Vec<(u32, std::ops::Range<usize>)>,
+    /// Per node: the last bin that goes left (for a split).
+    split_bins: Vec<u8>,
+}
+
+impl Grown {
+    /// Adds the tree's leaf values to the scores of the rows it was grown on (`rows`, in the order growing
+    /// left them: their leaves are known) and of the rows it was not (`skipped`, routed by their bins).
+    fn add_to(&self, tree: &[Node], rows: &[u32], skipped: &[u32], (bins, p): (&[u8], usize), score: &mut [f64]) {
+        for (leaf, range) in &self.leaves {
+            let value = tree[*leaf as usize].value;
+            for &r in &rows[range.clone()] {
+                score[r as usize] += value;
+            }
+        }
+        for &r in skipped {
+            let r = r as usize;
+            score[r] += self.leaf_value(tree, &bins[r * p..(r + 1) * p]);
+        }
+    }
+
+    /// The leaf value of a row with bins `row`: x <= edges[b] exactly when the row's bin is at most b, so
+    /// this is the leaf [`Gbdt::raw_score`] finds from the raw values.
+    fn leaf_value(&self, tree: &[Node], row: &[u8]) -> f64 {
+        let mut k = 0usize;
+        while tree[k].feature != LEAF {
+            let node = &tree[k];
+            k = if row[node.feature as usize] <= self.split_bins[k] { node.left } else { node.right } as usize;
+        }
+        tree[k].value
     }
 }
 
@@ -601,17 +641,6 @@ impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for Gbd
     fn default_target(&self, x: &ArrayBase<D, Ix2>) -> Array1<f64> {
         Array1::zeros(x.nrows())
     }
-}
-
-/// The leaf value tree `tree` gives a row.
-fn leaf_value(tree: &[Node], row: ArrayView1<f64>) -> f64 {
-    let mut k = 0usize;
-    // x <= edges[b] exactly when the row's bin is at most b, so raw values route as bins do.
-    while tree[k].feature != LEAF {
-        let node = &tree[k];
-        k = if row[node.feature as usize] <= node.threshold { node.left } else { node.right } as usize;
-    }
-    tree[k].value
 }
 
 /// The loss boosting minimises.
@@ -756,15 +785,21 @@ fn boost<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>>(
 
 /// Histogram-binned features: each feature's bin edges and every row's bin per feature (row-major).
 fn binned(x: ArrayView2<f64>, max_bins: usize) -> (Vec<Vec<f64>>, Vec<u8>) {
-    let (n, p) = x.dim();
     let edges = bin_edges(x, max_bins);
+    let bins = bins_on(x, &edges);
+    (edges, bins)
+}
+
+/// Every row's bin per feature (row-major) on the given edges.
+fn bins_on(x: ArrayView2<f64>, edges: &[Vec<f64>]) -> Vec<u8> {
+    let (n, p) = x.dim();
     let mut bins = vec![0u8; n * p];
     for i in 0..n {
         for j in 0..p {
             bins[i * p + j] = bin_of(&edges[j], x[(i, j)]) as u8;
         }
     }
-    (edges, bins)
+    bins
 }
 
 /// Second-order boosting of `objective` on the dataset's rows with targets `y` (0/1 for an event), recording
@@ -793,19 +828,26 @@ fn boost_objective<D: Data<Elem = f64>, T>(
     let weight = |i: usize| sample_weights.map_or(1.0, |w| f64::from(w[i]));
     let base = objective.base(y, &weight)?;
     let (edges, bins) = binned(x, params.max_bins);
+    let valid = valid.map(|(vx, vy)| (vy, bins_on(vx, &edges)));
     let mut score = vec![base; n];
     let mut grad = vec![0.0; n];
     let mut hess = vec![0.0; n];
     let mut rng = SplitMix64::new(params.seed);
     let mut model = Gbdt { base_score: base, trees: Vec::with_capacity(params.trees), n_features: p };
-    let mut valid_score: Option<Vec<f64>> = valid.as_ref().map(|(vx, _)| vec![base; vx.nrows()]);
+    let mut valid_score: Option<Vec<f64>> = valid.as_ref().map(|(vy, _)| vec![base; vy.len()]);
     let mut valid_loss = Vec::new();
     for _ in 0..params.trees {
         for i in 0..n {
             (grad[i], hess[i]) = objective.derivatives(score[i], y[i], weight(i));
         }
-        let mut rows: Vec<u32> =
-            (0..n as u32).filter(|_| params.row_fraction >= 1.0 || rng.uniform() < params.row_fraction).collect();
+        let (mut rows, mut skipped) = (Vec::with_capacity(n), Vec::new());
+        for r in 0..n as u32 {
+            if params.row_fraction >= 1.0 || rng.uniform() < params.row_fraction {
+                rows.push(r);
+            } else {
+                skipped.push(r);
+            }
+        }
         let features: Vec<bool> =
             (0..p).map(|_| params.feature_fraction >= 1.0 || rng.uniform() < params.feature_fraction).collect();
         let mut builder = Builder {
@@ -820,25 +862,24 @@ fn boost_objective<D: Data<Elem = f64>, T>(
             nodes: Vec::new(),
         };
         let hist = builder.histogram(&rows);
-        builder.grow(&mut rows, hist);
+        let grown = builder.grow(&mut rows, hist);
         let tree = builder.nodes;
-        for (s, row) in score.iter_mut().zip(x.rows()) {
-            *s += leaf_value(&tree, row);
-        }
-        model.trees.push(tree);
-        if let (Some((vx, vy)), Some(vs)) = (valid.as_ref(), valid_score.as_mut()) {
-            let tree = model.trees.last().expect("just pushed");
+        grown.add_to(&tree, &rows, &skipped, (&bins, p), &mut score);
+        let mut stop = false;
+        if let (Some((vy, vbins)), Some(vs)) = (valid.as_ref(), valid_score.as_mut()) {
             let mut loss = 0.0;
-            for (i, row) in vx.rows().into_iter().enumerate() {
-                vs[i] += leaf_value(tree, row);
+            for (i, row) in vbins.chunks_exact(p).enumerate() {
+                vs[i] += grown.leaf_value(&tree, row);
                 loss += objective.loss(vs[i], vy[i]);
             }
-            valid_loss.push(loss / vx.nrows().max(1) as f64);
+            valid_loss.push(loss / vy.len().max(1) as f64);
             // Early stopping: no better validation loss in the last `patience` rounds.
             let best = valid_loss.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
-            if valid_loss.len() - 1 - best >= params.patience {
-                break;
-            }
+            stop = valid_loss.len() - 1 - best >= params.patience;
+        }
+        model.trees.push(tree);
+        if stop {
+            break;
         }
     }
     Ok(Stopped { model, valid_loss })
@@ -850,7 +891,7 @@ mod tests {
     use linfa::{Dataset, ParamGuard};
     use ndarray::{Array1, Array2};
 
-    use super::{bin_of, column_edges, GbdtParams, ModelError};
+    use super::{bin_of, binned, column_edges, Builder, Gbdt, GbdtParams, ModelError, Objective};
 
     /// Rows whose event follows the first feature.
     fn rows(n: usize) -> (Array2<f64>, Array1<bool>) {
@@ -882,6 +923,54 @@ mod tests {
         let weights = Array1::from_iter(y.iter().map(|e| if *e { 0.0f32 } else { 1.0 }));
         let weighted = Dataset::new(x, y).with_weights(weights);
         assert!(matches!(params.fit(&weighted), Err(ModelError::OneClass)));
+    }
+
+    #[test]
+    fn boosting_keeps_the_scores_the_model_gives() {
+        // A tree grown on every other row: the scores added from where growing put the rows, and from the
+        // bins of the rows it skipped, are the scores the tree gives from the raw values.
+        let (x, y) = rows(600);
+        let params = GbdtParams::default().min_leaf_rows(5).check().unwrap();
+        let (edges, bins) = binned(x.view(), params.max_bins);
+        let grad: Vec<f64> = x.rows().into_iter().map(|r| r[0] - 8.0 + 0.5 * (r[1] - 8.0) + 0.25 * r[2]).collect();
+        let hess = vec![0.21; y.len()];
+        let mut builder = Builder {
+            bins: &bins,
+            p: x.ncols(),
+            edges: &edges,
+            grad: &grad,
+            hess: &hess,
+            features: vec![true; x.ncols()],
+            params: &params,
+            max_step: Objective::Logistic.max_step(),
+            nodes: Vec::new(),
+        };
+        let (mut grown_on, skipped): (Vec<u32>, Vec<u32>) = (0..y.len() as u32).partition(|r| r % 2 == 0);
+        let hist = builder.histogram(&grown_on);
+        let grown = builder.grow(&mut grown_on, hist);
+        let tree = std::mem::take(&mut builder.nodes);
+        assert!(grown.leaves.len() > 4, "{} leaves", grown.leaves.len());
+        let mut score = vec![0.0; y.len()];
+        grown.add_to(&tree, &grown_on, &skipped, (&bins, x.ncols()), &mut score);
+        let model = Gbdt { base_score: 0.0, trees: vec![tree], n_features: x.ncols() };
+        for (i, row) in x.rows().into_iter().enumerate() {
+            assert_eq!(score[i], model.raw_score(row), "row {i}");
+        }
+        // The validation loss recorded after every round is that of the model's own scores so far.
+        let data = Dataset::new(x.clone(), y.clone());
+        let params = GbdtParams::default().trees(30).min_leaf_rows(5).check().unwrap();
+        let stopped = params.with_validation(&data).fit(&data).unwrap();
+        let mut model = stopped.model;
+        for k in (1..=model.trees.len()).rev() {
+            model.truncate(k);
+            let loss: f64 = x
+                .rows()
+                .into_iter()
+                .zip(&y)
+                .map(|(r, e)| Objective::Logistic.loss(model.raw_score(r), f64::from(u8::from(*e))))
+                .sum();
+            assert_eq!(stopped.valid_loss[k - 1], loss / y.len() as f64, "round {k}");
+        }
     }
 
     #[test]

