@@ -8,7 +8,7 @@
 
 use linfa::traits::{Fit, Predict};
 use linfa::{Dataset as LinfaDataset, DatasetBase, ParamGuard};
-use ndarray::{Array1, Array2, ArrayView1};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::gbdt::{Gbdt, GbdtParams};
@@ -61,10 +61,22 @@ impl AmountModel {
         Expected { unpaid_yuan: self.yuan.raw_score(x).exp(), workers: self.workers.raw_score(x).exp() }
     }
 
+    /// [`AmountModel::given_event`] of every row.
+    pub fn given_events(&self, x: ArrayView2<f64>) -> Vec<Expected> {
+        let (yuan, workers): (Array1<f64>, Array1<f64>) = (self.yuan.predict(&x), self.workers.predict(&x));
+        yuan.iter().zip(&workers).map(|(y, w)| Expected { unpaid_yuan: y.exp(), workers: w.exp() }).collect()
+    }
+
     /// The expected amounts in the horizon: `probability` times the amounts given an event.
     pub fn expected(&self, x: ArrayView1<f64>, probability: f64) -> Expected {
-        let given = self.given_event(x);
-        Expected { unpaid_yuan: probability * given.unpaid_yuan, workers: probability * given.workers }
+        self.given_event(x).times(probability)
+    }
+}
+
+impl Expected {
+    /// Amounts given an event times the event's `probability`.
+    pub fn times(self, probability: f64) -> Expected {
+        Expected { unpaid_yuan: probability * self.unpaid_yuan, workers: probability * self.workers }
     }
 }
 

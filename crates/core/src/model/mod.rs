@@ -150,11 +150,14 @@ fn blend(w: f64, g: f64, s: f64) -> f64 {
 }
 
 impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for Learner {
-    /// The raw score (log-odds of an event) of every row.
+    /// The raw score (log-odds of an event) of every row: [`Learner::raw_score`] of each.
     fn predict_inplace(&self, x: &ArrayBase<D, Ix2>, y: &mut Array1<f64>) {
         assert_eq!(x.nrows(), y.len(), "one prediction per row");
-        for (out, row) in y.iter_mut().zip(x.rows()) {
-            *out = self.raw_score(row);
+        let w = self.gbdt_weight;
+        let trees: Array1<f64> = if w > 0.0 { self.gbdt.predict(x) } else { Array1::zeros(x.nrows()) };
+        for ((out, row), g) in y.iter_mut().zip(x.rows()).zip(trees) {
+            let s = if w < 1.0 { self.scorecard.raw_score(row) } else { 0.0 };
+            *out = blend(w, g, s);
         }
     }
 
@@ -742,11 +745,13 @@ pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs)
     check_finite(x)?;
     let usable = reasons::distinguishing(m);
     let score_rows = |rows: std::ops::Range<usize>| -> Vec<Scored> {
-        let raw: Array1<f64> =
-            model.learner.predict(&x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(rows.clone())));
+        let block = x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(rows.clone()));
+        let raw: Array1<f64> = model.learner.predict(&block);
+        let given: Option<Vec<Expected>> = model.amount.as_ref().map(|a| a.given_events(block));
         let (mut trees, mut contributions) = (Vec::new(), Vec::new());
         rows.zip(raw)
-            .map(|(i, raw)| {
+            .enumerate()
+            .map(|(k, (i, raw))| {
                 model.learner.contributions_into(x.row(i), &mut trees, &mut contributions);
                 let probability = model.calibrator.probability(raw);
                 let band = bands.band(probability);
@@ -762,7 +767,7 @@ pub fn score_matrix(model: &EntityModel, m: &FeatureMatrix, bands: &BandCutoffs)
                     band,
                     reasons: reasons::top_reasons(m, i, &contributions, &usable, 3),
                     alerts: m.alerts[i],
-                    expected: model.amount.as_ref().map(|a| a.expected(x.row(i), probability)),
+                    expected: given.as_ref().map(|g| g[k].times(probability)),
                     levers,
                     floor: None,
                 }
