@@ -237,11 +237,10 @@ impl<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>> Fit<ArrayBase<D, Ix2>
 
 impl ScorecardValidParams {
     /// linfa's logistic regression on standardised rows: the coefficients and intercept of the log-odds
-    /// of an event.
     /// of an event; from `start` (coefficients and intercept on the same standardised rows) when given.
     fn fit_logistic(
         &self,
-        z: &ndarray::Array2<f64>,
+        z: &Array2<f64>,
         y: Array1<bool>,
         start: Option<(Vec<f64>, f64)>,
     ) -> Result<(Vec<f64>, f64), ModelError> {
@@ -268,7 +267,6 @@ impl ScorecardValidParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array2;
 
     fn fit(x: &Array2<f64>, y: &[bool]) -> Scorecard {
         let data = Dataset::new(x.clone(), Array1::from(y.to_vec()));
