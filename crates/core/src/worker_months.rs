@@ -87,23 +87,12 @@ struct MonthBuckets {
 impl MonthBuckets {
     /// Groups rows by their wage month, `lo` being the first month and `months` the number of months.
     fn group(periods: &[Month], lo: i32, months: usize) -> MonthBuckets {
-        let mut starts = vec![0usize; months + 1];
-        for m in periods {
-            starts[(m.index() - lo) as usize + 1] += 1;
-        }
-        for k in 0..months {
-            starts[k + 1] += starts[k];
-        }
+        let key = |m: &Month| (m.index() - lo) as usize;
+        let starts = group_starts(periods.iter().map(key), months);
         if periods.is_sorted() {
             return MonthBuckets { rows: None, starts };
         }
-        let mut fill = starts.clone();
-        let mut rows = vec![0u32; periods.len()];
-        for (i, m) in periods.iter().enumerate() {
-            let k = (m.index() - lo) as usize;
-            rows[fill[k]] = i as u32;
-            fill[k] += 1;
-        }
+        let rows = grouped(periods.iter().enumerate().map(|(i, m)| (key(m), i as u32)), &starts);
         MonthBuckets { rows: Some(rows), starts }
     }
 
@@ -330,25 +319,40 @@ fn lay_out_payments(payments: &Payments, target: &[u32], mut counts: Vec<u32>) -
 /// Payroll row numbers sorted by due date, ties in row order, and the due dates in that order: a counting
 /// sort (a few thousand distinct days), one pass, stable.
 fn due_order(due_date: &[Date]) -> (Vec<u32>, Vec<Date>) {
-    let n = due_date.len();
     let (first_day, last_day) =
         due_date.iter().fold((i32::MAX, i32::MIN), |(a, b), d| (a.min(d.days()), b.max(d.days())));
-    let days = if n == 0 { 0 } else { (last_day - first_day + 1) as usize };
-    let mut day_starts = vec![0usize; days + 1];
-    for d in due_date {
-        day_starts[(d.days() - first_day) as usize + 1] += 1;
-    }
-    for k in 0..days {
-        day_starts[k + 1] += day_starts[k];
-    }
-    let mut by_due = vec![0u32; n];
-    for (r, d) in due_date.iter().enumerate() {
-        let k = (d.days() - first_day) as usize;
-        by_due[day_starts[k]] = r as u32;
-        day_starts[k] += 1;
-    }
+    let days = if due_date.is_empty() { 0 } else { (last_day - first_day + 1) as usize };
+    let day = |d: &Date| (d.days() - first_day) as usize;
+    let starts = group_starts(due_date.iter().map(day), days);
+    let by_due = grouped(due_date.iter().enumerate().map(|(r, d)| (day(d), r as u32)), &starts);
     let due_sorted = by_due.iter().map(|&r| due_date[r as usize]).collect();
     (by_due, due_sorted)
+}
+
+/// Where each of `groups` groups starts when items with these keys (each below `groups`) are laid out group
+/// by group: group `k` is `starts[k]..starts[k + 1]`. The first half of a counting sort; [`grouped`] is the
+/// second.
+pub(crate) fn group_starts(keys: impl Iterator<Item = usize>, groups: usize) -> Vec<usize> {
+    let mut starts = vec![0usize; groups + 1];
+    for k in keys {
+        starts[k + 1] += 1;
+    }
+    for k in 0..groups {
+        starts[k + 1] += starts[k];
+    }
+    starts
+}
+
+/// The items laid out group by group at `starts` ([`group_starts`] of the same keys), each group's items
+/// in the order given: a stable counting sort.
+pub(crate) fn grouped<T: Copy + Default>(items: impl Iterator<Item = (usize, T)>, starts: &[usize]) -> Vec<T> {
+    let mut out = vec![T::default(); starts.last().copied().unwrap_or(0)];
+    let mut fill = starts.to_vec();
+    for (k, item) in items {
+        out[fill[k]] = item;
+        fill[k] += 1;
+    }
+    out
 }
 
 impl WorkerMonths {

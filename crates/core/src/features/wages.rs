@@ -4,7 +4,7 @@
 
 use crate::contract::{Date, Month};
 use crate::ingest::tables::{Dataset, FastMap, ProjectIx};
-use crate::worker_months::WorkerMonths;
+use crate::worker_months::{group_starts, grouped, WorkerMonths};
 
 use super::ratio;
 
@@ -249,24 +249,12 @@ impl Workers {
     /// Each distinct (scope, worker) of `scopes` scopes: its scope and state. The sightings are grouped by
     /// scope with a counting sort, then each scope's few are sorted by worker, in cache.
     fn distinct(self, scopes: usize) -> impl Iterator<Item = (u32, WorkerState)> {
-        let mut starts = vec![0usize; scopes + 1];
-        for s in &self.0 {
-            starts[s.scope as usize + 1] += 1;
-        }
-        for k in 0..scopes {
-            starts[k + 1] += starts[k];
-        }
-        let mut grouped = vec![Sighting::default(); self.0.len()];
-        let mut fill = starts.clone();
-        for s in &self.0 {
-            let at = &mut fill[s.scope as usize];
-            grouped[*at] = *s;
-            *at += 1;
-        }
+        let starts = group_starts(self.0.iter().map(|s| s.scope as usize), scopes);
+        let mut sightings = grouped(self.0.iter().map(|s| (s.scope as usize, *s)), &starts);
         for w in starts.windows(2) {
-            grouped[w[0]..w[1]].sort_unstable_by_key(|s| s.worker);
+            sightings[w[0]..w[1]].sort_unstable_by_key(|s| s.worker);
         }
-        grouped
+        sightings
             .chunk_by(|a, b| (a.scope, a.worker) == (b.scope, b.worker))
             .map(|run| {
                 let state = run.iter().fold(WorkerState::default(), |s, x| WorkerState {

@@ -66,11 +66,6 @@ impl AmountModel {
         let (yuan, workers): (Array1<f64>, Array1<f64>) = (self.yuan.predict(&x), self.workers.predict(&x));
         yuan.iter().zip(&workers).map(|(y, w)| Expected { unpaid_yuan: y.exp(), workers: w.exp() }).collect()
     }
-
-    /// The expected amounts in the horizon: `probability` times the amounts given an event.
-    pub fn expected(&self, x: ArrayView1<f64>, probability: f64) -> Expected {
-        self.given_event(x).times(probability)
-    }
 }
 
 impl Expected {
