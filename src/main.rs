@@ -797,13 +797,16 @@ fn read_dataset(
     Ok(ingested)
 }
 
-/// Reads a dataset (a store only as far as scoring as of `scoring_as_of` needs, when given) and builds its
-/// worker-month index.
+/// Reads a dataset (only as far as scoring as of `scoring_as_of` needs, when given: a store's parts for that date,
+/// a folder's fact rows in its window) and builds its worker-month index.
 fn load_dataset(args: &DataArgs, scoring_as_of: Option<Date>) -> Result<(Dataset, WorkerMonths)> {
     let started = Instant::now();
     let key = pseudonymizer(&args.key)?;
     let spinner = spinner(&format!("reading {}", args.data.display()));
-    let read = datastore::read_data(&args.data, &key, args.quarantine.clone(), scoring_as_of);
+    let read = match scoring_as_of {
+        Some(t) => datastore::read_for_scoring(&args.data, &key, args.quarantine.clone(), t),
+        None => datastore::read_data(&args.data, &key, args.quarantine.clone(), None),
+    };
     spinner.finish_and_clear();
     let (ds, generation) = read.with_context(|| format!("reading {}", args.data.display()))?;
     let store = generation.map_or("a dataset folder".to_string(), |g| g.fingerprint());

@@ -12,7 +12,9 @@ use arrow_array::{
 use parquet::arrow::ArrowWriter;
 
 use wagewatch_core::contract::{Date, Money, Table};
-use wagewatch_core::ingest::{IngestError, ProblemKind};
+use wagewatch_core::features;
+use wagewatch_core::ingest::{self, Dataset, IngestError, IngestOptions, Mode, ProblemKind};
+use wagewatch_core::worker_months::WorkerMonths;
 
 use crate::support::*;
 
@@ -462,4 +464,88 @@ fn quarantine_keeps_good_rows_and_never_writes_raw_worker_ids() {
     write_dataset(dir.path(), &[]);
     load_quarantine(dir.path(), &quarantine).unwrap();
     assert!(!quarantine.join("payroll.csv").exists());
+}
+
+/// What reading a folder for scoring as of a date must give.
+enum Window {
+    /// This many payroll and payments rows kept, and the features of the whole folder.
+    Keeps { payroll: usize, payments: usize },
+    /// The whole folder read, as without a window (the window cannot stand in for it).
+    Whole,
+    /// The error of a strict read of the whole folder, word for word.
+    SameError,
+}
+
+#[track_caller]
+fn check_window(edits: &[(&str, Option<&str>)], as_of: &str, quarantine: bool, expect: Window) {
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path(), edits);
+    let t = Date::parse(as_of).unwrap();
+    let options = match quarantine {
+        true => IngestOptions { mode: Mode::Quarantine(dir.path().join("q")), problems_listed: 20 },
+        false => IngestOptions::default(),
+    };
+    let windowed = ingest::load_for_scoring(dir.path(), &pseudonymizer(), &options, t);
+    let whole = ingest::load(dir.path(), &pseudonymizer(), &options);
+    if let Window::SameError = expect {
+        assert_eq!(windowed.unwrap_err().to_string(), whole.unwrap_err().to_string());
+        return;
+    }
+    let (windowed, whole) = (windowed.unwrap().dataset, whole.unwrap().dataset);
+    match expect {
+        Window::Keeps { payroll, payments } => {
+            assert_eq!((windowed.payroll.len(), windowed.payments.len()), (payroll, payments));
+            assert_eq!((&windowed.employer_ids, &windowed.project_ids), (&whole.employer_ids, &whole.project_ids));
+        }
+        Window::Whole => assert_eq!(windowed, whole),
+        Window::SameError => unreachable!(),
+    }
+    let features = |ds: &Dataset| features::compute(ds, &WorkerMonths::build(ds), t, 60).unwrap();
+    assert_eq!(features(&windowed), features(&whole));
+}
+
+#[test]
+fn a_folder_read_for_scoring_keeps_only_what_scoring_reads_and_checks_every_row() {
+    use Window::*;
+    // The base payroll is due 2024-06-10 and 2024-06-15; its payments were made on those days and 06-14.
+    check_window(&[], "2024-07-01", false, Keeps { payroll: 3, payments: 2 });
+    check_window(&[], "2024-06-12", false, Keeps { payroll: 1, payments: 1 });
+    // 400 days on, the payroll has left the window; payments of the month before it are still kept.
+    check_window(&[], "2025-07-20", false, Keeps { payroll: 0, payments: 2 });
+    check_window(&[], "2025-09-01", false, Keeps { payroll: 0, payments: 0 });
+    // Rows outside the window are checked all the same: a bad row or a repeated key there is the same error.
+    let repeated = with_line("payroll.csv", "P1,E2,320102199001011234,2024-05,26,6500.00,2024-06-15");
+    check_window(&[("payroll.csv", Some(&repeated))], "2026-01-01", false, SameError);
+    let bad = with_line("payroll.csv", "P1,E2,320102199001011234,2024-04,40,6500.00,2024-05-15");
+    check_window(&[("payroll.csv", Some(&bad))], "2026-01-01", false, SameError);
+    let unknown = with_line("payments.csv", "P1,E9,320102199001011234,2024-04,6500,2024-05-15");
+    check_window(&[("payments.csv", Some(&unknown))], "2026-01-01", false, Keeps { payroll: 0, payments: 0 });
+    // A row due in the window for a wage month long before it: its payments were not kept, so the folder is
+    // read whole.
+    let old_month = with_line("payroll.csv", "P1,E2,320102199001011234,2020-01,26,6500.00,2024-06-20");
+    let its_payment = with_line("payments.csv", "P1,E2,320102199001011234,2020-01,6500,2024-06-21");
+    check_window(
+        &[("payroll.csv", Some(&old_month)), ("payments.csv", Some(&its_payment))],
+        "2024-07-01",
+        false,
+        Whole,
+    );
+    // Setting bad rows aside reads the whole folder, so that every one is set aside.
+    check_window(&[("payroll.csv", Some(&bad))], "2024-06-12", true, Whole);
+}
+
+#[test]
+fn a_generated_province_read_for_scoring_gives_the_features_of_the_whole_folder() {
+    let f = crate::server::fixture();
+    let whole = load_strict(&f.data).unwrap().dataset;
+    let wm = WorkerMonths::build(&whole);
+    for as_of in ["2024-12-01", "2025-12-01", "2026-03-31"] {
+        let t = Date::parse(as_of).unwrap();
+        let windowed =
+            ingest::load_for_scoring(&f.data, &pseudonymizer(), &IngestOptions::default(), t).unwrap().dataset;
+        let kept = (windowed.payroll.len(), windowed.payments.len());
+        assert!(kept.0 < whole.payroll.len() / 2 && kept.1 < whole.payments.len() / 2, "{as_of}: kept {kept:?}");
+        let features = features::compute(&windowed, &WorkerMonths::build(&windowed), t, 60).unwrap();
+        assert_eq!(features, features::compute(&whole, &wm, t, 60).unwrap(), "{as_of}");
+    }
 }

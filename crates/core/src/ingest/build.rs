@@ -12,12 +12,13 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use super::cells::{normalise, Cell, Col};
 use super::compact::{same_dictionary, PriorKeys};
 use super::problems::{ProblemKind, ProblemLog, QuarantineWriter, RowProblem};
-use super::pseudonym::Pseudonymizer;
+use super::pseudonym::{Pseudonymizer, WorkerKey};
 use super::source::{self, read_chunks, Chunk, TableSource};
 use super::tables::*;
 use super::IngestError;
+use super::ScoringWindow;
 use crate::contract::{
-    Category, Channel, EmployerKind, Kind, Month, Outcome, Sector, Selection, Table, CATEGORIES, CHANNELS,
+    Category, Channel, Date, EmployerKind, Kind, Money, Month, Outcome, Sector, Selection, Table, CATEGORIES, CHANNELS,
     EMPLOYER_KINDS, OUTCOMES, SECTORS, SELECTIONS,
 };
 
@@ -434,33 +435,81 @@ pub fn read_projects(
     Ok((ids, owners, t))
 }
 
-/// Reads `payroll`; employers and projects must be registered, and the key unique.
-///
-/// Key uniqueness is checked after reading, by sorting 64-bit key fingerprints: far cheaper than a hash
-/// set probed for each of millions of rows. Rows whose fingerprints repeat are compared exactly.
-pub fn read_payroll(
-    source: &TableSource,
-    sink: &mut Sink<'_>,
-    employer_ids: &IdSet,
+/// One payroll row, read and checked; the worker id is held as a fast unkeyed hash, and pseudonymised
+/// ([`PayrollCells::worker`]) only for a row that is stored.
+struct PayrollRow {
+    project: Option<ProjectIx>,
+    employer: EmployerIx,
+    worker_hash: u64,
+    period: Month,
+    days: u8,
+    wage_due: Money,
+    due_date: Date,
+}
+
+impl Payroll {
+    fn push(&mut self, r: &PayrollRow, worker: WorkerKey) {
+        self.project.push(r.project);
+        self.employer.push(r.employer);
+        self.worker.push(worker);
+        self.period.push(r.period);
+        self.days_worked.push(r.days);
+        self.wage_due.push(r.wage_due);
+        self.due_date.push(r.due_date);
+    }
+}
+
+/// Reads payroll rows cell by cell against the registries, checking each distinct dictionary value once.
+struct PayrollCells<'a> {
+    employer_ids: &'a IdSet,
     employers: usize,
-    project_ids: &IdSet,
+    project_ids: &'a IdSet,
     projects: usize,
-    prior: &PriorParts,
-) -> Result<Payroll, IngestError> {
-    let mut t = Payroll::default();
-    let expected = source::row_count_hint(source);
-    t.reserve(expected);
-    let mut fingerprints: Vec<u64> = Vec::with_capacity(expected);
-    let mut ordinals: Vec<u64> = Vec::with_capacity(expected);
-    let pseudonymizer = sink.pseudonymizer;
-    let (mut last_employer, mut last_project) = (LastId::default(), LastId::default());
-    let (mut project_memo, mut employer_memo) = (DictMemo::new(), DictMemo::new());
-    let (mut worker_memo, mut period_memo) = (DictMemo::new(), DictMemo::new());
-    each_row(source, sink, &mut |row| {
+    pseudonymizer: &'a Pseudonymizer,
+    last_employer: LastId,
+    last_project: LastId,
+    project_memo: DictMemo<ProjectIx>,
+    employer_memo: DictMemo<EmployerIx>,
+    worker_hash_memo: DictMemo<u64>,
+    worker_memo: DictMemo<WorkerKey>,
+    period_memo: DictMemo<Month>,
+}
+
+impl<'a> PayrollCells<'a> {
+    fn new(registries: Registries<'a>, pseudonymizer: &'a Pseudonymizer) -> Self {
+        let Registries { employer_ids, employers, project_ids, projects } = registries;
+        PayrollCells {
+            employer_ids,
+            employers,
+            project_ids,
+            projects,
+            pseudonymizer,
+            last_employer: LastId::default(),
+            last_project: LastId::default(),
+            project_memo: DictMemo::new(),
+            employer_memo: DictMemo::new(),
+            worker_hash_memo: DictMemo::new(),
+            worker_memo: DictMemo::new(),
+            period_memo: DictMemo::new(),
+        }
+    }
+
+    /// The pseudonym of the worker of a row [`PayrollCells::read`] found good.
+    fn worker(&mut self, row: &mut RowCheck<'_>) -> WorkerKey {
+        let pseudonymizer = self.pseudonymizer;
+        let key = self.worker_memo.get(row, 2, |row| row.id(2).map(|w| pseudonymizer.pseudonym(w)));
+        key.expect("the worker id of a good row was checked")
+    }
+
+    /// The row, or None when a cell has a problem (recorded on `row`).
+    fn read(&mut self, row: &mut RowCheck<'_>) -> Option<PayrollRow> {
+        let (project_ids, projects) = (self.project_ids, self.projects);
+        let (employer_ids, employers) = (self.employer_ids, self.employers);
         let project = if row.cols[0].is_null_at(row.row) {
             Some(None)
         } else {
-            project_memo
+            let last_project = &mut self.last_project;
+            self.project_memo
                 .get(row, 0, |row| {
                     let id = row.id(0)?;
                     match last_project.get(id, |id| project_ids.get(id).filter(|&i| i < projects)) {
@@ -470,35 +519,67 @@ pub fn read_payroll(
                 })
                 .map(Some)
         };
-        let employer = employer_memo.get(row, 1, |row| {
+        let last_employer = &mut self.last_employer;
+        let employer = self.employer_memo.get(row, 1, |row| {
             let id = row.id(1)?;
             match last_employer.get(id, |id| employer_ids.get(id).filter(|&i| i < employers)) {
                 Some(i) => Some(EmployerIx::new(i)),
                 None => row.reference(1, Some(id), employer_ids, employers, Table::Employers).map(EmployerIx::new),
             }
         });
-        let worker = worker_memo.get(row, 2, |row| row.id(2).map(|w| pseudonymizer.pseudonym(w)));
-        let period = period_memo.get(row, 3, |row| row.month(3));
+        let worker_hash = self.worker_hash_memo.get(row, 2, |row| row.id(2).map(id_hash));
+        let period = self.period_memo.get(row, 3, |row| row.month(3));
         let days = row.int(4);
         let wage_due = row.money(5);
         let due_date = row.date(6);
-        let (Some(project), Some(employer), Some(worker), Some(period), Some(days), Some(wage_due), Some(due_date)) =
-            (project, employer, worker, period, days, wage_due, due_date)
+        let (
+            Some(project),
+            Some(employer),
+            Some(worker_hash),
+            Some(period),
+            Some(days),
+            Some(wage_due),
+            Some(due_date),
+        ) = (project, employer, worker_hash, period, days, wage_due, due_date)
         else {
-            return;
+            return None;
         };
-        if !row.ok() {
-            return;
-        }
-        fingerprints.push(payroll_key_fingerprint(project, employer, worker, period));
+        row.ok().then_some(PayrollRow { project, employer, worker_hash, period, days: days as u8, wage_due, due_date })
+    }
+}
+
+/// The registered employers and projects payroll must name: their ids and how many of each are registered.
+#[derive(Clone, Copy)]
+pub struct Registries<'a> {
+    pub employer_ids: &'a IdSet,
+    pub employers: usize,
+    pub project_ids: &'a IdSet,
+    pub projects: usize,
+}
+
+/// Reads `payroll`; employer and project ids must name registered rows. The key (project_id, employer_id,
+/// worker_id, period) must be unique within the files and against the `prior` parts a store holds: each
+/// row's key is fingerprinted, and only rows whose fingerprints repeat are compared exactly, instead of a
+/// set probed for each of millions of rows.
+pub fn read_payroll(
+    source: &TableSource,
+    sink: &mut Sink<'_>,
+    registries: Registries<'_>,
+    prior: &PriorParts,
+) -> Result<Payroll, IngestError> {
+    let Registries { employer_ids, employers, project_ids, projects } = registries;
+    let mut t = Payroll::default();
+    let expected = source::row_count_hint(source);
+    t.reserve(expected);
+    let mut fingerprints: Vec<u64> = Vec::with_capacity(expected);
+    let mut ordinals: Vec<u64> = Vec::with_capacity(expected);
+    let mut cells = PayrollCells::new(registries, sink.pseudonymizer);
+    each_row(source, sink, &mut |row| {
+        let Some(r) = cells.read(row) else { return };
+        let worker = cells.worker(row);
+        fingerprints.push(payroll_key_fingerprint(r.project, r.employer, worker, r.period));
         ordinals.push(row.ordinal());
-        t.project.push(project);
-        t.employer.push(employer);
-        t.worker.push(worker);
-        t.period.push(period);
-        t.days_worked.push(days as u8);
-        t.wage_due.push(wage_due);
-        t.due_date.push(due_date);
+        t.push(&r, worker);
     })?;
     let mut duplicates: Vec<(usize, Option<usize>)> =
         duplicate_payroll_rows(&t, &fingerprints).into_iter().map(|(dup, first)| (dup, Some(first))).collect();
@@ -547,6 +628,81 @@ pub fn read_payroll(
         t.retain(&keep);
     }
     Ok(t)
+}
+
+/// Reads `payroll` for scoring as of one date: every row is checked as [`read_payroll`] checks it, but only
+/// the rows `window` keeps are stored. None when the window cannot stand in for the whole table: some key
+/// fingerprints repeat (a duplicate to report with both rows, or a collision), or a row kept has a wage month
+/// whose payments the window left out. The caller then reads the table whole.
+pub fn read_payroll_window(
+    source: &TableSource,
+    sink: &mut Sink<'_>,
+    registries: Registries<'_>,
+    window: &ScoringWindow,
+) -> Result<Option<Payroll>, IngestError> {
+    let mut t = Payroll::default();
+    let mut fingerprints = FingerprintParts::new(source::row_count_hint(source));
+    let mut cells = PayrollCells::new(registries, sink.pseudonymizer);
+    each_row(source, sink, &mut |row| {
+        let Some(r) = cells.read(row) else { return };
+        fingerprints.push(key_fingerprint(r.project, r.employer, r.worker_hash, r.period));
+        if window.keeps_payroll(r.due_date) {
+            let worker = cells.worker(row);
+            t.push(&r, worker);
+        }
+    })?;
+    let unique = !fingerprints.has_repeats();
+    let paid_months_kept = t.period.iter().all(|&m| window.keeps_payments_of(m));
+    Ok((unique && paid_months_kept).then_some(t))
+}
+
+/// A fast, unkeyed 64-bit hash of a worker id as the pseudonymiser reads it (trimmed), for telling rows
+/// apart within one read; never stored.
+fn id_hash(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(0x9e37_79b9_7f4a_7c15).hash_one(id.trim().as_bytes())
+}
+
+/// Key fingerprints (well-mixed hashes) kept in 256 parts by their top byte as they are read, so that
+/// looking for a repeat sorts each part in cache rather than the whole at once.
+struct FingerprintParts(Vec<Vec<u64>>);
+
+impl FingerprintParts {
+    /// Room for about `expected` fingerprints.
+    fn new(expected: usize) -> Self {
+        let each = expected / 256 + expected / 4096 + 16;
+        FingerprintParts((0..256).map(|_| Vec::with_capacity(each)).collect())
+    }
+
+    fn push(&mut self, fp: u64) {
+        self.0[(fp >> 56) as usize].push(fp);
+    }
+
+    /// Whether any fingerprint occurs twice (or, with odds of 2^-63, two differ in their lowest bit only).
+    /// Each part goes into an open-addressing table of twice its size, indexed by the fingerprint's low bits.
+    fn has_repeats(self) -> bool {
+        let mut table: Vec<u64> = Vec::new();
+        self.0.iter().any(|part| {
+            let size = (part.len() * 2).next_power_of_two().max(16);
+            table.clear();
+            table.resize(size, 0); // 0: an empty slot; fingerprints are stored with their lowest bit set
+            let mask = size - 1;
+            part.iter().any(|&fp| {
+                let fp = fp | 1;
+                let mut i = (fp >> 1) as usize & mask;
+                loop {
+                    match table[i] {
+                        0 => {
+                            table[i] = fp;
+                            return false;
+                        }
+                        slot if slot == fp => return true,
+                        _ => i = (i + 1) & mask,
+                    }
+                }
+            })
+        })
+    }
 }
 
 /// The parts of the payroll a store already holds, by wage month (empty when reading a folder).
@@ -618,12 +774,35 @@ pub fn read_payments(
     employer_ids: &mut IdSet,
     project_ids: &mut IdSet,
 ) -> Result<Payments, IngestError> {
+    read_payments_kept(source, sink, employer_ids, project_ids, |_, _| true)
+}
+
+/// Reads `payments` for scoring as of one date: every row is checked as [`read_payments`] checks it (and its
+/// ids interned alike), but only the payments `window` keeps are stored, and only theirs are pseudonymised.
+pub fn read_payments_window(
+    source: &TableSource,
+    sink: &mut Sink<'_>,
+    employer_ids: &mut IdSet,
+    project_ids: &mut IdSet,
+    window: &ScoringWindow,
+) -> Result<Payments, IngestError> {
+    read_payments_kept(source, sink, employer_ids, project_ids, |period, paid_on| window.keeps_payment(period, paid_on))
+}
+
+/// Checks every payment and stores those that `keep` (given the wage month and the date paid) keeps.
+fn read_payments_kept(
+    source: &TableSource,
+    sink: &mut Sink<'_>,
+    employer_ids: &mut IdSet,
+    project_ids: &mut IdSet,
+    keep: impl Fn(Month, Date) -> bool,
+) -> Result<Payments, IngestError> {
     let mut t = Payments::default();
     t.reserve(source::row_count_hint(source));
     let pseudonymizer = sink.pseudonymizer;
     let (mut last_employer, mut last_project) = (LastId::default(), LastId::default());
     let (mut project_memo, mut employer_memo) = (DictMemo::new(), DictMemo::new());
-    let (mut worker_memo, mut period_memo) = (DictMemo::new(), DictMemo::new());
+    let (mut worker_checked, mut worker_memo, mut period_memo) = (DictMemo::new(), DictMemo::new(), DictMemo::new());
     each_row(source, sink, &mut |row| {
         // Unregistered ids are interned, never rejected, so a memoised index stays right.
         let project = if row.cols[0].is_null_at(row.row) {
@@ -640,18 +819,22 @@ pub fn read_payments(
             let id = row.id(1)?;
             last_employer.get(id, |id| Some(lookup_or_intern(employer_ids, id))).map(EmployerIx::new)
         });
-        let worker = worker_memo.get(row, 2, |row| row.id(2).map(|w| pseudonymizer.pseudonym(w)));
+        // The worker id is checked here, in column order; only a payment kept is pseudonymised.
+        let worker = worker_checked.get(row, 2, |row| row.id(2).map(|_| ()));
         let period = period_memo.get(row, 3, |row| row.month(3));
         let amount = row.money(4);
         let paid_on = row.date(5);
-        let (Some(project), Some(employer), Some(worker), Some(period), Some(amount), Some(paid_on)) =
+        let (Some(project), Some(employer), Some(()), Some(period), Some(amount), Some(paid_on)) =
             (project, employer, worker, period, amount, paid_on)
         else {
             return;
         };
-        if !row.ok() {
+        if !row.ok() || !keep(period, paid_on) {
             return;
         }
+        let Some(worker) = worker_memo.get(row, 2, |row| row.id(2).map(|w| pseudonymizer.pseudonym(w))) else {
+            return;
+        };
         t.project.push(project);
         t.employer.push(employer);
         t.worker.push(worker);

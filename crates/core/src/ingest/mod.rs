@@ -35,7 +35,9 @@ pub use tables::Dataset;
 use crate::contract::Table;
 use compact::CompactError;
 use problems::QuarantineWriter;
+use session::RestReader;
 use source::locate;
+use tables::{Payments, Payroll};
 
 /// What to do with rows that break a rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -261,16 +263,41 @@ pub fn load_sources(
     options: &IngestOptions,
     prior: &PriorParts,
 ) -> Result<Ingested, IngestError> {
+    let read = FactReads {
+        payroll: &|reader: PayrollReader<'_, '_>, src: &TableSource| reader.read(src, prior).map(Some),
+        payments: &|reader: &mut RestReader<'_, '_>, src: &TableSource| reader.read_payments(src),
+    };
+    Ok(load_facts(sources, pseudonymizer, options, read)?.expect("a whole read always gives the payroll"))
+}
+
+/// How [`load_facts`] reads the two fact tables: payroll (None: the whole table must be read instead) and
+/// payments.
+struct FactReads<'f> {
+    payroll: &'f ReadPayroll<'f>,
+    payments: &'f dyn Fn(&mut RestReader<'_, '_>, &TableSource) -> Result<Payments, IngestError>,
+}
+
+/// Reads payroll on the payroll thread; None: the whole table must be read instead.
+type ReadPayroll<'f> = dyn Fn(PayrollReader<'_, '_>, &TableSource) -> Result<Option<Payroll>, IngestError> + Sync + 'f;
+
+/// Reads and validates the tables `sources` names (an absent table reads as empty), payroll on its own
+/// thread beside payments and the small tables; None when the payroll read gave none.
+fn load_facts(
+    sources: &Sources,
+    pseudonymizer: &Pseudonymizer,
+    options: &IngestOptions,
+    read: FactReads<'_>,
+) -> Result<Option<Ingested>, IngestError> {
     let mut session = Session::start(sources, pseudonymizer, options)?;
     let (payroll, rest) = std::thread::scope(|scope| {
         let (payroll_part, mut rest_part) = session.split();
         let payroll = scope.spawn(move || match sources.get(Table::Payroll) {
-            Some(src) => payroll_part.read(src, prior),
-            None => Ok(Default::default()),
+            Some(src) => (read.payroll)(payroll_part, src),
+            None => Ok(Some(Default::default())),
         });
         let rest = (|| -> Result<_, IngestError> {
             let payments = match sources.get(Table::Payments) {
-                Some(src) => rest_part.read_payments(src)?,
+                Some(src) => (read.payments)(&mut rest_part, src)?,
                 None => Default::default(),
             };
             rest_part.read_small(sources)?;
@@ -278,8 +305,79 @@ pub fn load_sources(
         })();
         (payroll.join().expect("the payroll reader does not panic"), rest)
     });
-    let (payroll, payments) = (payroll?, rest?);
-    session.finish(payroll, payments)
+    let (Some(payroll), payments) = (payroll?, rest?) else { return Ok(None) };
+    session.finish(payroll, payments).map(Some)
+}
+
+/// Reads and validates a dataset folder for scoring as of one date, keeping of the fact tables only what
+/// scoring reads ([`ScoringWindow`]): the same checks of every row, the same errors, the same features, in
+/// a fraction of the memory. Strict mode only: in quarantine mode, or when the window cannot stand in for
+/// the whole table (repeated payroll keys to report, a kept row's wage month outside the payments kept),
+/// the folder is read whole.
+pub fn load_for_scoring(
+    dir: &Path,
+    pseudonymizer: &Pseudonymizer,
+    options: &IngestOptions,
+    as_of: crate::contract::Date,
+) -> Result<Ingested, IngestError> {
+    let sources = Sources::locate(dir)?;
+    if options.mode == Mode::Strict {
+        if let Some(ingested) = load_window(&sources, pseudonymizer, options, &ScoringWindow::new(as_of))? {
+            return Ok(ingested);
+        }
+        tracing::debug!("the scoring window cannot stand in for the whole payroll: reading it whole");
+    }
+    load_sources(&sources, pseudonymizer, options, &PriorParts::new())
+}
+
+/// [`load_sources`] keeping only what `window` keeps of payroll and payments; None when the payroll read
+/// says the whole table is needed.
+fn load_window(
+    sources: &Sources,
+    pseudonymizer: &Pseudonymizer,
+    options: &IngestOptions,
+    window: &ScoringWindow,
+) -> Result<Option<Ingested>, IngestError> {
+    let read = FactReads {
+        payroll: &|reader: PayrollReader<'_, '_>, src: &TableSource| reader.read_window(src, window),
+        payments: &|reader: &mut RestReader<'_, '_>, src: &TableSource| reader.read_payments_window(src, window),
+    };
+    load_facts(sources, pseudonymizer, options, read)
+}
+
+/// What a read for scoring as of one date keeps of the fact tables: payroll due in the
+/// [`PAYROLL_LOOKBACK_DAYS`](crate::features::PAYROLL_LOOKBACK_DAYS) before the date (all that features and
+/// the scored population read), and the payments made by the date for the wage months from the month
+/// before the window's first to the date's own (the wage months of such payroll as data usually has it;
+/// [`load_for_scoring`] checks that every kept row's month is among them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScoringWindow {
+    as_of: crate::contract::Date,
+    from: crate::contract::Date,
+    months: (crate::contract::Month, crate::contract::Month),
+}
+
+impl ScoringWindow {
+    /// The window for scoring as of `as_of`.
+    pub fn new(as_of: crate::contract::Date) -> ScoringWindow {
+        let from = as_of.add_days(-crate::features::PAYROLL_LOOKBACK_DAYS);
+        ScoringWindow { as_of, from, months: (from.month().plus_months(-1), as_of.month()) }
+    }
+
+    /// Whether a payroll row due on `due` is kept.
+    pub fn keeps_payroll(&self, due: crate::contract::Date) -> bool {
+        self.from < due && due <= self.as_of
+    }
+
+    /// Whether the payments of wage month `m` are kept (those made by the date).
+    pub fn keeps_payments_of(&self, m: crate::contract::Month) -> bool {
+        self.months.0 <= m && m <= self.months.1
+    }
+
+    /// Whether a payment for wage month `period` made on `paid_on` is kept.
+    pub fn keeps_payment(&self, period: crate::contract::Month, paid_on: crate::contract::Date) -> bool {
+        paid_on <= self.as_of && self.keeps_payments_of(period)
+    }
 }
 
 /// Publishes a table's quarantine file, or removes it (and any stale one) when no row was set aside.

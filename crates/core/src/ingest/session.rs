@@ -4,13 +4,13 @@
 
 use std::path::PathBuf;
 
-use super::build::{self, PriorParts, Sink};
+use super::build::{self, PriorParts, Registries, Sink};
 use super::problems::{ProblemLog, QuarantineWriter};
 use super::tables::{
     Complaints, Dataset, Employers, IdSet, Inspections, Payments, Payroll, ProgressPayments, Projects,
 };
 use super::{finish_quarantine, Format, IngestError, IngestOptions, Ingested, Mode, Pseudonymizer, Sources};
-use super::{TableReport, TableSource};
+use super::{ScoringWindow, TableReport, TableSource};
 use crate::contract::Table;
 
 /// What one table's reading has seen so far.
@@ -224,7 +224,7 @@ impl<'p> Session<'p> {
     }
 }
 
-impl PayrollReader<'_, '_> {
+impl<'s> PayrollReader<'s, '_> {
     /// The registered employer and project ids the indices of payroll read here refer to.
     pub fn ids(&self) -> (&IdSet, &IdSet) {
         (self.employer_ids, self.project_ids)
@@ -239,17 +239,31 @@ impl PayrollReader<'_, '_> {
     /// [`PayrollReader::read`] for one of several calls.
     pub fn read_more(&mut self, src: &TableSource, prior: &PriorParts) -> Result<Payroll, IngestError> {
         self.state.saw(src);
-        let t = build::read_payroll(
-            src,
-            &mut self.state.sink,
-            self.employer_ids,
-            self.employers,
-            self.project_ids,
-            self.projects,
-            prior,
-        )?;
+        let registries = self.registries();
+        let t = build::read_payroll(src, &mut self.state.sink, registries, prior)?;
         self.state.accepted += t.len() as u64;
         Ok(t)
+    }
+
+    /// Reads payroll files for scoring as of one date: every row checked, the rows `window` keeps stored
+    /// (see [`build::read_payroll_window`]); None when the whole table must be read instead.
+    pub fn read_window(self, src: &TableSource, window: &ScoringWindow) -> Result<Option<Payroll>, IngestError> {
+        self.state.saw(src);
+        let registries = self.registries();
+        let t = build::read_payroll_window(src, &mut self.state.sink, registries, window)?;
+        if let Some(t) = &t {
+            self.state.accepted += t.len() as u64;
+        }
+        Ok(t)
+    }
+
+    fn registries(&self) -> Registries<'s> {
+        Registries {
+            employer_ids: self.employer_ids,
+            employers: self.employers,
+            project_ids: self.project_ids,
+            projects: self.projects,
+        }
     }
 }
 
@@ -265,6 +279,15 @@ impl RestReader<'_, '_> {
         let state = &mut *self.states[0];
         state.saw(src);
         let t = build::read_payments(src, &mut state.sink, self.employer_ids, self.project_ids)?;
+        state.accepted += t.len() as u64;
+        Ok(t)
+    }
+
+    /// Reads payments files for scoring as of one date: every row checked, the payments `window` keeps stored.
+    pub fn read_payments_window(&mut self, src: &TableSource, window: &ScoringWindow) -> Result<Payments, IngestError> {
+        let state = &mut *self.states[0];
+        state.saw(src);
+        let t = build::read_payments_window(src, &mut state.sink, self.employer_ids, self.project_ids, window)?;
         state.accepted += t.len() as u64;
         Ok(t)
     }

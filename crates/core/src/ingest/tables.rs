@@ -58,6 +58,12 @@ pub fn payroll_key_fingerprint(
     worker: WorkerKey,
     period: Month,
 ) -> u64 {
+    key_fingerprint(project, employer, worker.value(), period)
+}
+
+/// [`payroll_key_fingerprint`] with the worker given as any 64-bit hash of its id (the same hash for every
+/// row compared).
+pub(crate) fn key_fingerprint(project: Option<ProjectIx>, employer: EmployerIx, worker: u64, period: Month) -> u64 {
     let mix = |mut z: u64| {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -65,7 +71,7 @@ pub fn payroll_key_fingerprint(
     };
     let p = project.map_or(0, |p| p.index() as u64 + 1);
     let e = employer.index() as u64;
-    mix(worker.value() ^ mix((p << 32) | e) ^ mix(period.index() as u64 ^ 0x5851_f42d_4c95_7f2d))
+    mix(worker ^ mix((p << 32) | e) ^ mix(period.index() as u64 ^ 0x5851_f42d_4c95_7f2d))
 }
 
 /// Interned identifiers: position `i` holds the id of index `i`.

@@ -680,6 +680,22 @@ fn sync_new(store: &Path, paths: &[PathBuf]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Reads what a one-off score as of `as_of` needs: from a store, the parts that date needs
+/// ([`DataStore::load_for`]); from a dataset folder, every row checked but only the fact rows scoring reads
+/// kept ([`ingest::load_for_scoring`]), or every row when bad rows go to `quarantine`.
+pub fn read_for_scoring(
+    path: &Path,
+    key: &Pseudonymizer,
+    quarantine: Option<PathBuf>,
+    as_of: Date,
+) -> Result<(Dataset, Option<Generation>), DataStoreError> {
+    if DataStore::is_store(path) {
+        return read_data(path, key, quarantine, Some(as_of));
+    }
+    let options = IngestOptions { mode: quarantine.map_or(Mode::Strict, Mode::Quarantine), problems_listed: 20 };
+    Ok((ingest::load_for_scoring(path, key, &options, as_of)?.dataset, None))
+}
+
 /// Reads a dataset for scoring: from a store when `path` is one (with the generation read), else from a
 /// dataset folder (strictly, or setting bad rows aside).
 ///
