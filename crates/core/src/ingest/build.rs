@@ -641,20 +641,44 @@ pub fn read_payroll_window(
     window: &ScoringWindow,
 ) -> Result<Option<Payroll>, IngestError> {
     let mut t = Payroll::default();
-    let mut fingerprints = FingerprintParts::new(source::row_count_hint(source));
+    let expected = source::row_count_hint(source);
     let mut cells = PayrollCells::new(registries, sink.pseudonymizer);
-    each_row(source, sink, &mut |row| {
-        let Some(r) = cells.read(row) else { return };
-        fingerprints.push(key_fingerprint(r.project, r.employer, r.worker_hash, r.period));
-        if window.keeps_payroll(r.due_date) {
-            let worker = cells.worker(row);
-            t.push(&r, worker);
-        }
-    })?;
-    let unique = !fingerprints.has_repeats();
+    // The key fingerprints go in batches to a thread of their own, which files them and looks for a
+    // repeat: the rows' checks stay the only work of this thread.
+    let (batches, filed) = std::sync::mpsc::sync_channel::<Vec<u64>>(KEY_BATCHES_AHEAD);
+    let (read, unique) = std::thread::scope(|scope| {
+        let keys = scope.spawn(move || {
+            let mut parts = FingerprintParts::new(expected);
+            for batch in filed {
+                batch.into_iter().for_each(|fp| parts.push(fp));
+            }
+            !parts.has_repeats()
+        });
+        let mut batch = Vec::with_capacity(KEY_BATCH);
+        let read = each_row(source, sink, &mut |row| {
+            let Some(r) = cells.read(row) else { return };
+            batch.push(key_fingerprint(r.project, r.employer, r.worker_hash, r.period));
+            if batch.len() == KEY_BATCH {
+                // The receiver lives until this sender is dropped.
+                let _ = batches.send(std::mem::replace(&mut batch, Vec::with_capacity(KEY_BATCH)));
+            }
+            if window.keeps_payroll(r.due_date) {
+                let worker = cells.worker(row);
+                t.push(&r, worker);
+            }
+        });
+        let _ = batches.send(batch);
+        drop(batches);
+        (read, keys.join().expect("the key filer does not panic"))
+    });
+    read?;
     let paid_months_kept = t.period.iter().all(|&m| window.keeps_payments_of(m));
     Ok((unique && paid_months_kept).then_some(t))
 }
+
+/// Key fingerprints sent to the filer at a time, and batches that may wait for it.
+const KEY_BATCH: usize = 1 << 16;
+const KEY_BATCHES_AHEAD: usize = 4;
 
 /// A fast, unkeyed 64-bit hash of a worker id as the pseudonymiser reads it (trimmed), for telling rows
 /// apart within one read; never stored.
@@ -678,31 +702,41 @@ impl FingerprintParts {
         self.0[(fp >> 56) as usize].push(fp);
     }
 
-    /// Whether any fingerprint occurs twice (or, with odds of 2^-63, two differ in their lowest bit only).
-    /// Each part goes into an open-addressing table of twice its size, indexed by the fingerprint's low bits.
+    /// Whether any fingerprint occurs twice (or, with odds of 2^-63, two differ in their lowest bit only),
+    /// the parts looked at on two threads.
     fn has_repeats(self) -> bool {
-        let mut table: Vec<u64> = Vec::new();
-        self.0.iter().any(|part| {
-            let size = (part.len() * 2).next_power_of_two().max(16);
-            table.clear();
-            table.resize(size, 0); // 0: an empty slot; fingerprints are stored with their lowest bit set
-            let mask = size - 1;
-            part.iter().any(|&fp| {
-                let fp = fp | 1;
-                let mut i = (fp >> 1) as usize & mask;
-                loop {
-                    match table[i] {
-                        0 => {
-                            table[i] = fp;
-                            return false;
-                        }
-                        slot if slot == fp => return true,
-                        _ => i = (i + 1) & mask,
-                    }
-                }
-            })
+        let (first, second) = self.0.split_at(self.0.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| parts_have_repeats(second));
+            parts_have_repeats(first) | other.join().expect("the repeat check does not panic")
         })
     }
+}
+
+/// Whether a fingerprint occurs twice within one of `parts`: each part goes into an open-addressing
+/// table of twice its size, indexed by the fingerprint's low bits.
+fn parts_have_repeats(parts: &[Vec<u64>]) -> bool {
+    let mut table: Vec<u64> = Vec::new();
+    parts.iter().any(|part| {
+        let size = (part.len() * 2).next_power_of_two().max(16);
+        table.clear();
+        table.resize(size, 0); // 0: an empty slot; fingerprints are stored with their lowest bit set
+        let mask = size - 1;
+        part.iter().any(|&fp| {
+            let fp = fp | 1;
+            let mut i = (fp >> 1) as usize & mask;
+            loop {
+                match table[i] {
+                    0 => {
+                        table[i] = fp;
+                        return false;
+                    }
+                    slot if slot == fp => return true,
+                    _ => i = (i + 1) & mask,
+                }
+            }
+        })
+    })
 }
 
 /// The parts of the payroll a store already holds, by wage month (empty when reading a folder).
