@@ -231,14 +231,18 @@ fn dictionary_hint(table: Table, schema: &SchemaRef, metadata: &ParquetMetaData)
         .fields()
         .iter()
         .map(|f| {
-            let wanted = table.column_index(f.name().trim()).is_some_and(|c| {
+            let id_or_month = table.column_index(f.name().trim()).is_some_and(|c| {
                 matches!(table.columns()[c].kind, crate::contract::Kind::Id | crate::contract::Kind::Month)
-            }) && dictionary_encoded(metadata, f.name());
-            if wanted && *f.data_type() == DataType::Utf8 {
+            });
+            if id_or_month && *f.data_type() == DataType::Utf8 {
                 changed = true;
-                f.as_ref()
-                    .clone()
-                    .with_data_type(DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))
+                // A column of many distinct ids (worker ids) is read as views into the decoded pages
+                // rather than copied into a string array of its own.
+                let as_type = match dictionary_encoded(metadata, f.name()) {
+                    true => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                    false => DataType::Utf8View,
+                };
+                f.as_ref().clone().with_data_type(as_type)
             } else {
                 f.as_ref().clone()
             }
