@@ -435,12 +435,12 @@ pub fn read_projects(
     Ok((ids, owners, t))
 }
 
-/// One payroll row, read and checked; the worker id is held as a fast unkeyed hash, and pseudonymised
-/// ([`PayrollCells::worker`]) only for a row that is stored.
+/// One payroll row, read and checked. `worker` is the worker's pseudonym ([`WorkerIds::Pseudonyms`]) or a
+/// fast unkeyed hash of the id ([`WorkerIds::Hashes`]; [`PayrollCells::pseudonym`] for a row that is stored).
 struct PayrollRow {
     project: Option<ProjectIx>,
     employer: EmployerIx,
-    worker_hash: u64,
+    worker: u64,
     period: Month,
     days: u8,
     wage_due: Money,
@@ -459,6 +459,14 @@ impl Payroll {
     }
 }
 
+/// How a payroll read tells workers apart: by every row's pseudonym (a whole read), or by a fast hash of
+/// the id, pseudonymising only the rows it keeps (a read for scoring, which checks keys over rows it drops).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WorkerIds {
+    Pseudonyms,
+    Hashes,
+}
+
 /// Reads payroll rows cell by cell against the registries, checking each distinct dictionary value once.
 struct PayrollCells<'a> {
     employer_ids: &'a IdSet,
@@ -466,17 +474,18 @@ struct PayrollCells<'a> {
     project_ids: &'a IdSet,
     projects: usize,
     pseudonymizer: &'a Pseudonymizer,
+    worker_ids: WorkerIds,
     last_employer: LastId,
     last_project: LastId,
     project_memo: DictMemo<ProjectIx>,
     employer_memo: DictMemo<EmployerIx>,
-    worker_hash_memo: DictMemo<u64>,
-    worker_memo: DictMemo<WorkerKey>,
+    worker_memo: DictMemo<u64>,
+    pseudonym_memo: DictMemo<WorkerKey>,
     period_memo: DictMemo<Month>,
 }
 
 impl<'a> PayrollCells<'a> {
-    fn new(registries: Registries<'a>, pseudonymizer: &'a Pseudonymizer) -> Self {
+    fn new(registries: Registries<'a>, pseudonymizer: &'a Pseudonymizer, worker_ids: WorkerIds) -> Self {
         let Registries { employer_ids, employers, project_ids, projects } = registries;
         PayrollCells {
             employer_ids,
@@ -484,20 +493,24 @@ impl<'a> PayrollCells<'a> {
             project_ids,
             projects,
             pseudonymizer,
+            worker_ids,
             last_employer: LastId::default(),
             last_project: LastId::default(),
             project_memo: DictMemo::new(),
             employer_memo: DictMemo::new(),
-            worker_hash_memo: DictMemo::new(),
             worker_memo: DictMemo::new(),
+            pseudonym_memo: DictMemo::new(),
             period_memo: DictMemo::new(),
         }
     }
 
     /// The pseudonym of the worker of a row [`PayrollCells::read`] found good.
-    fn worker(&mut self, row: &mut RowCheck<'_>) -> WorkerKey {
+    fn pseudonym(&mut self, row: &mut RowCheck<'_>, r: &PayrollRow) -> WorkerKey {
+        if self.worker_ids == WorkerIds::Pseudonyms {
+            return WorkerKey::from_value(r.worker);
+        }
         let pseudonymizer = self.pseudonymizer;
-        let key = self.worker_memo.get(row, 2, |row| row.id(2).map(|w| pseudonymizer.pseudonym(w)));
+        let key = self.pseudonym_memo.get(row, 2, |row| row.id(2).map(|w| pseudonymizer.pseudonym(w)));
         key.expect("the worker id of a good row was checked")
     }
 
@@ -527,24 +540,23 @@ impl<'a> PayrollCells<'a> {
                 None => row.reference(1, Some(id), employer_ids, employers, Table::Employers).map(EmployerIx::new),
             }
         });
-        let worker_hash = self.worker_hash_memo.get(row, 2, |row| row.id(2).map(id_hash));
+        let (pseudonymizer, worker_ids) = (self.pseudonymizer, self.worker_ids);
+        let worker = self.worker_memo.get(row, 2, |row| {
+            row.id(2).map(|w| match worker_ids {
+                WorkerIds::Pseudonyms => pseudonymizer.pseudonym(w).value(),
+                WorkerIds::Hashes => id_hash(w),
+            })
+        });
         let period = self.period_memo.get(row, 3, |row| row.month(3));
         let days = row.int(4);
         let wage_due = row.money(5);
         let due_date = row.date(6);
-        let (
-            Some(project),
-            Some(employer),
-            Some(worker_hash),
-            Some(period),
-            Some(days),
-            Some(wage_due),
-            Some(due_date),
-        ) = (project, employer, worker_hash, period, days, wage_due, due_date)
+        let (Some(project), Some(employer), Some(worker), Some(period), Some(days), Some(wage_due), Some(due_date)) =
+            (project, employer, worker, period, days, wage_due, due_date)
         else {
             return None;
         };
-        row.ok().then_some(PayrollRow { project, employer, worker_hash, period, days: days as u8, wage_due, due_date })
+        row.ok().then_some(PayrollRow { project, employer, worker, period, days: days as u8, wage_due, due_date })
     }
 }
 
@@ -573,10 +585,10 @@ pub fn read_payroll(
     t.reserve(expected);
     let mut fingerprints: Vec<u64> = Vec::with_capacity(expected);
     let mut ordinals: Vec<u64> = Vec::with_capacity(expected);
-    let mut cells = PayrollCells::new(registries, sink.pseudonymizer);
+    let mut cells = PayrollCells::new(registries, sink.pseudonymizer, WorkerIds::Pseudonyms);
     each_row(source, sink, &mut |row| {
         let Some(r) = cells.read(row) else { return };
-        let worker = cells.worker(row);
+        let worker = cells.pseudonym(row, &r);
         fingerprints.push(payroll_key_fingerprint(r.project, r.employer, worker, r.period));
         ordinals.push(row.ordinal());
         t.push(&r, worker);
@@ -642,7 +654,7 @@ pub fn read_payroll_window(
 ) -> Result<Option<Payroll>, IngestError> {
     let mut t = Payroll::default();
     let expected = source::row_count_hint(source);
-    let mut cells = PayrollCells::new(registries, sink.pseudonymizer);
+    let mut cells = PayrollCells::new(registries, sink.pseudonymizer, WorkerIds::Hashes);
     // The key fingerprints go in batches to a thread of their own, which files them and looks for a
     // repeat: the rows' checks stay the only work of this thread.
     let (batches, filed) = std::sync::mpsc::sync_channel::<Vec<u64>>(KEY_BATCHES_AHEAD);
@@ -657,13 +669,13 @@ pub fn read_payroll_window(
         let mut batch = Vec::with_capacity(KEY_BATCH);
         let read = each_row(source, sink, &mut |row| {
             let Some(r) = cells.read(row) else { return };
-            batch.push(key_fingerprint(r.project, r.employer, r.worker_hash, r.period));
+            batch.push(key_fingerprint(r.project, r.employer, r.worker, r.period));
             if batch.len() == KEY_BATCH {
                 // The receiver lives until this sender is dropped.
                 let _ = batches.send(std::mem::replace(&mut batch, Vec::with_capacity(KEY_BATCH)));
             }
             if window.keeps_payroll(r.due_date) {
-                let worker = cells.worker(row);
+                let worker = cells.pseudonym(row, &r);
                 t.push(&r, worker);
             }
         });
@@ -688,7 +700,7 @@ fn id_hash(id: &str) -> u64 {
 }
 
 /// Key fingerprints (well-mixed hashes) kept in 256 parts by their top byte as they are read, so that
-/// looking for a repeat sorts each part in cache rather than the whole at once.
+/// looking for a repeat works on one part at a time, in cache.
 struct FingerprintParts(Vec<Vec<u64>>);
 
 impl FingerprintParts {
@@ -808,7 +820,7 @@ pub fn read_payments(
     employer_ids: &mut IdSet,
     project_ids: &mut IdSet,
 ) -> Result<Payments, IngestError> {
-    read_payments_kept(source, sink, employer_ids, project_ids, |_, _| true)
+    read_payments_kept(source, sink, employer_ids, project_ids, None)
 }
 
 /// Reads `payments` for scoring as of one date: every row is checked as [`read_payments`] checks it (and its
@@ -820,23 +832,24 @@ pub fn read_payments_window(
     project_ids: &mut IdSet,
     window: &ScoringWindow,
 ) -> Result<Payments, IngestError> {
-    read_payments_kept(source, sink, employer_ids, project_ids, |period, paid_on| window.keeps_payment(period, paid_on))
+    read_payments_kept(source, sink, employer_ids, project_ids, Some(window))
 }
 
-/// Checks every payment and stores those that `keep` (given the wage month and the date paid) keeps.
+/// Checks every payment and stores those `window` keeps (all without one). A whole read pseudonymises each
+/// worker id as it checks it; a windowed one only those of the payments it keeps.
 fn read_payments_kept(
     source: &TableSource,
     sink: &mut Sink<'_>,
     employer_ids: &mut IdSet,
     project_ids: &mut IdSet,
-    keep: impl Fn(Month, Date) -> bool,
+    window: Option<&ScoringWindow>,
 ) -> Result<Payments, IngestError> {
     let mut t = Payments::default();
     t.reserve(source::row_count_hint(source));
     let pseudonymizer = sink.pseudonymizer;
     let (mut last_employer, mut last_project) = (LastId::default(), LastId::default());
     let (mut project_memo, mut employer_memo) = (DictMemo::new(), DictMemo::new());
-    let (mut worker_checked, mut worker_memo, mut period_memo) = (DictMemo::new(), DictMemo::new(), DictMemo::new());
+    let (mut worker_memo, mut pseudonym_memo, mut period_memo) = (DictMemo::new(), DictMemo::new(), DictMemo::new());
     each_row(source, sink, &mut |row| {
         // Unregistered ids are interned, never rejected, so a memoised index stays right.
         let project = if row.cols[0].is_null_at(row.row) {
@@ -853,21 +866,26 @@ fn read_payments_kept(
             let id = row.id(1)?;
             last_employer.get(id, |id| Some(lookup_or_intern(employer_ids, id))).map(EmployerIx::new)
         });
-        // The worker id is checked here, in column order; only a payment kept is pseudonymised.
-        let worker = worker_checked.get(row, 2, |row| row.id(2).map(|_| ()));
+        // The worker id is checked here, in column order.
+        let worker: Option<Option<WorkerKey>> =
+            worker_memo.get(row, 2, |row| row.id(2).map(|w| window.is_none().then(|| pseudonymizer.pseudonym(w))));
         let period = period_memo.get(row, 3, |row| row.month(3));
         let amount = row.money(4);
         let paid_on = row.date(5);
-        let (Some(project), Some(employer), Some(()), Some(period), Some(amount), Some(paid_on)) =
+        let (Some(project), Some(employer), Some(worker), Some(period), Some(amount), Some(paid_on)) =
             (project, employer, worker, period, amount, paid_on)
         else {
             return;
         };
-        if !row.ok() || !keep(period, paid_on) {
+        if !row.ok() || window.is_some_and(|w| !w.keeps_payment(period, paid_on)) {
             return;
         }
-        let Some(worker) = worker_memo.get(row, 2, |row| row.id(2).map(|w| pseudonymizer.pseudonym(w))) else {
-            return;
+        let worker = match worker {
+            Some(key) => key,
+            None => {
+                let key = pseudonym_memo.get(row, 2, |row| row.id(2).map(|w| pseudonymizer.pseudonym(w)));
+                key.expect("the worker id of a good row was checked")
+            }
         };
         t.project.push(project);
         t.employer.push(employer);

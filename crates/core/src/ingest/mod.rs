@@ -32,7 +32,7 @@ pub use source::{Format, TableSource};
 pub use summary::DatasetSummary;
 pub use tables::Dataset;
 
-use crate::contract::Table;
+use crate::contract::{Date, Month, Table};
 use compact::CompactError;
 use problems::QuarantineWriter;
 use session::RestReader;
@@ -318,7 +318,7 @@ pub fn load_for_scoring(
     dir: &Path,
     pseudonymizer: &Pseudonymizer,
     options: &IngestOptions,
-    as_of: crate::contract::Date,
+    as_of: Date,
 ) -> Result<Ingested, IngestError> {
     let sources = Sources::locate(dir)?;
     if options.mode == Mode::Strict {
@@ -348,34 +348,34 @@ fn load_window(
 /// What a read for scoring as of one date keeps of the fact tables: payroll due in the
 /// [`PAYROLL_LOOKBACK_DAYS`](crate::features::PAYROLL_LOOKBACK_DAYS) before the date (all that features and
 /// the scored population read), and the payments made by the date for the wage months from the month
-/// before the window's first to the date's own (the wage months of such payroll as data usually has it;
-/// [`load_for_scoring`] checks that every kept row's month is among them).
+/// before the window's first to the date's own (the wage months of such payroll as data usually has it; the
+/// payroll read checks that every kept row's month is among them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScoringWindow {
-    as_of: crate::contract::Date,
-    from: crate::contract::Date,
-    months: (crate::contract::Month, crate::contract::Month),
+    as_of: Date,
+    from: Date,
+    months: (Month, Month),
 }
 
 impl ScoringWindow {
     /// The window for scoring as of `as_of`.
-    pub fn new(as_of: crate::contract::Date) -> ScoringWindow {
+    pub fn new(as_of: Date) -> ScoringWindow {
         let from = as_of.add_days(-crate::features::PAYROLL_LOOKBACK_DAYS);
         ScoringWindow { as_of, from, months: (from.month().plus_months(-1), as_of.month()) }
     }
 
     /// Whether a payroll row due on `due` is kept.
-    pub fn keeps_payroll(&self, due: crate::contract::Date) -> bool {
+    pub fn keeps_payroll(&self, due: Date) -> bool {
         self.from < due && due <= self.as_of
     }
 
     /// Whether the payments of wage month `m` are kept (those made by the date).
-    pub fn keeps_payments_of(&self, m: crate::contract::Month) -> bool {
+    pub fn keeps_payments_of(&self, m: Month) -> bool {
         self.months.0 <= m && m <= self.months.1
     }
 
     /// Whether a payment for wage month `period` made on `paid_on` is kept.
-    pub fn keeps_payment(&self, period: crate::contract::Month, paid_on: crate::contract::Date) -> bool {
+    pub fn keeps_payment(&self, period: Month, paid_on: Date) -> bool {
         paid_on <= self.as_of && self.keeps_payments_of(period)
     }
 }

@@ -27,7 +27,8 @@ impl WorkerKey {
         self.0
     }
 
-    /// The key a store wrote as [`WorkerKey::value`]: already pseudonymised, never a raw id.
+    /// A key given as its [`WorkerKey::value`] (as a store wrote it, or as a read just computed it): already
+    /// pseudonymised, never a raw id.
     pub(crate) fn from_value(value: u64) -> WorkerKey {
         WorkerKey(value)
     }

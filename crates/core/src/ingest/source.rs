@@ -223,8 +223,8 @@ fn dictionary_encoded(metadata: &ParquetMetaData, name: &str) -> bool {
     })
 }
 
-/// The file's schema with wholly dictionary-encoded id and month columns read as Int32 dictionaries, if
-/// there are any.
+/// The file's schema with its plain-text id and month columns read as Int32 dictionaries where wholly
+/// dictionary-encoded and as string views elsewhere, if there are any.
 fn dictionary_hint(table: Table, schema: &SchemaRef, metadata: &ParquetMetaData) -> Option<SchemaRef> {
     let mut changed = false;
     let fields: Vec<Field> = schema

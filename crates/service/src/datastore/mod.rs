@@ -692,8 +692,7 @@ pub fn read_for_scoring(
     if DataStore::is_store(path) {
         return read_data(path, key, quarantine, Some(as_of));
     }
-    let options = IngestOptions { mode: quarantine.map_or(Mode::Strict, Mode::Quarantine), problems_listed: 20 };
-    Ok((ingest::load_for_scoring(path, key, &options, as_of)?.dataset, None))
+    Ok((ingest::load_for_scoring(path, key, &folder_options(quarantine), as_of)?.dataset, None))
 }
 
 /// Reads a dataset for scoring: from a store when `path` is one (with the generation read), else from a
@@ -712,6 +711,10 @@ pub fn read_data(
         let (ds, generation) = store.load_for(key, scoring_as_of)?;
         return Ok((ds, Some(generation)));
     }
-    let options = IngestOptions { mode: quarantine.map_or(Mode::Strict, Mode::Quarantine), problems_listed: 20 };
-    Ok((ingest::load(path, key, &options)?.dataset, None))
+    Ok((ingest::load(path, key, &folder_options(quarantine))?.dataset, None))
+}
+
+/// How a dataset folder is read: strictly, or setting bad rows aside in `quarantine`.
+fn folder_options(quarantine: Option<PathBuf>) -> IngestOptions {
+    IngestOptions { mode: quarantine.map_or(Mode::Strict, Mode::Quarantine), problems_listed: 20 }
 }
