@@ -805,14 +805,14 @@ fn load_dataset(args: &DataArgs, scoring_as_of: Option<Date>) -> Result<(Dataset
     let spinner = spinner(&format!("reading {}", args.data.display()));
     let read = match scoring_as_of {
         Some(t) => datastore::read_for_scoring(&args.data, &key, args.quarantine.clone(), t),
-        None => datastore::read_data(&args.data, &key, args.quarantine.clone(), None),
+        None => datastore::read_data(&args.data, &key, args.quarantine.clone(), None)
+            .map(|(ds, generation)| (WorkerMonths::build(&ds), ds, generation))
+            .map(|(wm, ds, generation)| (ds, wm, generation)),
     };
     spinner.finish_and_clear();
-    let (ds, generation) = read.with_context(|| format!("reading {}", args.data.display()))?;
+    let (ds, wm, generation) = read.with_context(|| format!("reading {}", args.data.display()))?;
     let store = generation.map_or("a dataset folder".to_string(), |g| g.fingerprint());
-    tracing::info!(seconds = started.elapsed().as_secs_f64(), data = %store, "dataset read");
-    let wm = WorkerMonths::build(&ds);
-    tracing::info!(seconds = started.elapsed().as_secs_f64(), "worker-month index built");
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), data = %store, "dataset read, worker-month index built");
     Ok((ds, wm))
 }
 

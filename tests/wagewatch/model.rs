@@ -3,12 +3,12 @@
 
 use wagewatch_core::contract::{Category, Channel, Date, Money, Month, Outcome};
 use wagewatch_core::features::{self, EntityType, Feature};
-use wagewatch_core::ingest::tables::{Dataset, EmployerIx, ProjectIx};
+use wagewatch_core::ingest::tables::{Dataset, EmployerIx, KeyColumns, Payments, ProjectIx};
 use wagewatch_core::ingest::WorkerKey;
 use wagewatch_core::model::{self, artifact, BandCutoffs, TrainConfig};
 use wagewatch_core::rng::SplitMix64;
 use wagewatch_core::target;
-use wagewatch_core::worker_months::WorkerMonths;
+use wagewatch_core::worker_months::{DueOrder, MonthByMonth, WorkerMonths};
 use wagewatch_synth::{self as synth, OutputFormat, SynthConfig};
 
 use crate::support::*;
@@ -207,22 +207,62 @@ fn worker_month_index_matches_a_naive_join() {
         (0..ds.payments.len()).filter(|&i| !ds.payments.employer[i].index().is_multiple_of(3)).collect();
     permute_payments(&mut gaps.payments, &kept);
     let strays_kept = kept.iter().filter(|&&i| i >= ds.payments.len() - strays).count();
-    for (layout, ds, strays) in [
-        ("as written", &ds, strays),
-        ("payments shuffled", &payments_shuffled, strays),
-        ("payments backwards", &payments_backwards, strays),
-        ("payroll shuffled", &payroll_shuffled, strays),
-        ("a few payroll rows moved to the end", &payroll_moved, strays),
-        ("every third employer unpaid", &gaps, strays_kept),
+    // Payroll in wage-month order (as a store reads it), with a payment too large for 32 bits of fen.
+    let mut month_order = ds.clone();
+    let mut order: Vec<usize> = (0..ds.payroll.len()).collect();
+    order.sort_by_key(|&r| ds.payroll.period[r]);
+    let pr = &mut month_order.payroll;
+    for_each_column!(pr, order, project, employer, worker, period, days_worked, wage_due, due_date);
+    month_order.payments.amount[0] = Money::from_fen(50_000_000_000);
+    let whole = |ds: &Dataset| WorkerMonths::build(ds);
+    for (layout, ds, strays, build) in [
+        ("as written", &ds, strays, &whole as &dyn Fn(&Dataset) -> WorkerMonths),
+        ("payments shuffled", &payments_shuffled, strays, &whole),
+        ("payments backwards", &payments_backwards, strays, &whole),
+        ("payroll shuffled", &payroll_shuffled, strays, &whole),
+        ("a few payroll rows moved to the end", &payroll_moved, strays, &whole),
+        ("every third employer unpaid", &gaps, strays_kept, &whole),
+        ("payroll in month order", &month_order, strays, &whole),
+        ("payroll in month order, joined month by month", &month_order, strays, &month_by_month),
     ] {
-        check_join(layout, ds, strays);
+        check_join(layout, ds, strays, build(ds));
     }
 }
 
-/// The worker-month index of `ds` against a naive join: every row's payments as of three dates, the
+/// The worker-month index built one wage month at a time, as a store's read builds it (payroll in month
+/// order); payments of months without payroll rows are left out, as a store's read leaves them.
+fn month_by_month(ds: &Dataset) -> WorkerMonths {
+    let (pr, pm) = (&ds.payroll, &ds.payments);
+    assert!(pr.period.is_sorted());
+    let mut index = MonthByMonth::with_capacity(pr.len(), pm.len());
+    let mut start = 0;
+    while start < pr.len() {
+        let m = pr.period[start];
+        let end = start + pr.period[start..].iter().take_while(|&&p| p == m).count();
+        let keys = KeyColumns {
+            project: &pr.project[start..end],
+            employer: &pr.employer[start..end],
+            worker: &pr.worker[start..end],
+            period: &pr.period[start..end],
+        };
+        let mut pays = Payments::default();
+        for i in (0..pm.len()).filter(|&i| pm.period[i] == m) {
+            pays.project.push(pm.project[i]);
+            pays.employer.push(pm.employer[i]);
+            pays.worker.push(pm.worker[i]);
+            pays.period.push(pm.period[i]);
+            pays.amount.push(pm.amount[i]);
+            pays.paid_on.push(pm.paid_on[i]);
+        }
+        index.add_month(keys, &pays);
+        start = end;
+    }
+    index.finish(DueOrder::of(&[&pr.due_date[..pr.len() / 2], &pr.due_date[pr.len() / 2..]]))
+}
+
+/// A worker-month index of `ds` against a naive join: every row's payments as of three dates, the
 /// unmatched count, and the rows in due-date order.
-fn check_join(layout: &str, ds: &Dataset, strays: usize) {
-    let wm = WorkerMonths::build(ds);
+fn check_join(layout: &str, ds: &Dataset, strays: usize, wm: WorkerMonths) {
     let pr = &ds.payroll;
     let pm = &ds.payments;
     let key = |p: Option<ProjectIx>, e: EmployerIx, w: WorkerKey, m: Month| (p, e, w, m);
@@ -254,7 +294,7 @@ fn check_join(layout: &str, ds: &Dataset, strays: usize) {
     assert!(wm.unmatched_payments >= strays, "{layout}: {} unmatched", wm.unmatched_payments);
     assert_eq!(matched + wm.unmatched_payments, pm.len(), "{layout}");
     // Rows come back in due-date order.
-    let all = wm.due_between(Date::from_days(i32::MIN / 2), Date::from_days(i32::MAX / 2));
+    let all = wm.due_between(&pr.due_date, Date::from_days(i32::MIN / 2), Date::from_days(i32::MAX / 2));
     assert_eq!(all.len(), pr.len(), "{layout}");
     assert!(all.windows(2).all(|w| pr.due_date[w[0] as usize] <= pr.due_date[w[1] as usize]));
 }

@@ -5,8 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use wagewatch_core::contract::Table;
+use wagewatch_core::contract::{Date, Table};
+use wagewatch_core::features;
 use wagewatch_core::ingest::{Dataset, IngestError, IngestOptions, Mode, ProblemKind};
+use wagewatch_core::worker_months::WorkerMonths;
 use wagewatch_service::datastore::{DataStore, DataStoreError, IngestOutcome, TablePlan, MANIFEST_FILE};
 use wagewatch_service::runs;
 use wagewatch_service::state::Timestamp;
@@ -92,6 +94,21 @@ fn check_same_as_raw(store: &Path, data: &Path) {
     assert_eq!(by_ids(&read_back(store)), by_ids(&raw));
 }
 
+/// Scoring from the store as of each date, payments read into the worker-month index month by month, gives
+/// the features of the dataset folder read whole.
+#[track_caller]
+fn check_features_as_raw(store: &Path, data: &Path, dates: &[&str]) {
+    let raw = load_strict(data).unwrap().dataset;
+    let raw_index = WorkerMonths::build(&raw);
+    for as_of in dates {
+        let t = Date::parse(as_of).unwrap();
+        let (ds, wm, _) = DataStore::open(store).unwrap().load_indexed(&pseudonymizer(), t).unwrap();
+        assert!(ds.payments.is_empty(), "the payments are in the index only");
+        let from_store = features::compute(&ds, &wm, t, 60).unwrap();
+        assert_eq!(from_store, features::compute(&raw, &raw_index, t, 60).unwrap(), "{as_of}");
+    }
+}
+
 fn generation(store: &Path) -> i64 {
     DataStore::open(store).unwrap().generation().unwrap().map_or(0, |g| g.number)
 }
@@ -174,6 +191,8 @@ fn late_payments_and_complaint_outcomes_are_merged() {
     assert!(plans.contains(&(Table::Complaints, TablePlan::Replace)), "{plans:?}");
     assert!(plans.contains(&(Table::Payroll, TablePlan::Unchanged)), "{plans:?}");
     check_same_as_raw(&store, &data);
+    // May's payments now lie in two parts, one from each ingest.
+    check_features_as_raw(&store, &data, &["2024-06-12", "2024-07-01", "2024-09-10"]);
     let ds = read_back(&store);
     assert_eq!(ds.payments.len(), 3);
     assert!(ds.complaints.outcome.iter().all(|o| o.is_some()));

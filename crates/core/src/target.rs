@@ -172,7 +172,7 @@ pub fn labels_known_at(
         }
     }
     let pr = &ds.payroll;
-    for &r in wm.due_between(as_of, end) {
+    for &r in wm.due_between(&pr.due_date, as_of, end) {
         let r = r as usize;
         let due = pr.wage_due[r].fen();
         if due == 0 {
@@ -217,7 +217,7 @@ pub fn harm(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32, kno
     let mut site = vec![0.0; ds.project_ids.len()];
     let mut own_workers: Vec<(u32, u64)> = Vec::new();
     let mut site_workers: Vec<(u32, u64)> = Vec::new();
-    for &r in wm.due_between(as_of, end) {
+    for &r in wm.due_between(&pr.due_date, as_of, end) {
         let r = r as usize;
         let due = pr.wage_due[r].fen();
         if due == 0 {

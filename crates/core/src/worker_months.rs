@@ -5,22 +5,25 @@
 //! accessors take the date they are asked "as of", so point-in-time filtering stays in one place.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use crate::contract::{Date, Money, Month};
-use crate::ingest::tables::{payroll_key_fingerprint, Dataset, EmployerIx, FastMap, Payments, ProjectIx};
-use crate::ingest::WorkerKey;
+pub use crate::ingest::tables::KeyColumns;
+use crate::ingest::tables::{payroll_key_fingerprint, Dataset, FastMap, Payments};
 
 /// Payroll rows with their payments, ordered for point-in-time scans.
 #[derive(Debug, Clone)]
 pub struct WorkerMonths {
-    /// Payroll row numbers sorted by due date (ties by row number).
-    by_due: Vec<u32>,
-    /// The due dates in `by_due` order, for binary search.
-    due_sorted: Vec<Date>,
+    /// Where the rows due on each day lie.
+    due: DueOrder,
+    /// Payroll row numbers sorted by due date (ties by row number), and where each day's rows start in
+    /// them (the rows due on day `first_day + k` are `by_due[starts[k]..starts[k + 1]]`): sorted when
+    /// first asked for (labels walk rows in due-date order; features do not).
+    by_due: OnceLock<(Vec<u32>, Vec<usize>)>,
     /// Payments of payroll row `r` are `pay_offsets[r]..pay_offsets[r + 1]`, sorted by date.
     pay_offsets: Vec<u32>,
     pay_on: Vec<Date>,
-    pay_amount: Vec<Money>,
+    pay_amount: Amounts,
     /// Payments that match no payroll row (another employer's worker, a period never put on the books).
     pub unmatched_payments: usize,
 }
@@ -49,18 +52,12 @@ struct Keyed {
 }
 
 impl Keyed {
-    /// Row `r` of a table with the join key's four columns.
-    fn of(
-        project: &[Option<ProjectIx>],
-        employer: &[EmployerIx],
-        worker: &[WorkerKey],
-        period: &[Month],
-        r: u32,
-    ) -> Keyed {
+    /// Row `r` of a table's key columns.
+    fn of(keys: &KeyColumns, r: u32) -> Keyed {
         let i = r as usize;
-        let (project, employer, worker) = (project[i], employer[i], worker[i]);
+        let (project, employer, worker) = (keys.project[i], keys.employer[i], keys.worker[i]);
         Keyed {
-            fingerprint: payroll_key_fingerprint(project, employer, worker, period[i]),
+            fingerprint: payroll_key_fingerprint(project, employer, worker, keys.period[i]),
             worker: worker.value(),
             project: project.map_or(0, |p| p.index() as u32 + 1),
             employer: employer.index() as u32,
@@ -96,30 +93,57 @@ impl MonthBuckets {
         MonthBuckets { rows: Some(rows), starts }
     }
 
-    /// The rows of month `k`, in row order.
-    fn month(&self, k: usize) -> MonthRows<'_> {
+    /// The rows of month `k` of the table with these key columns, in row order.
+    fn month<'a>(&'a self, keys: KeyColumns<'a>, k: usize) -> MonthSide<'a> {
         let (a, b) = (self.starts[k], self.starts[k + 1]);
         match &self.rows {
-            Some(rows) => MonthRows::Listed(rows[a..b].iter()),
-            None => MonthRows::InOrder(a as u32..b as u32),
+            Some(rows) => MonthSide { keys, listed: Some(&rows[a..b]), first: 0, len: b - a },
+            None => MonthSide { keys, listed: None, first: a as u32, len: b - a },
         }
     }
 }
 
-/// The rows of one month of [`MonthBuckets`].
-enum MonthRows<'a> {
-    Listed(std::slice::Iter<'a, u32>),
-    InOrder(std::ops::Range<u32>),
+/// One wage month's rows of a table, in row order: position `i` is the table's row [`MonthSide::row`], and
+/// keys are read from the columns when compared, so that no copy of the month's keys is made.
+#[derive(Clone, Copy)]
+struct MonthSide<'a> {
+    keys: KeyColumns<'a>,
+    /// The rows, when they are not `first..first + len`.
+    listed: Option<&'a [u32]>,
+    first: u32,
+    len: usize,
 }
 
-impl Iterator for MonthRows<'_> {
-    type Item = u32;
+impl<'a> MonthSide<'a> {
+    /// Every row of `keys`.
+    fn all(keys: KeyColumns<'a>) -> MonthSide<'a> {
+        MonthSide { keys, listed: None, first: 0, len: keys.len() }
+    }
 
-    fn next(&mut self) -> Option<u32> {
-        match self {
-            MonthRows::Listed(rows) => rows.next().copied(),
-            MonthRows::InOrder(rows) => rows.next(),
+    /// The table row at position `i`.
+    fn row(&self, i: usize) -> u32 {
+        match self.listed {
+            Some(rows) => rows[i],
+            None => self.first + i as u32,
         }
+    }
+
+    fn employer(&self, i: usize) -> u32 {
+        self.keys.employer[self.row(i) as usize].index() as u32
+    }
+
+    fn keyed(&self, i: usize) -> Keyed {
+        Keyed::of(&self.keys, self.row(i))
+    }
+
+    /// Whether row `i` here and row `j` of `other` have the same key.
+    fn same_key(&self, i: usize, other: &MonthSide, j: usize) -> bool {
+        let (a, b) = (self.row(i) as usize, other.row(j) as usize);
+        let (x, y) = (&self.keys, &other.keys);
+        x.worker[a] == y.worker[b]
+            && x.employer[a] == y.employer[b]
+            && x.project[a] == y.project[b]
+            && x.period[a] == y.period[b]
     }
 }
 
@@ -134,8 +158,8 @@ const OUT_OF_ORDER_IN_A_ROW: usize = 64;
 /// their own when they are at most this share of the month's, else both sides are hashed.
 const FEW_LEFT: usize = 8;
 
-/// A matched payment and the payroll row it pays.
-type Record<'a> = dyn FnMut(&Keyed, &Keyed) + 'a;
+/// A matched payment and the payroll row it pays (their table rows).
+type Record<'a> = dyn FnMut(u32, u32) + 'a;
 
 /// Matches the payments of the given months to their payroll rows: sets `target[payment]` to the payroll
 /// row and counts each row's payments in `counts[row + 1]`. Returns the number of payments matching no row.
@@ -153,67 +177,60 @@ fn match_months(
     target: &[AtomicU32],
     counts: &[AtomicU32],
 ) -> usize {
-    let (payroll, payments) = (&ds.payroll, &ds.payments);
-    let payroll_key = |r: u32| Keyed::of(&payroll.project, &payroll.employer, &payroll.worker, &payroll.period, r);
-    let payment_key = |r: u32| Keyed::of(&payments.project, &payments.employer, &payments.worker, &payments.period, r);
-    let mut record = |pay: &Keyed, row: &Keyed| {
+    let (payroll, payments) = (KeyColumns::of_payroll(&ds.payroll), KeyColumns::of_payments(&ds.payments));
+    let mut record = |pay: u32, row: u32| {
         // Only this thread touches this row and this payment: a plain load and store.
-        let count = &counts[row.row as usize + 1];
+        let count = &counts[row as usize + 1];
         count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        target[pay.row as usize].store(row.row, Ordering::Relaxed);
+        target[pay as usize].store(row, Ordering::Relaxed);
     };
-    let (mut rows, mut pays) = (Vec::new(), Vec::new());
-    let mut unmatched = 0usize;
-    for k in months {
-        rows.clear();
-        rows.extend(payroll_months.month(k).map(payroll_key));
-        pays.clear();
-        pays.extend(payment_months.month(k).map(payment_key));
-        let left = match_in_order(&rows, &pays, &mut record);
-        unmatched += if left.len() * FEW_LEFT <= pays.len() {
-            match_few(&rows, left, &mut record)
-        } else {
-            match_by_hash(&rows, &left, &mut record)
-        };
-    }
-    unmatched
+    months.map(|k| match_month(payroll_months.month(payroll, k), payment_months.month(payments, k), &mut record)).sum()
 }
 
-/// The row of `rows[from..from + span]` with the payment's key.
-fn find(rows: &[Keyed], from: usize, span: usize, pay: &Keyed) -> Option<usize> {
-    let end = from.saturating_add(span).min(rows.len());
-    let ahead = rows.get(from..end)?;
-    ahead.iter().position(|r| r.same_key(pay)).map(|j| from + j)
+/// Matches one wage month's payments to its payroll rows; returns how many match none.
+fn match_month(rows: MonthSide, pays: MonthSide, record: &mut Record) -> usize {
+    let left = match_in_order(&rows, &pays, record);
+    if left.len() * FEW_LEFT <= pays.len {
+        match_few(&rows, left, record)
+    } else {
+        match_by_hash(&rows, &left, record)
+    }
+}
+
+/// The position of the row of `rows[from..from + span]` with the key of `pays`' row `j`.
+fn find(rows: &MonthSide, from: usize, span: usize, pays: &MonthSide, j: usize) -> Option<usize> {
+    let end = from.saturating_add(span).min(rows.len);
+    (from..end).find(|&i| rows.same_key(i, pays, j))
 }
 
 /// Walks a month's payments beside its payroll rows (both in row order) and records those found where the
 /// order puts them; returns the others.
-fn match_in_order(rows: &[Keyed], pays: &[Keyed], record: &mut Record) -> Vec<Keyed> {
+fn match_in_order(rows: &MonthSide, pays: &MonthSide, record: &mut Record) -> Vec<Keyed> {
     let mut employer_start: FastMap<u32, u32> = FastMap::default();
-    for (i, r) in rows.iter().enumerate() {
-        if i == 0 || rows[i - 1].employer != r.employer {
-            employer_start.entry(r.employer).or_insert(i as u32);
+    for i in 0..rows.len {
+        if i == 0 || rows.employer(i - 1) != rows.employer(i) {
+            employer_start.entry(rows.employer(i)).or_insert(i as u32);
         }
     }
     let (mut at, mut out_of_order) = (0usize, 0usize);
     let mut left = Vec::new();
-    for (n, pay) in pays.iter().enumerate() {
-        let ahead = find(rows, at, AHEAD, pay);
+    for n in 0..pays.len {
+        let ahead = find(rows, at, AHEAD, pays, n);
         out_of_order = if ahead.is_some() { 0 } else { out_of_order + 1 };
         if out_of_order == OUT_OF_ORDER_IN_A_ROW {
-            left.extend_from_slice(&pays[n..]);
+            left.extend((n..pays.len).map(|j| pays.keyed(j)));
             break;
         }
         let found = ahead.or_else(|| {
-            let start = *employer_start.get(&pay.employer)? as usize;
-            find(rows, start, FROM_EMPLOYER_START, pay)
+            let start = *employer_start.get(&pays.employer(n))? as usize;
+            find(rows, start, FROM_EMPLOYER_START, pays, n)
         });
         match found {
             Some(i) => {
-                record(pay, &rows[i]);
+                record(pays.row(n), rows.row(i));
                 at = i;
             }
-            None => left.push(*pay),
+            None => left.push(pays.keyed(n)),
         }
     }
     left
@@ -221,7 +238,7 @@ fn match_in_order(rows: &[Keyed], pays: &[Keyed], record: &mut Record) -> Vec<Ke
 
 /// Matches a few payments against all of a month's rows through a table of the payments' fingerprints;
 /// returns how many match none.
-fn match_few(rows: &[Keyed], mut left: Vec<Keyed>, record: &mut Record) -> usize {
+fn match_few(rows: &MonthSide, mut left: Vec<Keyed>, record: &mut Record) -> usize {
     if left.is_empty() {
         return 0;
     }
@@ -231,11 +248,12 @@ fn match_few(rows: &[Keyed], mut left: Vec<Keyed>, record: &mut Record) -> usize
         first.entry(p.fingerprint).or_insert(i as u32);
     }
     let mut matched = 0;
-    for row in rows {
+    for i in 0..rows.len {
+        let row = rows.keyed(i);
         let Some(&i) = first.get(&row.fingerprint) else { continue };
         for pay in left[i as usize..].iter().take_while(|p| p.fingerprint == row.fingerprint) {
             if row.same_key(pay) {
-                record(pay, row);
+                record(pay.row, row.row);
                 matched += 1;
             }
         }
@@ -245,8 +263,9 @@ fn match_few(rows: &[Keyed], mut left: Vec<Keyed>, record: &mut Record) -> usize
 
 /// Matches payments against a month's rows by hashing both, split by the top bits of their fingerprint so
 /// that each table stays in cache; returns how many match none.
-fn match_by_hash(rows: &[Keyed], pays: &[Keyed], record: &mut Record) -> usize {
+fn match_by_hash(rows: &MonthSide, pays: &[Keyed], record: &mut Record) -> usize {
     const PARTS: usize = 64;
+    let rows: Vec<Keyed> = (0..rows.len).map(|i| rows.keyed(i)).collect();
     let split = |keys: &[Keyed]| {
         let mut parts: Vec<Vec<Keyed>> = vec![Vec::new(); PARTS];
         for k in keys {
@@ -254,7 +273,7 @@ fn match_by_hash(rows: &[Keyed], pays: &[Keyed], record: &mut Record) -> usize {
         }
         parts
     };
-    let (row_parts, pay_parts) = (split(rows), split(pays));
+    let (row_parts, pay_parts) = (split(&rows), split(pays));
     let mut table: FastMap<u64, u32> = FastMap::default();
     let mut unmatched = 0;
     for (rows, pays) in row_parts.iter().zip(&pay_parts) {
@@ -271,7 +290,7 @@ fn match_by_hash(rows: &[Keyed], pays: &[Keyed], record: &mut Record) -> usize {
                 None => None,
             };
             match row {
-                Some(r) => record(pay, r),
+                Some(r) => record(pay.row, r.row),
                 None => unmatched += 1,
             }
         }
@@ -279,9 +298,110 @@ fn match_by_hash(rows: &[Keyed], pays: &[Keyed], record: &mut Record) -> usize {
     unmatched
 }
 
+/// Payment amounts in 4 bytes each: an amount under `u32::MAX` fen (about 42.9 million yuan) as itself, a
+/// larger one as `u32::MAX` with the amount in a side table (a payment that large is rare).
+#[derive(Clone, Debug, Default)]
+struct Amounts {
+    fen: Vec<u32>,
+    large: FastMap<u32, i64>,
+}
+
+impl Amounts {
+    fn with_capacity(n: usize) -> Amounts {
+        Amounts { fen: Vec::with_capacity(n), large: FastMap::default() }
+    }
+
+    fn zeros(n: usize) -> Amounts {
+        Amounts { fen: vec![0; n], large: FastMap::default() }
+    }
+
+    fn get(&self, k: usize) -> Money {
+        match self.fen[k] {
+            u32::MAX => Money::from_fen(self.large[&(k as u32)]),
+            fen => Money::from_fen(i64::from(fen)),
+        }
+    }
+
+    fn set(&mut self, k: usize, m: Money) {
+        match u32::try_from(m.fen()) {
+            Ok(fen) if fen != u32::MAX => {
+                self.fen[k] = fen;
+                if !self.large.is_empty() {
+                    self.large.remove(&(k as u32));
+                }
+            }
+            _ => {
+                self.fen[k] = u32::MAX;
+                self.large.insert(k as u32, m.fen());
+            }
+        }
+    }
+
+    /// Appends `other`'s amounts after these.
+    fn append(&mut self, other: &Amounts) {
+        let base = self.fen.len() as u32;
+        self.fen.extend_from_slice(&other.fen);
+        self.large.extend(other.large.iter().map(|(&k, &m)| (base + k, m)));
+    }
+}
+
+/// Payments laid out by the payroll row they pay: row `r`'s are `pay_offsets[r]..pay_offsets[r + 1]` of
+/// the dates and amounts, each row's sorted by date; and how many payments matched no row.
+#[derive(Debug)]
+struct LaidOut {
+    pay_offsets: Vec<u32>,
+    pay_on: Vec<Date>,
+    pay_amount: Amounts,
+    unmatched: usize,
+}
+
+/// A [`WorkerMonths`] built one wage month at a time, for payroll and payments read month by month (a
+/// store's parts): each month's payments are matched to its payroll rows and laid out at once, so that
+/// only their dates and amounts are kept, never the whole payments table. The same matching as
+/// [`WorkerMonths::build`], which also goes month by month, so the index is the same.
+#[derive(Debug)]
+pub struct MonthByMonth {
+    paid: LaidOut,
+}
+
+impl MonthByMonth {
+    /// Room for `payroll_rows` rows and up to `payments` payments in all.
+    pub fn with_capacity(payroll_rows: usize, payments: usize) -> MonthByMonth {
+        let mut pay_offsets = Vec::with_capacity(payroll_rows + 1);
+        pay_offsets.push(0);
+        let (pay_on, pay_amount) = (Vec::with_capacity(payments), Amounts::with_capacity(payments));
+        MonthByMonth { paid: LaidOut { pay_offsets, pay_on, pay_amount, unmatched: 0 } }
+    }
+
+    /// Adds the next wage month: `rows` are its payroll rows, which follow those of the months added
+    /// before, and `payments` its payments.
+    pub fn add_month(&mut self, rows: KeyColumns<'_>, payments: &Payments) {
+        let n = rows.len();
+        let mut target = vec![u32::MAX; payments.len()];
+        let mut counts = vec![0u32; n + 1];
+        let mut record = |pay: u32, row: u32| {
+            counts[row as usize + 1] += 1;
+            target[pay as usize] = row;
+        };
+        let (rows, pays) = (MonthSide::all(rows), MonthSide::all(KeyColumns::of_payments(payments)));
+        self.paid.unmatched += match_month(rows, pays, &mut record);
+        let (offsets, on, amount) = lay_out_payments(payments, &target, counts);
+        let paid = &mut self.paid;
+        let base = *paid.pay_offsets.last().expect("the offsets start with 0");
+        paid.pay_offsets.extend(offsets[1..].iter().map(|o| base + o));
+        paid.pay_on.extend_from_slice(&on);
+        paid.pay_amount.append(&amount);
+    }
+
+    /// The index, given the payroll's due-date order.
+    pub fn finish(self, due: DueOrder) -> WorkerMonths {
+        WorkerMonths::of(self.paid, due)
+    }
+}
+
 /// Payments laid out by the payroll row they pay (`target[payment]`, `u32::MAX` for none), given each
 /// row's payment count in `counts[row + 1]`: the offsets, dates and amounts, each row's sorted by date.
-fn lay_out_payments(payments: &Payments, target: &[u32], mut counts: Vec<u32>) -> (Vec<u32>, Vec<Date>, Vec<Money>) {
+fn lay_out_payments(payments: &Payments, target: &[u32], mut counts: Vec<u32>) -> (Vec<u32>, Vec<Date>, Amounts) {
     let n = counts.len() - 1;
     for r in 0..n {
         counts[r + 1] += counts[r];
@@ -290,12 +410,12 @@ fn lay_out_payments(payments: &Payments, target: &[u32], mut counts: Vec<u32>) -
     let total = pay_offsets[n] as usize;
     let mut fill = pay_offsets.clone();
     let mut pay_on = vec![Date::from_days(0); total];
-    let mut pay_amount = vec![Money::ZERO; total];
+    let mut pay_amount = Amounts::zeros(total);
     for (i, &r) in target.iter().enumerate() {
         if r != u32::MAX {
             let at = fill[r as usize] as usize;
             pay_on[at] = payments.paid_on[i];
-            pay_amount[at] = payments.amount[i];
+            pay_amount.set(at, payments.amount[i]);
             fill[r as usize] += 1;
         }
     }
@@ -305,28 +425,57 @@ fn lay_out_payments(payments: &Payments, target: &[u32], mut counts: Vec<u32>) -
         // Payments mostly arrive in date order already; only the others are sorted.
         if b - a > 1 && pay_on[a..b].windows(2).any(|w| w[0] > w[1]) {
             pairs.clear();
-            pairs.extend((a..b).map(|k| (pay_on[k], pay_amount[k])));
+            pairs.extend((a..b).map(|k| (pay_on[k], pay_amount.get(k))));
             pairs.sort_unstable();
             for (k, &(d, m)) in (a..b).zip(&pairs) {
                 pay_on[k] = d;
-                pay_amount[k] = m;
+                pay_amount.set(k, m);
             }
         }
     }
     (pay_offsets, pay_on, pay_amount)
 }
 
-/// Payroll row numbers sorted by due date, ties in row order, and the due dates in that order: a counting
-/// sort (a few thousand distinct days), one pass, stable.
-fn due_order(due_date: &[Date]) -> (Vec<u32>, Vec<Date>) {
-    let (first_day, last_day) =
-        due_date.iter().fold((i32::MAX, i32::MIN), |(a, b), d| (a.min(d.days()), b.max(d.days())));
-    let days = if due_date.is_empty() { 0 } else { (last_day - first_day + 1) as usize };
+/// Where payroll rows due on each day lie: the first and the last row due that day.
+#[derive(Clone, Debug)]
+pub struct DueOrder {
+    first_day: i32,
+    /// By day from `first_day`: the first and last row due that day, `(u32::MAX, 0)` when none is.
+    day_rows: Vec<(u32, u32)>,
+}
+
+impl DueOrder {
+    /// The rows of each due day, given the due dates as the columns of consecutive runs of rows (the
+    /// whole column, or one wage month's rows after another).
+    pub fn of(due_dates: &[&[Date]]) -> DueOrder {
+        let dates = || due_dates.iter().flat_map(|c| c.iter());
+        let (first_day, last_day) = dates().fold((i32::MAX, i32::MIN), |(a, b), d| (a.min(d.days()), b.max(d.days())));
+        if first_day > last_day {
+            return DueOrder { first_day: 0, day_rows: Vec::new() };
+        }
+        let mut day_rows = vec![(u32::MAX, 0); (last_day - first_day + 1) as usize];
+        for (r, d) in dates().enumerate() {
+            let rows = &mut day_rows[(d.days() - first_day) as usize];
+            *rows = (rows.0.min(r as u32), rows.1.max(r as u32));
+        }
+        DueOrder { first_day, day_rows }
+    }
+
+    /// The days (as indices from `first_day`) of due dates in `(from, to]`.
+    fn days_between(&self, from: Date, to: Date) -> std::ops::Range<usize> {
+        let day = |d: Date| (i64::from(d.days()) - i64::from(self.first_day) + 1).clamp(0, self.day_rows.len() as i64);
+        let (lo, hi) = (day(from) as usize, day(to) as usize);
+        lo..hi.max(lo)
+    }
+}
+
+/// Payroll row numbers sorted by due date, ties in row order, and where each day's rows start in them: a
+/// counting sort (a few thousand distinct days), one pass, stable.
+fn due_sorted(due_date: &[Date], first_day: i32, days: usize) -> (Vec<u32>, Vec<usize>) {
     let day = |d: &Date| (d.days() - first_day) as usize;
     let starts = group_starts(due_date.iter().map(day), days);
     let by_due = grouped(due_date.iter().enumerate().map(|(r, d)| (day(d), r as u32)), &starts);
-    let due_sorted = by_due.iter().map(|&r| due_date[r as usize]).collect();
-    (by_due, due_sorted)
+    (by_due, starts)
 }
 
 /// Where each of `groups` groups starts when items with these keys (each below `groups`) are laid out group
@@ -384,18 +533,31 @@ impl WorkerMonths {
         let target: Vec<u32> = target.into_iter().map(AtomicU32::into_inner).collect();
         let counts: Vec<u32> = counts.into_iter().map(AtomicU32::into_inner).collect();
         // The payments laid out per row and the rows in due-date order do not depend on each other.
-        let ((pay_offsets, pay_on, pay_amount), (by_due, due_sorted)) = std::thread::scope(|s| {
-            let by_due = s.spawn(|| due_order(&payroll.due_date));
-            (lay_out_payments(payments, &target, counts), by_due.join().expect("ordering by due date does not panic"))
+        let ((pay_offsets, pay_on, pay_amount), due) = std::thread::scope(|s| {
+            let due = s.spawn(|| DueOrder::of(&[&payroll.due_date]));
+            (lay_out_payments(payments, &target, counts), due.join().expect("ordering by due date does not panic"))
         });
-        WorkerMonths { by_due, due_sorted, pay_offsets, pay_on, pay_amount, unmatched_payments: unmatched }
+        let paid = LaidOut { pay_offsets, pay_on, pay_amount, unmatched };
+        WorkerMonths::of(paid, due)
     }
 
-    /// Payroll rows whose due date lies in `(from, to]`, in due-date order.
-    pub fn due_between(&self, from: Date, to: Date) -> &[u32] {
-        let lo = self.due_sorted.partition_point(|d| *d <= from);
-        let hi = self.due_sorted.partition_point(|d| *d <= to);
-        &self.by_due[lo..hi.max(lo)]
+    fn of(paid: LaidOut, due: DueOrder) -> WorkerMonths {
+        WorkerMonths {
+            due,
+            by_due: OnceLock::new(),
+            pay_offsets: paid.pay_offsets,
+            pay_on: paid.pay_on,
+            pay_amount: paid.pay_amount,
+            unmatched_payments: paid.unmatched,
+        }
+    }
+
+    /// Payroll rows whose due date lies in `(from, to]`, in due-date order, given the payroll's due dates.
+    pub fn due_between(&self, due_date: &[Date], from: Date, to: Date) -> &[u32] {
+        let (by_due, starts) =
+            self.by_due.get_or_init(|| due_sorted(due_date, self.due.first_day, self.due.day_rows.len()));
+        let days = self.due.days_between(from, to);
+        &by_due[starts[days.start]..starts[days.end]]
     }
 
     /// The same rows as [`Self::due_between`] in row order, given the payroll's due dates: for sums,
@@ -407,9 +569,9 @@ impl WorkerMonths {
         from: Date,
         to: Date,
     ) -> impl Iterator<Item = usize> + 'a {
-        let window = self.due_between(from, to);
-        let (lo, hi) = window.iter().fold((u32::MAX, 0), |(lo, hi), &r| (lo.min(r), hi.max(r)));
-        let rows = if window.is_empty() { 0..0 } else { lo as usize..hi as usize + 1 };
+        let days = &self.due.day_rows[self.due.days_between(from, to)];
+        let (lo, hi) = days.iter().fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)));
+        let rows = if lo > hi { 0..0 } else { lo as usize..hi as usize + 1 };
         rows.filter(move |&r| from < due_date[r] && due_date[r] <= to)
     }
 
@@ -423,9 +585,10 @@ impl WorkerMonths {
             if on > as_of {
                 break;
             }
-            out.paid = Money::from_fen(out.paid.fen() + self.pay_amount[k].fen());
+            let amount = self.pay_amount.get(k).fen();
+            out.paid = Money::from_fen(out.paid.fen() + amount);
             if on <= cutoff_30 {
-                out.paid_within_30_days = Money::from_fen(out.paid_within_30_days.fen() + self.pay_amount[k].fen());
+                out.paid_within_30_days = Money::from_fen(out.paid_within_30_days.fen() + amount);
             }
             out.last_paid_on = Some(on);
         }

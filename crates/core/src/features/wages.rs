@@ -227,9 +227,20 @@ pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts 
 
 /// The rows of the last six months, one (scope, worker) sighting each, for the distinct-worker counts:
 /// gathered while walking the window, then sorted so that each pair's sightings are adjacent (cheaper than
-/// a hash map probed at random for every row).
-#[derive(Default)]
-struct Workers(Vec<Sighting>);
+/// a hash map probed at random for every row). At most [`PENDING`] sightings wait at a time; then they are
+/// folded into the distinct pairs seen so far, so that memory grows with the distinct (scope, worker)
+/// pairs, not with the rows.
+struct Workers {
+    scopes: usize,
+    /// How many sightings wait before they are folded: [`PENDING`].
+    limit: usize,
+    pending: Vec<Sighting>,
+    /// Each distinct (scope, worker) so far, its sightings merged, sorted by scope and worker.
+    seen: Vec<Sighting>,
+}
+
+/// How many sightings wait before they are folded (64 MB).
+const PENDING: usize = 1 << 22;
 
 /// 16 bytes: sightings of a six-month window are many (one per row), so they are kept small.
 #[derive(Clone, Copy, Default)]
@@ -240,32 +251,99 @@ struct Sighting {
     period_flags: i32,
 }
 
-impl Workers {
-    fn track(&mut self, scope: usize, worker: u64, facts: &RowFacts) {
-        let flags = i32::from(facts.short) << 1 | i32::from(facts.age < 90);
-        self.0.push(Sighting { worker, scope: scope as u32, period_flags: facts.period.index() << 2 | flags });
+impl Sighting {
+    fn key(&self) -> (u32, u64) {
+        (self.scope, self.worker)
     }
 
-    /// Each distinct (scope, worker) of `scopes` scopes: its scope and state. The sightings are grouped by
-    /// scope with a counting sort, then each scope's few are sorted by worker, in cache.
-    fn distinct(self, scopes: usize) -> impl Iterator<Item = (u32, WorkerState)> {
-        let starts = group_starts(self.0.iter().map(|s| s.scope as usize), scopes);
-        let mut sightings = grouped(self.0.iter().map(|s| (s.scope as usize, *s)), &starts);
-        for w in starts.windows(2) {
-            sightings[w[0]..w[1]].sort_unstable_by_key(|s| s.worker);
+    /// Two sightings of the same pair as one: the later wage month, either's flags.
+    fn merged(self, other: Sighting) -> Sighting {
+        let period = (self.period_flags >> 2).max(other.period_flags >> 2);
+        Sighting { period_flags: period << 2 | ((self.period_flags | other.period_flags) & 3), ..self }
+    }
+
+    fn state(&self) -> WorkerState {
+        WorkerState {
+            last_period: self.period_flags >> 2,
+            owed: self.period_flags & 2 != 0,
+            in_90: self.period_flags & 1 != 0,
         }
-        sightings
-            .chunk_by(|a, b| (a.scope, a.worker) == (b.scope, b.worker))
-            .map(|run| {
-                let state = run.iter().fold(WorkerState::default(), |s, x| WorkerState {
-                    last_period: s.last_period.max(x.period_flags >> 2),
-                    owed: s.owed | (x.period_flags & 2 != 0),
-                    in_90: s.in_90 | (x.period_flags & 1 != 0),
-                });
-                (run[0].scope, state)
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
+    }
+}
+
+impl Workers {
+    fn new(scopes: usize) -> Workers {
+        Workers { scopes, limit: PENDING, pending: Vec::new(), seen: Vec::new() }
+    }
+
+    fn track(&mut self, scope: usize, worker: u64, facts: &RowFacts) {
+        let flags = i32::from(facts.short) << 1 | i32::from(facts.age < 90);
+        self.add(Sighting { worker, scope: scope as u32, period_flags: facts.period.index() << 2 | flags });
+    }
+
+    fn add(&mut self, sighting: Sighting) {
+        self.pending.push(sighting);
+        if self.pending.len() == self.limit {
+            self.fold();
+        }
+    }
+
+    /// Folds the pending sightings into the distinct pairs: grouped by scope with a counting sort, each
+    /// scope's few sorted by worker in cache, a pair's sightings merged, then merged with those seen.
+    fn fold(&mut self) {
+        let starts = group_starts(self.pending.iter().map(|s| s.scope as usize), self.scopes);
+        let mut fresh = grouped(self.pending.iter().map(|s| (s.scope as usize, *s)), &starts);
+        self.pending.clear();
+        for w in starts.windows(2) {
+            fresh[w[0]..w[1]].sort_unstable_by_key(|s| s.worker);
+        }
+        fresh.dedup_by(|next, kept| {
+            let same = next.key() == kept.key();
+            if same {
+                *kept = kept.merged(*next);
+            }
+            same
+        });
+        if self.seen.is_empty() {
+            fresh.shrink_to_fit();
+            self.seen = fresh;
+        } else {
+            merge_into(&mut self.seen, &fresh);
+        }
+    }
+
+    /// Each distinct (scope, worker): its scope and state.
+    fn distinct(mut self) -> impl Iterator<Item = (u32, WorkerState)> {
+        self.fold();
+        self.seen.into_iter().map(|s| (s.scope, s.state()))
+    }
+}
+
+/// Merges `fresh` into `seen`, both distinct pairs sorted by scope and worker, a pair in both merged: in
+/// place, from the back, so that `seen` is never copied whole.
+fn merge_into(seen: &mut Vec<Sighting>, fresh: &[Sighting]) {
+    let (a, b) = (seen.len(), fresh.len());
+    seen.resize(a + b, Sighting::default());
+    // `seen[..i]` and `fresh[..j]` are still to merge; the merged tail is `seen[w..]`, and w >= i + j.
+    let (mut i, mut j, mut w) = (a, b, a + b);
+    while j > 0 {
+        w -= 1;
+        if i > 0 && seen[i - 1].key() > fresh[j - 1].key() {
+            seen[w] = seen[i - 1];
+            i -= 1;
+        } else if i > 0 && seen[i - 1].key() == fresh[j - 1].key() {
+            seen[w] = seen[i - 1].merged(fresh[j - 1]);
+            i -= 1;
+            j -= 1;
+        } else {
+            seen[w] = fresh[j - 1];
+            j -= 1;
+        }
+    }
+    // `seen[..i]` is in place; close the gap the merged pairs left.
+    if w > i {
+        seen.copy_within(w.., i);
+        seen.truncate(a + b - (w - i));
     }
 }
 
@@ -283,7 +361,7 @@ fn employer_side(
     let n_e = ds.employers.len();
     let mut emp = vec![WageAcc::default(); n_e];
     let mut site = vec![WageAcc::default(); n_e];
-    let mut workers = Workers::default();
+    let mut workers = Workers::new(n_e);
     let mut footprint: FastMap<(u32, u32), i64> = FastMap::default();
     let six_months_ago = months.p0.plus_months(-6);
     for r in window {
@@ -317,7 +395,7 @@ fn project_side(
 ) -> Vec<WageAcc> {
     let pr = &ds.payroll;
     let mut prj = vec![WageAcc::default(); ds.projects.len()];
-    let mut workers = Workers::default();
+    let mut workers = Workers::new(ds.projects.len());
     let six_months_ago = months.p0.plus_months(-6);
     for r in window {
         let Some(p) = pr.project[r].map(ProjectIx::index) else { continue };
@@ -333,7 +411,7 @@ fn project_side(
 
 /// Distinct workers of the last 90 days, those owed among them, and those who left owed.
 fn count_workers(accs: &mut [WageAcc], workers: Workers, leaver_cutoff: i32) {
-    for (scope, s) in workers.distinct(accs.len()) {
+    for (scope, s) in workers.distinct() {
         let a = &mut accs[scope as usize];
         if s.in_90 {
             a.workers_90 += 1;
@@ -342,5 +420,46 @@ fn count_workers(accs: &mut [WageAcc], workers: Workers, leaver_cutoff: i32) {
         if s.owed && s.last_period <= leaver_cutoff {
             a.leavers_owed += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// The distinct pairs of `sightings` (scope, worker, period and flags) folded `limit` at a time.
+    fn distinct(sightings: &[(u32, u64, i32)], limit: usize) -> Vec<(u32, i32, bool, bool)> {
+        let mut workers = Workers::new(8);
+        workers.limit = limit;
+        for &(scope, worker, period_flags) in sightings {
+            workers.add(Sighting { worker, scope, period_flags });
+        }
+        workers.distinct().map(|(scope, s)| (scope, s.last_period, s.owed, s.in_90)).collect()
+    }
+
+    #[test]
+    fn sightings_folded_a_few_at_a_time_give_the_pairs_of_one_fold() {
+        let mut rng = SplitMix64::new(11);
+        let sightings: Vec<(u32, u64, i32)> = (0..500)
+            .map(|_| {
+                (
+                    rng.next_u64() as u32 % 8,
+                    rng.next_u64() % 30,
+                    (24_000 + (rng.next_u64() % 7) as i32) << 2 | (rng.next_u64() % 4) as i32,
+                )
+            })
+            .collect();
+        // The naive answer: a map of each pair to its latest month and either flag.
+        let mut naive: std::collections::BTreeMap<(u32, u64), (i32, bool, bool)> = Default::default();
+        for &(scope, worker, pf) in &sightings {
+            let e = naive.entry((scope, worker)).or_insert((i32::MIN, false, false));
+            *e = (e.0.max(pf >> 2), e.1 | (pf & 2 != 0), e.2 | (pf & 1 != 0));
+        }
+        let expected: Vec<_> = naive.iter().map(|(&(scope, _), &(p, owed, in_90))| (scope, p, owed, in_90)).collect();
+        for limit in [1, 2, 3, 7, 64, 499, 500, 10_000] {
+            assert_eq!(distinct(&sightings, limit), expected, "folded {limit} at a time");
+        }
+        assert!(distinct(&[], 4).is_empty());
     }
 }

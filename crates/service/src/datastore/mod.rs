@@ -31,10 +31,12 @@ use wagewatch_core::features::PAYROLL_LOOKBACK_DAYS;
 use wagewatch_core::ingest::compact::{self, CompactError, Part};
 use wagewatch_core::ingest::tables::IdSet;
 use wagewatch_core::ingest::{
-    self, Dataset, IngestError, IngestOptions, Ingested, Mode, PriorParts, Pseudonymizer, Session, Sources,
+    self, Dataset, IngestError, IngestOptions, Ingested, Mode, MonthParts, PriorParts, Pseudonymizer, Session, Sources,
     TableReport, TableSource,
 };
+use wagewatch_core::worker_months::WorkerMonths;
 
+use manifest::Listing;
 pub use manifest::{Generation, Manifest, FORMAT_VERSION, MANIFEST_FILE};
 
 use crate::state::Timestamp;
@@ -174,6 +176,45 @@ impl DataStore {
     /// payments of their wage months. Features, the scored population and a run's files computed from it
     /// equal those from the whole store. A date outside the store's data is refused.
     pub fn load_for(&self, key: &Pseudonymizer, as_of: Option<Date>) -> Result<(Dataset, Generation), DataStoreError> {
+        let (listing, generation, sources) = self.parts_for(key, as_of)?;
+        let payroll: Vec<PathBuf> = listing.payroll_parts.iter().map(|(_, p, ..)| self.dir.join(p)).collect();
+        let payments: Vec<PathBuf> = listing.payments_parts.iter().map(|(_, p)| self.dir.join(p)).collect();
+        let ds = ingest::load_compact(&sources, &payroll, &payments, key).map_err(|e| self.vanished(e))?;
+        Ok((ds, generation))
+    }
+
+    /// What [`Self::load_for`] reads for one date, with the worker-month index built while reading, one
+    /// wage month at a time ([`ingest::load_compact_indexed`]): the payments are kept only in the index,
+    /// and the dataset's `payments` are empty.
+    pub fn load_indexed(
+        &self,
+        key: &Pseudonymizer,
+        as_of: Date,
+    ) -> Result<(Dataset, WorkerMonths, Generation), DataStoreError> {
+        let (listing, generation, sources) = self.parts_for(key, Some(as_of))?;
+        let mut months: Vec<MonthParts> = Vec::new();
+        for (m, path, ..) in &listing.payroll_parts {
+            if months.last().is_none_or(|last| last.month != *m) {
+                months.push(MonthParts { month: *m, payroll: Vec::new(), payments: Vec::new() });
+            }
+            months.last_mut().expect("pushed above").payroll.push(self.dir.join(path));
+        }
+        for (m, path) in &listing.payments_parts {
+            if let Some(month) = months.iter_mut().find(|p| p.month == *m) {
+                month.payments.push(self.dir.join(path));
+            }
+        }
+        let (ds, wm) = ingest::load_compact_indexed(&sources, &months, key).map_err(|e| self.vanished(e))?;
+        Ok((ds, wm, generation))
+    }
+
+    /// The parts a read as of `as_of` needs (every part when `None`), the generation they are and the
+    /// store's copies of the small tables.
+    fn parts_for(
+        &self,
+        key: &Pseudonymizer,
+        as_of: Option<Date>,
+    ) -> Result<(Listing, Generation, Sources), DataStoreError> {
         self.check_key(key, false)?;
         let mut listing = self.manifest.listing()?;
         if let Some(t) = as_of {
@@ -195,10 +236,7 @@ impl DataStore {
         let snapshot = self.dir.join(&listing.snapshot);
         let mut sources = Sources::locate_present(&snapshot).map_err(|e| self.vanished(e))?;
         sources.trust_all();
-        let payroll: Vec<PathBuf> = listing.payroll_parts.iter().map(|(_, p, ..)| self.dir.join(p)).collect();
-        let payments: Vec<PathBuf> = listing.payments_parts.iter().map(|(_, p)| self.dir.join(p)).collect();
-        let ds = ingest::load_compact(&sources, &payroll, &payments, key).map_err(|e| self.vanished(e))?;
-        Ok((ds, generation))
+        Ok((listing, generation, sources))
     }
 
     /// A file missing mid-read means an ingest two generations later deleted it.
@@ -680,19 +718,23 @@ fn sync_new(store: &Path, paths: &[PathBuf]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Reads what a one-off score as of `as_of` needs: from a store, the parts that date needs
-/// ([`DataStore::load_for`]); from a dataset folder, every row checked but only the fact rows scoring reads
-/// kept ([`ingest::load_for_scoring`]), or every row when bad rows go to `quarantine`.
+/// Reads what scoring as of `as_of` needs, with its worker-month index: from a store, the parts that date
+/// needs ([`DataStore::load_indexed`]: the dataset's `payments` are then empty, they are in the index);
+/// from a dataset folder, every row checked but only the fact rows scoring reads kept
+/// ([`ingest::load_for_scoring`]), or every row when bad rows go to `quarantine`.
 pub fn read_for_scoring(
     path: &Path,
     key: &Pseudonymizer,
     quarantine: Option<PathBuf>,
     as_of: Date,
-) -> Result<(Dataset, Option<Generation>), DataStoreError> {
+) -> Result<(Dataset, WorkerMonths, Option<Generation>), DataStoreError> {
     if DataStore::is_store(path) {
-        return read_data(path, key, quarantine, Some(as_of));
+        let (ds, wm, generation) = DataStore::open(path)?.load_indexed(key, as_of)?;
+        return Ok((ds, wm, Some(generation)));
     }
-    Ok((ingest::load_for_scoring(path, key, &folder_options(quarantine), as_of)?.dataset, None))
+    let ds = ingest::load_for_scoring(path, key, &folder_options(quarantine), as_of)?.dataset;
+    let wm = WorkerMonths::build(&ds);
+    Ok((ds, wm, None))
 }
 
 /// Reads a dataset for scoring: from a store when `path` is one (with the generation read), else from a

@@ -35,6 +35,7 @@ use wagewatch_core::regions::RegionNames;
 use wagewatch_core::worker_months::WorkerMonths;
 
 use crate::config::{self, Config};
+use crate::datastore::{DataStore, Generation};
 
 /// Set to `rescore-after-scores` to make a re-score stop for a minute after writing its first file, so a
 /// test can kill it midway. Never set in production.
@@ -412,33 +413,47 @@ pub fn rescore_from_folder(
         },
     };
     let started = Instant::now();
-    let loaded = (|| -> Result<(RiskModel, Dataset, String), RunError> {
+    let loaded = (|| -> Result<(RiskModel, Dataset, WorkerMonths, String), RunError> {
         let trained = model::artifact::load(&config.models, &model_id)?;
-        let (mut ds, generation) = crate::datastore::read_data(&config.data, key, None, Some(as_of))?;
-        if generation.is_none() {
-            check_as_of(&ds, as_of)?; // a store checks the date against all it holds, not the rows read
-        }
+        let (mut ds, wm, generation) = read_indexed(&config.data, key, as_of)?;
         let added = merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
         tracing::info!(added, "recorded inspections merged into the dataset");
-        // A store's generation names what was scored, unless inspections recorded over the API were added.
+        // A store's generation names what was scored, with the dataset's own fingerprint when inspections
+        // recorded over the API were added (a store's read holds its payments only in the index).
         let fingerprint = match generation {
             Some(g) if added == 0 => g.fingerprint(),
-            _ => model::fingerprint(&ds),
+            Some(g) => format!("{}+{}", g.fingerprint(), model::fingerprint(&ds)),
+            None => model::fingerprint(&ds),
         };
-        Ok((trained, ds, fingerprint))
+        Ok((trained, ds, wm, fingerprint))
     })();
-    let (trained, ds, fingerprint) = match loaded {
+    let (trained, ds, wm, fingerprint) = match loaded {
         Ok(x) => x,
         Err(e) => {
             record_failure(store, &request, &model_id, &e.redacted())?;
             return Err(e);
         }
     };
-    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "model and data read");
-    let wm = WorkerMonths::build(&ds);
-    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "worker-month index built");
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "model and data read, worker-month index built");
     let inputs = ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
     rescore(store, &inputs, &request, config)
+}
+
+/// The data a re-score as of `as_of` reads, with its worker-month index: from a store, the parts that date
+/// needs; from a dataset folder, the whole folder, the date checked against it.
+fn read_indexed(
+    data: &Path,
+    key: &wagewatch_core::ingest::Pseudonymizer,
+    as_of: Date,
+) -> Result<(Dataset, WorkerMonths, Option<Generation>), RunError> {
+    if DataStore::is_store(data) {
+        // a store checks the date against all it holds, not the rows read
+        return Ok(crate::datastore::read_for_scoring(data, key, None, as_of)?);
+    }
+    let (ds, _) = crate::datastore::read_data(data, key, None, None)?;
+    check_as_of(&ds, as_of)?;
+    let wm = WorkerMonths::build(&ds);
+    Ok((ds, wm, None))
 }
 
 /// A re-score the server asked for, as a job of the registry's.
