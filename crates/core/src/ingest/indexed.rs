@@ -2,9 +2,9 @@
 //! payments one wage month at a time, so that the payments are kept only as the index's dates and amounts
 //! and the whole payments table is never in memory.
 //!
-//! Payroll is read on one thread straight into its final columns (sized from the parts' footers), a month
-//! at a time; each month's rows are handed to the other thread, which reads the month's payments and
-//! matches them (`MonthByMonth`). The payroll thread then orders the rows by due date while the other
+//! Payroll is read on one thread a month at a time and copied into its final columns (sized from the parts'
+//! footers); each month's rows are handed to the other thread, which reads the month's payments and
+//! matches them (`MonthByMonth`). The payroll thread then notes where each day's rows lie while the other
 //! finishes. Rows and payments are read in the same order as [`super::load_compact`] reads them, so the
 //! dataset and the index are the same as it and [`WorkerMonths::build`] give.
 
@@ -72,8 +72,8 @@ fn rows_of<'a>(parts: impl Iterator<Item = &'a PathBuf>) -> Result<usize, Compac
     parts.map(|p| compact::part_rows(p)).sum()
 }
 
-/// Reads each month's payroll parts into `slots`, sends the month's rows on, and orders all rows by due
-/// date at the end; None when the receiver stopped first.
+/// Reads each month's payroll parts into `slots`, sends the month's rows on, and at the end notes where
+/// each due day's rows lie; None when the receiver stopped first.
 fn read_payroll<'a>(
     months: &[MonthParts],
     ids: &Registered,
@@ -100,7 +100,7 @@ fn read_payroll<'a>(
         slots = rest;
     }
     if !slots.is_empty() {
-        return Err(changed(months.iter().flat_map(|m| &m.payroll).last().map_or(&[][..], std::slice::from_ref)));
+        return Err(changed(months.last().map_or(&[][..], |m| &m.payroll[..])));
     }
     drop((send, month));
     Ok(Some(DueOrder::of(&due_dates)))
