@@ -3,6 +3,7 @@
 # province's run as of 2026-12-01, both on this machine (client included), and beside it nginx serving
 # the identical response body from a file, in the same run (wagewatch, nginx, wagewatch, nginx).
 # Usage: benches/serve.sh [SECONDS] [CONNECTIONS]   (defaults 30 s, 64 connections)
+# BIN=path/to/another/wagewatch serves with that binary instead of building this tree's (e.g. before a change).
 # Needs wrk and nginx (apt-get install wrk nginx). Data, model and state go to bench-data/ (git-ignored).
 # The request: GET /v1/watchlist?limit=50&region=<the district with most entities>, as an inspector of
 # that district (so every request is authenticated, region-checked and audited). nginx: 2 workers,
@@ -11,9 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
 conns=${2:-64}
-bin=target/release/wagewatch
+bin=${BIN:-target/release/wagewatch}
 port=18090
-cargo build --release --quiet
+[ -n "${BIN:-}" ] || cargo build --release --quiet
 export WAGEWATCH_PSEUDONYM_KEY=${WAGEWATCH_PSEUDONYM_KEY:-$(printf '%064x' 7)}
 data=bench-data/demo
 models=bench-data/models
