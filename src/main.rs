@@ -805,9 +805,10 @@ fn load_dataset(args: &DataArgs, scoring_as_of: Option<Date>) -> Result<(Dataset
     let spinner = spinner(&format!("reading {}", args.data.display()));
     let read = match scoring_as_of {
         Some(t) => datastore::read_for_scoring(&args.data, &key, args.quarantine.clone(), t),
-        None => datastore::read_data(&args.data, &key, args.quarantine.clone(), None)
-            .map(|(ds, generation)| (WorkerMonths::build(&ds), ds, generation))
-            .map(|(wm, ds, generation)| (ds, wm, generation)),
+        None => datastore::read_data(&args.data, &key, args.quarantine.clone(), None).map(|(ds, generation)| {
+            let wm = WorkerMonths::build(&ds);
+            (ds, wm, generation)
+        }),
     };
     spinner.finish_and_clear();
     let (ds, wm, generation) = read.with_context(|| format!("reading {}", args.data.display()))?;

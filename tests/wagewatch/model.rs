@@ -8,7 +8,7 @@ use wagewatch_core::ingest::WorkerKey;
 use wagewatch_core::model::{self, artifact, BandCutoffs, TrainConfig};
 use wagewatch_core::rng::SplitMix64;
 use wagewatch_core::target;
-use wagewatch_core::worker_months::{DueOrder, MonthByMonth, WorkerMonths};
+use wagewatch_core::worker_months::{DueDays, MonthByMonth, WorkerMonths};
 use wagewatch_synth::{self as synth, OutputFormat, SynthConfig};
 
 use crate::support::*;
@@ -257,7 +257,7 @@ fn month_by_month(ds: &Dataset) -> WorkerMonths {
         index.add_month(keys, &pays);
         start = end;
     }
-    index.finish(DueOrder::of(&[&pr.due_date[..pr.len() / 2], &pr.due_date[pr.len() / 2..]]))
+    index.finish(DueDays::of(&[&pr.due_date[..pr.len() / 2], &pr.due_date[pr.len() / 2..]]))
 }
 
 /// A worker-month index of `ds` against a naive join: every row's payments as of three dates, the

@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use crate::contract::{Date, Money, Month};
-pub use crate::ingest::tables::KeyColumns;
-use crate::ingest::tables::{payroll_key_fingerprint, Dataset, FastMap, Payments};
+
+use crate::ingest::tables::{payroll_key_fingerprint, Dataset, FastMap, KeyColumns, Payments};
 
 /// Payroll rows with their payments, ordered for point-in-time scans.
 #[derive(Debug, Clone)]
 pub struct WorkerMonths {
     /// Where the rows due on each day lie.
-    due: DueOrder,
+    due: DueDays,
     /// Payroll row numbers sorted by due date (ties by row number), and where each day's rows start in
     /// them (the rows due on day `first_day + k` are `by_due[starts[k]..starts[k + 1]]`): sorted when
     /// first asked for (labels walk rows in due-date order; features do not).
@@ -393,8 +393,8 @@ impl MonthByMonth {
         paid.pay_amount.append(&amount);
     }
 
-    /// The index, given the payroll's due-date order.
-    pub fn finish(self, due: DueOrder) -> WorkerMonths {
+    /// The index, given where the payroll's due days lie.
+    pub fn finish(self, due: DueDays) -> WorkerMonths {
         WorkerMonths::of(self.paid, due)
     }
 }
@@ -438,27 +438,27 @@ fn lay_out_payments(payments: &Payments, target: &[u32], mut counts: Vec<u32>) -
 
 /// Where payroll rows due on each day lie: the first and the last row due that day.
 #[derive(Clone, Debug)]
-pub struct DueOrder {
+pub struct DueDays {
     first_day: i32,
     /// By day from `first_day`: the first and last row due that day, `(u32::MAX, 0)` when none is.
     day_rows: Vec<(u32, u32)>,
 }
 
-impl DueOrder {
+impl DueDays {
     /// The rows of each due day, given the due dates as the columns of consecutive runs of rows (the
     /// whole column, or one wage month's rows after another).
-    pub fn of(due_dates: &[&[Date]]) -> DueOrder {
+    pub fn of(due_dates: &[&[Date]]) -> DueDays {
         let dates = || due_dates.iter().flat_map(|c| c.iter());
         let (first_day, last_day) = dates().fold((i32::MAX, i32::MIN), |(a, b), d| (a.min(d.days()), b.max(d.days())));
         if first_day > last_day {
-            return DueOrder { first_day: 0, day_rows: Vec::new() };
+            return DueDays { first_day: 0, day_rows: Vec::new() };
         }
         let mut day_rows = vec![(u32::MAX, 0); (last_day - first_day + 1) as usize];
         for (r, d) in dates().enumerate() {
             let rows = &mut day_rows[(d.days() - first_day) as usize];
             *rows = (rows.0.min(r as u32), rows.1.max(r as u32));
         }
-        DueOrder { first_day, day_rows }
+        DueDays { first_day, day_rows }
     }
 
     /// The days (as indices from `first_day`) of due dates in `(from, to]`.
@@ -534,14 +534,14 @@ impl WorkerMonths {
         let counts: Vec<u32> = counts.into_iter().map(AtomicU32::into_inner).collect();
         // The payments laid out per row and the rows in due-date order do not depend on each other.
         let ((pay_offsets, pay_on, pay_amount), due) = std::thread::scope(|s| {
-            let due = s.spawn(|| DueOrder::of(&[&payroll.due_date]));
-            (lay_out_payments(payments, &target, counts), due.join().expect("ordering by due date does not panic"))
+            let due = s.spawn(|| DueDays::of(&[&payroll.due_date]));
+            (lay_out_payments(payments, &target, counts), due.join().expect("noting the due days does not panic"))
         });
         let paid = LaidOut { pay_offsets, pay_on, pay_amount, unmatched };
         WorkerMonths::of(paid, due)
     }
 
-    fn of(paid: LaidOut, due: DueOrder) -> WorkerMonths {
+    fn of(paid: LaidOut, due: DueDays) -> WorkerMonths {
         WorkerMonths {
             due,
             by_due: OnceLock::new(),

@@ -15,7 +15,7 @@ use super::compact::{self, CompactError};
 use super::tables::{FilledRows, IdSet, Payments, Payroll, PayrollSlots};
 use super::{Dataset, IngestError, Pseudonymizer, Sources};
 use crate::contract::Month;
-use crate::worker_months::{DueOrder, MonthByMonth, WorkerMonths};
+use crate::worker_months::{DueDays, MonthByMonth, WorkerMonths};
 
 /// The compact parts of one wage month of a store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +79,7 @@ fn read_payroll<'a>(
     ids: &Registered,
     mut slots: PayrollSlots<'a>,
     send: SyncSender<FilledRows<'a>>,
-) -> Result<Option<DueOrder>, CompactError> {
+) -> Result<Option<DueDays>, CompactError> {
     let mut month = Payroll::default();
     let mut due_dates = Vec::with_capacity(months.len());
     for m in months {
@@ -103,7 +103,7 @@ fn read_payroll<'a>(
         return Err(changed(months.last().map_or(&[][..], |m| &m.payroll[..])));
     }
     drop((send, month));
-    Ok(Some(DueOrder::of(&due_dates)))
+    Ok(Some(DueDays::of(&due_dates)))
 }
 
 /// A part holding other rows than its footer said when the store was opened.

@@ -242,6 +242,30 @@ fn retain_flagged<T>(v: &mut Vec<T>, keep: &[bool]) {
 }
 
 impl Payroll {
+    /// `n` rows of placeholder values, to be overwritten in place ([`PayrollSlots`]).
+    pub fn filled(n: usize) -> Payroll {
+        Payroll {
+            project: vec![None; n],
+            employer: vec![EmployerIx::new(0); n],
+            worker: vec![WorkerKey::from_value(0); n],
+            period: vec![Month::from_index(0); n],
+            days_worked: vec![0; n],
+            wage_due: vec![Money::ZERO; n],
+            due_date: vec![Date::from_days(0); n],
+        }
+    }
+
+    /// Removes every row, keeping the room.
+    pub fn clear(&mut self) {
+        self.project.clear();
+        self.employer.clear();
+        self.worker.clear();
+        self.period.clear();
+        self.days_worked.clear();
+        self.wage_due.clear();
+        self.due_date.clear();
+    }
+
     /// Reserves room for `n` more rows.
     pub fn reserve(&mut self, n: usize) {
         self.project.reserve(n);
@@ -272,32 +296,6 @@ impl Payroll {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.employer.is_empty()
-    }
-}
-
-impl Payroll {
-    /// `n` rows of placeholder values, to be overwritten in place ([`PayrollSlots`]).
-    pub fn filled(n: usize) -> Payroll {
-        Payroll {
-            project: vec![None; n],
-            employer: vec![EmployerIx::new(0); n],
-            worker: vec![WorkerKey::from_value(0); n],
-            period: vec![Month::from_index(0); n],
-            days_worked: vec![0; n],
-            wage_due: vec![Money::ZERO; n],
-            due_date: vec![Date::from_days(0); n],
-        }
-    }
-
-    /// Removes every row, keeping the room.
-    pub fn clear(&mut self) {
-        self.project.clear();
-        self.employer.clear();
-        self.worker.clear();
-        self.period.clear();
-        self.days_worked.clear();
-        self.wage_due.clear();
-        self.due_date.clear();
     }
 }
 
