@@ -569,10 +569,19 @@ impl WorkerMonths {
         from: Date,
         to: Date,
     ) -> impl Iterator<Item = usize> + 'a {
+        self.rows_spanning_due_between(from, to).filter(move |&r| from < due_date[r] && due_date[r] <= to)
+    }
+
+    /// The rows from the first to the last that fall due in `(from, to]`, in row order; rows between them
+    /// may fall due outside it.
+    pub fn rows_spanning_due_between(&self, from: Date, to: Date) -> std::ops::Range<usize> {
         let days = &self.due.day_rows[self.due.days_between(from, to)];
         let (lo, hi) = days.iter().fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)));
-        let rows = if lo > hi { 0..0 } else { lo as usize..hi as usize + 1 };
-        rows.filter(move |&r| from < due_date[r] && due_date[r] <= to)
+        if lo > hi {
+            0..0
+        } else {
+            lo as usize..hi as usize + 1
+        }
     }
 
     /// What was paid for payroll row `r` as known on `as_of`, given its due date.

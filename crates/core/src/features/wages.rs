@@ -2,6 +2,9 @@
 //! contractor's sites, what fell due, what was paid, how late, how short, how many workers and who left
 //! owed; and each employer's wage bill on each project (its footprint there).
 
+use std::ops::Range;
+use std::sync::Mutex;
+
 use crate::contract::{Date, Month};
 use crate::ingest::tables::{Dataset, FastMap, ProjectIx};
 use crate::worker_months::{group_starts, grouped, WorkerMonths};
@@ -100,6 +103,21 @@ struct Months {
     p3: Month,
     p12: Month,
     two_months_ago: Month,
+    /// Rows of this wage month on count towards the distinct workers.
+    six_months_ago: Month,
+}
+
+impl Months {
+    /// The months compared when `p0` is the latest wage month on the books as of `t`.
+    fn of(p0: Month, t: Date) -> Months {
+        Months {
+            p0,
+            p3: p0.plus_months(-3),
+            p12: p0.plus_months(-12),
+            two_months_ago: t.month().plus_months(-2),
+            six_months_ago: p0.plus_months(-6),
+        }
+    }
 }
 
 impl RowFacts {
@@ -128,6 +146,87 @@ impl RowFacts {
 }
 
 impl WageAcc {
+    /// Adds the rows another walker added to the same scope. Every field is named, so that a new one
+    /// cannot be left out.
+    fn absorb(&mut self, other: &WageAcc) {
+        let WageAcc {
+            overdue_unpaid,
+            due_30,
+            unpaid_30,
+            due_365,
+            unpaid_365,
+            events_90,
+            late3_n,
+            due_90,
+            paid_90,
+            due_90_180,
+            paid_90_180,
+            short_30,
+            short_90,
+            short_180,
+            short_365,
+            rows_90,
+            late_n,
+            late_sum,
+            late_max,
+            days_90,
+            paid_for_days_90,
+            lumps_90,
+            events_365,
+            last_short,
+            hc0,
+            hc3,
+            hc12,
+            dw0,
+            dw3,
+            attended0,
+            unpaid_attended0,
+            paid0,
+            days0,
+            unpaid_two_months,
+            workers_90,
+            workers_owed_90,
+            leavers_owed,
+        } = *other;
+        self.overdue_unpaid += overdue_unpaid;
+        self.due_30 += due_30;
+        self.unpaid_30 += unpaid_30;
+        self.due_365 += due_365;
+        self.unpaid_365 += unpaid_365;
+        self.events_90 += events_90;
+        self.late3_n += late3_n;
+        self.due_90 += due_90;
+        self.paid_90 += paid_90;
+        self.due_90_180 += due_90_180;
+        self.paid_90_180 += paid_90_180;
+        self.short_30 += short_30;
+        self.short_90 += short_90;
+        self.short_180 += short_180;
+        self.short_365 += short_365;
+        self.rows_90 += rows_90;
+        self.late_n += late_n;
+        self.late_sum += late_sum;
+        self.late_max = self.late_max.max(late_max);
+        self.days_90 += days_90;
+        self.paid_for_days_90 += paid_for_days_90;
+        self.lumps_90 += lumps_90;
+        self.events_365 += events_365;
+        self.last_short = self.last_short.max(last_short);
+        self.hc0 += hc0;
+        self.hc3 += hc3;
+        self.hc12 += hc12;
+        self.dw0 += dw0;
+        self.dw3 += dw3;
+        self.attended0 += attended0;
+        self.unpaid_attended0 += unpaid_attended0;
+        self.paid0 += paid0;
+        self.days0 += days0;
+        self.unpaid_two_months += unpaid_two_months;
+        self.workers_90 += workers_90;
+        self.workers_owed_90 += workers_owed_90;
+        self.leavers_owed += leavers_owed;
+    }
+
     /// Adds one payroll row.
     fn add(&mut self, f: &RowFacts, m: Months) {
         let (age, due, paid_t, unpaid, days) = (f.age, f.due, f.paid_t, f.unpaid, f.days);
@@ -208,38 +307,151 @@ impl WageAcc {
     }
 }
 
-/// Walks the payroll rows due in the 400 days before T and accumulates every scope's wage facts: the
-/// employers' side (their own rows, the sites they contract, their footprint) and the projects' side on
-/// two threads, each walking the rows once. Sums, maxima and distinct counts do not depend on the split.
+/// How many threads walk the window's rows.
+const WALKERS: usize = 2;
+/// The window's rows are dealt out to the walkers in blocks of this many, in turn, so that each walker gets
+/// rows of every month (and so its share of the last six months' distinct workers).
+const BLOCK_ROWS: usize = 1 << 16;
+
+/// Walks the payroll rows due in the 400 days before T and accumulates every scope's wage facts: each
+/// employer's own rows, each project's, the rows on the sites an employer contracts and its footprint.
+/// Two threads walk blocks of rows in turn, each row once, and their sums are added: sums, maxima and
+/// distinct counts do not depend on the split.
 pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts {
     let pr = &ds.payroll;
-    let window = || wm.due_between_in_row_order(&pr.due_date, t.add_days(-super::PAYROLL_LOOKBACK_DAYS), t);
-    // The latest wage month on the books as of T, and the months 3 and 12 before it.
-    let p0 = window().map(|r| pr.period[r]).max().unwrap_or(t.month());
-    let months =
-        Months { p0, p3: p0.plus_months(-3), p12: p0.plus_months(-12), two_months_ago: t.month().plus_months(-2) };
-    let ((employers, sites, footprint), projects) = std::thread::scope(|scope| {
-        let projects = scope.spawn(|| project_side(ds, wm, t, window(), months));
-        (employer_side(ds, wm, t, window(), months), projects.join().expect("the project side does not panic"))
+    let from = t.add_days(-super::PAYROLL_LOOKBACK_DAYS);
+    let span = wm.rows_spanning_due_between(from, t);
+    let in_window = |r: &usize| from < pr.due_date[*r] && pr.due_date[*r] <= t;
+    // The latest wage month on the books as of T, and the months before it that features compare.
+    let p0 = span.clone().filter(in_window).map(|r| pr.period[r]).max().unwrap_or(t.month());
+    let months = Months::of(p0, t);
+    let workers = (Workers::new(ds.employers.len()), Workers::new(ds.projects.len()));
+    let walk = |k: usize| {
+        let mut walk = Walk::new(ds, &workers);
+        for r in dealt(span.clone(), k).filter(in_window) {
+            walk.add(ds, wm, r, t, months);
+        }
+        walk.finish()
+    };
+    let mut sums = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..WALKERS).map(|k| scope.spawn(move || walk(k))).collect();
+        let mut sums = walk(0);
+        for other in others {
+            sums.absorb(other.join().expect("a walker does not panic"));
+        }
+        sums
     });
-    WageFacts { employers, projects, sites, footprint }
+    let leaver_cutoff = months.p0.plus_months(-2).index();
+    count_workers(&mut sums.employers, workers.0, leaver_cutoff);
+    count_workers(&mut sums.projects, workers.1, leaver_cutoff);
+    let mut footprint: Vec<((u32, u32), i64)> = sums.footprint.into_iter().collect();
+    footprint.sort_unstable();
+    WageFacts { employers: sums.employers, projects: sums.projects, sites: sums.sites, footprint }
 }
 
-/// The rows of the last six months, one (scope, worker) sighting each, for the distinct-worker counts:
-/// gathered while walking the window, then sorted so that each pair's sightings are adjacent (cheaper than
-/// a hash map probed at random for every row). At most [`PENDING`] sightings wait at a time; then they are
-/// folded into the distinct pairs seen so far, so that memory grows with the distinct (scope, worker)
-/// pairs, not with the rows.
+/// Walker `k`'s rows of `span`: blocks `k`, `k + WALKERS`, ... of [`BLOCK_ROWS`] rows.
+fn dealt(span: Range<usize>, k: usize) -> impl Iterator<Item = usize> {
+    let end = span.end;
+    span.step_by(BLOCK_ROWS).skip(k).step_by(WALKERS).flat_map(move |start| start..(start + BLOCK_ROWS).min(end))
+}
+
+/// What one walker gathers from its rows (the distinct workers go to the shared [`Workers`]).
+struct Walk<'w> {
+    sums: Sums,
+    employer_workers: Sightings<'w>,
+    project_workers: Sightings<'w>,
+}
+
+/// Every scope's sums over some rows: each employer's own rows, each project's, the rows on the sites each
+/// employer contracts, and each employer's wage bill of the last 90 days per project.
+struct Sums {
+    employers: Vec<WageAcc>,
+    projects: Vec<WageAcc>,
+    sites: Vec<WageAcc>,
+    footprint: FastMap<(u32, u32), i64>,
+}
+
+impl<'w> Walk<'w> {
+    /// A walker whose sightings go to `workers` (the employers', the projects').
+    fn new(ds: &Dataset, workers: &'w (Workers, Workers)) -> Walk<'w> {
+        let n_e = ds.employers.len();
+        Walk {
+            sums: Sums {
+                employers: vec![WageAcc::default(); n_e],
+                projects: vec![WageAcc::default(); ds.projects.len()],
+                sites: vec![WageAcc::default(); n_e],
+                footprint: FastMap::default(),
+            },
+            employer_workers: workers.0.sightings(PENDING / WALKERS),
+            project_workers: workers.1.sightings(PENDING / WALKERS),
+        }
+    }
+
+    /// Adds payroll row `r` to its employer, its project and the project's general contractor's sites.
+    fn add(&mut self, ds: &Dataset, wm: &WorkerMonths, r: usize, t: Date, months: Months) {
+        let pr = &ds.payroll;
+        let facts = RowFacts::of(ds, wm, r, t);
+        let e = pr.employer[r].index();
+        let recent = facts.period >= months.six_months_ago;
+        let sums = &mut self.sums;
+        sums.employers[e].add(&facts, months);
+        if recent {
+            self.employer_workers.track(e, pr.worker[r].value(), &facts);
+        }
+        let Some(p) = pr.project[r].map(ProjectIx::index) else { return };
+        sums.projects[p].add(&facts, months);
+        sums.sites[ds.projects.general_contractor[p].index()].add(&facts, months);
+        if recent {
+            self.project_workers.track(p, pr.worker[r].value(), &facts);
+        }
+        if facts.age < 90 {
+            *sums.footprint.entry((e as u32, p as u32)).or_default() += facts.due;
+        }
+    }
+
+    /// Folds the last sightings into the shared workers; the sums.
+    fn finish(self) -> Sums {
+        self.employer_workers.finish();
+        self.project_workers.finish();
+        self.sums
+    }
+}
+
+impl Sums {
+    /// Adds another walker's sums of other rows.
+    fn absorb(&mut self, other: Sums) {
+        for (scopes, more) in [
+            (&mut self.employers, other.employers),
+            (&mut self.projects, other.projects),
+            (&mut self.sites, other.sites),
+        ] {
+            scopes.iter_mut().zip(&more).for_each(|(a, b)| a.absorb(b));
+        }
+        for (key, due) in other.footprint {
+            *self.footprint.entry(key).or_default() += due;
+        }
+    }
+}
+
+/// The distinct (scope, worker) pairs of the last six months' rows, for the distinct-worker counts. The
+/// walkers gather sightings ([`Sightings`]) and fold a few million at a time into the pairs so far, so that
+/// memory grows with the distinct pairs, not with the rows.
 struct Workers {
     scopes: usize,
-    /// How many sightings wait before they are folded: [`PENDING`].
-    limit: usize,
-    pending: Vec<Sighting>,
     /// Each distinct (scope, worker) so far, its sightings merged, sorted by scope and worker.
-    seen: Vec<Sighting>,
+    seen: Mutex<Vec<Sighting>>,
 }
 
-/// How many sightings wait before they are folded (64 MB).
+/// One walker's sightings waiting to be folded into [`Workers`]: gathered while walking, then sorted so
+/// that each pair's sightings are adjacent (cheaper than a hash map probed at random for every row).
+struct Sightings<'w> {
+    into: &'w Workers,
+    /// How many sightings wait before they are folded.
+    limit: usize,
+    pending: Vec<Sighting>,
+}
+
+/// How many sightings wait, over all walkers, before they are folded (64 MB).
 const PENDING: usize = 1 << 22;
 
 /// 16 bytes: sightings of a six-month window are many (one per row), so they are kept small.
@@ -273,9 +485,33 @@ impl Sighting {
 
 impl Workers {
     fn new(scopes: usize) -> Workers {
-        Workers { scopes, limit: PENDING, pending: Vec::new(), seen: Vec::new() }
+        Workers { scopes, seen: Mutex::new(Vec::new()) }
     }
 
+    /// A walker's sightings, folded `limit` at a time.
+    fn sightings(&self, limit: usize) -> Sightings<'_> {
+        Sightings { into: self, limit: limit.max(1), pending: Vec::new() }
+    }
+
+    /// Merges distinct pairs sorted by scope and worker into those seen.
+    fn merge(&self, fresh: Vec<Sighting>) {
+        let mut seen = self.seen.lock().expect("no walker panics while merging");
+        if seen.is_empty() {
+            *seen = fresh;
+            seen.shrink_to_fit();
+        } else {
+            merge_into(&mut seen, &fresh);
+        }
+    }
+
+    /// Each distinct (scope, worker): its scope and state.
+    fn distinct(self) -> impl Iterator<Item = (u32, WorkerState)> {
+        let seen = self.seen.into_inner().expect("no walker panics while merging");
+        seen.into_iter().map(|s| (s.scope, s.state()))
+    }
+}
+
+impl Sightings<'_> {
     fn track(&mut self, scope: usize, worker: u64, facts: &RowFacts) {
         let flags = i32::from(facts.short) << 1 | i32::from(facts.age < 90);
         self.add(Sighting { worker, scope: scope as u32, period_flags: facts.period.index() << 2 | flags });
@@ -291,7 +527,7 @@ impl Workers {
     /// Folds the pending sightings into the distinct pairs: grouped by scope with a counting sort, each
     /// scope's few sorted by worker in cache, a pair's sightings merged, then merged with those seen.
     fn fold(&mut self) {
-        let starts = group_starts(self.pending.iter().map(|s| s.scope as usize), self.scopes);
+        let starts = group_starts(self.pending.iter().map(|s| s.scope as usize), self.into.scopes);
         let mut fresh = grouped(self.pending.iter().map(|s| (s.scope as usize, *s)), &starts);
         self.pending.clear();
         for w in starts.windows(2) {
@@ -304,18 +540,12 @@ impl Workers {
             }
             same
         });
-        if self.seen.is_empty() {
-            fresh.shrink_to_fit();
-            self.seen = fresh;
-        } else {
-            merge_into(&mut self.seen, &fresh);
-        }
+        self.into.merge(fresh);
     }
 
-    /// Each distinct (scope, worker): its scope and state.
-    fn distinct(mut self) -> impl Iterator<Item = (u32, WorkerState)> {
+    /// Folds what is still pending.
+    fn finish(mut self) {
         self.fold();
-        self.seen.into_iter().map(|s| (s.scope, s.state()))
     }
 }
 
@@ -347,68 +577,6 @@ fn merge_into(seen: &mut Vec<Sighting>, fresh: &[Sighting]) {
     }
 }
 
-type EmployerSide = (Vec<WageAcc>, Vec<WageAcc>, Vec<((u32, u32), i64)>);
-
-/// Each employer's own rows, the rows on the sites it contracts, and its wage bill per project.
-fn employer_side(
-    ds: &Dataset,
-    wm: &WorkerMonths,
-    t: Date,
-    window: impl Iterator<Item = usize>,
-    months: Months,
-) -> EmployerSide {
-    let pr = &ds.payroll;
-    let n_e = ds.employers.len();
-    let mut emp = vec![WageAcc::default(); n_e];
-    let mut site = vec![WageAcc::default(); n_e];
-    let mut workers = Workers::new(n_e);
-    let mut footprint: FastMap<(u32, u32), i64> = FastMap::default();
-    let six_months_ago = months.p0.plus_months(-6);
-    for r in window {
-        let facts = RowFacts::of(ds, wm, r, t);
-        let e = pr.employer[r].index();
-        let p = pr.project[r].map(ProjectIx::index);
-        emp[e].add(&facts, months);
-        if let Some(p) = p {
-            site[ds.projects.general_contractor[p].index()].add(&facts, months);
-        }
-        if facts.period >= six_months_ago {
-            workers.track(e, pr.worker[r].value(), &facts);
-        }
-        if let (Some(p), true) = (p, facts.age < 90) {
-            *footprint.entry((e as u32, p as u32)).or_default() += facts.due;
-        }
-    }
-    count_workers(&mut emp, workers, months.p0.plus_months(-2).index());
-    let mut footprint: Vec<((u32, u32), i64)> = footprint.into_iter().collect();
-    footprint.sort_unstable();
-    (emp, site, footprint)
-}
-
-/// Each project's rows.
-fn project_side(
-    ds: &Dataset,
-    wm: &WorkerMonths,
-    t: Date,
-    window: impl Iterator<Item = usize>,
-    months: Months,
-) -> Vec<WageAcc> {
-    let pr = &ds.payroll;
-    let mut prj = vec![WageAcc::default(); ds.projects.len()];
-    let mut workers = Workers::new(ds.projects.len());
-    let six_months_ago = months.p0.plus_months(-6);
-    for r in window {
-        let Some(p) = pr.project[r].map(ProjectIx::index) else { continue };
-        let facts = RowFacts::of(ds, wm, r, t);
-        prj[p].add(&facts, months);
-        if facts.period >= six_months_ago {
-            workers.track(p, pr.worker[r].value(), &facts);
-        }
-    }
-    count_workers(&mut prj, workers, months.p0.plus_months(-2).index());
-    prj
-}
-
 /// Distinct workers of the last 90 days, those owed among them, and those who left owed.
 fn count_workers(accs: &mut [WageAcc], workers: Workers, leaver_cutoff: i32) {
     for (scope, s) in workers.distinct() {
@@ -428,13 +596,15 @@ mod tests {
     use super::*;
     use crate::rng::SplitMix64;
 
-    /// The distinct pairs of `sightings` (scope, worker, period and flags) folded `limit` at a time.
-    fn distinct(sightings: &[(u32, u64, i32)], limit: usize) -> Vec<(u32, i32, bool, bool)> {
-        let mut workers = Workers::new(8);
-        workers.limit = limit;
-        for &(scope, worker, period_flags) in sightings {
-            workers.add(Sighting { worker, scope, period_flags });
+    /// The distinct pairs of `sightings` (scope, worker, period and flags), dealt out in turn to `walkers`
+    /// walkers that each fold `limit` at a time.
+    fn distinct(sightings: &[(u32, u64, i32)], limit: usize, walkers: usize) -> Vec<(u32, i32, bool, bool)> {
+        let workers = Workers::new(8);
+        let mut each: Vec<Sightings> = (0..walkers).map(|_| workers.sightings(limit)).collect();
+        for (i, &(scope, worker, period_flags)) in sightings.iter().enumerate() {
+            each[i % walkers].add(Sighting { worker, scope, period_flags });
         }
+        each.into_iter().for_each(Sightings::finish);
         workers.distinct().map(|(scope, s)| (scope, s.last_period, s.owed, s.in_90)).collect()
     }
 
@@ -458,8 +628,52 @@ mod tests {
         }
         let expected: Vec<_> = naive.iter().map(|(&(scope, _), &(p, owed, in_90))| (scope, p, owed, in_90)).collect();
         for limit in [1, 2, 3, 7, 64, 499, 500, 10_000] {
-            assert_eq!(distinct(&sightings, limit), expected, "folded {limit} at a time");
+            for walkers in [1, 2, 3] {
+                assert_eq!(distinct(&sightings, limit, walkers), expected, "{walkers} walkers, {limit} at a time");
+            }
         }
-        assert!(distinct(&[], 4).is_empty());
+        assert!(distinct(&[], 4, 2).is_empty());
+    }
+
+    #[test]
+    fn rows_added_by_two_walkers_sum_to_the_rows_added_by_one() {
+        let mut rng = SplitMix64::new(3);
+        let t = Date::parse("2025-06-01").unwrap();
+        let months = Months::of(t.month().plus_months(-1), t);
+        let mut pick = |n: u64| rng.next_u64() % n;
+        let rows: Vec<RowFacts> = (0..400)
+            .map(|_| {
+                let age = pick(420) as i32;
+                let due = pick(3) as i64 * 400_000;
+                let paid_t = pick(4) as i64 * 300_000;
+                let due_date = t.add_days(-age);
+                RowFacts {
+                    due_date,
+                    age,
+                    due,
+                    paid_t,
+                    paid_last_on: (pick(3) > 0).then(|| due_date.add_days(pick(40) as i32)),
+                    short: due > 0 && paid_t * 10 < due * 9,
+                    unpaid: (due - paid_t).max(0),
+                    known_event: pick(5) == 0,
+                    period: due_date.month().plus_months(-1),
+                    days: pick(31),
+                    lump: pick(20) == 0,
+                }
+            })
+            .collect();
+        let mut one = WageAcc::default();
+        let mut halves = [WageAcc::default(), WageAcc::default()];
+        for (i, row) in rows.iter().enumerate() {
+            one.add(row, months);
+            halves[i % 2].add(row, months);
+        }
+        // The distinct-worker counts are set after the walk; absorbing adds them too.
+        let [mut first, mut second] = halves;
+        (second.workers_90, second.workers_owed_90, second.leavers_owed) = (3, 2, 1);
+        (one.workers_90, one.workers_owed_90, one.leavers_owed) = (3, 2, 1);
+        first.absorb(&second);
+        assert!(one.late_max > 0 && one.last_short.is_some() && one.hc0 > 0 && one.hc12 > 0, "{one:?}");
+        assert_eq!(format!("{first:?}"), format!("{one:?}"));
     }
 }
