@@ -554,6 +554,44 @@ fn no_route_ever_returns_an_entity_outside_the_callers_region() {
 }
 
 #[test]
+fn a_page_asked_again_is_the_same_bytes_and_never_another_callers() {
+    // Pages are rendered once per run and filter: the same request by callers of other regions, in turn and
+    // each twice, gets only its caller's region, the second time the first's bytes; after a new run is
+    // published, pages come from it.
+    let app = App::new();
+    let region_of = |caller: &str| match caller {
+        "inspector_away" => app.away.clone(),
+        "city_supervisor" => app.home[..4].to_string(),
+        "admin" => String::new(),
+        _ => app.home.clone(),
+    };
+    for uri in ["/v1/watchlist?limit=7", "/v1/watchlist?limit=7&region=32", "/v1/watchlist?limit=7&band=red,orange"] {
+        let mut seen = Vec::new();
+        for caller in ["inspector", "inspector_away", "admin", "city_supervisor", "inspector", "inspector_away"] {
+            let first = check(&app, Some(caller), "GET", uri, None, 200);
+            let again = check(&app, Some(caller), "GET", uri, None, 200);
+            assert_eq!(first.body, again.body, "{caller} {uri}");
+            let items = first.json()["items"].as_array().unwrap().clone();
+            assert!(!items.is_empty(), "{caller} {uri}");
+            let region = region_of(caller);
+            for item in &items {
+                assert!(item["region_code"].as_str().unwrap().starts_with(&region), "{caller} {uri}: {item}");
+            }
+            seen.push((caller, first.body));
+        }
+        assert_ne!(seen[0].1, seen[1].1, "two districts' pages differ");
+        assert_eq!(seen[0].1, seen[4].1, "{uri}");
+    }
+    let before = app.get("/v1/watchlist?limit=7", "inspector");
+    let job = check(&app, Some("admin"), "POST", "/v1/runs", Some(r#"{"as_of":"2026-01-01"}"#), 202).json();
+    assert_eq!(wait_for_job(&app, job["job_id"].as_str().unwrap())["status"], "succeeded");
+    let after = app.get("/v1/watchlist?limit=7", "inspector");
+    assert_ne!(after["run_id"], before["run_id"]);
+    assert_eq!(after["run_id"].as_str().unwrap(), app.current_run());
+    assert_eq!(after["as_of"], "2026-01-01");
+}
+
+#[test]
 fn watchlist_filters_order_and_pages_are_stable() {
     let app = App::new();
     let all = app.all_pages("", "admin");

@@ -87,6 +87,18 @@ pub struct Filter {
     pub text: Option<String>,
 }
 
+/// `min_score` is never NaN ([`Filter::new`] keeps it within 0..=1), so equality is an equivalence.
+impl Eq for Filter {}
+
+/// Equal filters hash alike: `min_score` by the bits of its value, with -0 as 0.
+impl std::hash::Hash for Filter {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let Filter { entity_type, requested_region, region, sector, kind, bands, min_score, text } = self;
+        (entity_type, requested_region, region, sector, kind, bands, text).hash(state);
+        min_score.map(|m| (m + 0.0).to_bits()).hash(state);
+    }
+}
+
 impl Filter {
     /// A filter of typed values; the region is the requested one until [`Filter::within`] narrows it.
     pub fn new(spec: FilterSpec) -> Result<Filter, BadFilter> {
@@ -166,7 +178,7 @@ impl Filter {
 }
 
 /// The order a watchlist is read in, within each entity type.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum RankBy {
     /// The model's rank (the probability of an event), as the run stores its rows.
     #[default]

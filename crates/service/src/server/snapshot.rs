@@ -3,12 +3,15 @@
 //! Only the current run is held whole; the kept runs are held as their scores, for history.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::body::Bytes;
 
 use serde_json::value::RawValue;
 
 use super::error::ApiError;
 use super::wire::WatchlistItem;
+use crate::query::{Filter, RankBy};
 use crate::runs::{files, Link, Relation, RunData, RunError, RunRow};
 use crate::state::{RunRecord, Store};
 use wagewatch_core::contract::RegionCode;
@@ -31,6 +34,42 @@ pub struct RunView {
     /// Ranges of `data.wages` and `data.events` by entity (both are grouped by entity).
     wages_by: HashMap<(EntityType, String), std::ops::Range<usize>>,
     events_by: HashMap<(EntityType, String), std::ops::Range<usize>>,
+    /// Watchlist pages rendered so far ([`RunView::page`]).
+    pages: Mutex<PageCache>,
+}
+
+/// What a watchlist page of a run holds: the rows the filter (narrowed to the caller's region) keeps, in
+/// an order, from a position, so many.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    pub filter: Filter,
+    pub rank_by: RankBy,
+    pub start: usize,
+    pub limit: usize,
+}
+
+/// A rendered page: the response body and how many rows it holds (for the audit log).
+#[derive(Clone, Debug)]
+pub struct RenderedPage {
+    pub body: Bytes,
+    pub rows: u64,
+}
+
+/// Pages rendered for one run, by what they hold. Emptied whole once its bodies pass [`PAGE_CACHE_BYTES`]:
+/// the pages read again (a district's first page, polled) are soon back.
+#[derive(Default)]
+struct PageCache {
+    pages: HashMap<PageKey, RenderedPage>,
+    bytes: usize,
+}
+
+/// The most bytes of rendered pages one run's cache holds.
+const PAGE_CACHE_BYTES: usize = 32 << 20;
+
+impl std::fmt::Debug for PageCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageCache").field("pages", &self.pages.len()).field("bytes", &self.bytes).finish()
+    }
 }
 
 /// The ranges of consecutive items with the same key.
@@ -64,7 +103,24 @@ impl RunView {
         let regions = data.rows.iter().map(|r| r.region).collect();
         let wages_by = ranges(&data.wages, |w| (w.entity_type, w.entity_id.clone()));
         let events_by = ranges(&data.events, |e| (e.entity_type, e.entity_id.clone()));
-        RunView { data, index, by_project, by_employer, items, regions, wages_by, events_by }
+        let pages = Mutex::default();
+        RunView { data, index, by_project, by_employer, items, regions, wages_by, events_by, pages }
+    }
+
+    /// The watchlist page `key` asks for: rendered by `render` the first time, the same bytes after.
+    pub fn page(&self, key: PageKey, render: impl FnOnce(&PageKey) -> RenderedPage) -> RenderedPage {
+        let cache = || self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(page) = cache().pages.get(&key) {
+            return page.clone();
+        }
+        let page = render(&key);
+        let mut cache = cache();
+        if cache.bytes + page.body.len() > PAGE_CACHE_BYTES {
+            *cache = PageCache::default();
+        }
+        cache.bytes += page.body.len();
+        cache.pages.insert(key, page.clone());
+        page
     }
 
     /// The run id.

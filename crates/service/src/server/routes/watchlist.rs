@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -11,6 +10,7 @@ use crate::query::{self, Filter};
 use crate::runs::export::{self, ExportFormat};
 use crate::runs::RunRow;
 use crate::server::extract::ApiQuery;
+use crate::server::snapshot::{PageKey, RenderedPage, RunView};
 use crate::server::wire::{ErrorBody, ExportFormatCode, ExportQuery, RankByCode, WatchlistPage, WatchlistQuery};
 use crate::server::{ApiError, AppState, Caller};
 use crate::state::Role;
@@ -123,19 +123,28 @@ pub async fn list_watchlist(
     }
     let snapshot = state.snapshot();
     let view = state.run_view(&snapshot, q.run.as_deref().or(cursor.as_ref().map(|c| c.0.as_str()))).await?;
-    let page = query::page_ranked(&view.data.rows, &view.regions, &filter, rank_by, cursor.map_or(0, |c| c.2), limit);
+    let key = PageKey { filter, rank_by, start: cursor.map_or(0, |c| c.2), limit };
+    let page = view.page(key, |key| render_page(&view, key));
+    state.audit_read(&caller, "/v1/watchlist", audit_filters(&q), page.rows).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], page.body).into_response())
+}
+
+/// A watchlist page of a run as its JSON body.
+fn render_page(view: &RunView, key: &PageKey) -> RenderedPage {
+    let page = query::page_ranked(&view.data.rows, &view.regions, &key.filter, key.rank_by, key.start, key.limit);
     let items: Vec<_> = page.positions.iter().map(|&i| view.item_json(i)).collect();
-    state.audit_read(&caller, "/v1/watchlist", audit_filters(&q), items.len() as u64).await?;
     let record = &view.data.record;
-    Ok(Json(WatchlistPage {
+    let rows = items.len() as u64;
+    let body = serde_json::to_vec(&WatchlistPage {
         run_id: record.run_id.clone(),
         as_of: record.as_of.to_string(),
         model_id: record.model_id.clone(),
         total: page.total,
         items,
-        next_cursor: page.next.map(|p| cursor_of(&record.run_id, rank_by, p)),
+        next_cursor: page.next.map(|p| cursor_of(&record.run_id, key.rank_by, p)),
     })
-    .into_response())
+    .expect("a page serialises");
+    RenderedPage { body: body.into(), rows }
 }
 
 /// The whole filtered watchlist as a file: CSV, Parquet or Excel (supervisors and admins).
