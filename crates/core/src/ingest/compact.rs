@@ -25,7 +25,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use super::pseudonym::WorkerKey;
-use super::tables::{payroll_key_fingerprint, EmployerIx, FastMap, IdSet, Payments, Payroll, ProjectIx};
+use super::tables::{payroll_key_fingerprint, Dataset, EmployerIx, FastMap, IdSet, Payments, Payroll, ProjectIx};
 use crate::contract::{Date, Money, Month, Table};
 
 /// Rows per batch when reading a part back.
@@ -329,6 +329,32 @@ impl DictionaryMap {
             out.push(Some(ix));
         }
         Ok(out)
+    }
+}
+
+/// The ids payroll parts may name: those the employers and projects tables register (payroll names no
+/// other). A copy, so that payments may intern more ids into the dataset beside a payroll reader.
+pub struct Registered {
+    employer_ids: IdSet,
+    employers: usize,
+    project_ids: IdSet,
+    projects: usize,
+}
+
+impl Registered {
+    /// The ids `ds` registers (read before its fact tables).
+    pub fn of(ds: &Dataset) -> Registered {
+        Registered {
+            employer_ids: ds.employer_ids.clone(),
+            employers: ds.employers.len(),
+            project_ids: ds.project_ids.clone(),
+            projects: ds.projects.len(),
+        }
+    }
+
+    /// [`read_payroll`] with these ids.
+    pub fn read_payroll(&self, parts: &[PathBuf], out: &mut Payroll) -> Result<(), CompactError> {
+        read_payroll(parts, &self.employer_ids, self.employers, &self.project_ids, self.projects, out)
     }
 }
 

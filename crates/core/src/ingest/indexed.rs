@@ -11,8 +11,8 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use super::compact::{self, CompactError};
-use super::tables::{FilledRows, IdSet, Payments, Payroll, PayrollSlots};
+use super::compact::{self, CompactError, Registered};
+use super::tables::{FilledRows, Payments, Payroll, PayrollSlots};
 use super::{Dataset, IngestError, Pseudonymizer, Sources};
 use crate::contract::Month;
 use crate::worker_months::{DueDays, MonthByMonth, WorkerMonths};
@@ -25,14 +25,6 @@ pub struct MonthParts {
     pub payments: Vec<PathBuf>,
 }
 
-/// The registered ids payroll parts may name (payroll names no other).
-struct Registered {
-    employer_ids: IdSet,
-    employers: usize,
-    project_ids: IdSet,
-    projects: usize,
-}
-
 /// Reads back what a validated store holds for `months` (in month order), with the worker-month index:
 /// the small tables as [`super::load_compact`] reads them, payroll whole, and the payments only inside the
 /// index (the dataset's `payments` are empty).
@@ -42,12 +34,7 @@ pub fn load_compact_indexed(
     pseudonymizer: &Pseudonymizer,
 ) -> Result<(Dataset, WorkerMonths), IngestError> {
     let mut ds = super::load_small_of_store(sources, pseudonymizer)?;
-    let registered = Registered {
-        employer_ids: ds.employer_ids.clone(),
-        employers: ds.employers.len(),
-        project_ids: ds.project_ids.clone(),
-        projects: ds.projects.len(),
-    };
+    let registered = Registered::of(&ds);
     let payroll_rows = rows_of(months.iter().flat_map(|m| &m.payroll))?;
     let payment_rows = rows_of(months.iter().flat_map(|m| &m.payments))?;
     let mut payroll = Payroll::filled(payroll_rows);
@@ -84,14 +71,7 @@ fn read_payroll<'a>(
     let mut due_dates = Vec::with_capacity(months.len());
     for m in months {
         month.clear();
-        compact::read_payroll(
-            &m.payroll,
-            &ids.employer_ids,
-            ids.employers,
-            &ids.project_ids,
-            ids.projects,
-            &mut month,
-        )?;
+        ids.read_payroll(&m.payroll, &mut month)?;
         let (filled, rest) = slots.fill_front(&month).ok_or_else(|| changed(&m.payroll))?;
         due_dates.push(filled.due_date);
         if send.send(filled).is_err() {

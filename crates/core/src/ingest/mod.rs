@@ -426,21 +426,11 @@ pub fn load_compact(
     pseudonymizer: &Pseudonymizer,
 ) -> Result<Dataset, IngestError> {
     let mut ds = load_small_of_store(sources, pseudonymizer)?;
-    let registered_employers = ds.employer_ids.clone();
-    let registered_projects = ds.project_ids.clone();
-    let (n_employers, n_projects) = (ds.employers.len(), ds.projects.len());
+    let registered = compact::Registered::of(&ds);
     let (payroll, payments) = std::thread::scope(|scope| {
         let payroll = scope.spawn(|| {
             let mut t = tables::Payroll::default();
-            compact::read_payroll(
-                payroll_parts,
-                &registered_employers,
-                n_employers,
-                &registered_projects,
-                n_projects,
-                &mut t,
-            )
-            .map(|()| t)
+            registered.read_payroll(payroll_parts, &mut t).map(|()| t)
         });
         let mut t = tables::Payments::default();
         let payments =
