@@ -287,6 +287,9 @@ pub struct TrainArgs {
     /// Weigh older panel dates down: a date this many months older than the latest counts half.
     #[arg(long)]
     pub recency_half_life: Option<f64>,
+    /// Boosted models per learner, each sampling rows and features with its own seed, averaged.
+    #[arg(long, default_value_t = model::BAGS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+    pub bags: usize,
     /// Where models are saved.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
@@ -351,6 +354,9 @@ pub struct BacktestArgs {
     /// Weigh older panel dates down: a date this many months older than the latest counts half.
     #[arg(long)]
     pub recency_half_life: Option<f64>,
+    /// Boosted models per learner, each sampling rows and features with its own seed, averaged.
+    #[arg(long, default_value_t = model::BAGS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+    pub bags: usize,
 }
 
 /// A backtest across generated worlds (docs/measurements.md#worlds).

@@ -533,6 +533,7 @@ fn train(args: args::TrainArgs) -> Result<()> {
     config.selection_weights = !args.no_selection_weights;
     config.monotone = !args.no_monotone;
     config.recency_half_life_months = args.recency_half_life;
+    config.bags = args.bags;
     let started = Instant::now();
     let fingerprint = model::fingerprint(&ds);
     let id = args.id.unwrap_or_else(|| model::default_model_id(config.as_of, &fingerprint));
@@ -582,6 +583,7 @@ fn run_backtest(args: args::BacktestArgs) -> Result<()> {
         selection_weights: !args.no_selection_weights,
         monotone: !args.no_monotone,
         recency_half_life_months: args.recency_half_life,
+        bags: args.bags,
     };
     match args.data {
         Some(data) => {

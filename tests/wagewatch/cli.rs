@@ -29,6 +29,28 @@ fn every_subcommand_has_help() {
 }
 
 #[test]
+fn a_bag_of_no_tree_models_or_of_too_many_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["train", "backtest"] {
+        for bags in ["0", "17", "three"] {
+            let mut args = vec![sub, "--data", "nowhere", "--bags", bags];
+            args.extend(if sub == "train" {
+                &["--as-of", "2026-12-01"][..]
+            } else {
+                &["--from", "2026-06-01", "--to", "2026-12-01"][..]
+            });
+            let out = wagewatch(&args, dir.path());
+            assert!(!out.status.success(), "{sub} --bags {bags}");
+            assert!(
+                text(&out).contains(&format!("invalid value '{bags}' for '--bags")),
+                "{sub} --bags {bags}: {}",
+                text(&out)
+            );
+        }
+    }
+}
+
+#[test]
 fn validate_strict_fails_with_file_row_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

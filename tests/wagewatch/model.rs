@@ -383,14 +383,49 @@ C2,2024-07-25,,P2,online,wage_arrears,1,100,2024-12-01,substantiated
     let _ = WorkerKey::value;
 }
 
-#[test]
-fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
+/// A 160-employer province and a training set-up as of 2025-09-01 on 12 monthly dates, 3 held out, with at
+/// most `trees` boosting rounds.
+fn small_panel(trees: usize) -> (Dataset, WorkerMonths, TrainConfig) {
     let ds = province(160, 21, "2023-01-01", "2025-12-31");
     let wm = WorkerMonths::build(&ds);
     let mut config = TrainConfig::new(d("2025-09-01"), 60);
     config.panel_months = 12;
     config.calibration_months = 3;
-    config.gbdt = model::GbdtParams::default().trees(60);
+    config.gbdt = model::GbdtParams::default().trees(trees);
+    (ds, wm, config)
+}
+
+#[test]
+fn a_bag_of_tree_models_is_trained_member_by_member_and_an_empty_bag_is_refused() {
+    let (ds, wm, mut config) = small_panel(40);
+    let fingerprint = model::fingerprint(&ds);
+    let one = model::train(&ds, &wm, &config, "one".into(), &fingerprint).unwrap();
+    config.bags = 3;
+    let bag = model::train(&ds, &wm, &config, "bag".into(), &fingerprint).unwrap();
+    for (single, bagged) in [(&one.employer, &bag.employer), (&one.project, &bag.project)] {
+        let (single_trees, bagged_trees) = (&single.learner.gbdt.trees, &bagged.learner.gbdt.trees);
+        assert_eq!(bagged.trees, bagged_trees.len());
+        // Three members, each stopped on its own between 10 and 40 rounds.
+        assert!((30..=120).contains(&bagged.trees), "{} trees", bagged.trees);
+        // The first member samples with the single model's seed: its trees are the single model's, a third
+        // of their weight; the others sample differently.
+        for (a, b) in single_trees.iter().zip(bagged_trees) {
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(b) {
+                assert_eq!((x.feature, x.threshold.to_bits()), (y.feature, y.threshold.to_bits()));
+                assert!((x.value - 3.0 * y.value).abs() < 1e-12, "{} against 3 x {}", x.value, y.value);
+            }
+        }
+        assert_ne!(bagged_trees[single_trees.len()], bagged_trees[0], "the second member's first tree is its own");
+    }
+    config.bags = 0;
+    let err = model::train(&ds, &wm, &config, "none".into(), &fingerprint).unwrap_err();
+    assert!(matches!(err, model::ModelError::InvalidParams { .. }) && err.to_string().contains("bags"), "{err}");
+}
+
+#[test]
+fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
+    let (ds, wm, config) = small_panel(60);
     let trained = model::train(&ds, &wm, &config, "test-model".into(), &model::fingerprint(&ds)).unwrap();
     // No training row's label window reaches past the cutoff.
     assert!(trained.calibration_dates.last().unwrap().add_days(90) <= d("2025-09-01"));
@@ -505,6 +540,7 @@ fn backtest_and_watchlist_follow_the_contract() {
         selection_weights: true,
         monotone: true,
         recency_half_life_months: None,
+        bags: wagewatch_core::model::BAGS,
     };
     let seen = std::cell::Cell::new(0);
     let result = backtest::run(&ds, &wm, &config, &|_, _| seen.set(seen.get() + 1)).unwrap();
@@ -728,12 +764,17 @@ fn the_audit_slice_is_drawn_at_random_and_its_findings_weigh_by_the_inverse_shar
     assert_eq!(train(&ds, true), train(&ds, false));
 }
 
+/// A 120-employer province of 2024–2025 generated with `seed`, and its features as of `t`.
+fn features_of_a_province(seed: u64, t: Date) -> (Dataset, features::Features) {
+    let ds = province(120, seed, "2024-01-01", "2025-12-31");
+    let wm = WorkerMonths::build(&ds);
+    let f = features::compute(&ds, &wm, t, 60).unwrap();
+    (ds, f)
+}
+
 #[test]
 fn a_contractor_sees_the_short_pay_on_its_sites() {
-    let ds = province(120, 33, "2024-01-01", "2025-12-31");
-    let wm = WorkerMonths::build(&ds);
-    let t = d("2025-11-01");
-    let f = features::compute(&ds, &wm, t, 60).unwrap();
+    let (ds, f) = features_of_a_province(33, d("2025-11-01"));
     let employer_row = |e: u32| f.employers.entities.iter().position(|x| *x == e);
     let mut contractors_with_short_pay = 0;
     for e in 0..ds.employers.len() as u32 {
@@ -761,6 +802,45 @@ fn a_contractor_sees_the_short_pay_on_its_sites() {
         }
     }
     assert!(contractors_with_short_pay > 0, "the province has contractors whose sites short-paid");
+}
+
+#[test]
+fn a_site_sees_the_late_pay_of_its_crews_and_its_own_unpaid_quarter() {
+    let t = d("2025-11-01");
+    let (ds, f) = features_of_a_province(35, t);
+    // Each project's crew, naively: the employers with a row on it due in the 90 days up to T.
+    let mut crew: std::collections::HashMap<usize, std::collections::BTreeSet<u32>> = Default::default();
+    for r in 0..ds.payroll.len() {
+        let (due, Some(p)) = (ds.payroll.due_date[r], ds.payroll.project[r]) else { continue };
+        if due <= t && t.days_since(due) < 90 {
+            crew.entry(p.index()).or_default().insert(ds.payroll.employer[r].index() as u32);
+        }
+    }
+    let employer_share = |e: u32| {
+        let i = f.employers.entities.iter().position(|x| *x == e).expect("a crew employer has wages due, so is scored");
+        f.employers.get(i, Feature::ShareLate90d).unwrap()
+    };
+    let (mut late_sites, mut unpaid_sites) = (0, 0);
+    for (j, &p) in f.projects.entities.iter().enumerate() {
+        let expected =
+            crew.get(&(p as usize)).map_or(0.0, |c| c.iter().map(|&e| employer_share(e)).fold(0.0, f64::max));
+        let got = f.projects.get(j, Feature::CrewMaxShareLate90d).unwrap();
+        assert!((got - expected).abs() < 1e-12, "project {p}: {got} against {expected}");
+        late_sites += usize::from(got > 0.0);
+        // The unpaid share of the quarter's wages is a share, and what it leaves unpaid is overdue.
+        let share = f.projects.get(j, Feature::UnpaidRatio90d).unwrap();
+        let quarter_bill = 3.0 * f.projects.get(j, Feature::MonthlyWageBillYuan).unwrap();
+        let overdue = f.projects.get(j, Feature::OverdueUnpaidYuan).unwrap();
+        assert!((0.0..=1.0).contains(&share), "project {p}: share {share}");
+        assert!(share * quarter_bill <= overdue + 0.01, "project {p}: {share} of {quarter_bill} > {overdue}");
+        unpaid_sites += usize::from(share > 0.0);
+    }
+    assert!(
+        late_sites > 0 && unpaid_sites > 0,
+        "the province has late crews ({late_sites}) and unpaid sites ({unpaid_sites})"
+    );
+    // Employers have no such share: it lowered their ranking (docs/measurements.md, Worlds).
+    assert_eq!(f.employers.get(0, Feature::UnpaidRatio90d), None);
 }
 
 #[test]
@@ -981,6 +1061,7 @@ fn check_levers_are_counterfactuals(trained: &model::RiskModel, feats: &features
                 Feature::OverdueUnpaidYuan,
                 Feature::OverdueUnpaidToMonthlyWageBill,
                 Feature::UnpaidRatio30d,
+                Feature::UnpaidRatio90d,
                 Feature::ShareWorkersUnpaid90d,
                 Feature::SiteOverdueUnpaidYuan,
             ] {

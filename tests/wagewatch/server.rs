@@ -95,6 +95,7 @@ pub fn models_with_backtest() -> &'static Path {
             selection_weights: true,
             monotone: true,
             recency_half_life_months: None,
+            bags: wagewatch_core::model::BAGS,
         };
         let result = backtest::run(&ds, &wm, &config, &|_, _| {}).unwrap();
         let report = dir.join("report");

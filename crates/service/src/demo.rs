@@ -182,6 +182,7 @@ fn backtest_for_model_page(
         selection_weights: true,
         monotone: true,
         recency_half_life_months: None,
+        bags: wagewatch_core::model::BAGS,
     };
     let result = backtest::run(ds, wm, &config, &|_, _| {})?;
     let report = backtest::write_report(&result, None, &setup.report)?;

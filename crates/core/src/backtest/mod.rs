@@ -35,6 +35,8 @@ pub struct BacktestConfig {
     pub monotone: bool,
     /// [`TrainConfig::recency_half_life_months`].
     pub recency_half_life_months: Option<f64>,
+    /// [`TrainConfig::bags`].
+    pub bags: usize,
 }
 
 /// One scored entity of one test date, with what happened.
@@ -78,7 +80,7 @@ pub struct Learned {
     pub entity_type: EntityType,
     /// Such as `blend(gbdt 0.75, scorecard 0.25)`.
     pub learner: String,
-    /// Boosting rounds kept by early stopping.
+    /// Trees in the boosted model (the rounds early stopping kept, summed over a bag's members).
     pub trees: usize,
 }
 
@@ -115,6 +117,7 @@ pub fn run(
         tc.selection_weights = config.selection_weights;
         tc.monotone = config.monotone;
         tc.recency_half_life_months = config.recency_half_life_months;
+        tc.bags = config.bags;
         let trained = model::train(ds, wm, &tc, format!("backtest-{t}"), &data_fingerprint)?;
         let feats = features::compute(ds, wm, t, config.horizon_days)?;
         let scored = model::score(&trained, &feats, &BandCutoffs::default())?;

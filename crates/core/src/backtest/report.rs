@@ -91,7 +91,7 @@ pub struct LearnerChoice {
     pub entity_type: String,
     /// Such as `blend(gbdt 0.75, scorecard 0.25)`.
     pub learner: String,
-    /// Boosting rounds kept by early stopping.
+    /// Trees in the boosted model (the rounds early stopping kept, summed over a bag's members).
     pub trees: usize,
 }
 

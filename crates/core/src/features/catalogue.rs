@@ -87,6 +87,7 @@ catalogue! {
     OverdueUnpaidToMonthlyWageBill => ("overdue_unpaid_to_monthly_wage_bill", "ratio", "wages", Both, "overdue unpaid wages divided by the average monthly wage bill of the last 90 days"),
     MonthlyWageBillYuan => ("monthly_wage_bill_yuan", "yuan", "wages", Both, "wages falling due in the last 90 days, per month"),
     UnpaidRatio30d => ("unpaid_ratio_30d", "ratio", "wages", Both, "unpaid share at T of wages due in the last 30 days"),
+    UnpaidRatio90d => ("unpaid_ratio_90d", "ratio", "wages", Project, "unpaid share at T of wages due in the last 90 days"),
     UnpaidRatio365d => ("unpaid_ratio_365d", "ratio", "wages", Both, "unpaid share at T of wages due in the last 365 days"),
     ShortPaidWorkerMonths1m => ("short_paid_worker_months_1m", "count", "wages", Both, "worker-months due in the last 30 days paid less than 90% at T"),
     ShortPaidWorkerMonths3m => ("short_paid_worker_months_3m", "count", "wages", Both, "worker-months due in the last 90 days paid less than 90% at T"),
@@ -177,6 +178,7 @@ catalogue! {
     ContractorComplaints365d => ("contractor_complaints_365d", "count", "chain", Project, "complaints against the general contractor (last 365 days)"),
     CrewMaxArrearsEvents365d => ("crew_max_arrears_events_365d", "count", "chain", Project, "worst arrears record anywhere of the employers on site"),
     CrewMaxUnpaidRatio90d => ("crew_max_unpaid_ratio_90d", "ratio", "chain", Project, "worst overdue-unpaid ratio anywhere of the employers on site"),
+    CrewMaxShareLate90d => ("crew_max_share_late_90d", "share", "chain", Project, "largest share of worker-months paid in full but more than 3 days late in the last 90 days, over all their sites, of the employers on site"),
     CrewAnyBlacklisted => ("crew_any_blacklisted", "flag", "chain", Project, "1 when any employer on site is blacklisted at T"),
 }
 

@@ -445,6 +445,8 @@ impl Rows<'_> {
         row[F::DaysToPlannedEnd as usize] = f64::from(pj.planned_end_date[p].days_since(t));
         row[F::OverdueCompletionDays as usize] =
             if ended_by(ds, p, t) { 0.0 } else { f64::from(t.days_since(pj.planned_end_date[p]).max(0)) };
+        let own = &self.wages.projects[p];
+        row[F::UnpaidRatio90d as usize] = ratio(own.unpaid_90 as f64, own.due_90 as f64);
         let crew = &self.chain.crew[p];
         row[F::EmployersOnSite90d as usize] = crew.len() as f64;
         row[F::ProgressOverdueRatio as usize] = self.progress.ratio(p);
@@ -463,6 +465,10 @@ impl Rows<'_> {
             crew.iter().map(|&e| f64::from(emp[e as usize].events_365)).fold(0.0, f64::max);
         row[F::CrewMaxUnpaidRatio90d as usize] =
             crew.iter().map(|&e| emp[e as usize].unpaid_ratio_90().min(100.0)).fold(0.0, f64::max);
+        row[F::CrewMaxShareLate90d as usize] = crew
+            .iter()
+            .map(|&e| ratio(f64::from(emp[e as usize].late3_n), f64::from(emp[e as usize].rows_90)))
+            .fold(0.0, f64::max);
         row[F::CrewAnyBlacklisted as usize] = flag(crew.iter().any(|&e| self.blacklisted(e as usize)));
     }
 }

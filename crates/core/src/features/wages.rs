@@ -23,6 +23,7 @@ pub(super) struct WageAcc {
     pub late3_n: u32,
     pub due_90: i64,
     pub paid_90: i64,
+    pub unpaid_90: i64,
     pub due_90_180: i64,
     pub paid_90_180: i64,
     pub short_30: u32,
@@ -159,6 +160,7 @@ impl WageAcc {
             late3_n,
             due_90,
             paid_90,
+            unpaid_90,
             due_90_180,
             paid_90_180,
             short_30,
@@ -197,6 +199,7 @@ impl WageAcc {
         self.late3_n += late3_n;
         self.due_90 += due_90;
         self.paid_90 += paid_90;
+        self.unpaid_90 += unpaid_90;
         self.due_90_180 += due_90_180;
         self.paid_90_180 += paid_90_180;
         self.short_30 += short_30;
@@ -245,6 +248,7 @@ impl WageAcc {
         if age < 90 {
             self.due_90 += due;
             self.paid_90 += paid_t;
+            self.unpaid_90 += unpaid;
             self.rows_90 += 1;
             self.days_90 += days;
             self.paid_for_days_90 += paid_t;

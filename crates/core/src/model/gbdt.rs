@@ -69,6 +69,11 @@ impl Default for GbdtParams {
 }
 
 impl GbdtParams {
+    /// The seed rows and features are sampled with.
+    pub fn seed_value(&self) -> u64 {
+        self.0.seed
+    }
+
     /// The number of boosting rounds.
     pub fn trees(mut self, n: usize) -> Self {
         self.0.trees = n;
@@ -238,6 +243,21 @@ impl Gbdt {
             }
         }
         bias
+    }
+
+    /// The mean of `members`' raw scores as one model: their trees in turn, each node's value divided by the
+    /// number of members, and the mean base score. Contributions and monotone constraints carry over, since
+    /// a mean of sums is a sum of scaled terms. `members` must not be empty.
+    pub fn mean_of(members: Vec<Gbdt>) -> Gbdt {
+        let k = members.len() as f64;
+        assert!(k > 0.0, "a mean of no models");
+        let n_features = members[0].n_features;
+        let base_score = members.iter().map(|m| m.base_score).sum::<f64>() / k;
+        let mut trees: Vec<Vec<Node>> = members.into_iter().flat_map(|m| m.trees).collect();
+        for node in trees.iter_mut().flatten() {
+            node.value /= k;
+        }
+        Gbdt { base_score, trees, n_features }
     }
 
     /// Keeps only the first `n` trees.
@@ -1066,6 +1086,31 @@ mod tests {
         assert!(GbdtParams::default().monotone(vec![2]).check().is_err());
         let short = GbdtParams::default().trees(2).monotone(vec![1]).check().unwrap();
         assert!(matches!(short.fit(&data), Err(ModelError::InvalidParams { .. })));
+    }
+
+    #[test]
+    fn a_mean_of_models_scores_and_explains_each_row_as_the_mean_of_theirs() {
+        let (x, y) = rows(2_000);
+        let data = Dataset::new(x.clone(), y);
+        let members: Vec<Gbdt> = [17, 18, 19]
+            .iter()
+            .map(|&seed| {
+                GbdtParams::default().trees(20).learning_rate(0.1).seed(seed).check().unwrap().fit(&data).unwrap()
+            })
+            .collect();
+        assert_ne!(members[0], members[1], "seeds sample differently");
+        let mean = Gbdt::mean_of(members.clone());
+        assert_eq!(mean.trees.len(), 60);
+        let predicted: Array1<f64> = mean.predict(&x);
+        for (i, row) in x.rows().into_iter().enumerate().step_by(97) {
+            let expected = members.iter().map(|m| m.raw_score(row)).sum::<f64>() / 3.0;
+            assert!((mean.raw_score(row) - expected).abs() < 1e-12, "row {i}");
+            assert!((predicted[i] - expected).abs() < 1e-12, "row {i} predicted in blocks");
+            let (bias, contrib) = mean.contributions(row);
+            assert!((bias + contrib.iter().sum::<f64>() - expected).abs() < 1e-12, "row {i} explained");
+        }
+        // One member is itself, bit for bit.
+        assert_eq!(Gbdt::mean_of(vec![members[0].clone()]), members[0]);
     }
 
     #[test]

@@ -77,6 +77,7 @@ impl Lever {
                 F::OverdueUnpaidYuan,
                 F::OverdueUnpaidToMonthlyWageBill,
                 F::UnpaidRatio30d,
+                F::UnpaidRatio90d,
                 F::ShareWorkersUnpaid90d,
             ]),
             (Lever::PayOverdueWages, EntityType::Employer)

@@ -184,7 +184,7 @@ pub struct EntityModel {
     pub calibrator: Calibrator,
     /// How the scorecard, the trees and the chosen blend did on the validation slice.
     pub validation: Vec<CandidateScore>,
-    /// Boosting rounds chosen by early stopping on the validation slice.
+    /// Trees in the boosted model: the rounds early stopping kept, summed over the members of a bag.
     pub trees: usize,
     pub training_rows: usize,
     pub training_events: usize,
@@ -247,6 +247,9 @@ impl RiskModel {
     }
 }
 
+/// Boosted models per learner, by default ([`TrainConfig::bags`]).
+pub const BAGS: usize = 1;
+
 /// Monthly as-of dates in a training panel, by default.
 pub const PANEL_MONTHS: usize = 24;
 /// The latest of them held out, by default, to choose the learner and calibrate it (at most a third of the
@@ -284,6 +287,8 @@ pub struct TrainConfig {
     /// Weigh older panel dates down: a date this many months older than the latest counts half (the
     /// trees honour it, the scorecard does not). None: every date alike.
     pub recency_half_life_months: Option<f64>,
+    /// Boosted models per learner, each sampling rows and features with its own seed, averaged.
+    pub bags: usize,
 }
 
 impl TrainConfig {
@@ -300,6 +305,7 @@ impl TrainConfig {
             selection_weights: true,
             monotone: true,
             recency_half_life_months: None,
+            bags: BAGS,
         }
     }
 }
@@ -440,30 +446,76 @@ const MIN_ROUNDS: usize = 10;
 /// iterations (a cold fit is allowed 150; on the demo the two agree to within 0.002 per coefficient).
 const WARM_START_ITERATIONS: u64 = 80;
 
-/// Both learners fitted on the same rows, side by side on the two cores.
+/// How many boosting rounds each member of a bag is given.
+enum Rounds<'a> {
+    /// Each of `bags` members boosts until its loss on these held-out rows stops falling, and is cut back
+    /// to its best round.
+    StopOn(&'a PanelData, usize),
+    /// Member `k` boosts exactly `rounds[k]` rounds.
+    Fixed(&'a [usize]),
+}
+
+impl Rounds<'_> {
+    fn members(&self) -> usize {
+        match self {
+            Rounds::StopOn(_, bags) => *bags,
+            Rounds::Fixed(rounds) => rounds.len(),
+        }
+    }
+}
+
+/// The scorecard and a bag of boosted models fitted on the same rows, on the two cores: one thread fits
+/// the scorecard, then takes members as the other thread does. Member `k` samples rows and features
+/// with seed `trees.seed + k`; the bag is their mean ([`Gbdt::mean_of`]). Returns each member's rounds.
 fn fit_both(
     data: &PanelData,
     card: &scorecard::ScorecardValidParams,
-    trees: &gbdt::GbdtValidParams,
-    valid: Option<&PanelData>,
-) -> Result<(Scorecard, Gbdt, usize), ModelError> {
-    let (card, boosted) = std::thread::scope(|s| {
-        let boosted = s.spawn(|| match valid {
-            Some(v) => trees.with_validation(v).fit(data).map(|stopped| {
-                let rounds = stopped.best_rounds(MIN_ROUNDS);
-                let mut model = stopped.model;
-                model.truncate(rounds);
-                (model, rounds)
-            }),
-            None => trees.fit(data).map(|model| {
-                let rounds = model.trees.len();
-                (model, rounds)
-            }),
-        });
-        (card.fit(data), boosted.join().expect("boosting does not panic"))
-    });
-    let (forest, rounds) = boosted?;
-    Ok((card?, forest, rounds))
+    trees: &GbdtParams,
+    rounds: Rounds<'_>,
+) -> Result<(Scorecard, Gbdt, Vec<usize>), ModelError> {
+    let n = rounds.members();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let fitted: Vec<std::sync::Mutex<Option<FittedMember>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    let take_members = || loop {
+        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if k >= n {
+            break;
+        }
+        let member = fit_member(data, trees, &rounds, k);
+        *fitted[k].lock().expect("a member's slot is never poisoned") = Some(member);
+    };
+    let card = std::thread::scope(|s| {
+        s.spawn(take_members);
+        let card = card.fit(data);
+        take_members();
+        card
+    })?;
+    let mut members = Vec::with_capacity(n);
+    let mut member_rounds = Vec::with_capacity(n);
+    for slot in fitted {
+        let (model, r) = slot.into_inner().expect("never poisoned").expect("every member was taken")?;
+        members.push(model);
+        member_rounds.push(r);
+    }
+    Ok((card, Gbdt::mean_of(members), member_rounds))
+}
+
+/// A member of a bag and the rounds it boosted, or why it could not be fitted.
+type FittedMember = Result<(Gbdt, usize), ModelError>;
+
+/// Member `k` of a bag: fitted with seed `trees.seed + k`, for its rounds.
+fn fit_member(data: &PanelData, trees: &GbdtParams, rounds: &Rounds<'_>, k: usize) -> FittedMember {
+    let seeded = trees.clone().seed(trees.seed_value().wrapping_add(k as u64));
+    match rounds {
+        Rounds::StopOn(valid, _) => {
+            let stopped = seeded.check()?.with_validation(*valid).fit(data)?;
+            let best = stopped.best_rounds(MIN_ROUNDS);
+            let mut model = stopped.model;
+            model.truncate(best);
+            Ok((model, best))
+        }
+        Rounds::Fixed(r) => Ok((seeded.trees(r[k]).check()?.fit(data)?, r[k])),
+    }
 }
 
 fn train_entity(
@@ -490,7 +542,8 @@ fn train_entity(
     }
     .monotone(directions);
     // 1. Fit both learners on the earlier dates; stop boosting where the later dates' loss is lowest.
-    let (card, forest, trees) = fit_both(&fit_data, &card_params, &base_params.clone().check()?, Some(&valid_data))?;
+    let (card, forest, rounds) =
+        fit_both(&fit_data, &card_params, &base_params, Rounds::StopOn(&valid_data, config.bags))?;
     let vy: Vec<bool> = valid_data.targets().iter().copied().collect();
     let card_raw: Array1<f64> = card.predict(valid_data.records());
     let forest_raw: Array1<f64> = forest.predict(valid_data.records());
@@ -521,11 +574,12 @@ fn train_entity(
     let all_data = stack(&all, t, config.selection_weights, config.recency_half_life_months);
     // The scorecard starts from its fit on the earlier dates.
     let card_refit = card_unchecked.warm_start(chosen.scorecard.clone(), WARM_START_ITERATIONS).check()?;
-    let (card_all, forest_all, _) = fit_both(&all_data, &card_refit, &base_params.trees(trees).check()?, None)?;
+    let (card_all, forest_all, _) = fit_both(&all_data, &card_refit, &base_params, Rounds::Fixed(&rounds))?;
     let learner = Learner { gbdt: forest_all, scorecard: card_all, gbdt_weight: best_w };
     let drift_reference = Some(drift_reference(&all_data, &learner, &calibrator, &features));
     // 4. The amount at stake given an event, on the same dates: fitted on the earlier, judged on the later.
     let amount = amount::train(fit, valid, t)?;
+    let trees = learner.gbdt.trees.len();
     Ok(EntityModel {
         amount,
         entity_type: t,
@@ -578,6 +632,9 @@ pub fn train(
     model_id: String,
     data_fingerprint: &str,
 ) -> Result<RiskModel, ModelError> {
+    if config.bags == 0 {
+        return Err(ModelError::InvalidParams { reason: "bags must be at least 1".into() });
+    }
     let dates = panel_dates(config.as_of, config.horizon_days, config.panel_months);
     let slices = panel(ds, wm, &dates, config.horizon_days, Some(config.as_of))?;
     tracing::info!(dates = dates.len(), "panel features and labels computed");

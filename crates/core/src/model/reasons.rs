@@ -37,6 +37,7 @@ pub fn labels(f: Feature) -> (&'static str, &'static str) {
         F::OverdueUnpaidToMonthlyWageBill => ("逾期欠薪占月工资", "overdue wages against the monthly wage bill"),
         F::MonthlyWageBillYuan => ("月工资总额", "monthly wage bill"),
         F::UnpaidRatio30d => ("近 30 天到期工资未付比例", "unpaid share of wages due in the last 30 days"),
+        F::UnpaidRatio90d => ("近 3 月到期工资未付比例", "unpaid share of wages due in the last 3 months"),
         F::UnpaidRatio365d => ("近一年到期工资未付比例", "unpaid share of wages due in the last year"),
         F::ArrearsEvents90d => ("近 3 月欠薪人月数", "arrears worker-months in the last 3 months"),
         F::ShareLate90d => ("工资迟发人月占比", "share of worker-months paid late"),
@@ -143,6 +144,7 @@ pub fn labels(f: Feature) -> (&'static str, &'static str) {
         F::ContractorComplaints365d => ("总包单位近一年投诉", "complaints against the general contractor"),
         F::CrewMaxArrearsEvents365d => ("在场分包单位欠薪记录", "arrears record of employers on site"),
         F::CrewMaxUnpaidRatio90d => ("在场分包单位欠薪比例", "unpaid wages of employers on site"),
+        F::CrewMaxShareLate90d => ("在场单位工资迟发人月占比", "share of worker-months paid late by employers on site"),
         F::CrewAnyBlacklisted => ("在场单位有黑名单企业", "a blacklisted employer on site"),
     }
 }
