@@ -288,7 +288,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub recency_half_life: Option<f64>,
     /// Boosted models per learner, each sampling rows and features with its own seed, averaged.
-    #[arg(long, default_value_t = model::BAGS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+    #[arg(long, default_value_t = model::BAGS, value_parser = bags_parser())]
     pub bags: usize,
     /// Where models are saved.
     #[arg(long, default_value = "models")]
@@ -355,7 +355,7 @@ pub struct BacktestArgs {
     #[arg(long)]
     pub recency_half_life: Option<f64>,
     /// Boosted models per learner, each sampling rows and features with its own seed, averaged.
-    #[arg(long, default_value_t = model::BAGS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+    #[arg(long, default_value_t = model::BAGS, value_parser = bags_parser())]
     pub bags: usize,
 }
 
@@ -572,6 +572,11 @@ fn parse_days(text: &str) -> Result<i32, String> {
         .ok()
         .filter(|d| (1..=730).contains(d))
         .ok_or_else(|| format!("{text:?} is not a number of days such as 60d"))
+}
+
+/// `--bags`: 1 to 16 boosted models.
+fn bags_parser() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16)
 }
 
 /// `1m` or `1`: a step of 1 to 24 months.

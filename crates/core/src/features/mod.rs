@@ -266,7 +266,7 @@ impl Rows<'_> {
         row[F::UnpaidRatio30d as usize] = ratio(a.unpaid_30 as f64, a.due_30 as f64);
         row[F::UnpaidRatio365d as usize] = ratio(a.unpaid_365 as f64, a.due_365 as f64);
         row[F::ArrearsEvents90d as usize] = f64::from(a.events_90);
-        row[F::ShareLate90d as usize] = ratio(f64::from(a.late3_n), f64::from(a.rows_90));
+        row[F::ShareLate90d as usize] = a.share_late_90();
         row[F::ShortPaidWorkerMonths1m as usize] = f64::from(a.short_30);
         row[F::ShortPaidWorkerMonths3m as usize] = f64::from(a.short_90);
         row[F::ShortPaidWorkerMonths6m as usize] = f64::from(a.short_180);
@@ -438,14 +438,14 @@ impl Rows<'_> {
         row[F::GovernmentFunded as usize] = flag(pj.government_funded[p]);
         row[F::WageAccountOpened as usize] = flag(pj.wage_account_opened[p]);
         row[F::HasGuaranteeDeposit as usize] = flag(pj.guarantee_deposit[p].is_some());
-        let monthly_bill = self.wages.projects[p].due_90 as f64 / 3.0;
+        let own = &self.wages.projects[p];
+        let monthly_bill = own.due_90 as f64 / 3.0;
         row[F::DepositToMonthlyWageBill as usize] =
             ratio(pj.guarantee_deposit[p].map_or(0.0, |d| d.fen() as f64), monthly_bill).min(100.0);
         row[F::ProjectAgeDays as usize] = f64::from(t.days_since(pj.start_date[p]));
         row[F::DaysToPlannedEnd as usize] = f64::from(pj.planned_end_date[p].days_since(t));
         row[F::OverdueCompletionDays as usize] =
             if ended_by(ds, p, t) { 0.0 } else { f64::from(t.days_since(pj.planned_end_date[p]).max(0)) };
-        let own = &self.wages.projects[p];
         row[F::UnpaidRatio90d as usize] = ratio(own.unpaid_90 as f64, own.due_90 as f64);
         let crew = &self.chain.crew[p];
         row[F::EmployersOnSite90d as usize] = crew.len() as f64;
@@ -465,10 +465,8 @@ impl Rows<'_> {
             crew.iter().map(|&e| f64::from(emp[e as usize].events_365)).fold(0.0, f64::max);
         row[F::CrewMaxUnpaidRatio90d as usize] =
             crew.iter().map(|&e| emp[e as usize].unpaid_ratio_90().min(100.0)).fold(0.0, f64::max);
-        row[F::CrewMaxShareLate90d as usize] = crew
-            .iter()
-            .map(|&e| ratio(f64::from(emp[e as usize].late3_n), f64::from(emp[e as usize].rows_90)))
-            .fold(0.0, f64::max);
+        row[F::CrewMaxShareLate90d as usize] =
+            crew.iter().map(|&e| emp[e as usize].share_late_90()).fold(0.0, f64::max);
         row[F::CrewAnyBlacklisted as usize] = flag(crew.iter().any(|&e| self.blacklisted(e as usize)));
     }
 }

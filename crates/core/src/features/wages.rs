@@ -59,6 +59,11 @@ impl WageAcc {
     pub fn unpaid_ratio_90(&self) -> f64 {
         ratio(self.overdue_unpaid as f64, self.due_90 as f64 / 3.0)
     }
+
+    /// The share of the worker-months due in the last 90 days paid in full but more than 3 days late.
+    pub fn share_late_90(&self) -> f64 {
+        ratio(f64::from(self.late3_n), f64::from(self.rows_90))
+    }
 }
 
 /// Per-worker state in one scope, for distinct-worker features.

@@ -475,36 +475,37 @@ fn fit_both(
 ) -> Result<(Scorecard, Gbdt, Vec<usize>), ModelError> {
     let n = rounds.members();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let fitted: Vec<std::sync::Mutex<Option<FittedMember>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
-    let take_members = || loop {
-        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if k >= n {
-            break;
+    let take_members = || {
+        let mut taken = Vec::new();
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if k >= n {
+                return taken;
+            }
+            taken.push((k, fit_member(data, trees, &rounds, k)));
         }
-        let member = fit_member(data, trees, &rounds, k);
-        *fitted[k].lock().expect("a member's slot is never poisoned") = Some(member);
     };
-    let card = std::thread::scope(|s| {
-        s.spawn(take_members);
+    let (card, mut taken) = std::thread::scope(|s| {
+        let other = s.spawn(take_members);
         let card = card.fit(data);
-        take_members();
-        card
-    })?;
-    let mut members = Vec::with_capacity(n);
-    let mut member_rounds = Vec::with_capacity(n);
-    for slot in fitted {
-        let (model, r) = slot.into_inner().expect("never poisoned").expect("every member was taken")?;
-        members.push(model);
-        member_rounds.push(r);
-    }
+        let mut taken = take_members();
+        taken.extend(other.join().expect("boosting does not panic"));
+        (card, taken)
+    });
+    let card = card?;
+    taken.sort_unstable_by_key(|(k, _)| *k);
+    let (members, member_rounds): (Vec<Gbdt>, Vec<usize>) =
+        taken.into_iter().map(|(_, fitted)| fitted).collect::<Result<Vec<_>, _>>()?.into_iter().unzip();
     Ok((card, Gbdt::mean_of(members), member_rounds))
 }
 
-/// A member of a bag and the rounds it boosted, or why it could not be fitted.
-type FittedMember = Result<(Gbdt, usize), ModelError>;
-
-/// Member `k` of a bag: fitted with seed `trees.seed + k`, for its rounds.
-fn fit_member(data: &PanelData, trees: &GbdtParams, rounds: &Rounds<'_>, k: usize) -> FittedMember {
+/// Member `k` of a bag: fitted with seed `trees.seed + k`, for its rounds; returns the model and its rounds.
+fn fit_member(
+    data: &PanelData,
+    trees: &GbdtParams,
+    rounds: &Rounds<'_>,
+    k: usize,
+) -> Result<(Gbdt, usize), ModelError> {
     let seeded = trees.clone().seed(trees.seed_value().wrapping_add(k as u64));
     match rounds {
         Rounds::StopOn(valid, _) => {
