@@ -290,6 +290,10 @@ pub struct TrainArgs {
     /// Boosted models per learner, each sampling rows and features with its own seed, averaged.
     #[arg(long, default_value_t = model::BAGS, value_parser = bags_parser())]
     pub bags: usize,
+    /// The seed the boosted trees sample rows and features with: another seed, another draw of the same
+    /// model (to tell a change from the noise of one draw).
+    #[arg(long, default_value_t = model::DEFAULT_SEED)]
+    pub model_seed: u64,
     /// Where models are saved.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
@@ -357,6 +361,10 @@ pub struct BacktestArgs {
     /// Boosted models per learner, each sampling rows and features with its own seed, averaged.
     #[arg(long, default_value_t = model::BAGS, value_parser = bags_parser())]
     pub bags: usize,
+    /// The seed the boosted trees sample rows and features with: another seed, another draw of the same
+    /// model (to tell a change from the noise of one draw).
+    #[arg(long, default_value_t = model::DEFAULT_SEED)]
+    pub model_seed: u64,
 }
 
 /// A backtest across generated worlds (docs/measurements.md#worlds).

@@ -534,6 +534,7 @@ fn train(args: args::TrainArgs) -> Result<()> {
     config.monotone = !args.no_monotone;
     config.recency_half_life_months = args.recency_half_life;
     config.bags = args.bags;
+    config.gbdt = config.gbdt.seed(args.model_seed);
     let started = Instant::now();
     let fingerprint = model::fingerprint(&ds);
     let id = args.id.unwrap_or_else(|| model::default_model_id(config.as_of, &fingerprint));
@@ -584,6 +585,7 @@ fn run_backtest(args: args::BacktestArgs) -> Result<()> {
         monotone: !args.no_monotone,
         recency_half_life_months: args.recency_half_life,
         bags: args.bags,
+        model_seed: args.model_seed,
     };
     match args.data {
         Some(data) => {

@@ -424,6 +424,24 @@ fn a_bag_of_tree_models_is_trained_member_by_member_and_an_empty_bag_is_refused(
 }
 
 #[test]
+fn another_model_seed_draws_other_trees_and_the_same_seed_the_same() {
+    let (ds, wm, mut config) = small_panel(30);
+    let fingerprint = model::fingerprint(&ds);
+    let trees = |config: &TrainConfig| {
+        let m = model::train(&ds, &wm, config, "seeded".into(), &fingerprint).unwrap();
+        (m.employer.learner.gbdt.trees, m.project.learner.gbdt.trees)
+    };
+    let default = trees(&config);
+    assert_eq!(config.gbdt.seed_value(), model::DEFAULT_SEED);
+    config.gbdt = config.gbdt.clone().seed(model::DEFAULT_SEED);
+    assert_eq!(trees(&config), default, "the same seed, the same trees");
+    config.gbdt = config.gbdt.clone().seed(model::DEFAULT_SEED + 1);
+    let other = trees(&config);
+    assert_ne!(other.0, default.0, "another seed samples other rows and features for employers");
+    assert_ne!(other.1, default.1, "and for projects");
+}
+
+#[test]
 fn a_saved_model_scores_bit_for_bit_like_the_trained_one() {
     let (ds, wm, config) = small_panel(60);
     let trained = model::train(&ds, &wm, &config, "test-model".into(), &model::fingerprint(&ds)).unwrap();
@@ -541,6 +559,7 @@ fn backtest_and_watchlist_follow_the_contract() {
         monotone: true,
         recency_half_life_months: None,
         bags: wagewatch_core::model::BAGS,
+        model_seed: wagewatch_core::model::DEFAULT_SEED,
     };
     let seen = std::cell::Cell::new(0);
     let result = backtest::run(&ds, &wm, &config, &|_, _| seen.set(seen.get() + 1)).unwrap();
@@ -804,11 +823,8 @@ fn a_contractor_sees_the_short_pay_on_its_sites() {
     assert!(contractors_with_short_pay > 0, "the province has contractors whose sites short-paid");
 }
 
-#[test]
-fn a_site_sees_the_late_pay_of_its_crews_and_its_own_unpaid_quarter() {
-    let t = d("2025-11-01");
-    let (ds, f) = features_of_a_province(35, t);
-    // Each project's crew, naively: the employers with a row on it due in the 90 days up to T.
+/// Each project's crew, naively: the employers with a row on it due in the 90 days up to `t`.
+fn naive_crews(ds: &Dataset, t: Date) -> std::collections::HashMap<usize, std::collections::BTreeSet<u32>> {
     let mut crew: std::collections::HashMap<usize, std::collections::BTreeSet<u32>> = Default::default();
     for r in 0..ds.payroll.len() {
         let (due, Some(p)) = (ds.payroll.due_date[r], ds.payroll.project[r]) else { continue };
@@ -816,6 +832,14 @@ fn a_site_sees_the_late_pay_of_its_crews_and_its_own_unpaid_quarter() {
             crew.entry(p.index()).or_default().insert(ds.payroll.employer[r].index() as u32);
         }
     }
+    crew
+}
+
+#[test]
+fn a_site_sees_the_late_pay_of_its_crews_and_its_own_unpaid_quarter() {
+    let t = d("2025-11-01");
+    let (ds, f) = features_of_a_province(35, t);
+    let crew = naive_crews(&ds, t);
     let employer_share = |e: u32| {
         let i = f.employers.entities.iter().position(|x| *x == e).expect("a crew employer has wages due, so is scored");
         f.employers.get(i, Feature::ShareLate90d).unwrap()
@@ -841,6 +865,53 @@ fn a_site_sees_the_late_pay_of_its_crews_and_its_own_unpaid_quarter() {
     );
     // Employers have no such share: it lowered their ranking (docs/measurements.md, Worlds).
     assert_eq!(f.employers.get(0, Feature::UnpaidRatio90d), None);
+}
+
+#[test]
+fn a_firm_shows_how_long_it_has_short_paid_what_a_worker_is_due_and_since_when_it_is_blacklisted() {
+    let t = d("2025-11-01");
+    let (ds, f) = features_of_a_province(41, t);
+    let pr = &ds.payroll;
+    let window = |r: usize| pr.due_date[r] <= t && t.days_since(pr.due_date[r]) < 400;
+    // The latest wage month on the books, and each employer's wages and workers in it.
+    let p0 = (0..pr.len()).filter(|&r| window(r)).map(|r| pr.period[r]).max().unwrap();
+    let mut latest: std::collections::HashMap<usize, (i64, u32)> = Default::default();
+    for r in (0..pr.len()).filter(|&r| window(r) && pr.period[r] == p0) {
+        let e = latest.entry(pr.employer[r].index()).or_default();
+        e.0 += pr.wage_due[r].fen();
+        e.1 += 1;
+    }
+    let (mut runs, mut blacklisted) = (0, 0);
+    for (i, &e) in f.employers.entities.iter().enumerate() {
+        let get = |feature| f.employers.get(i, feature).unwrap();
+        let expected = latest.get(&(e as usize)).map_or(0.0, |&(fen, n)| fen as f64 / 100.0 / f64::from(n));
+        assert!((get(Feature::WagePerWorkerYuan) - expected).abs() < 1e-9, "employer {e}");
+        // A run of short-paid months ends at the latest month or the one before it, so it is seen in the last
+        // 90 days' short pay, and each of its months (within the year) counts among the year's.
+        let run = get(Feature::ShortPayRunMonths);
+        assert!(run == 0.0 || get(Feature::ShortPaidWorkerMonths3m) > 0.0, "employer {e}: run {run}");
+        assert!(run.min(11.0) <= get(Feature::ShortPaidWorkerMonths12m), "employer {e}: run {run}");
+        runs += usize::from(run >= 2.0);
+        let since = ds.employers.blacklisted_on[e as usize].filter(|b| *b <= t);
+        let days = since.map_or(730.0, |b| f64::from(t.days_since(b)).min(730.0));
+        assert_eq!(get(Feature::DaysSinceBlacklisted), days, "employer {e}");
+        blacklisted += usize::from(since.is_some());
+    }
+    assert!(
+        runs > 0 && blacklisted > 0,
+        "the province has runs of short pay ({runs}) and blacklisted firms ({blacklisted})"
+    );
+    // A site's crew: the worst unpaid share of a year's wages among its employers.
+    let crew = naive_crews(&ds, t);
+    let employer_share = |e: u32| {
+        let i = f.employers.entities.iter().position(|x| *x == e).expect("a crew employer is scored");
+        f.employers.get(i, Feature::UnpaidRatio365d).unwrap()
+    };
+    for (j, &p) in f.projects.entities.iter().enumerate() {
+        let expected =
+            crew.get(&(p as usize)).map_or(0.0, |c| c.iter().map(|&e| employer_share(e)).fold(0.0, f64::max));
+        assert_eq!(f.projects.get(j, Feature::CrewMaxUnpaidRatio365d).unwrap(), expected, "project {p}");
+    }
 }
 
 #[test]

@@ -96,6 +96,7 @@ pub fn models_with_backtest() -> &'static Path {
             monotone: true,
             recency_half_life_months: None,
             bags: wagewatch_core::model::BAGS,
+            model_seed: wagewatch_core::model::DEFAULT_SEED,
         };
         let result = backtest::run(&ds, &wm, &config, &|_, _| {}).unwrap();
         let report = dir.join("report");

@@ -183,6 +183,7 @@ fn backtest_for_model_page(
         monotone: true,
         recency_half_life_months: None,
         bags: wagewatch_core::model::BAGS,
+        model_seed: wagewatch_core::model::DEFAULT_SEED,
     };
     let result = backtest::run(ds, wm, &config, &|_, _| {})?;
     let report = backtest::write_report(&result, None, &setup.report)?;

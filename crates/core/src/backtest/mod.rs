@@ -37,6 +37,8 @@ pub struct BacktestConfig {
     pub recency_half_life_months: Option<f64>,
     /// [`TrainConfig::bags`].
     pub bags: usize,
+    /// The seed the boosted trees sample rows and features with ([`model::GbdtParams::seed`]).
+    pub model_seed: u64,
 }
 
 /// One scored entity of one test date, with what happened.
@@ -118,6 +120,7 @@ pub fn run(
         tc.monotone = config.monotone;
         tc.recency_half_life_months = config.recency_half_life_months;
         tc.bags = config.bags;
+        tc.gbdt = tc.gbdt.seed(config.model_seed);
         let trained = model::train(ds, wm, &tc, format!("backtest-{t}"), &data_fingerprint)?;
         let feats = features::compute(ds, wm, t, config.horizon_days)?;
         let scored = model::score(&trained, &feats, &BandCutoffs::default())?;

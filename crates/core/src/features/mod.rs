@@ -264,7 +264,7 @@ impl Rows<'_> {
         row[F::OverdueUnpaidToMonthlyWageBill as usize] = a.unpaid_ratio_90().min(100.0);
         row[F::MonthlyWageBillYuan as usize] = monthly_bill;
         row[F::UnpaidRatio30d as usize] = ratio(a.unpaid_30 as f64, a.due_30 as f64);
-        row[F::UnpaidRatio365d as usize] = ratio(a.unpaid_365 as f64, a.due_365 as f64);
+        row[F::UnpaidRatio365d as usize] = a.unpaid_ratio_365();
         row[F::ArrearsEvents90d as usize] = f64::from(a.events_90);
         row[F::ShareLate90d as usize] = a.share_late_90();
         row[F::ShortPaidWorkerMonths1m as usize] = f64::from(a.short_30);
@@ -287,6 +287,8 @@ impl Rows<'_> {
         row[F::LumpPayments90d as usize] = f64::from(a.lumps_90);
         row[F::ArrearsEvents365d as usize] = f64::from(a.events_365);
         row[F::DaysSinceShortPay as usize] = days_since(t, a.last_short);
+        row[F::ShortPayRunMonths as usize] = f64::from(a.short_pay_run_months());
+        row[F::WagePerWorkerYuan as usize] = ratio(a.due0 as f64 / 100.0, f64::from(a.hc0));
         row[F::HeadcountLastMonth as usize] = f64::from(a.hc0);
         row[F::HeadcountChange3m as usize] = if a.hc3 > 0 { f64::from(a.hc0) / f64::from(a.hc3) - 1.0 } else { 0.0 };
         row[F::HeadcountChange12m as usize] = if a.hc12 > 0 { f64::from(a.hc0) / f64::from(a.hc12) - 1.0 } else { 0.0 };
@@ -368,6 +370,7 @@ impl Rows<'_> {
         row[F::LogRegisteredCapital as usize] = capital.map_or(0.0, |c| c.yuan().ln_1p());
         row[F::CapitalUnknown as usize] = flag(capital.is_none());
         row[F::Blacklisted as usize] = flag(self.blacklisted(e));
+        row[F::DaysSinceBlacklisted as usize] = days_since(t, ds.employers.blacklisted_on[e].filter(|d| *d <= t));
         let kind = ds.employers.kind[e];
         row[F::KindGeneralContractor as usize] = flag(kind == EmployerKind::GeneralContractor);
         row[F::KindSubcontractor as usize] = flag(kind == EmployerKind::Subcontractor);
@@ -465,6 +468,8 @@ impl Rows<'_> {
             crew.iter().map(|&e| f64::from(emp[e as usize].events_365)).fold(0.0, f64::max);
         row[F::CrewMaxUnpaidRatio90d as usize] =
             crew.iter().map(|&e| emp[e as usize].unpaid_ratio_90().min(100.0)).fold(0.0, f64::max);
+        row[F::CrewMaxUnpaidRatio365d as usize] =
+            crew.iter().map(|&e| emp[e as usize].unpaid_ratio_365()).fold(0.0, f64::max);
         row[F::CrewMaxShareLate90d as usize] =
             crew.iter().map(|&e| emp[e as usize].share_late_90()).fold(0.0, f64::max);
         row[F::CrewAnyBlacklisted as usize] = flag(crew.iter().any(|&e| self.blacklisted(e as usize)));

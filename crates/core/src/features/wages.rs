@@ -47,7 +47,10 @@ pub(super) struct WageAcc {
     pub attended0: u32,
     pub unpaid_attended0: u32,
     pub paid0: i64,
+    pub due0: i64,
     pub days0: u64,
+    /// Bit `k` set when a worker-month of wage month `p0 - k` (k < 32) was short-paid.
+    pub short_months: u32,
     pub unpaid_two_months: u32,
     pub workers_90: u32,
     pub workers_owed_90: u32,
@@ -63,6 +66,18 @@ impl WageAcc {
     /// The share of the worker-months due in the last 90 days paid in full but more than 3 days late.
     pub fn share_late_90(&self) -> f64 {
         ratio(f64::from(self.late3_n), f64::from(self.rows_90))
+    }
+
+    /// The unpaid share at T of the wages due in the last 365 days.
+    pub fn unpaid_ratio_365(&self) -> f64 {
+        ratio(self.unpaid_365 as f64, self.due_365 as f64)
+    }
+
+    /// Consecutive wage months with a short-paid worker-month, ending at the latest wage month or, when
+    /// that one has none yet, at the month before it.
+    pub fn short_pay_run_months(&self) -> u32 {
+        let months = if self.short_months & 1 == 1 { self.short_months } else { self.short_months >> 1 };
+        months.trailing_ones()
     }
 }
 
@@ -189,7 +204,9 @@ impl WageAcc {
             attended0,
             unpaid_attended0,
             paid0,
+            due0,
             days0,
+            short_months,
             unpaid_two_months,
             workers_90,
             workers_owed_90,
@@ -228,7 +245,9 @@ impl WageAcc {
         self.attended0 += attended0;
         self.unpaid_attended0 += unpaid_attended0;
         self.paid0 += paid0;
+        self.due0 += due0;
         self.days0 += days0;
+        self.short_months |= short_months;
         self.unpaid_two_months += unpaid_two_months;
         self.workers_90 += workers_90;
         self.workers_owed_90 += workers_owed_90;
@@ -292,6 +311,10 @@ impl WageAcc {
             if f.period <= m.two_months_ago {
                 self.unpaid_two_months += 1;
             }
+            let back = m.p0.index() - f.period.index();
+            if (0..32).contains(&back) {
+                self.short_months |= 1 << back;
+            }
         }
         if f.known_event && age < 395 {
             self.events_365 += 1;
@@ -300,6 +323,7 @@ impl WageAcc {
             self.hc0 += 1;
             self.dw0 += days;
             self.paid0 += paid_t;
+            self.due0 += due;
             self.days0 += days;
             if days > 0 {
                 self.attended0 += 1;

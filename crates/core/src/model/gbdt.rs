@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 use super::{check_finite, ModelError};
 use crate::rng::SplitMix64;
 
+/// The seed rows and features are sampled with, unless another is given ([`GbdtParams::seed`]).
+pub const DEFAULT_SEED: u64 = 17;
+
 /// Boosting hyperparameters, unchecked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GbdtParams(GbdtValidParams);
@@ -61,7 +64,7 @@ impl Default for GbdtParams {
             row_fraction: 0.8,
             feature_fraction: 0.8,
             max_bins: 255,
-            seed: 17,
+            seed: DEFAULT_SEED,
             patience: 60,
             monotone: Vec::new(),
         })

@@ -32,7 +32,7 @@ use crate::worker_months::WorkerMonths;
 
 pub use amount::{AmountModel, Expected};
 pub use calibrate::Calibrator;
-pub use gbdt::{Gbdt, GbdtParams};
+pub use gbdt::{Gbdt, GbdtParams, DEFAULT_SEED};
 pub use levers::{Lever, LeverEffect};
 pub use reasons::Reason;
 pub use scorecard::{Scorecard, ScorecardParams};

@@ -54,6 +54,8 @@ pub fn labels(f: Feature) -> (&'static str, &'static str) {
         F::LumpPayments90d => ("大额集中发放人月数", "lump payments to single workers"),
         F::ArrearsEvents365d => ("近一年欠薪人月数", "arrears worker-months in the last year"),
         F::DaysSinceShortPay => ("距上次少发工资天数", "days since wages were last short-paid"),
+        F::ShortPayRunMonths => ("连续少发工资月数", "consecutive months of short-paid wages"),
+        F::WagePerWorkerYuan => ("上月人均应发工资", "wage due per worker last month"),
         F::HeadcountLastMonth => ("上月在册工人", "workers last month"),
         F::HeadcountChange3m => ("工人数 3 个月变化", "headcount change over 3 months"),
         F::HeadcountChange12m => ("工人数 12 个月变化", "headcount change over 12 months"),
@@ -100,6 +102,7 @@ pub fn labels(f: Feature) -> (&'static str, &'static str) {
         F::LogRegisteredCapital => ("注册资本(对数)", "registered capital (log)"),
         F::CapitalUnknown => ("注册资本不详", "registered capital unknown"),
         F::Blacklisted => ("已列入拖欠工资黑名单", "on the wage-arrears blacklist"),
+        F::DaysSinceBlacklisted => ("列入黑名单以来天数", "days since it was blacklisted"),
         F::KindGeneralContractor => ("施工总承包企业", "general contractor"),
         F::KindSubcontractor => ("专业分包企业", "subcontractor"),
         F::KindLaborService => ("劳务企业", "labour-service firm"),
@@ -144,6 +147,9 @@ pub fn labels(f: Feature) -> (&'static str, &'static str) {
         F::ContractorComplaints365d => ("总包单位近一年投诉", "complaints against the general contractor"),
         F::CrewMaxArrearsEvents365d => ("在场分包单位欠薪记录", "arrears record of employers on site"),
         F::CrewMaxUnpaidRatio90d => ("在场分包单位欠薪比例", "unpaid wages of employers on site"),
+        F::CrewMaxUnpaidRatio365d => {
+            ("在场单位一年内未付工资占比", "unpaid share of a year's wages of employers on site")
+        }
         F::CrewMaxShareLate90d => ("在场单位工资迟发人月占比", "share of worker-months paid late by employers on site"),
         F::CrewAnyBlacklisted => ("在场单位有黑名单企业", "a blacklisted employer on site"),
     }
