@@ -872,7 +872,7 @@ fn a_firm_shows_how_long_it_has_short_paid_what_a_worker_is_due_and_since_when_i
     let t = d("2025-11-01");
     let (ds, f) = features_of_a_province(41, t);
     let pr = &ds.payroll;
-    let window = |r: usize| pr.due_date[r] <= t && t.days_since(pr.due_date[r]) < 400;
+    let window = |r: usize| pr.due_date[r] <= t && t.days_since(pr.due_date[r]) < features::PAYROLL_LOOKBACK_DAYS;
     // The latest wage month on the books, and each employer's wages and workers in it.
     let p0 = (0..pr.len()).filter(|&r| window(r)).map(|r| pr.period[r]).max().unwrap();
     let mut latest: std::collections::HashMap<usize, (i64, u32)> = Default::default();

@@ -251,8 +251,13 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
+    /// When employer `e` was put on the blacklist, if it is on it at T.
+    fn blacklisted_since(&self, e: usize) -> Option<Date> {
+        self.ds.employers.blacklisted_on[e].filter(|d| *d <= self.t)
+    }
+
     fn blacklisted(&self, e: usize) -> bool {
-        self.ds.employers.blacklisted_on[e].is_some_and(|d| d <= self.t)
+        self.blacklisted_since(e).is_some()
     }
 
     /// The features employers and projects share: wages, complaints, inspections and the season.
@@ -370,7 +375,7 @@ impl Rows<'_> {
         row[F::LogRegisteredCapital as usize] = capital.map_or(0.0, |c| c.yuan().ln_1p());
         row[F::CapitalUnknown as usize] = flag(capital.is_none());
         row[F::Blacklisted as usize] = flag(self.blacklisted(e));
-        row[F::DaysSinceBlacklisted as usize] = days_since(t, ds.employers.blacklisted_on[e].filter(|d| *d <= t));
+        row[F::DaysSinceBlacklisted as usize] = days_since(t, self.blacklisted_since(e));
         let kind = ds.employers.kind[e];
         row[F::KindGeneralContractor as usize] = flag(kind == EmployerKind::GeneralContractor);
         row[F::KindSubcontractor as usize] = flag(kind == EmployerKind::Subcontractor);
