@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
+use tower::ServiceExt;
 
 use crate::server::{check, copy_dir, fixture, serve_binary, App, Reply};
 use wagewatch_service::state::{NewToken, Role, Store};
@@ -380,6 +381,40 @@ fn polling_a_page_adds_one_audit_entry_not_one_a_request() {
     assert!(summary[0].0.contains("limit=3") && summary[0].1 == 1, "{summary:?}");
     assert!(summary[1].0.contains("limit=2") && summary[1].1 == 50, "{summary:?}");
     assert_eq!(entries[1]["rows"], 100, "the rows of all 50 reads");
+}
+
+/// A client polling a page does not wait for the database once its read is on record: the repeat is
+/// answered while another connection holds the database's write lock, and counted once the lock is
+/// released. A read not on record yet is not answered until its entry is committed.
+#[test]
+fn a_repeated_read_is_answered_while_the_log_is_locked_and_a_new_read_waits_for_its_entry() {
+    let app = App::new();
+    let (polled, new) = ("/v1/watchlist?limit=2&region=32", "/v1/watchlist?limit=3&region=32");
+    app.get(polled, "admin");
+    let lock = rusqlite::Connection::open(app.dir.path().join(wagewatch_service::state::DB_FILE)).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let request = |uri: &str| {
+        let (router, token) = (app.router.clone(), app.tokens["admin"].clone());
+        let request = Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+        async move { router.oneshot(request).await.unwrap().status() }
+    };
+    let repeat = app.rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), request(polled)).await });
+    assert_eq!(repeat.ok(), Some(StatusCode::OK), "a repeat of a read on record does not wait for the lock");
+    let waiting = app.rt.spawn(request(new));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!waiting.is_finished(), "a new read is answered only once its entry is committed");
+    lock.execute_batch("COMMIT").unwrap();
+    assert_eq!(app.rt.block_on(waiting).unwrap(), StatusCode::OK);
+    let entries = app.get("/v1/audit?route=/v1/watchlist&limit=100", "admin");
+    let summary: Vec<(String, u64)> = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["filters"].as_str().unwrap().to_string(), e["repeats"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert!(summary[0].0.contains("limit=3") && summary[0].1 == 1, "{summary:?}");
+    assert!(summary[1].0.contains("limit=2") && summary[1].1 == 2, "the repeat is counted: {summary:?}");
 }
 
 #[cfg(unix)]

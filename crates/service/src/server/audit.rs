@@ -3,7 +3,9 @@
 //! read that was answered and a burst of reads costs one fsync, not one each.
 //!
 //! Identical reads by one caller within `[audit] coalesce_seconds` are counted on one entry
-//! ([`Coalescer`]): a client polling a page adds an entry a minute, not one a request.
+//! ([`Coalescer`]): a client polling a page adds an entry a minute, not one a request. A repeat of a read
+//! whose entry is already committed ([`OpenReads`]) is answered at once; its count is committed with the
+//! next batch, and [`AuditLog::flush`] waits for it.
 //!
 //! The same thread keeps the state tidy: at start and then hourly it deletes audit entries older than the
 //! retention and sessions that have ended, so the database's growth is bounded by the retention.
@@ -14,14 +16,16 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::state::{AuditEntry, Coalescer, SessionLimits, StateError, Store, Timestamp};
+use crate::state::{AuditEntry, Coalescer, OpenReads, SessionLimits, StateError, Store, Timestamp};
 
 /// Most entries committed in one transaction.
 const BATCH: usize = 1024;
 /// How often expired entries and sessions are deleted.
 const TIDY_EVERY: Duration = Duration::from_secs(3600);
 
-type Job = (AuditEntry, oneshot::Sender<Result<(), String>>);
+/// An entry to commit (none: only wait for what was sent before), and who waits for its commit (none: a
+/// repeat of a committed read, answered already).
+type Job = (Option<AuditEntry>, Option<oneshot::Sender<Result<(), String>>>);
 
 /// What the writer deletes as time passes.
 #[derive(Clone, Copy, Debug)]
@@ -36,6 +40,7 @@ pub struct Retention {
 #[derive(Clone, Debug)]
 pub struct AuditLog {
     tx: mpsc::Sender<Job>,
+    committed: OpenReads,
 }
 
 impl AuditLog {
@@ -43,12 +48,13 @@ impl AuditLog {
     pub fn start(state_dir: &Path, retention: Retention) -> Result<AuditLog, StateError> {
         let mut store = Store::open_existing(state_dir)?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let mut coalescer = Coalescer::new(retention.coalesce_seconds);
+        let committed = coalescer.committed();
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
                 tidy(&mut store, retention);
                 let mut tidied = Instant::now();
-                let mut coalescer = Coalescer::new(retention.coalesce_seconds);
                 loop {
                     match rx.recv_timeout(TIDY_EVERY) {
                         Ok(first) => commit(&mut store, &mut coalescer, first, &rx),
@@ -62,16 +68,31 @@ impl AuditLog {
                 }
             })
             .map_err(|source| StateError::Io { path: state_dir.to_path_buf(), source })?;
-        Ok(AuditLog { tx })
+        Ok(AuditLog { tx, committed })
     }
 
-    /// Writes an entry and waits until it is committed.
+    /// Writes an entry and waits until it is committed; a repeat of a committed read only hands its count
+    /// to the writer.
     pub async fn write(&self, entry: AuditEntry) -> Result<(), String> {
+        if self.committed.repeats(&entry) {
+            return self.tx.send((Some(entry), None)).map_err(|_| STOPPED.to_string());
+        }
+        self.commit(Some(entry)).await
+    }
+
+    /// Waits until everything written before is committed, repeats' counts included.
+    pub async fn flush(&self) -> Result<(), String> {
+        self.commit(None).await
+    }
+
+    async fn commit(&self, entry: Option<AuditEntry>) -> Result<(), String> {
         let (done, wait) = oneshot::channel();
-        self.tx.send((entry, done)).map_err(|_| "the audit writer stopped".to_string())?;
-        wait.await.map_err(|_| "the audit writer stopped".to_string())?
+        self.tx.send((entry, Some(done))).map_err(|_| STOPPED.to_string())?;
+        wait.await.map_err(|_| STOPPED.to_string())?
     }
 }
+
+const STOPPED: &str = "the audit writer stopped";
 
 /// Commits `first` and whatever else is waiting, in one transaction, and answers each request.
 fn commit(store: &mut Store, coalescer: &mut Coalescer, first: Job, rx: &mpsc::Receiver<Job>) {
@@ -82,12 +103,13 @@ fn commit(store: &mut Store, coalescer: &mut Coalescer, first: Job, rx: &mpsc::R
             Err(_) => break,
         }
     }
-    let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
-    let result = store.append_audit(&entries, coalescer).map_err(|e| e.to_string());
+    let entries: Vec<AuditEntry> = batch.iter_mut().filter_map(|(e, _)| e.take()).collect();
+    let result =
+        if entries.is_empty() { Ok(()) } else { store.append_audit(&entries, coalescer).map_err(|e| e.to_string()) };
     if let Err(e) = &result {
-        tracing::error!(error = %e, "audit log write failed");
+        tracing::error!(error = %e, entries = entries.len(), "audit log write failed");
     }
-    for (_, done) in batch {
+    for done in batch.into_iter().filter_map(|(_, done)| done) {
         let _ = done.send(result.clone());
     }
 }

@@ -335,6 +335,11 @@ impl AppState {
         self.inner.audit.write(entry).await.map_err(ApiError::internal)
     }
 
+    /// Waits until every audit entry and count handed to the writer so far is committed.
+    pub async fn flush_audit(&self) -> Result<(), ApiError> {
+        self.inner.audit.flush().await.map_err(ApiError::internal)
+    }
+
     /// Writes an audit entry for a successful read of scores by `caller`.
     pub async fn audit_read(&self, caller: &Caller, route: &str, filters: String, rows: u64) -> Result<(), ApiError> {
         self.audit(Some(&caller.0), "GET", route, filters, rows, 200).await
@@ -839,6 +844,10 @@ pub async fn serve(state: AppState, app: Router, listener: tokio::net::TcpListen
     let grace = Duration::from_secs(server.request_timeout_seconds + 1);
     if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
         tracing::warn!("requests still running after the grace period were cut off");
+    }
+    // The counts of repeated reads answered last are committed before the process ends.
+    if let Err(e) = state.flush_audit().await {
+        tracing::error!(error = ?e, "the audit log could not be flushed at shutdown");
     }
 }
 

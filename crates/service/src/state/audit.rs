@@ -5,6 +5,7 @@
 //! the request.
 
 use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rusqlite::params;
 use wagewatch_core::contract::RegionPrefix;
@@ -89,6 +90,35 @@ pub struct Coalescer {
     window_seconds: i64,
     /// Entry id and first time of each read key.
     open: HashMap<ReadKey, (i64, Timestamp)>,
+    /// Keys opened by the append in progress, published once it commits.
+    opened: Vec<(ReadKey, Timestamp)>,
+    /// The keys of `open` whose entries are committed, as the requests see them.
+    committed: OpenReads,
+}
+
+/// The reads whose entry is committed and still open for repeats, shared by the audit writer with the
+/// requests. A repeat of one of them is answered without waiting for its count to be committed: the read
+/// itself is already on record, and what a crash of the machine in the moment after could lose is the
+/// count of its repeats, never an entry.
+#[derive(Clone, Debug, Default)]
+pub struct OpenReads {
+    window_seconds: i64,
+    keys: Arc<RwLock<HashMap<ReadKey, Timestamp>>>,
+}
+
+impl OpenReads {
+    /// Whether `e` repeats a read whose entry is committed and whose window is still open at `e.at`.
+    pub fn repeats(&self, e: &AuditEntry) -> bool {
+        if self.window_seconds <= 0 || !coalescible(e) {
+            return false;
+        }
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        keys.get(&ReadKey::of(e)).is_some_and(|first| e.at.0 - first.0 < self.window_seconds)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut HashMap<ReadKey, Timestamp>)) {
+        change(&mut self.keys.write().unwrap_or_else(PoisonError::into_inner));
+    }
 }
 
 /// Most keys held open: past it, the ones whose window has closed are dropped, and all of them if that is
@@ -98,7 +128,36 @@ const OPEN_KEYS: usize = 10_000;
 impl Coalescer {
     /// Folds identical reads within `window_seconds` (0 writes every request as an entry of its own).
     pub fn new(window_seconds: u32) -> Coalescer {
-        Coalescer { window_seconds: i64::from(window_seconds), open: HashMap::new() }
+        let window_seconds = i64::from(window_seconds);
+        Coalescer {
+            window_seconds,
+            open: HashMap::new(),
+            opened: Vec::new(),
+            committed: OpenReads { window_seconds, keys: Arc::default() },
+        }
+    }
+
+    /// The committed open reads, for the requests to look up.
+    pub fn committed(&self) -> OpenReads {
+        self.committed.clone()
+    }
+
+    fn open(&mut self, key: ReadKey, id: i64, at: Timestamp) {
+        self.opened.push((key.clone(), at));
+        self.open.insert(key, (id, at));
+    }
+
+    /// The append's keys are committed: the requests may count on them.
+    fn publish(&mut self) {
+        let opened = std::mem::take(&mut self.opened);
+        self.committed.update(|keys| keys.extend(opened));
+    }
+
+    /// The append was rolled back: the ids held open may not exist.
+    fn forget(&mut self) {
+        self.open.clear();
+        self.opened.clear();
+        self.committed.update(HashMap::clear);
     }
 
     /// The open entry an entry repeats, if any.
@@ -110,9 +169,11 @@ impl Coalescer {
         if self.open.len() > OPEN_KEYS {
             let window = self.window_seconds;
             self.open.retain(|_, (_, first)| now.0 - first.0 < window);
+            self.committed.update(|keys| keys.retain(|_, first| now.0 - first.0 < window));
         }
         if self.open.len() > OPEN_KEYS {
             self.open.clear();
+            self.committed.update(HashMap::clear);
         }
     }
 }
@@ -162,8 +223,11 @@ impl Store {
         let result = self.append_coalesced(entries, coalescer);
         match &result {
             // The transaction was rolled back: the ids held open may not exist.
-            Err(_) => coalescer.open.clear(),
-            Ok(()) => coalescer.bound(entries.last().map_or(Timestamp(0), |e| e.at)),
+            Err(_) => coalescer.forget(),
+            Ok(()) => {
+                coalescer.publish();
+                coalescer.bound(entries.last().map_or(Timestamp(0), |e| e.at));
+            }
         }
         result
     }
@@ -214,7 +278,7 @@ impl Store {
                 }
                 insert(e, 1, e.rows as i64, None)?;
                 if let Some(key) = key {
-                    coalescer.open.insert(key, (tx.last_insert_rowid(), e.at));
+                    coalescer.open(key, tx.last_insert_rowid(), e.at);
                 }
             }
             for (id, (first, count, rows, last_at)) in repeats {
@@ -222,7 +286,7 @@ impl Store {
                 // The entry they repeat is gone (retention deleted it): they are an entry of their own.
                 if updated == 0 {
                     insert(first, count, rows, (count > 1).then_some(last_at))?;
-                    coalescer.open.insert(ReadKey::of(first), (tx.last_insert_rowid(), first.at));
+                    coalescer.open(ReadKey::of(first), tx.last_insert_rowid(), first.at);
                 }
             }
         }
@@ -398,6 +462,32 @@ mod tests {
         for (method, route) in [("POST", "/v1/runs"), ("GET", "/v1/tokens"), ("GET", "/v1/audit")] {
             check(60, &[&[entry(0, method, route, ""), entry(1, method, route, "")]], &[(0, 1, 0, 10), (1, 1, 1, 10)]);
         }
+    }
+
+    #[test]
+    fn requests_see_a_read_as_open_only_once_its_entry_is_committed_and_within_its_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut coalescer = Coalescer::new(60);
+        let committed = coalescer.committed();
+        let page = |at| entry(at, "GET", "/v1/watchlist", "limit=50");
+        assert!(!committed.repeats(&page(1)), "nothing committed yet");
+        store.append_audit(&[page(0)], &mut coalescer).unwrap();
+        assert!(committed.repeats(&page(59)));
+        assert!(!committed.repeats(&page(60)), "the window counts from the first request");
+        assert!(!committed.repeats(&entry(1, "GET", "/v1/watchlist", "limit=10")), "another read");
+        assert!(!committed.repeats(&entry(1, "POST", "/v1/watchlist", "limit=50")), "a change is never folded");
+        // An append that fails (the table is gone) is rolled back: nothing it opened, nor before it, is open.
+        store.conn.execute_batch("DROP TABLE audit").unwrap();
+        assert!(store.append_audit(&[entry(2, "GET", "/v1/watchlist", "limit=10")], &mut coalescer).is_err());
+        assert!(!committed.repeats(&page(3)) && !committed.repeats(&entry(3, "GET", "/v1/watchlist", "limit=10")));
+        // No window: nothing is ever open.
+        let mut never = Coalescer::new(0);
+        let none = never.committed();
+        let other = tempfile::tempdir().unwrap();
+        let mut store = Store::open(other.path()).unwrap();
+        store.append_audit(&[page(0)], &mut never).unwrap();
+        assert!(!none.repeats(&page(1)));
     }
 
     #[test]

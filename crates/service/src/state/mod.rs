@@ -26,7 +26,7 @@ use wagewatch_core::model::Band;
 use wagewatch_core::outcomes::{BandOutcome, ListOutcome};
 
 pub use alerts::{Delivery, DeliveryStatus, StoredAlert};
-pub use audit::{AuditEntry, AuditQuery, AuditRecord, Coalescer, MAX_FILTERS_CHARS};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, Coalescer, OpenReads, MAX_FILTERS_CHARS};
 pub use models::{ModelRecord, ModelRole, Promotion};
 pub use sessions::SessionLimits;
 pub use tokens::{NewToken, Principal, Role, SecretHash, TokenRecord, TokenRuleError, TOKEN_PREFIX};

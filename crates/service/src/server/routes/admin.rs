@@ -148,6 +148,8 @@ pub async fn list_audit(
         before_id: p.before,
         limit,
     };
+    // The counts of repeated reads answered so far are in the list.
+    state.flush_audit().await?;
     let records = state.store(move |s| s.audit(&query)).await?;
     let filters = [
         p.token_id.map(|t| format!("token_id={t}")),
