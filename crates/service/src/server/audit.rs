@@ -5,7 +5,8 @@
 //! Identical reads by one caller within `[audit] coalesce_seconds` are counted on one entry
 //! ([`Coalescer`]): a client polling a page adds an entry a minute, not one a request. A repeat of a read
 //! whose entry is already committed ([`OpenReads`]) is answered at once; its count is committed with the
-//! next batch, and [`AuditLog::flush`] waits for it.
+//! next batch (a batch of such counts alone gathers more for [`REPEATS_WAIT`]), and [`AuditLog::flush`]
+//! waits for it.
 //!
 //! The same thread keeps the state tidy: at start and then hourly it deletes audit entries older than the
 //! retention and sessions that have ended, so the database's growth is bounded by the retention.
@@ -20,6 +21,9 @@ use crate::state::{AuditEntry, Coalescer, OpenReads, SessionLimits, StateError, 
 
 /// Most entries committed in one transaction.
 const BATCH: usize = 1024;
+/// How long the counts of repeats wait for more before they are committed, when no request waits on the
+/// batch: a client polling a page costs a commit every so often, not one a request.
+const REPEATS_WAIT: Duration = Duration::from_millis(100);
 /// How often expired entries and sessions are deleted.
 const TIDY_EVERY: Duration = Duration::from_secs(3600);
 
@@ -94,14 +98,21 @@ impl AuditLog {
 
 const STOPPED: &str = "the audit writer stopped";
 
-/// Commits `first` and whatever else is waiting, in one transaction, and answers each request.
+/// Commits `first` and whatever else is waiting, in one transaction, and answers each request. A batch of
+/// repeats' counts alone gathers more for up to [`REPEATS_WAIT`], until a request waits on it.
 fn commit(store: &mut Store, coalescer: &mut Coalescer, first: Job, rx: &mpsc::Receiver<Job>) {
+    let until = Instant::now() + REPEATS_WAIT;
+    let mut awaited = first.1.is_some();
     let mut batch = vec![first];
     while batch.len() < BATCH {
-        match rx.try_recv() {
-            Ok(job) => batch.push(job),
-            Err(_) => break,
-        }
+        let next = if awaited {
+            rx.try_recv().ok()
+        } else {
+            rx.recv_timeout(until.saturating_duration_since(Instant::now())).ok()
+        };
+        let Some(job) = next else { break };
+        awaited |= job.1.is_some();
+        batch.push(job);
     }
     let entries: Vec<AuditEntry> = batch.iter_mut().filter_map(|(e, _)| e.take()).collect();
     let result =
