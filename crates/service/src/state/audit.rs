@@ -86,8 +86,6 @@ impl ReadKey {
 /// The entries still open for repeats: the writer keeps one and passes it to every append.
 #[derive(Debug, Default)]
 pub struct Coalescer {
-    /// Identical reads within this many seconds of an entry's first are counted on it (0: never).
-    window_seconds: i64,
     /// Entry id and first time of each read key.
     open: HashMap<ReadKey, (i64, Timestamp)>,
     /// Keys opened by the append in progress, published once it commits.
@@ -102,18 +100,34 @@ pub struct Coalescer {
 /// count of its repeats, never an entry.
 #[derive(Clone, Debug, Default)]
 pub struct OpenReads {
-    window_seconds: i64,
+    window: Window,
     keys: Arc<RwLock<HashMap<ReadKey, Timestamp>>>,
+}
+
+/// Identical reads within this many seconds of an entry's first are counted on it (0: never).
+#[derive(Clone, Copy, Debug, Default)]
+struct Window(i64);
+
+impl Window {
+    /// Whether `e` may be counted on an earlier entry at all.
+    fn folds(self, e: &AuditEntry) -> bool {
+        self.0 > 0 && coalescible(e)
+    }
+
+    /// Whether a request at `at` falls in the window of an entry first made at `first`.
+    fn holds(self, first: Timestamp, at: Timestamp) -> bool {
+        at.0 - first.0 < self.0
+    }
 }
 
 impl OpenReads {
     /// Whether `e` repeats a read whose entry is committed and whose window is still open at `e.at`.
     pub fn repeats(&self, e: &AuditEntry) -> bool {
-        if self.window_seconds <= 0 || !coalescible(e) {
+        if !self.window.folds(e) {
             return false;
         }
         let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
-        keys.get(&ReadKey::of(e)).is_some_and(|first| e.at.0 - first.0 < self.window_seconds)
+        keys.get(&ReadKey::of(e)).is_some_and(|first| self.window.holds(*first, e.at))
     }
 
     fn update(&self, change: impl FnOnce(&mut HashMap<ReadKey, Timestamp>)) {
@@ -128,12 +142,10 @@ const OPEN_KEYS: usize = 10_000;
 impl Coalescer {
     /// Folds identical reads within `window_seconds` (0 writes every request as an entry of its own).
     pub fn new(window_seconds: u32) -> Coalescer {
-        let window_seconds = i64::from(window_seconds);
         Coalescer {
-            window_seconds,
             open: HashMap::new(),
             opened: Vec::new(),
-            committed: OpenReads { window_seconds, keys: Arc::default() },
+            committed: OpenReads { window: Window(i64::from(window_seconds)), keys: Arc::default() },
         }
     }
 
@@ -162,14 +174,14 @@ impl Coalescer {
 
     /// The open entry an entry repeats, if any.
     fn repeated(&self, key: &ReadKey, at: Timestamp) -> Option<i64> {
-        self.open.get(key).filter(|(_, first)| at.0 - first.0 < self.window_seconds).map(|(id, _)| *id)
+        self.open.get(key).filter(|(_, first)| self.committed.window.holds(*first, at)).map(|(id, _)| *id)
     }
 
     fn bound(&mut self, now: Timestamp) {
         if self.open.len() > OPEN_KEYS {
-            let window = self.window_seconds;
-            self.open.retain(|_, (_, first)| now.0 - first.0 < window);
-            self.committed.update(|keys| keys.retain(|_, first| now.0 - first.0 < window));
+            let window = self.committed.window;
+            self.open.retain(|_, (_, first)| window.holds(*first, now));
+            self.committed.update(|keys| keys.retain(|_, first| window.holds(*first, now)));
         }
         if self.open.len() > OPEN_KEYS {
             self.open.clear();
@@ -270,7 +282,7 @@ impl Store {
             // Repeats are summed per entry over the batch: one update per entry, not per request.
             let mut repeats: HashMap<i64, (&AuditEntry, i64, i64, Timestamp)> = HashMap::new();
             for e in entries {
-                let key = (coalescer.window_seconds > 0 && coalescible(e)).then(|| ReadKey::of(e));
+                let key = coalescer.committed.window.folds(e).then(|| ReadKey::of(e));
                 if let Some(id) = key.as_ref().and_then(|k| coalescer.repeated(k, e.at)) {
                     let r = repeats.entry(id).or_insert((e, 0, 0, e.at));
                     *r = (r.0, r.1 + 1, r.2 + e.rows as i64, r.3.max(e.at));
