@@ -13,7 +13,7 @@ use parquet::arrow::ArrowWriter;
 
 use wagewatch_core::contract::{Date, Money, Table};
 use wagewatch_core::features;
-use wagewatch_core::ingest::{self, Dataset, IngestError, IngestOptions, Mode, ProblemKind};
+use wagewatch_core::ingest::{self, Dataset, DatasetSummary, IngestError, IngestOptions, Mode, ProblemKind};
 use wagewatch_core::worker_months::WorkerMonths;
 
 use crate::support::*;
@@ -366,6 +366,78 @@ I2,E3,,2024-08-06,false,,,
     let ds = load_strict(dir.path()).unwrap().dataset;
     assert!(ds.has_inspections && ds.inspections.len() == 2);
     assert_eq!(ds.inspections.selection, vec![Some(wagewatch_core::contract::Selection::Random), None]);
+}
+
+#[test]
+fn identifiers_are_taken_as_written_and_numbers_as_other_tools_write_them() {
+    // An identifier is any non-empty string of at most 64 characters: white space around it is part of
+    // it, so "E2 " is another employer than "E2" and " 3201..." another worker than "3201...". Other
+    // tools write whole numbers as `15.0` (pandas, an integer column with nulls) and zero as `-0.00`.
+    let employers = with_line("employers.csv", "E2 ,另一家劳务公司,labor_service,construction,320104,,,");
+    let payroll = with_line(
+        "payroll.csv",
+        "P1,E2 ,320102199001011234,2024-05,15.0,3000,2024-06-15\nP1,E2, 320102199001011234,2024-05,26,6500,2024-06-15",
+    );
+    let payments = with_line("payments.csv", "P1,E2,320102199001011234,2024-05,-0.00,2024-06-20");
+    let inspections = with_line("inspections.csv", "I2,E2 ,P1,2024-08-06,true,4000.00,30.0");
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(
+        dir.path(),
+        &[
+            ("employers.csv", Some(&employers)),
+            ("payroll.csv", Some(&payroll)),
+            ("payments.csv", Some(&payments)),
+            ("inspections.csv", Some(&inspections)),
+        ],
+    );
+    let ds = load_strict(dir.path()).unwrap().dataset;
+    assert_eq!(ds.employers.len(), 4);
+    let (e2, e2_spaced) = (ds.employer_ids.get("E2").unwrap(), ds.employer_ids.get("E2 ").unwrap());
+    assert_ne!(e2, e2_spaced);
+    assert_eq!(ds.employer_ids.name(e2_spaced), "E2 ");
+    assert_eq!(ds.payroll.len(), 5);
+    assert_eq!(ds.payroll.employer[3].index(), e2_spaced);
+    assert_eq!(ds.payroll.days_worked[3], 15);
+    assert_eq!(ds.payroll.employer[4].index(), e2);
+    assert_ne!(ds.payroll.worker[4], ds.payroll.worker[0], "a worker id with a leading space is another worker");
+    assert_eq!(ds.payments.amount[2], Money::from_fen(0));
+    assert_eq!(ds.inspections.workers_affected[1], Some(30));
+    assert_eq!(DatasetSummary::compute(&ds, None).unmatched_payments, 0);
+
+    // A bank export without project_id: its payments pay only worker-months without a project, and the
+    // summary says so.
+    let bank = "employer_id,worker_id,period,amount,paid_on
+E2,320102199001011234,2024-05,6500,2024-06-14
+E3,320105199203031111,2024-05,4200.50,2024-06-10
+";
+    fs::write(dir.path().join("payments.csv"), bank).unwrap();
+    let summary = DatasetSummary::compute(&load_strict(dir.path()).unwrap().dataset, None);
+    assert_eq!(
+        (summary.unmatched_payments, summary.payments_without_project, summary.payroll_rows_with_project),
+        (1, 2, 4)
+    );
+    let text = summary.to_string();
+    assert!(text.contains("1 match no worker-month") && text.contains("note: 2 payments have no project_id"), "{text}");
+
+    use ProblemKind::*;
+    use Table::*;
+    let long = format!(" {},长名字公司,labor_service,construction,320104,,,", "A".repeat(64));
+    let cases: Vec<(&str, String, Expect)> = vec![
+        ("employers.csv", with_line("employers.csv", &long), problem(Employers, 4, "employer_id", BadIdentifier)),
+        (
+            "payroll.csv",
+            with_line("payroll.csv", "P1,E2,W9,2024-05,15.5,100,2024-06-15"),
+            problem(Payroll, 4, "days_worked", WrongType),
+        ),
+        (
+            "payments.csv",
+            with_line("payments.csv", "P1,E2,W9,2024-05,-0.01,2024-06-20"),
+            problem(Payments, 3, "amount", NegativeMoney),
+        ),
+    ];
+    for (file, content, expect) in cases {
+        check(&[(file, Some(&content))], expect);
+    }
 }
 
 fn write_parquet(path: &std::path::Path, batch: &RecordBatch) {

@@ -261,11 +261,11 @@ impl Money {
             None => (text, ""),
         };
         if let Some(rest) = int_part.strip_prefix('-') {
-            if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
-                let nonzero = rest.bytes().chain(frac_part.bytes()).any(|b| b != b'0');
-                if nonzero {
-                    return Err(MoneyProblem::Negative);
-                }
+            let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+            if !(rest.is_empty() && frac_part.is_empty()) && digits(rest) && digits(frac_part) {
+                // Zero written as `-0.00`, or binary-float noise just below it, is zero.
+                let value: f64 = text.parse().map_err(|_| MoneyProblem::NotANumber)?;
+                return if value >= -FLOAT_NOISE_YUAN { Ok(Money(0)) } else { Err(MoneyProblem::Negative) };
             }
             return Err(MoneyProblem::NotANumber);
         }
@@ -516,8 +516,14 @@ mod tests {
         check("0.07", Ok(7));
         check(".5", Ok(50));
         check("12.3400", Ok(1_234));
-        check("-0", Err(MoneyProblem::NotANumber));
+        // Zero with a sign, and noise just below zero, are zero; anything less is negative.
+        check("-0", Ok(0));
+        check("-0.00", Ok(0));
+        check("-0.0000001", Ok(0));
+        check("-0.01", Err(MoneyProblem::Negative));
         check("-3.5", Err(MoneyProblem::Negative));
+        check("-", Err(MoneyProblem::NotANumber));
+        check("-x", Err(MoneyProblem::NotANumber));
         check("1.005", Err(MoneyProblem::TooManyDecimals));
         // Binary-float noise around a whole fen (pandas and polars write these) is that fen.
         check("7.119999999999763", Ok(712));

@@ -75,7 +75,7 @@ fn original_values(table: Table, chunk: &Chunk, i: usize, pseudonymizer: &Pseudo
             let text =
                 ArrayFormatter::try_new(array.as_ref(), &options).map(|f| f.value(i).to_string()).unwrap_or_default();
             if spec.name == "worker_id" {
-                if text.trim().is_empty() {
+                if text.is_empty() {
                     String::new()
                 } else {
                     pseudonymizer.pseudonym(&text).to_string()
@@ -692,11 +692,11 @@ pub fn read_payroll_window(
 const KEY_BATCH: usize = 1 << 16;
 const KEY_BATCHES_AHEAD: usize = 4;
 
-/// A fast, unkeyed 64-bit hash of a worker id as the pseudonymiser reads it (trimmed), for telling rows
+/// A fast, unkeyed 64-bit hash of a worker id as the pseudonymiser reads it (as written), for telling rows
 /// apart within one read; never stored.
 fn id_hash(id: &str) -> u64 {
     use std::hash::BuildHasher;
-    foldhash::quality::FixedState::with_seed(0x9e37_79b9_7f4a_7c15).hash_one(id.trim().as_bytes())
+    foldhash::quality::FixedState::with_seed(0x9e37_79b9_7f4a_7c15).hash_one(id.as_bytes())
 }
 
 /// Key fingerprints (well-mixed hashes) kept in 256 parts by their top byte as they are read, so that

@@ -8,7 +8,9 @@ use arrow_array::{Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, F
 use arrow_schema::DataType;
 
 use super::problems::ProblemKind;
-use crate::contract::{Date, Kind, Money, MoneyProblem, Month, RegionCode, RegionPrefix, MAX_ID_CHARS};
+use crate::contract::{
+    Date, Kind, Money, MoneyProblem, Month, RegionCode, RegionPrefix, FLOAT_NOISE_YUAN, MAX_ID_CHARS,
+};
 
 /// What is wrong with one cell: the kind of rule and a plain reason.
 pub type CellProblem = (ProblemKind, String);
@@ -102,8 +104,13 @@ fn shorten(value: &str) -> String {
 }
 
 impl Col {
-    /// The cell as text, if this is a text column.
+    /// The cell as text with surrounding white space trimmed, if this is a text column.
     fn str(&self, i: usize) -> Option<Option<&str>> {
+        self.raw(i).map(|s| s.map(trim).filter(|s| !s.is_empty()))
+    }
+
+    /// The cell as text as written (an empty text is none), if this is a text column.
+    fn raw(&self, i: usize) -> Option<Option<&str>> {
         let s = match self {
             Col::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
             Col::LargeUtf8(a) => a.is_valid(i).then(|| a.value(i)),
@@ -111,7 +118,7 @@ impl Col {
             Col::Dict(keys, values) => keys.is_valid(i).then(|| values.value(keys.value(i) as usize)),
             _ => return None,
         };
-        Some(s.map(trim).filter(|s| !s.is_empty()))
+        Some(s.filter(|s| !s.is_empty()))
     }
 
     /// For a dictionary column, the dictionary key of row `i` (`None` when null or not a dictionary).
@@ -132,7 +139,7 @@ impl Col {
 
     /// Whether cell `i` is null or blank.
     pub fn is_null_at(&self, i: usize) -> bool {
-        match self.str(i) {
+        match self.raw(i) {
             Some(s) => s.is_none(),
             None => self.is_null(i),
         }
@@ -153,9 +160,10 @@ impl Col {
         }
     }
 
-    /// An identifier: non-empty, at most 64 characters. `quote` says whether the value may appear in a reason.
+    /// An identifier: non-empty, at most 64 characters, taken as written (white space around it is part of
+    /// it). `quote` says whether the value may appear in a reason.
     pub fn id(&self, i: usize, quote: bool) -> Cell<&str> {
-        let Some(Some(id)) = self.str(i) else { return Ok(None) };
+        let Some(Some(id)) = self.raw(i) else { return Ok(None) };
         if id.len() > MAX_ID_CHARS && id.chars().count() > MAX_ID_CHARS {
             let reason = if quote {
                 format!("identifier {} is longer than {MAX_ID_CHARS} characters", shorten(id))
@@ -242,10 +250,11 @@ impl Col {
             return Ok(None);
         }
         let from_float = |v: f64| -> Cell<Money> {
-            if v < 0.0 {
+            if v < -FLOAT_NOISE_YUAN {
                 return Err((ProblemKind::NegativeMoney, format!("{v} is negative")));
             }
-            Money::from_yuan(v)
+            // Zero written as -0.0, or binary-float noise just below it, is zero.
+            Money::from_yuan(v.max(0.0))
                 .map(Some)
                 .ok_or_else(|| (ProblemKind::TooManyDecimals, format!("{v} has more than 2 decimals or is not finite")))
         };
@@ -289,7 +298,7 @@ impl Col {
                 f as i64
             }
             _ => match self.str(i).flatten() {
-                Some(text) => text.parse::<i64>().map_err(|_| wrong("a whole number", text, true))?,
+                Some(text) => parse_whole(text).ok_or_else(|| wrong("a whole number", text, true))?,
                 None => return Ok(None),
             },
         };
@@ -319,6 +328,14 @@ impl Col {
             },
         }
     }
+}
+
+/// A whole number as text: `15`, or `15.0` as tools that keep integers with nulls as floats write it.
+fn parse_whole(text: &str) -> Option<i64> {
+    text.parse().ok().or_else(|| {
+        let (whole, zeros) = text.split_once('.')?;
+        (!zeros.is_empty() && zeros.bytes().all(|b| b == b'0')).then(|| whole.parse().ok()).flatten()
+    })
 }
 
 fn decimal_money(raw: i128, scale: i8) -> Cell<Money> {

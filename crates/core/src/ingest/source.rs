@@ -313,8 +313,9 @@ fn read_csv(
                 let mut bad_utf8 = None;
                 for ((pos, _), builder) in targets.iter().zip(builders.iter_mut()) {
                     match std::str::from_utf8(&record[*pos]) {
+                        // Kept as written: an identifier's white space is part of it; the other
+                        // kinds trim theirs when they are read.
                         Ok(text) => {
-                            let text = text.trim();
                             if text.is_empty() {
                                 builder.append_null();
                             } else {

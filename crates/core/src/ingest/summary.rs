@@ -6,6 +6,7 @@ use std::fmt;
 
 use super::tables::Dataset;
 use crate::contract::{Category, Date, Money, Month};
+use crate::worker_months::WorkerMonths;
 
 /// Facts about a dataset, computed once for printing.
 #[derive(Clone, Debug)]
@@ -26,6 +27,12 @@ pub struct DatasetSummary {
     pub payment_rows: usize,
     pub paid: Money,
     pub paid_on: Option<(Date, Date)>,
+    /// Payments that pay no worker-month of payroll: none has their project_id, employer_id, worker_id and
+    /// period.
+    pub unmatched_payments: usize,
+    /// Payments without a project_id, and payroll rows with one: such a payment pays no project's row.
+    pub payments_without_project: usize,
+    pub payroll_rows_with_project: usize,
     pub complaints: usize,
     pub complaints_by_category: BTreeMap<&'static str, usize>,
     pub received_on: Option<(Date, Date)>,
@@ -98,6 +105,9 @@ impl DatasetSummary {
             payment_rows: ds.payments.len(),
             paid: sum(&ds.payments.amount),
             paid_on: range(ds.payments.paid_on.iter().copied()),
+            unmatched_payments: WorkerMonths::build(ds).unmatched_payments,
+            payments_without_project: ds.payments.project.iter().filter(|p| p.is_none()).count(),
+            payroll_rows_with_project: ds.payroll.project.iter().filter(|p| p.is_some()).count(),
             complaints: ds.complaints.len(),
             complaints_by_category: by_category,
             received_on: range(ds.complaints.received_on.iter().copied()),
@@ -146,6 +156,19 @@ impl fmt::Display for DatasetSummary {
             show_range(&self.paid_on),
             wan(self.paid)
         )?;
+        writeln!(
+            f,
+            "              {} match no worker-month of payroll (the same project_id, employer_id, worker_id and period)",
+            self.unmatched_payments
+        )?;
+        if self.unmatched_payments > 0 && self.payments_without_project > 0 && self.payroll_rows_with_project > 0 {
+            writeln!(
+                f,
+                "              note: {} payments have no project_id; such a payment pays only a worker-month \
+                 without one, so {} payroll rows of projects can be paid only by payments that name their project",
+                self.payments_without_project, self.payroll_rows_with_project
+            )?;
+        }
         let cats: Vec<String> = Category::ALL
             .iter()
             .map(|c| format!("{} {}", c.code(), self.complaints_by_category.get(c.code()).copied().unwrap_or(0)))
