@@ -366,6 +366,49 @@ fn the_audit_log_keeps_filters_short() {
     }
 }
 
+/// A value sent in a request cannot pass for another parameter or another line of the audit log: every
+/// audited value is %-encoded, and token names and recorded inspection ids hold no control characters. A
+/// path the API cannot read is answered in its JSON error format, without echoing a long path back.
+#[test]
+fn values_from_a_request_cannot_forge_audit_entries() {
+    let app = App::new();
+    let away = app.away.clone();
+    // A search text that reads as another district's red list, and one that reads as another log line.
+    check(
+        &app,
+        Some("inspector"),
+        "GET",
+        &format!("/v1/watchlist?q=%E5%BB%BA%26region%3D{away}%26band%3Dred"),
+        None,
+        200,
+    );
+    check(&app, Some("inspector"), "GET", "/v1/watchlist?q=zz%0A%20999%20admin%20DELETE%20%2Fv1%2Ftokens", None, 200);
+    let entries = app.get("/v1/audit?route=/v1/watchlist&limit=10", "admin");
+    let filters: Vec<&str> =
+        entries["entries"].as_array().unwrap().iter().map(|e| e["filters"].as_str().unwrap()).collect();
+    assert!(filters.iter().any(|f| f.contains("q=%E5%BB%BA%26region%3D")), "{filters:?}");
+    assert!(filters.iter().any(|f| f.contains("q=zz%0A%20999")), "{filters:?}");
+    for f in &filters {
+        assert!(!f.contains(&format!("region={away}")) && !f.contains("band=red") && !f.contains('\n'), "{f}");
+    }
+    // An inspection id with a line break inside, and a token name with controls, are refused.
+    let employer = app.entity("employer", &app.home, true);
+    let body = format!(
+        r#"{{"inspection_id":"k\n  999 admin POST /v1/runs\nk","employer_id":"{employer}","inspected_on":"2025-12-10","found_arrears":false}}"#
+    );
+    check(&app, Some("inspector"), "POST", "/v1/inspections", Some(&body), 400);
+    let token = format!(r#"{{"name":"a\u0000b\r\nX-Injected: 1","role":"inspector","region":"{}"}}"#, app.home);
+    check(&app, Some("admin"), "POST", "/v1/tokens", Some(&token), 422);
+    // Paths the API cannot read: JSON errors, and a long id is not echoed back.
+    for uri in ["/v1/employers/%ff%fe", "/v1/runs/%ff", "/v1/models/%ff"] {
+        let reply = check(&app, Some("admin"), "GET", uri, None, 400);
+        assert!(reply.content_type.starts_with("application/json"), "{uri}: {}", reply.content_type);
+    }
+    let long = format!("/v1/employers/{}", "E".repeat(20_000));
+    let reply = app.call("GET", &long, Some("inspector"), None);
+    assert!(reply.content_type.starts_with("application/json") && reply.body.len() < 1_000, "{}", reply.body.len());
+}
+
 #[test]
 fn polling_a_page_adds_one_audit_entry_not_one_a_request() {
     let app = App::new();

@@ -33,14 +33,7 @@ impl Lang {
 }
 
 /// Percent-encodes a query value (for links built from typed values).
-pub fn url(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use wagewatch_service::query::url_encode as url;
 
 /// The built-in division names (the page header, which no run's names reach), built once.
 fn builtin_names() -> &'static RegionNames {

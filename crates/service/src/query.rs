@@ -10,6 +10,23 @@ use wagewatch_core::model::Band;
 
 use crate::runs::RunRow;
 
+/// `%`-encodes everything but the unreserved characters of RFC 3986, so that a value read from a request
+/// can pass neither for another parameter nor for another line where it is shown (the audit log, links).
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Parameters as the audit log keeps them: `key=value` joined by `&`, each value `%`-encoded, absent ones
+/// left out.
+pub fn audited<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -> String {
+    pairs.into_iter().filter_map(|(k, v)| v.map(|v| format!("{k}={}", url_encode(&v)))).collect::<Vec<_>>().join("&")
+}
+
 /// The features shown with an entity, when its type has them.
 pub const KEY_FEATURES: [Feature; 14] = [
     Feature::OverdueUnpaidYuan,

@@ -63,3 +63,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         serde_json::from_value(value).map(ApiJson).map_err(|e| ApiError::BadBody { reason: e.to_string() })
     }
 }
+
+/// The longest request path the API reads: an id is at most 64 characters, so anything far longer is
+/// refused before it is parsed or echoed in an error.
+pub const MAX_PATH_BYTES: usize = 1024;
+
+/// Path parameters, or `bad_parameter` (a path that is not UTF-8 once decoded, or longer than
+/// [`MAX_PATH_BYTES`]).
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.path().len() > MAX_PATH_BYTES {
+            return Err(ApiError::BadParameter {
+                name: "path",
+                reason: format!("the path is longer than {MAX_PATH_BYTES} bytes"),
+            });
+        }
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| ApiError::BadParameter { name: "path", reason: e.body_text() })
+    }
+}

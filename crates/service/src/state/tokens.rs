@@ -96,7 +96,7 @@ impl std::fmt::Display for TokenRecord {
 pub enum TokenRuleError {
     #[error("inspector and supervisor tokens need a region")]
     RegionNeeded,
-    #[error("a token's name must have 1 to {max} characters", max = NewToken::MAX_NAME_CHARS)]
+    #[error("a token's name must have 1 to {max} characters and no control characters", max = NewToken::MAX_NAME_CHARS)]
     BadName,
     #[error("a token's expiry must lie in the future")]
     ExpiryPassed,
@@ -119,7 +119,7 @@ impl NewToken {
     /// Checks a request for a token that does not expire.
     pub fn new(name: &str, role: Role, region: RegionPrefix) -> Result<NewToken, TokenRuleError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > Self::MAX_NAME_CHARS {
+        if name.is_empty() || name.chars().count() > Self::MAX_NAME_CHARS || name.contains(char::is_control) {
             return Err(TokenRuleError::BadName);
         }
         if role != Role::Admin && region == RegionPrefix::ALL {

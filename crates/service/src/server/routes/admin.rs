@@ -2,13 +2,14 @@
 //! region: it lists, creates and revokes tokens of its region only, and reads the audit entries of its
 //! region's callers only. Every one of these actions is itself audited.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::server::extract::{ApiJson, ApiQuery};
+use crate::query;
+use crate::server::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::server::wire::{AuditOut, AuditPage, AuditParams, ErrorBody, TokenCreated, TokenIn, TokenList, TokenOut};
 use crate::server::{ApiError, AppState, Caller};
 use crate::state::{AuditQuery, NewToken, Role, Timestamp};
@@ -92,7 +93,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Role::Admin], "admin")?;
     let id: i64 = id
@@ -151,17 +152,13 @@ pub async fn list_audit(
     // The counts of repeated reads answered so far are in the list.
     state.flush_audit().await?;
     let records = state.store(move |s| s.audit(&query)).await?;
-    let filters = [
-        p.token_id.map(|t| format!("token_id={t}")),
-        p.route.map(|r| format!("route={r}")),
-        p.since.map(|s| format!("since={s}")),
-        p.before.map(|b| format!("before={b}")),
-        Some(format!("limit={limit}")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join("&");
+    let filters = query::audited([
+        ("token_id", p.token_id.map(|t| t.to_string())),
+        ("route", p.route),
+        ("since", p.since.map(|s| s.to_string())),
+        ("before", p.before.map(|b| b.to_string())),
+        ("limit", Some(limit.to_string())),
+    ]);
     state.audit(Some(&caller.0), "GET", "/v1/audit", filters, records.len() as u64, 200).await?;
     let next_before = (records.len() == limit).then(|| records.last().map(|r| r.audit_id)).flatten();
     Ok(Json(AuditPage {

@@ -7,6 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wagewatch_core::contract::RegionPrefix;
 
+use crate::query;
 use crate::server::extract::ApiQuery;
 use crate::server::wire::{AlertEventOut, AlertList, AlertQuery, ErrorBody};
 use crate::server::{ApiError, AppState, Caller};
@@ -52,11 +53,11 @@ pub async fn list_alerts(
         return Err(ApiError::BadParameter { name: "cursor", reason: "not a cursor this API returned".into() });
     }
     let (alerts, more) = state.store(move |s| s.alerts(region, before, limit)).await?;
-    let filters = format!(
-        "region={}&cursor={}&limit={limit}",
-        q.region.as_deref().unwrap_or(""),
-        before.map_or(String::new(), |c| c.to_string())
-    );
+    let filters = query::audited([
+        ("region", Some(q.region.clone().unwrap_or_default())),
+        ("cursor", Some(before.map_or(String::new(), |c| c.to_string()))),
+        ("limit", Some(limit.to_string())),
+    ]);
     state.audit_read(&caller, "/v1/alerts", filters, alerts.len() as u64).await?;
     Ok(Json(AlertList {
         next_cursor: if more { alerts.last().map(|a| a.alert_id) } else { None },

@@ -1,15 +1,15 @@
 //! `GET /v1/employers/{id}` and `GET /v1/projects/{id}`: one entity in detail.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::query::KEY_FEATURES;
+use crate::query::{self, KEY_FEATURES};
 use crate::runs::Relation;
-use crate::server::extract::ApiQuery;
+use crate::server::extract::{ApiPath, ApiQuery};
 use crate::server::wire::{
     band_change, AlertOut, BandFloorOut, EntityDetail, ErrorBody, FeatureOut, HistoryPoint, LeverOut, ReasonOut,
     RelatedOut,
@@ -118,7 +118,7 @@ async fn detail(
         related,
     };
     let route = format!("/v1/{}s/{{id}}", t.code());
-    let filters = format!("id={id}{}", q.run.map(|r| format!("&run={r}")).unwrap_or_default());
+    let filters = query::audited([("id", Some(id.clone())), ("run", q.run)]);
     state.audit_read(&caller, &route, filters, 1).await?;
     Ok(detail)
 }
@@ -138,7 +138,7 @@ async fn detail(
 pub async fn get_employer(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<EntityQuery>,
 ) -> Result<Json<EntityDetail>, ApiError> {
     detail(state, caller, EntityType::Employer, id, q).await.map(Json)
@@ -159,7 +159,7 @@ pub async fn get_employer(
 pub async fn get_project(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<EntityQuery>,
 ) -> Result<Json<EntityDetail>, ApiError> {
     detail(state, caller, EntityType::Project, id, q).await.map(Json)

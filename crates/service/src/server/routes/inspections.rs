@@ -12,6 +12,7 @@ use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::query;
 use crate::server::extract::ApiJson;
 use crate::server::wire::{ErrorBody, InspectionIn, InspectionOut, SelectionWire, ID_MAX_CHARS};
 use crate::server::{ApiError, AppState, Caller};
@@ -52,7 +53,10 @@ pub async fn record_inspection(
     let record = checked(&state, &caller, body)?;
     let stored = record.clone();
     state.store(move |s| s.record_inspection(&stored)).await?;
-    let filters = format!("inspection_id={}&employer_id={}", record.inspection_id, record.employer_id);
+    let filters = query::audited([
+        ("inspection_id", Some(record.inspection_id.clone())),
+        ("employer_id", Some(record.employer_id.clone())),
+    ]);
     state.audit(Some(&caller.0), "POST", "/v1/inspections", filters, 1, 201).await?;
     Ok((StatusCode::CREATED, Json(InspectionOut::from_record(&record))))
 }
@@ -60,14 +64,16 @@ pub async fn record_inspection(
 /// The record, if the body is well formed and plausible.
 fn checked(state: &AppState, caller: &Caller, body: InspectionIn) -> Result<RecordedInspection, ApiError> {
     let bad = |reason: String| ApiError::BadBody { reason };
-    let id_ok = |id: &str| !id.is_empty() && id.chars().count() <= ID_MAX_CHARS;
+    let id_ok = |id: &str| !id.is_empty() && id.chars().count() <= ID_MAX_CHARS && !id.contains(char::is_control);
     let id = body.inspection_id.as_str();
-    let padding = |c: char| c.is_whitespace() || c.is_control() || c == '\u{feff}';
+    let padding = |c: char| c.is_whitespace() || c == '\u{feff}';
     if !id_ok(id) || id.starts_with(padding) || id.ends_with(padding) {
-        return Err(bad("inspection_id must have 1 to 64 characters, without spaces or controls at either end".into()));
+        return Err(bad(
+            "inspection_id must have 1 to 64 characters, no control characters, and no spaces at either end".into(),
+        ));
     }
     if !id_ok(&body.employer_id) || body.project_id.as_deref().is_some_and(|p| !id_ok(p)) {
-        return Err(bad("employer_id and project_id must have 1 to 64 characters".into()));
+        return Err(bad("employer_id and project_id must have 1 to 64 characters and no control characters".into()));
     }
     let inspected_on = Date::parse(&body.inspected_on)
         .ok_or_else(|| bad(format!("inspected_on {:?} is not a date YYYY-MM-DD", body.inspected_on)))?;

@@ -2,13 +2,14 @@
 //! `POST /v1/models/{id}/promote` and `POST /v1/models/rollback`: change the champion (admins of all
 //! regions, audited).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use axum::http::StatusCode;
 
+use crate::server::extract::ApiPath;
 use crate::server::wire::{BacktestOut, ErrorBody, ModelDetail, ModelList, ModelOut, PromotionOut, RegisteredModelOut};
 use crate::server::{ApiError, AppState, Caller};
 use wagewatch_core::model::artifact;
@@ -49,13 +50,14 @@ pub async fn list_models(State(state): State<AppState>, _caller: Caller) -> Resu
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The model", body = ModelDetail),
+        (status = 400, description = "The path is not valid", body = ErrorBody),
         (status = 404, description = "No such model", body = ErrorBody)
     )
 )]
 pub async fn get_model(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ModelDetail>, ApiError> {
     let m = state.model(&id).await?;
     Ok(Json(ModelDetail {
@@ -74,6 +76,7 @@ pub async fn get_model(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The model is the champion", body = PromotionOut),
+        (status = 400, description = "The path is not valid", body = ErrorBody),
         (status = 403, description = "Not an admin of all regions", body = ErrorBody),
         (status = 404, description = "No such model in the registry", body = ErrorBody),
         (status = 409, description = "The promotion rule is not met, the comparison is stale, or it is the champion already", body = ErrorBody)
@@ -82,7 +85,7 @@ pub async fn get_model(
 pub async fn promote_model(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<PromotionOut>), ApiError> {
     caller.require_national_admin()?;
     artifact::check_model_id(&id).map_err(|_| ApiError::NotFound { what: format!("model {id}") })?;

@@ -3,13 +3,14 @@
 //! Why a re-score failed is shown to admins only, and never quotes a cell of the data (the registry holds
 //! the redacted message; the full one is in the server's log).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::server::extract::ApiJson;
+use crate::query;
+use crate::server::extract::{ApiJson, ApiPath};
 use crate::server::wire::{run_id_ok, DriftOut, ErrorBody, JobOut, OutcomesOut, RescoreIn, RunDetail, RunList, RunOut};
 use crate::server::{ApiError, AppState, Caller};
 use crate::state::{DriftAgainst, JobStatus, Role, Timestamp};
@@ -58,7 +59,7 @@ pub async fn list_runs(State(state): State<AppState>, caller: Caller) -> Result<
 pub async fn get_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RunDetail>, ApiError> {
     if !run_id_ok(&id) {
         return Err(ApiError::BadParameter { name: "id", reason: "not a run id".into() });
@@ -117,7 +118,7 @@ pub async fn start_rescore(
         state.model(m).await?;
     }
     let job = state.start_rescore_for(&caller, as_of, body.model_id.clone()).await?;
-    let filters = format!("as_of={as_of}{}", body.model_id.map(|m| format!("&model_id={m}")).unwrap_or_default());
+    let filters = query::audited([("as_of", Some(as_of.to_string())), ("model_id", body.model_id)]);
     state.audit(Some(&caller.0), "POST", "/v1/runs", filters, 0, 202).await?;
     Ok((StatusCode::ACCEPTED, Json(JobOut::from_record(&job))))
 }
@@ -136,7 +137,7 @@ pub async fn start_rescore(
 pub async fn get_job(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<JobOut>, ApiError> {
     let well_formed = id
         .strip_prefix("job-")

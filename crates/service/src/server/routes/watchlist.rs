@@ -60,30 +60,23 @@ fn cursor_of(run_id: &str, order: query::RankBy, position: usize) -> String {
 
 /// The query string as audited.
 pub fn audit_filters(q: &WatchlistQuery) -> String {
-    let mut parts = Vec::new();
-    let mut push = |k: &str, v: Option<String>| {
-        if let Some(v) = v {
-            parts.push(format!("{k}={v}"));
-        }
-    };
-    push("entity_type", q.entity_type.map(|t| format!("{t:?}").to_lowercase()));
-    push("region", q.region.clone());
-    push("sector", q.sector.map(|s| format!("{s:?}").to_lowercase()));
-    push("kind", q.kind.map(|k| format!("{k:?}").to_lowercase()));
-    push("band", q.band.clone());
-    push("min_score", q.min_score.map(|m| m.to_string()));
-    push("q", q.q.clone());
-    push("run", q.run.clone());
-    push("cursor", q.cursor.clone());
-    push("limit", q.limit.map(|l| l.to_string()));
-    push(
-        "rank_by",
-        q.rank_by.map(|r| match r {
-            RankByCode::Probability => "probability".to_string(),
-            RankByCode::ExpectedHarm => "expected_harm".to_string(),
-        }),
-    );
-    parts.join("&")
+    let rank_by = q.rank_by.map(|r| match r {
+        RankByCode::Probability => "probability".to_string(),
+        RankByCode::ExpectedHarm => "expected_harm".to_string(),
+    });
+    query::audited([
+        ("entity_type", q.entity_type.map(|t| format!("{t:?}").to_lowercase())),
+        ("region", q.region.clone()),
+        ("sector", q.sector.map(|s| format!("{s:?}").to_lowercase())),
+        ("kind", q.kind.map(|k| format!("{k:?}").to_lowercase())),
+        ("band", q.band.clone()),
+        ("min_score", q.min_score.map(|m| m.to_string())),
+        ("q", q.q.clone()),
+        ("run", q.run.clone()),
+        ("cursor", q.cursor.clone()),
+        ("limit", q.limit.map(|l| l.to_string())),
+        ("rank_by", rank_by),
+    ])
 }
 
 /// Ranked entities of a run in the caller's region, filtered, a page at a time.
