@@ -186,6 +186,28 @@ fn hostile_text_in_the_data_and_the_url_is_escaped_on_every_page() {
     }
 }
 
+/// A page asked with parameters it cannot read (a repeated field, a path that is not UTF-8) answers the
+/// error page in the reader's language, not the framework's plain text.
+#[test]
+fn parameters_a_page_cannot_read_answer_the_error_page() {
+    let app = App::new();
+    let cookie = format!("{}; ww_lang=en", sign_in(&app, "supervisor"));
+    let district = app.home.clone();
+    for uri in [
+        format!("/plan?district={district}&district=1&week=2025-12-08&capacity=4"),
+        "/export?format=csv&format=xlsx".to_string(),
+        "/watchlist?q=a&q=b".to_string(),
+        "/entity/employer/%ff%fe".to_string(),
+        "/model/charts/%ff".to_string(),
+    ] {
+        let reply = page(&app, &cookie, &uri);
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(reply.content_type.starts_with("text/html"), "{uri}: {}", reply.content_type);
+        let text = String::from_utf8(reply.body).unwrap();
+        assert!(text.contains("Cannot show this"), "{uri}: {text}");
+    }
+}
+
 #[test]
 fn the_language_switch_never_redirects_to_another_site() {
     let app = App::new();

@@ -2,12 +2,12 @@
 //! as-of date and wages due against paid (charts and a table), its complaints and inspections, key figures
 //! and the entities linked to it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
 
 use super::html::{band_chip, col, money, num, percent, thead, thousands, Lang, Nav};
-use super::session::Viewer;
+use super::session::{PagePath, Viewer};
 use super::watchlist::change_cell;
 use super::{charts, entity_href, page, type_name};
 use wagewatch_core::contract::{Category, Outcome};
@@ -19,7 +19,7 @@ use wagewatch_service::server::{ApiError, AppState, RunView, Snapshot};
 pub(crate) async fn entity_page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path((kind, id)): Path<(String, String)>,
+    PagePath((kind, id)): PagePath<(String, String)>,
 ) -> Response {
     let result = async {
         let t = EntityType::parse(&kind).ok_or_else(|| ApiError::NotFound { what: "entity type".into() })?;

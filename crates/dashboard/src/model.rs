@@ -1,14 +1,14 @@
 //! The model and runs page: the current model's backtest (figures and charts), the run registry and the
 //! model card; and the charts themselves, served as images (never pasted into the page).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
 use super::charts;
 use super::html::{col, num, thead, Lang, Nav};
-use super::session::Viewer;
+use super::session::{PagePath, Viewer};
 use super::{error_page, page, type_name};
 use wagewatch_core::champion::{Standing, Verdict};
 use wagewatch_core::fairness::{Audit, GroupAudit};
@@ -33,7 +33,7 @@ pub(crate) async fn model_page(State(state): State<AppState>, viewer: Viewer) ->
 }
 
 /// A backtest chart of the current model, as an SVG image.
-pub(crate) async fn chart(State(state): State<AppState>, viewer: Viewer, Path(name): Path<String>) -> Response {
+pub(crate) async fn chart(State(state): State<AppState>, viewer: Viewer, PagePath(name): PagePath<String>) -> Response {
     let result = async {
         let (file, _, _) = CHARTS
             .iter()

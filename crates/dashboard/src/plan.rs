@@ -1,14 +1,14 @@
 //! The plan page: a district's inspection plan for a week, printable (a print stylesheet, Chinese
 //! headings, one district per page), through the same checks and audit as `GET /v1/plans`.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::html::{col, money, num, percent, thead, Lang, Nav};
 use super::page;
-use super::session::Viewer;
+use super::session::{PageParams, Viewer};
 use wagewatch_core::contract::RegionCode;
 use wagewatch_service::server::routes::plans::district_plan;
 use wagewatch_service::server::wire::{PlanDoneOut, PlanOut, PlanQuery};
@@ -22,7 +22,11 @@ pub(crate) struct PlanForm {
     capacity: Option<String>,
 }
 
-pub(crate) async fn plan_page(State(state): State<AppState>, viewer: Viewer, Query(f): Query<PlanForm>) -> Response {
+pub(crate) async fn plan_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageParams(f): PageParams<PlanForm>,
+) -> Response {
     let body = render(&state, &viewer, &f).await;
     page(&viewer, viewer.lang.t("检查计划", "Inspection plan"), Nav::Plan, body)
 }

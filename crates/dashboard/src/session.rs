@@ -83,7 +83,7 @@ pub(crate) struct SigninQuery {
     expired: Option<String>,
 }
 
-pub(crate) async fn signin_page(headers: HeaderMap, Query(q): Query<SigninQuery>) -> Html {
+pub(crate) async fn signin_page(headers: HeaderMap, PageParams(q): PageParams<SigninQuery>) -> Html {
     let lang = lang_of(&headers);
     let notice = if q.error.is_some() {
         Some(lang.t("令牌无效、已撤销或已过期。", "The token is unknown, revoked or expired."))
@@ -192,7 +192,7 @@ pub(crate) fn local_path(next: &str) -> Option<&str> {
     (starts_local && clean && next.len() <= 2048).then_some(next)
 }
 
-pub(crate) async fn set_lang(Path(code): Path<String>, Query(q): Query<LangQuery>) -> Response {
+pub(crate) async fn set_lang(PagePath(code): PagePath<String>, PageParams(q): PageParams<LangQuery>) -> Response {
     let code = if code == "en" { "en" } else { "zh" };
     let next = q.next.as_deref().and_then(local_path).unwrap_or("/watchlist").to_string();
     (
@@ -200,6 +200,39 @@ pub(crate) async fn set_lang(Path(code): Path<String>, Query(q): Query<LangQuery
         Redirect::to(&next),
     )
         .into_response()
+}
+
+/// A page's query parameters; parameters a page cannot read (a repeated field, a value of the wrong type)
+/// are answered with the error page, in the viewer's language, not with plain text.
+pub(crate) struct PageParams<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageParams<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        Query::<T>::try_from_uri(&parts.uri).map(|q| PageParams(q.0)).map_err(|e| {
+            let bad = ApiError::BadParameter { name: "query", reason: e.body_text() };
+            error_page(lang_of(&parts.headers), None, parts.uri.path(), bad)
+        })
+    }
+}
+
+/// A page's path parameters; a path a page cannot read (not UTF-8 once decoded) is answered with the
+/// error page, as [`PageParams`] answers a bad query.
+pub(crate) struct PagePath<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PagePath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(PagePath(p.0)),
+            Err(e) => {
+                let bad = ApiError::BadParameter { name: "path", reason: e.body_text() };
+                Err(error_page(lang_of(&parts.headers), None, "/", bad))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,13 +6,13 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::html::{band_chip, money, percent, url, Lang, Nav};
-use super::session::Viewer;
+use super::session::{PageParams, Viewer};
 use super::{entity_href, error_page, page, type_name};
 use wagewatch_core::contract::{RegionCode, RegionPrefix};
 use wagewatch_core::features::EntityType;
@@ -181,7 +181,7 @@ pub(crate) fn change_cell(r: &RunRow, lang: Lang) -> Markup {
 pub(crate) async fn watchlist_page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<PageQuery>,
+    PageParams(q): PageParams<PageQuery>,
 ) -> Response {
     let body = render(&state, &viewer, &q).await;
     page(&viewer, viewer.lang.t("风险名单", "Watchlist"), Nav::Watchlist, body)
@@ -397,7 +397,11 @@ pub(crate) struct ExportParams {
     page: PageQuery,
 }
 
-pub(crate) async fn export(State(state): State<AppState>, viewer: Viewer, Query(p): Query<ExportParams>) -> Response {
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageParams(p): PageParams<ExportParams>,
+) -> Response {
     let format = match p.format.as_deref() {
         None | Some("csv") => ExportFormatCode::Csv,
         Some("xlsx") => ExportFormatCode::Xlsx,
