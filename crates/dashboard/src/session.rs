@@ -6,7 +6,7 @@
 //! absolute lifetime, and when their token is revoked or expires. Sign-in and sign-out are forms that must
 //! come from this site's own pages; failed sign-ins are audited and limited per client address.
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, Extensions, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::html::{layout, Lang, Nav};
 use super::{error_page, Html};
-use wagewatch_service::server::{client_address, same_site, ApiError, AppState, Caller};
+use wagewatch_service::server::{client_address, same_site, ApiError, ApiPath, ApiQuery, AppState, Caller};
 use wagewatch_service::state::Timestamp;
 
 const SESSION_COOKIE: &str = "ww_session";
@@ -209,28 +209,25 @@ pub(crate) struct PageParams<T>(pub T);
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageParams<T> {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
-        Query::<T>::try_from_uri(&parts.uri).map(|q| PageParams(q.0)).map_err(|e| {
-            let bad = ApiError::BadParameter { name: "query", reason: e.body_text() };
-            error_page(lang_of(&parts.headers), None, parts.uri.path(), bad)
-        })
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match ApiQuery::<T>::from_request_parts(parts, state).await {
+            Ok(q) => Ok(PageParams(q.0)),
+            Err(e) => Err(error_page(lang_of(&parts.headers), None, parts.uri.path(), e)),
+        }
     }
 }
 
-/// A page's path parameters; a path a page cannot read (not UTF-8 once decoded) is answered with the
-/// error page, as [`PageParams`] answers a bad query.
+/// A page's path parameters; a path a page cannot read (not UTF-8 once decoded, or too long) is answered
+/// with the error page, as [`PageParams`] answers a bad query.
 pub(crate) struct PagePath<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PagePath<T> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        match Path::<T>::from_request_parts(parts, state).await {
+        match ApiPath::<T>::from_request_parts(parts, state).await {
             Ok(p) => Ok(PagePath(p.0)),
-            Err(e) => {
-                let bad = ApiError::BadParameter { name: "path", reason: e.body_text() };
-                Err(error_page(lang_of(&parts.headers), None, "/", bad))
-            }
+            Err(e) => Err(error_page(lang_of(&parts.headers), None, "/", e)),
         }
     }
 }

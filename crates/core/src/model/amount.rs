@@ -83,19 +83,9 @@ impl AmountModel {
 pub const MIN_WAGE_BILL_SCALE: f64 = 10_000.0;
 
 /// What the yuan trees' amount is multiplied by for a row: its monthly wage bill (at least
-/// [`MIN_WAGE_BILL_SCALE`]) when `column` names it, else 1.
+/// [`MIN_WAGE_BILL_SCALE`], which a NaN also gives) when `column` names it, else 1.
 fn wage_bill_scale(column: Option<usize>, x: ArrayView1<f64>) -> f64 {
-    match column {
-        Some(c) => {
-            let bill = x[c];
-            if bill.is_finite() {
-                bill.max(MIN_WAGE_BILL_SCALE)
-            } else {
-                MIN_WAGE_BILL_SCALE
-            }
-        }
-        None => 1.0,
-    }
+    column.map_or(1.0, |c| x[c].max(MIN_WAGE_BILL_SCALE))
 }
 
 /// The column of the monthly wage bill among an entity type's features.

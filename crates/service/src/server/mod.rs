@@ -47,6 +47,7 @@ use wagewatch_core::model::{artifact, RiskModel};
 pub use auth::{bearer, Caller, TOKEN_CACHE_TTL};
 pub use db::{Db, DbError};
 pub use error::{ApiError, ERROR_CODES};
+pub use extract::{ApiPath, ApiQuery};
 pub use limits::RateLimiter;
 pub use security::{same_site, CONTENT_SECURITY_POLICY};
 pub use snapshot::{HistoryEntry, RunSummary, RunView, Snapshot};
