@@ -25,7 +25,7 @@ use wagewatch_core::worker_months::WorkerMonths;
 use wagewatch_core::{drift, fairness, features};
 use wagewatch_service::champion;
 use wagewatch_service::config::Config;
-use wagewatch_service::datastore::{self, DataStore, IngestOutcome, TablePlan};
+use wagewatch_service::datastore::{self, DataStore, IngestOutcome, ScoringData, TablePlan};
 use wagewatch_service::demo::{self, DemoSetup, DemoStep};
 use wagewatch_service::runs;
 use wagewatch_service::server;
@@ -175,7 +175,7 @@ fn report_drift(args: args::DriftArgs) -> Result<()> {
     }
     let trained = artifact::load(&args.model.dir, &args.model.id)
         .with_context(|| format!("loading model {} from {}", args.model.id, args.model.dir.display()))?;
-    let (ds, wm) = load_dataset(&args.data, None)?;
+    let (ds, wm) = load_dataset(&args.data)?;
     let report =
         drift::against_training_panel(&ds, &wm, &trained, args.as_of, args.threshold).context("computing the drift")?;
     println!(
@@ -212,7 +212,7 @@ fn report_drift(args: args::DriftArgs) -> Result<()> {
 fn report_fairness(args: args::FairnessArgs) -> Result<()> {
     let trained = artifact::load(&args.model.dir, &args.model.id)
         .with_context(|| format!("loading model {} from {}", args.model.id, args.model.dir.display()))?;
-    let (ds, wm) = load_dataset(&args.data, None)?;
+    let (ds, wm) = load_dataset(&args.data)?;
     let closes = args.as_of.add_days(trained.horizon_days);
     if let Err(last) = fairness::horizon_closed(&ds, args.as_of, trained.horizon_days) {
         let last = last.map_or("no payroll".to_string(), |d| format!("payroll falling due up to {d}"));
@@ -519,7 +519,7 @@ fn list_features(args: args::FeaturesArgs) -> Result<()> {
 }
 
 fn train(args: args::TrainArgs) -> Result<()> {
-    let (mut ds, wm) = load_dataset(&args.data, None)?;
+    let (mut ds, wm) = load_dataset(&args.data)?;
     // Inspections recorded over the API are outcomes too: training sees them like the dataset's own.
     if args.state.join(DB_FILE).is_file() {
         let store = Store::open(&args.state).context("opening the state folder")?;
@@ -550,13 +550,16 @@ fn train(args: args::TrainArgs) -> Result<()> {
 
 fn score(args: args::ScoreArgs) -> Result<()> {
     let trained = artifact::load(&args.model.dir, &args.model.id).context("loading the model")?;
-    let (ds, wm) = load_dataset(&args.data, Some(args.as_of))?;
+    let mut data = open_for_scoring(&args.data, args.as_of)?;
     let started = Instant::now();
-    let feats = features::compute(&ds, &wm, args.as_of, trained.horizon_days).context("computing features")?;
+    let mut stream = features::FeatureStream::new(data.dataset(), args.as_of);
+    data.each_part(|part, wm| stream.add(part, wm)).with_context(|| format!("reading {}", args.data.data.display()))?;
+    let ds = data.dataset();
+    let feats = stream.finish(ds, trained.horizon_days).context("computing features")?;
     let mut scored = model::score(&trained, &feats, &BandCutoffs::default()).context("scoring")?;
     let floors: &[BandFloor] = if args.no_floors { &[] } else { &floors::DEFAULT_FLOORS };
-    floors::apply(&mut scored, &ds, args.as_of, floors);
-    watchlist::write(&ds, &scored, &args.out).context("writing the watchlist")?;
+    floors::apply(&mut scored, ds, args.as_of, floors);
+    watchlist::write(ds, &scored, &args.out).context("writing the watchlist")?;
     println!(
         "scored {} employers and {} projects as of {} in {:.2} s -> {}",
         feats.employers.rows(),
@@ -598,7 +601,7 @@ fn run_backtest(args: args::BacktestArgs) -> Result<()> {
 
 /// Backtests one dataset folder or store and writes the report into `out`.
 fn backtest_folder(data: &DataArgs, config: &BacktestConfig, out: &Path) -> Result<backtest::Report> {
-    let (ds, wm) = load_dataset(data, None)?;
+    let (ds, wm) = load_dataset(data)?;
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("backtest [{bar:40}] {pos}/{len} test dates, {elapsed}, {msg}")
             .expect("valid template")
@@ -801,24 +804,32 @@ fn read_dataset(
     Ok(ingested)
 }
 
-/// Reads a dataset (only as far as scoring as of `scoring_as_of` needs, when given: a store's parts for that date,
-/// a folder's fact rows in its window) and builds its worker-month index.
-fn load_dataset(args: &DataArgs, scoring_as_of: Option<Date>) -> Result<(Dataset, WorkerMonths)> {
+/// Reads a dataset whole and builds its worker-month index.
+fn load_dataset(args: &DataArgs) -> Result<(Dataset, WorkerMonths)> {
     let started = Instant::now();
     let key = pseudonymizer(&args.key)?;
     let spinner = spinner(&format!("reading {}", args.data.display()));
-    let read = match scoring_as_of {
-        Some(t) => datastore::read_for_scoring(&args.data, &key, args.quarantine.clone(), t),
-        None => datastore::read_data(&args.data, &key, args.quarantine.clone(), None).map(|(ds, generation)| {
-            let wm = WorkerMonths::build(&ds);
-            (ds, wm, generation)
-        }),
-    };
+    let read = datastore::read_data(&args.data, &key, args.quarantine.clone(), None);
     spinner.finish_and_clear();
-    let (ds, wm, generation) = read.with_context(|| format!("reading {}", args.data.display()))?;
+    let (ds, generation) = read.with_context(|| format!("reading {}", args.data.display()))?;
+    let wm = WorkerMonths::build(&ds);
     let store = generation.map_or("a dataset folder".to_string(), |g| g.fingerprint());
     tracing::info!(seconds = started.elapsed().as_secs_f64(), data = %store, "dataset read, worker-month index built");
     Ok((ds, wm))
+}
+
+/// Opens what scoring as of `as_of` reads: a store's small tables, its wage months for that date to be
+/// gathered one at a time; a folder's rows, its fact rows in the window, with their worker-month index.
+fn open_for_scoring(args: &DataArgs, as_of: Date) -> Result<ScoringData> {
+    let started = Instant::now();
+    let key = pseudonymizer(&args.key)?;
+    let spinner = spinner(&format!("reading {}", args.data.display()));
+    let read = datastore::read_for_scoring(&args.data, &key, args.quarantine.clone(), as_of);
+    spinner.finish_and_clear();
+    let data = read.with_context(|| format!("reading {}", args.data.display()))?;
+    let store = data.generation().map_or("a dataset folder".to_string(), |g| g.fingerprint());
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), data = %store, "dataset opened for scoring");
+    Ok(data)
 }
 
 /// Where a trained model was saved and what it is.

@@ -15,6 +15,7 @@ use wagewatch_core::ingest::Pseudonymizer;
 use wagewatch_core::model::{self, artifact, TrainConfig};
 use wagewatch_core::worker_months::WorkerMonths;
 use wagewatch_service::config::Config;
+use wagewatch_service::datastore::ScoringData;
 use wagewatch_service::runs;
 use wagewatch_service::server::{AppState, ERROR_CODES};
 use wagewatch_service::state::{NewToken, Role, Store};
@@ -63,10 +64,11 @@ pub fn fixture() -> &'static Fixture {
         let state = dir.join("state");
         let mut store = Store::open(&state).unwrap();
         let cfg = config_for(&data, &models);
-        let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: "fp" };
+        let mut scoring = ScoringData::Loaded(ds, wm);
         for as_of in ["2025-11-01", "2025-12-01"] {
             let request = runs::RescoreRequest { as_of: d(as_of), trigger: "cli".into() };
-            runs::rescore(&mut store, &inputs, &request, &cfg).unwrap();
+            let inputs = runs::ScoringInputs { data: &mut scoring, model: &trained, data_fingerprint: "fp" };
+            runs::rescore(&mut store, inputs, &request, &cfg).unwrap();
         }
         Fixture { data, models, state, key }
     })
@@ -1389,9 +1391,10 @@ fn past_lists_are_judged_against_what_happened_once_their_horizon_closes() {
     let judged_at = outcomes["judged_at"].clone();
     let mut store = store;
     let trained = artifact::load(&f.models, "m-test").unwrap();
-    let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: "fp" };
+    let mut data = ScoringData::Loaded(ds, wm);
+    let inputs = runs::ScoringInputs { data: &mut data, model: &trained, data_fingerprint: "fp" };
     let request = runs::RescoreRequest { as_of: d("2026-03-01"), trigger: "cli".into() };
-    let open = runs::rescore(&mut store, &inputs, &request, &config_for(&f.data, &f.models)).unwrap();
+    let open = runs::rescore(&mut store, inputs, &request, &config_for(&f.data, &f.models)).unwrap();
     assert!(store.outcome(&open.run_id).unwrap().is_none());
     let again = store.outcome(&run).unwrap().unwrap();
     assert_eq!(judged_at, again.judged_at.to_string());
@@ -1526,9 +1529,10 @@ fn a_run_written_before_a_feature_existed_is_read_and_rescored_after() {
     let ds = load_strict(&f.data).unwrap().dataset;
     let wm = WorkerMonths::build(&ds);
     let trained = artifact::load(&f.models, "m-test").unwrap();
-    let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: "fp" };
+    let mut data = ScoringData::Loaded(ds, wm);
+    let inputs = runs::ScoringInputs { data: &mut data, model: &trained, data_fingerprint: "fp" };
     let request = runs::RescoreRequest { as_of: d("2026-01-01"), trigger: "cli".into() };
-    let run = runs::rescore(&mut store, &inputs, &request, &config_for(&f.data, &f.models)).unwrap();
+    let run = runs::rescore(&mut store, inputs, &request, &config_for(&f.data, &f.models)).unwrap();
     assert!(run.drift.is_some_and(|d| d.previous.is_some()), "{run:?}");
 }
 

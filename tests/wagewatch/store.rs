@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use wagewatch_core::contract::{Date, Table};
 use wagewatch_core::features;
-use wagewatch_core::ingest::{Dataset, IngestError, IngestOptions, Mode, ProblemKind};
+use wagewatch_core::ingest::{Dataset, IngestError, IngestOptions, Mode, ProblemKind, Pseudonymizer};
 use wagewatch_core::worker_months::WorkerMonths;
 use wagewatch_service::datastore::{DataStore, DataStoreError, IngestOutcome, TablePlan, MANIFEST_FILE};
 use wagewatch_service::runs;
@@ -94,17 +94,27 @@ fn check_same_as_raw(store: &Path, data: &Path) {
     assert_eq!(by_ids(&read_back(store)), by_ids(&raw));
 }
 
-/// Scoring from the store as of each date, payments read into the worker-month index month by month, gives
-/// the features of the dataset folder read whole.
+/// Scoring from the store as of each date, its wage months gathered one at a time (the latest first, each
+/// month's payroll and payments dropped before the one after the next is read), gives the features of the
+/// dataset folder read whole.
 #[track_caller]
-fn check_features_as_raw(store: &Path, data: &Path, dates: &[&str]) {
-    let raw = load_strict(data).unwrap().dataset;
+fn check_features_as_raw(store: &Path, data: &Path, key: &Pseudonymizer, dates: &[&str]) {
+    let raw = wagewatch_core::ingest::load(data, key, &IngestOptions::default()).unwrap().dataset;
     let raw_index = WorkerMonths::build(&raw);
     for as_of in dates {
         let t = Date::parse(as_of).unwrap();
-        let (ds, wm, _) = DataStore::open(store).unwrap().load_indexed(&pseudonymizer(), t).unwrap();
-        assert!(ds.payments.is_empty(), "the payments are in the index only");
-        let from_store = features::compute(&ds, &wm, t, 60).unwrap();
+        let mut read = DataStore::open(store).unwrap().open_for_scoring(key, t).unwrap();
+        let mut stream = features::FeatureStream::new(read.dataset(), t);
+        let mut months = Vec::new();
+        read.each_part(|part, wm| {
+            months.push(part.payroll.period.first().copied());
+            assert!(part.payroll.period.windows(2).all(|w| w[0] == w[1]), "one wage month at a time");
+            stream.add(part, wm);
+        })
+        .unwrap();
+        assert!(!months.is_empty() && months.windows(2).all(|w| w[0] > w[1]), "{as_of}: {months:?}");
+        assert!(read.dataset().payroll.is_empty() && read.dataset().payments.is_empty(), "no fact rows are kept");
+        let from_store = stream.finish(read.dataset(), 60).unwrap();
         assert_eq!(from_store, features::compute(&raw, &raw_index, t, 60).unwrap(), "{as_of}");
     }
 }
@@ -192,7 +202,7 @@ fn late_payments_and_complaint_outcomes_are_merged() {
     assert!(plans.contains(&(Table::Payroll, TablePlan::Unchanged)), "{plans:?}");
     check_same_as_raw(&store, &data);
     // May's payments now lie in two parts, one from each ingest.
-    check_features_as_raw(&store, &data, &["2024-06-12", "2024-07-01", "2024-09-10"]);
+    check_features_as_raw(&store, &data, &pseudonymizer(), &["2024-06-12", "2024-07-01", "2024-09-10"]);
     let ds = read_back(&store);
     assert_eq!(ds.payments.len(), 3);
     assert!(ds.complaints.outcome.iter().all(|o| o.is_some()));
@@ -487,9 +497,21 @@ fn a_server_rescore_reads_the_configured_store_and_its_schedule_sees_only_commit
     let mut state = wagewatch_service::state::Store::open(&dir.path().join("state")).unwrap();
     let d = wagewatch_core::contract::Date::parse("2025-12-01").unwrap();
     let run = runs::rescore_from_folder(&mut state, &config, &key, d, None, "schedule").unwrap();
+    let run = state.run(&run.run_id).unwrap().unwrap();
     let generation = DataStore::open(&store).unwrap().generation().unwrap().unwrap();
     assert_eq!(run.data_fingerprint, generation.fingerprint(), "the run records the ingest it scored");
     assert!(run.counts.employers > 0 && run.counts.projects > 0);
+    // Gathered a wage month at a time, the run holds what a re-score of the folder read whole holds.
+    let mut other = wagewatch_service::state::Store::open(&dir.path().join("state-folder")).unwrap();
+    let from_folder =
+        runs::rescore_from_folder(&mut other, &crate::server::config_for(&data, &f.models), &key, d, None, "cli")
+            .unwrap();
+    let (a, b) = (runs::RunData::load(&state, run).unwrap(), runs::RunData::load(&other, from_folder).unwrap());
+    assert!(a.links.iter().any(|l| l.relation == runs::Relation::Subcontractor));
+    assert!(!a.wages.is_empty() && !a.events.is_empty());
+    assert_eq!(format!("{:?}", a.rows), format!("{:?}", b.rows));
+    assert_eq!((a.links, a.wages, a.events), (b.links, b.wages, b.events));
+    check_features_as_raw(&store, &data, &key, &["2026-03-31", "2025-12-01", "2024-12-01", "2024-01-20"]);
 
     // A date outside the store's data is refused, not scored empty.
     let late = wagewatch_core::contract::Date::parse("2031-01-01").unwrap();

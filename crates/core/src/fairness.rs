@@ -402,7 +402,11 @@ pub fn audit_as_of(
 /// or after then), so that its events are known: a worker-month of the horizon is an event unless paid
 /// within 30 days of its due date. Otherwise the last due date.
 pub fn horizon_closed(ds: &Dataset, as_of: Date, horizon_days: i32) -> Result<(), Option<Date>> {
-    let last = ds.payroll.due_date.iter().max().copied();
+    horizon_closed_by(ds.payroll.due_date.iter().max().copied(), as_of, horizon_days)
+}
+
+/// [`horizon_closed`] for data whose last payroll due date is `last`.
+pub fn horizon_closed_by(last: Option<Date>, as_of: Date, horizon_days: i32) -> Result<(), Option<Date>> {
     match last {
         Some(last) if last >= as_of.add_days(horizon_days + 30) => Ok(()),
         _ => Err(last),

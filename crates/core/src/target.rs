@@ -51,34 +51,59 @@ pub struct Labels {
 
 /// The contract's population as of `as_of`.
 pub fn population(ds: &Dataset, wm: &WorkerMonths, as_of: Date) -> Population {
-    let n_e = ds.employers.len();
-    let n_p = ds.projects.len();
-    let mut employer_recent = vec![false; n_e];
-    let mut project_recent = vec![false; n_p];
-    for r in wm.due_between_in_row_order(&ds.payroll.due_date, as_of.add_days(-365), as_of) {
-        employer_recent[ds.payroll.employer[r].index()] = true;
-        if let Some(p) = ds.payroll.project[r] {
-            project_recent[p.index()] = true;
+    let mut recent = RecentPayroll::new(ds, as_of);
+    recent.add(ds, wm);
+    recent.population(ds)
+}
+
+/// The registered employers and projects with a payroll row due in the year before a date, gathered a
+/// part of the payroll at a time; what [`population`] needs from the fact tables.
+#[derive(Clone, Debug)]
+pub struct RecentPayroll {
+    as_of: Date,
+    employers: Vec<bool>,
+    projects: Vec<bool>,
+}
+
+impl RecentPayroll {
+    pub fn new(ds: &Dataset, as_of: Date) -> RecentPayroll {
+        RecentPayroll { as_of, employers: vec![false; ds.employers.len()], projects: vec![false; ds.projects.len()] }
+    }
+
+    /// Marks the entities of `part`'s rows due in the year before the date (`part` has the same registers).
+    pub fn add(&mut self, part: &Dataset, wm: &WorkerMonths) {
+        let pr = &part.payroll;
+        for r in wm.due_between_in_row_order(&pr.due_date, self.as_of.add_days(-365), self.as_of) {
+            self.employers[pr.employer[r].index()] = true;
+            if let Some(p) = pr.project[r] {
+                self.projects[p.index()] = true;
+            }
         }
     }
-    let ended_before = as_of.add_days(-60);
-    let projects: Vec<ProjectIx> = (0..n_p)
-        .filter(|&p| {
-            ds.projects.start_date[p] <= as_of
-                && ds.projects.actual_end_date[p].is_none_or(|end| end > ended_before)
-                && project_recent[p]
-        })
-        .map(ProjectIx::new)
-        .collect();
-    let mut employer_in = employer_recent;
-    for p in &projects {
-        employer_in[ds.projects.general_contractor[p.index()].index()] = true;
+
+    /// Who is scored: projects started by the date, not ended 60+ days before it, with a recent row;
+    /// employers founded by the date with a recent row or contracting such a project.
+    pub fn population(self, ds: &Dataset) -> Population {
+        let RecentPayroll { as_of, employers: employer_recent, projects: project_recent } = self;
+        let ended_before = as_of.add_days(-60);
+        let projects: Vec<ProjectIx> = (0..ds.projects.len())
+            .filter(|&p| {
+                ds.projects.start_date[p] <= as_of
+                    && ds.projects.actual_end_date[p].is_none_or(|end| end > ended_before)
+                    && project_recent[p]
+            })
+            .map(ProjectIx::new)
+            .collect();
+        let mut employer_in = employer_recent;
+        for p in &projects {
+            employer_in[ds.projects.general_contractor[p.index()].index()] = true;
+        }
+        let employers = (0..ds.employers.len())
+            .filter(|&e| employer_in[e] && ds.employers.founded_on[e].is_none_or(|f| f <= as_of))
+            .map(EmployerIx::new)
+            .collect();
+        Population { as_of, employers, projects }
     }
-    let employers = (0..n_e)
-        .filter(|&e| employer_in[e] && ds.employers.founded_on[e].is_none_or(|f| f <= as_of))
-        .map(EmployerIx::new)
-        .collect();
-    Population { as_of, employers, projects }
 }
 
 /// Whether an entity was inspected at random (the audit slice, `selection = random`) in a horizon, and
@@ -139,10 +164,76 @@ pub fn labels_known_at(
     horizon_days: i32,
     known_at: Option<Date>,
 ) -> Labels {
-    let end = as_of.add_days(horizon_days);
-    let mut employers = vec![EventSources::default(); ds.employer_ids.len()];
-    let mut projects = vec![EventSources::default(); ds.project_ids.len()];
-    let mut mark = |employer: Option<EmployerIx>, project: Option<ProjectIx>, source: EventSources| {
+    let mut events = HorizonEvents::new(ds, as_of, horizon_days, known_at);
+    events.add(ds, wm);
+    events.finish()
+}
+
+/// The events of one horizon gathered a part of the payroll at a time: complaints and inspections when
+/// made, the payroll's events part by part ([`labels_known_at`] in steps).
+#[derive(Clone, Debug)]
+pub struct HorizonEvents {
+    as_of: Date,
+    end: Date,
+    known_at: Option<Date>,
+    labels: Labels,
+}
+
+impl HorizonEvents {
+    /// The complaints' and inspections' events of `(as_of, as_of + horizon_days]` as known at `known_at`.
+    pub fn new(ds: &Dataset, as_of: Date, horizon_days: i32, known_at: Option<Date>) -> HorizonEvents {
+        let end = as_of.add_days(horizon_days);
+        let labels = Labels {
+            employers: vec![EventSources::default(); ds.employer_ids.len()],
+            projects: vec![EventSources::default(); ds.project_ids.len()],
+        };
+        let mut events = HorizonEvents { as_of, end, known_at, labels };
+        let c = &ds.complaints;
+        for i in 0..c.len() {
+            let in_horizon = c.received_on[i] > as_of && c.received_on[i] <= end;
+            let outcome_known = known_at.is_none_or(|k| c.closed_on[i].is_some_and(|d| d <= k));
+            let serious = matches!(c.category[i], Category::GroupIncident | Category::CriminalReferral)
+                || (outcome_known && c.outcome[i] == Some(Outcome::Substantiated));
+            let received_known = known_at.is_none_or(|k| c.received_on[i] <= k);
+            if in_horizon && serious && received_known {
+                events.mark(ds, c.employer[i], c.project[i], EventSources { complaint: true, ..Default::default() });
+            }
+        }
+        let ins = &ds.inspections;
+        for i in 0..ins.len() {
+            let known = known_at.is_none_or(|k| ins.inspected_on[i] <= k);
+            if ins.inspected_on[i] > as_of && ins.inspected_on[i] <= end && ins.found_arrears[i] && known {
+                let source = EventSources { inspection: true, ..Default::default() };
+                events.mark(ds, Some(ins.employer[i]), ins.project[i], source);
+            }
+        }
+        events
+    }
+
+    /// Adds the payroll events of `part`'s rows (`part` has the same registers): a worker-month due in the
+    /// horizon of which less than 90% was paid by its due date + 30 days.
+    pub fn add(&mut self, part: &Dataset, wm: &WorkerMonths) {
+        let pr = &part.payroll;
+        for &r in wm.due_between(&pr.due_date, self.as_of, self.end) {
+            let r = r as usize;
+            let due = pr.wage_due[r].fen();
+            if due == 0 {
+                continue;
+            }
+            // Labels are judged on the final record: every payment up to due date + 30 days.
+            let judged_on = pr.due_date[r].add_days(30);
+            let seen_until = self.known_at.map_or(judged_on, |k| judged_on.min(k));
+            let paid = wm.paid_as_of(r, pr.due_date[r], seen_until).paid_within_30_days.fen();
+            if (paid as f64) < 0.9 * due as f64 {
+                let source = EventSources { payroll: true, ..Default::default() };
+                self.mark(part, Some(pr.employer[r]), pr.project[r], source);
+            }
+        }
+    }
+
+    /// A project's events count against its general contractor too.
+    fn mark(&mut self, ds: &Dataset, employer: Option<EmployerIx>, project: Option<ProjectIx>, source: EventSources) {
+        let Labels { employers, projects } = &mut self.labels;
         if let Some(e) = employer {
             employers[e.index()].merge(source);
         }
@@ -152,41 +243,11 @@ pub fn labels_known_at(
                 employers[ds.projects.general_contractor[p.index()].index()].merge(source);
             }
         }
-    };
-    let c = &ds.complaints;
-    for i in 0..c.len() {
-        let in_horizon = c.received_on[i] > as_of && c.received_on[i] <= end;
-        let outcome_known = known_at.is_none_or(|k| c.closed_on[i].is_some_and(|d| d <= k));
-        let serious = matches!(c.category[i], Category::GroupIncident | Category::CriminalReferral)
-            || (outcome_known && c.outcome[i] == Some(Outcome::Substantiated));
-        let received_known = known_at.is_none_or(|k| c.received_on[i] <= k);
-        if in_horizon && serious && received_known {
-            mark(c.employer[i], c.project[i], EventSources { complaint: true, ..Default::default() });
-        }
     }
-    let ins = &ds.inspections;
-    for i in 0..ins.len() {
-        let known = known_at.is_none_or(|k| ins.inspected_on[i] <= k);
-        if ins.inspected_on[i] > as_of && ins.inspected_on[i] <= end && ins.found_arrears[i] && known {
-            mark(Some(ins.employer[i]), ins.project[i], EventSources { inspection: true, ..Default::default() });
-        }
+
+    pub fn finish(self) -> Labels {
+        self.labels
     }
-    let pr = &ds.payroll;
-    for &r in wm.due_between(&pr.due_date, as_of, end) {
-        let r = r as usize;
-        let due = pr.wage_due[r].fen();
-        if due == 0 {
-            continue;
-        }
-        // Labels are judged on the final record: every payment up to due date + 30 days.
-        let judged_on = pr.due_date[r].add_days(30);
-        let seen_until = known_at.map_or(judged_on, |k| judged_on.min(k));
-        let paid = wm.paid_as_of(r, pr.due_date[r], seen_until).paid_within_30_days.fen();
-        if (paid as f64) < 0.9 * due as f64 {
-            mark(Some(pr.employer[r]), pr.project[r], EventSources { payroll: true, ..Default::default() });
-        }
-    }
-    Labels { employers, projects }
 }
 
 /// The wages at stake in one entity's horizon: what went unpaid and to how many workers.

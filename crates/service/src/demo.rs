@@ -21,6 +21,7 @@ use wagewatch_core::worker_months::WorkerMonths;
 
 use crate::champion;
 use crate::config::Config;
+use crate::datastore::ScoringData;
 use crate::runs::{self, RunData, RunError};
 use crate::state::{NewToken, Role, RunRecord, StateError, Store};
 
@@ -138,11 +139,12 @@ pub fn prepare(setup: &DemoSetup, key: &Pseudonymizer, on_step: &dyn Fn(DemoStep
     champion::retrain_on(&mut store, &config, &ds, &wm, &request, as_of_demo)?;
 
     on_step(DemoStep::Publishing);
-    let inputs = runs::ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
+    let mut data = ScoringData::Loaded(ds, wm);
     let mut run = None;
     for as_of in [DEMO_PREVIOUS, DEMO_AS_OF] {
         let request = runs::RescoreRequest { as_of, trigger: "cli".into() };
-        run = Some(runs::rescore(&mut store, &inputs, &request, &config)?);
+        let inputs = runs::ScoringInputs { data: &mut data, model: &trained, data_fingerprint: &fingerprint };
+        run = Some(runs::rescore(&mut store, inputs, &request, &config)?);
     }
     let run = run.ok_or(DemoError::EmptyRun)?;
     let district = busiest_district(&store, &run)?;

@@ -19,7 +19,7 @@ use crate::calendar::{
 };
 use crate::contract::{Date, EmployerKind, RegionCode, Sector, SECTORS};
 use crate::ingest::tables::Dataset;
-use crate::target::{population, Population};
+use crate::target::{Population, RecentPayroll};
 use crate::worker_months::WorkerMonths;
 
 pub use alerts::{Alert, Alerts};
@@ -29,7 +29,7 @@ use complaints::{complaint_facts, ComplaintAcc, ComplaintFacts};
 use inspections::{inspection_facts, InspectionAcc, InspectionFacts};
 pub use progress::overdue_progress_yuan;
 use progress::{progress_facts, ProgressFacts};
-use wages::{wage_facts, WageAcc, WageFacts};
+use wages::{WageAcc, WageFacts, WageStream};
 
 /// "Never" for days-since features, in days.
 pub const DAYS_NEVER: f64 = 730.0;
@@ -149,28 +149,60 @@ fn flag(b: bool) -> f64 {
 /// Computes the features of every entity scored as of `as_of`, with a prediction horizon of `horizon_days`:
 /// each group of facts is gathered in one pass over its table, then every scored entity's row is filled.
 pub fn compute(ds: &Dataset, wm: &WorkerMonths, as_of: Date, horizon_days: i32) -> Result<Features, OutsideCalendar> {
-    let season = Season::of(as_of, horizon_days)?;
-    let population = population(ds, wm, as_of);
-    let wages = wage_facts(ds, wm, as_of);
-    let complaints = complaint_facts(ds, as_of);
-    let inspections = inspection_facts(ds, as_of);
-    let progress = progress_facts(ds, as_of);
-    let chain = chain_facts(ds, as_of, &progress, &wages.employers, &wages.footprint);
-    let sectors = SectorFacts::of(ds, &wages.employers);
-    let rows = Rows {
-        ds,
-        t: as_of,
-        season,
-        wages: &wages,
-        complaints: &complaints,
-        inspections: &inspections,
-        progress: &progress,
-        chain: &chain,
-        sectors: &sectors,
-    };
-    let employers = rows.employers(&population);
-    let projects = rows.projects(&population);
-    Ok(Features { as_of, population, employers, projects })
+    Season::of(as_of, horizon_days)?;
+    let mut stream = FeatureStream::new(ds, as_of);
+    stream.add(ds, wm);
+    stream.finish(ds, horizon_days)
+}
+
+/// What the features as of one date read from the payroll, gathered a part of it at a time (a store's
+/// wage months, the latest first): every scope's wage facts and who has rows in the year before the date.
+/// Its memory grows with the entities and their workers, not with the rows. [`compute`] feeds it the whole
+/// dataset at once.
+pub struct FeatureStream {
+    as_of: Date,
+    recent: RecentPayroll,
+    wages: WageStream,
+}
+
+impl FeatureStream {
+    pub fn new(ds: &Dataset, as_of: Date) -> FeatureStream {
+        FeatureStream { as_of, recent: RecentPayroll::new(ds, as_of), wages: WageStream::new(ds, as_of) }
+    }
+
+    /// Adds `part`'s payroll rows with their index; `part` has the same registers and small tables as the
+    /// dataset [`Self::finish`] is given. Parts holding several wage months come latest month first.
+    pub fn add(&mut self, part: &Dataset, wm: &WorkerMonths) {
+        self.recent.add(part, wm);
+        self.wages.add(part, wm);
+    }
+
+    /// The features, from the gathered payroll facts and `ds`'s other tables.
+    pub fn finish(self, ds: &Dataset, horizon_days: i32) -> Result<Features, OutsideCalendar> {
+        let as_of = self.as_of;
+        let season = Season::of(as_of, horizon_days)?;
+        let population = self.recent.population(ds);
+        let wages = self.wages.finish();
+        let complaints = complaint_facts(ds, as_of);
+        let inspections = inspection_facts(ds, as_of);
+        let progress = progress_facts(ds, as_of);
+        let chain = chain_facts(ds, as_of, &progress, &wages.employers, &wages.footprint);
+        let sectors = SectorFacts::of(ds, &wages.employers);
+        let rows = Rows {
+            ds,
+            t: as_of,
+            season,
+            wages: &wages,
+            complaints: &complaints,
+            inspections: &inspections,
+            progress: &progress,
+            chain: &chain,
+            sectors: &sectors,
+        };
+        let employers = rows.employers(&population);
+        let projects = rows.projects(&population);
+        Ok(Features { as_of, population, employers, projects })
+    }
 }
 
 /// The season's features, the same for every entity on a date.

@@ -346,40 +346,77 @@ const WALKERS: usize = 2;
 /// rows of every month (and so its share of the last six months' distinct workers).
 const BLOCK_ROWS: usize = 1 << 16;
 
-/// Walks the payroll rows due in the 400 days before T and accumulates every scope's wage facts: each
-/// employer's own rows, each project's, the rows on the sites an employer contracts and its footprint.
-/// Two threads walk blocks of rows in turn, each row once, and their sums are added: sums, maxima and
-/// distinct counts do not depend on the split.
-pub(super) fn wage_facts(ds: &Dataset, wm: &WorkerMonths, t: Date) -> WageFacts {
-    let pr = &ds.payroll;
-    let from = t.add_days(-super::PAYROLL_LOOKBACK_DAYS);
-    let span = wm.rows_spanning_due_between(from, t);
-    let in_window = |r: &usize| from < pr.due_date[*r] && pr.due_date[*r] <= t;
-    // The latest wage month on the books as of T, and the months before it that features compare.
-    let p0 = span.clone().filter(in_window).map(|r| pr.period[r]).max().unwrap_or(t.month());
-    let months = Months::of(p0, t);
-    let workers = (Workers::new(ds.employers.len()), Workers::new(ds.projects.len()));
-    let walk = |k: usize| {
-        let mut walk = Walk::new(ds, &workers);
-        for r in dealt(span.clone(), k).filter(in_window) {
-            walk.add(ds, wm, r, t, months);
+/// The wage facts as of T from the payroll rows due in the 400 days before T, gathered a part of the
+/// payroll at a time: each employer's own rows, each project's, the rows on the sites an employer contracts
+/// and its footprint. Sums per scope, and the distinct
+/// workers of the last six months, so that memory grows with the entities and workers, not with the rows.
+/// Two threads walk each part's rows in blocks, in turn, each row once, and their sums are added: sums,
+/// maxima and distinct counts do not depend on the split.
+pub(super) struct WageStream {
+    t: Date,
+    /// Set by the first part with a row in the window, whose latest wage month is the latest on the books.
+    months: Option<Months>,
+    workers: (Workers, Workers),
+    sums: Sums,
+}
+
+impl WageStream {
+    pub fn new(ds: &Dataset, t: Date) -> WageStream {
+        WageStream {
+            t,
+            months: None,
+            workers: (Workers::new(ds.employers.len()), Workers::new(ds.projects.len())),
+            sums: Sums::new(ds),
         }
-        walk.finish()
-    };
-    let mut sums = std::thread::scope(|scope| {
-        let others: Vec<_> = (1..WALKERS).map(|k| scope.spawn(move || walk(k))).collect();
-        let mut sums = walk(0);
-        for other in others {
-            sums.absorb(other.join().expect("a walker does not panic"));
-        }
-        sums
-    });
-    let leaver_cutoff = months.p0.plus_months(-2).index();
-    count_workers(&mut sums.employers, workers.0, leaver_cutoff);
-    count_workers(&mut sums.projects, workers.1, leaver_cutoff);
-    let mut footprint: Vec<((u32, u32), i64)> = sums.footprint.into_iter().collect();
-    footprint.sort_unstable();
-    WageFacts { employers: sums.employers, projects: sums.projects, sites: sums.sites, footprint }
+    }
+
+    /// Adds the window's rows of `part` (a dataset with the same registers, and its worker-month index).
+    /// Parts come latest wage month first: the first with a row in the window holds the latest wage month
+    /// on the books as of T, which the headcount features compare against.
+    pub fn add(&mut self, part: &Dataset, wm: &WorkerMonths) {
+        let (t, pr) = (self.t, &part.payroll);
+        let from = t.add_days(-super::PAYROLL_LOOKBACK_DAYS);
+        let span = wm.rows_spanning_due_between(from, t);
+        let in_window = |r: &usize| from < pr.due_date[*r] && pr.due_date[*r] <= t;
+        let latest = span.clone().filter(in_window).map(|r| pr.period[r]).max();
+        let months = match (self.months, latest) {
+            (_, None) => return,
+            (Some(months), Some(latest)) => {
+                assert!(latest <= months.p0, "parts are added latest wage month first");
+                months
+            }
+            (None, Some(p0)) => *self.months.insert(Months::of(p0, t)),
+        };
+        let workers = &self.workers;
+        let walk = |k: usize, sums: Sums| {
+            let mut walk = Walk::new(sums, workers);
+            for r in dealt(span.clone(), k).filter(in_window) {
+                walk.add(part, wm, r, t, months);
+            }
+            walk.finish()
+        };
+        let sums = std::mem::replace(&mut self.sums, Sums::empty());
+        self.sums = std::thread::scope(|scope| {
+            let others: Vec<_> = (1..WALKERS).map(|k| scope.spawn(move || walk(k, Sums::new(part)))).collect();
+            let mut sums = walk(0, sums);
+            for other in others {
+                sums.absorb(other.join().expect("a walker does not panic"));
+            }
+            sums
+        });
+    }
+
+    /// Every scope's wage facts.
+    pub fn finish(self) -> WageFacts {
+        let WageStream { t, months, workers, mut sums } = self;
+        let months = months.unwrap_or_else(|| Months::of(t.month(), t));
+        let leaver_cutoff = months.p0.plus_months(-2).index();
+        count_workers(&mut sums.employers, workers.0, leaver_cutoff);
+        count_workers(&mut sums.projects, workers.1, leaver_cutoff);
+        let mut footprint: Vec<((u32, u32), i64)> = sums.footprint.into_iter().collect();
+        footprint.sort_unstable();
+        WageFacts { employers: sums.employers, projects: sums.projects, sites: sums.sites, footprint }
+    }
 }
 
 /// Walker `k`'s rows of `span`: blocks `k`, `k + WALKERS`, ... of [`BLOCK_ROWS`] rows.
@@ -405,16 +442,10 @@ struct Sums {
 }
 
 impl<'w> Walk<'w> {
-    /// A walker whose sightings go to `workers` (the employers', the projects').
-    fn new(ds: &Dataset, workers: &'w (Workers, Workers)) -> Walk<'w> {
-        let n_e = ds.employers.len();
+    /// A walker adding to `sums`, whose sightings go to `workers` (the employers', the projects').
+    fn new(sums: Sums, workers: &'w (Workers, Workers)) -> Walk<'w> {
         Walk {
-            sums: Sums {
-                employers: vec![WageAcc::default(); n_e],
-                projects: vec![WageAcc::default(); ds.projects.len()],
-                sites: vec![WageAcc::default(); n_e],
-                footprint: FastMap::default(),
-            },
+            sums,
             employer_workers: workers.0.sightings(PENDING / WALKERS),
             project_workers: workers.1.sightings(PENDING / WALKERS),
         }
@@ -451,6 +482,22 @@ impl<'w> Walk<'w> {
 }
 
 impl Sums {
+    /// Zero sums for every scope of `ds`.
+    fn new(ds: &Dataset) -> Sums {
+        let n_e = ds.employers.len();
+        Sums {
+            employers: vec![WageAcc::default(); n_e],
+            projects: vec![WageAcc::default(); ds.projects.len()],
+            sites: vec![WageAcc::default(); n_e],
+            footprint: FastMap::default(),
+        }
+    }
+
+    /// Sums of no scope (a placeholder while a walker holds the real ones).
+    fn empty() -> Sums {
+        Sums { employers: Vec::new(), projects: Vec::new(), sites: Vec::new(), footprint: FastMap::default() }
+    }
+
     /// Adds another walker's sums of other rows.
     fn absorb(&mut self, other: Sums) {
         for (scopes, more) in [

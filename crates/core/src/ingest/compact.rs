@@ -238,14 +238,6 @@ fn read_part(
     Ok(())
 }
 
-/// The number of rows a part holds, from its footer.
-pub fn part_rows(path: &Path) -> Result<usize, CompactError> {
-    let err = |reason: String| CompactError::Read { path: path.to_path_buf(), reason };
-    let file = fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
-    usize::try_from(builder.metadata().file_metadata().num_rows()).map_err(|e| err(e.to_string()))
-}
-
 /// Refuses values no ingest writes (nulls where the schema has none, dates and months outside the contract):
 /// a damaged or foreign file is an error, never a panic or a huge allocation further on.
 fn check_ranges(path: &Path, table: Table, batch: &RecordBatch) -> Result<(), CompactError> {

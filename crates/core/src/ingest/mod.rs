@@ -26,7 +26,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use build::PriorParts;
-pub use indexed::{load_compact_indexed, MonthParts};
+pub use indexed::{stream_compact_months, MonthParts};
 pub use problems::{ProblemKind, ProblemLog, RowProblem};
 pub use pseudonym::{Pseudonymizer, WorkerKey};
 pub use session::{PayrollReader, Session};
@@ -444,7 +444,7 @@ pub fn load_compact(
 
 /// The small tables of a store, from its checked copies (`sources`, without payroll and payments); rows
 /// found bad when they were ingested are left out again.
-fn load_small_of_store(sources: &Sources, pseudonymizer: &Pseudonymizer) -> Result<Dataset, IngestError> {
+pub fn load_small_of_store(sources: &Sources, pseudonymizer: &Pseudonymizer) -> Result<Dataset, IngestError> {
     let mut small = sources.clone();
     small.set(Table::Payroll, None);
     small.set(Table::Payments, None);

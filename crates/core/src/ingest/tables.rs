@@ -242,28 +242,6 @@ fn retain_flagged<T>(v: &mut Vec<T>, keep: &[bool]) {
 }
 
 impl Payroll {
-    /// `n` rows of placeholder values, to be overwritten in place ([`PayrollSlots`]). Two threads write
-    /// them: the first touch of a few hundred megabytes of fresh pages is most of the time.
-    pub fn filled(n: usize) -> Payroll {
-        let ((project, employer, worker), (period, days_worked, wage_due, due_date)) = std::thread::scope(|s| {
-            let first = s.spawn(|| (vec![None; n], vec![EmployerIx::new(0); n], vec![WorkerKey::from_value(0); n]));
-            let second = (vec![Month::from_index(0); n], vec![0; n], vec![Money::ZERO; n], vec![Date::from_days(0); n]);
-            (first.join().expect("filling placeholders does not panic"), second)
-        });
-        Payroll { project, employer, worker, period, days_worked, wage_due, due_date }
-    }
-
-    /// Removes every row, keeping the room.
-    pub fn clear(&mut self) {
-        self.project.clear();
-        self.employer.clear();
-        self.worker.clear();
-        self.period.clear();
-        self.days_worked.clear();
-        self.wage_due.clear();
-        self.due_date.clear();
-    }
-
     /// Reserves room for `n` more rows.
     pub fn reserve(&mut self, n: usize) {
         self.project.reserve(n);
@@ -294,83 +272,6 @@ impl Payroll {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.employer.is_empty()
-    }
-}
-
-/// Payroll's columns as slices to overwrite, a run of rows at a time, front to back: each run filled is
-/// handed out read-only while the rest are still being filled.
-#[derive(Debug)]
-pub struct PayrollSlots<'a> {
-    project: &'a mut [Option<ProjectIx>],
-    employer: &'a mut [EmployerIx],
-    worker: &'a mut [WorkerKey],
-    period: &'a mut [Month],
-    days_worked: &'a mut [u8],
-    wage_due: &'a mut [Money],
-    due_date: &'a mut [Date],
-}
-
-/// A run of payroll rows filled through [`PayrollSlots`]: their key columns and due dates.
-#[derive(Clone, Copy, Debug)]
-pub struct FilledRows<'a> {
-    pub keys: KeyColumns<'a>,
-    pub due_date: &'a [Date],
-}
-
-impl<'a> PayrollSlots<'a> {
-    /// Every row of `t`.
-    pub fn of(t: &'a mut Payroll) -> PayrollSlots<'a> {
-        PayrollSlots {
-            project: &mut t.project,
-            employer: &mut t.employer,
-            worker: &mut t.worker,
-            period: &mut t.period,
-            days_worked: &mut t.days_worked,
-            wage_due: &mut t.wage_due,
-            due_date: &mut t.due_date,
-        }
-    }
-
-    /// The number of rows not filled yet.
-    pub fn len(&self) -> usize {
-        self.employer.len()
-    }
-
-    /// Whether every row is filled.
-    pub fn is_empty(&self) -> bool {
-        self.employer.is_empty()
-    }
-
-    /// Overwrites the first `rows.len()` rows with `rows`; returns them and the rows after them. None when
-    /// fewer rows are left.
-    pub fn fill_front(self, rows: &Payroll) -> Option<(FilledRows<'a>, PayrollSlots<'a>)> {
-        let n = rows.len();
-        if n > self.len() {
-            return None;
-        }
-        fn front<'a, T: Copy>(slots: &'a mut [T], values: &[T]) -> (&'a [T], &'a mut [T]) {
-            let (head, tail) = slots.split_at_mut(values.len());
-            head.copy_from_slice(values);
-            (head, tail)
-        }
-        let (project, project_rest) = front(self.project, &rows.project);
-        let (employer, employer_rest) = front(self.employer, &rows.employer);
-        let (worker, worker_rest) = front(self.worker, &rows.worker);
-        let (period, period_rest) = front(self.period, &rows.period);
-        let (_, days_rest) = front(self.days_worked, &rows.days_worked);
-        let (_, wage_rest) = front(self.wage_due, &rows.wage_due);
-        let (due_date, due_rest) = front(self.due_date, &rows.due_date);
-        let filled = FilledRows { keys: KeyColumns { project, employer, worker, period }, due_date };
-        let rest = PayrollSlots {
-            project: project_rest,
-            employer: employer_rest,
-            worker: worker_rest,
-            period: period_rest,
-            days_worked: days_rest,
-            wage_due: wage_rest,
-            due_date: due_rest,
-        };
-        Some((filled, rest))
     }
 }
 
@@ -417,16 +318,6 @@ pub struct Payments {
 }
 
 impl Payments {
-    /// Removes every row, keeping the room.
-    pub fn clear(&mut self) {
-        self.project.clear();
-        self.employer.clear();
-        self.worker.clear();
-        self.period.clear();
-        self.amount.clear();
-        self.paid_on.clear();
-    }
-
     /// Reserves room for `n` more rows.
     pub fn reserve(&mut self, n: usize) {
         self.project.reserve(n);

@@ -183,14 +183,11 @@ impl DataStore {
         Ok((ds, generation))
     }
 
-    /// What [`Self::load_for`] reads for one date, with the worker-month index built while reading, one
-    /// wage month at a time ([`ingest::load_compact_indexed`]): the payments are kept only in the index,
-    /// and the dataset's `payments` are empty.
-    pub fn load_indexed(
-        &self,
-        key: &Pseudonymizer,
-        as_of: Date,
-    ) -> Result<(Dataset, WorkerMonths, Generation), DataStoreError> {
+    /// What [`Self::load_for`] reads for one date, to be gathered a wage month at a time: the small tables
+    /// now, and each wage month's payroll and payments with their worker-month index when
+    /// [`ScoringData::each_part`] is called ([`ingest::stream_compact_months`]), so that no more than two
+    /// months' fact rows are ever in memory.
+    pub fn open_for_scoring(self, key: &Pseudonymizer, as_of: Date) -> Result<ScoringData, DataStoreError> {
         let (listing, generation, sources) = self.parts_for(key, Some(as_of))?;
         let mut months: Vec<MonthParts> = Vec::new();
         for (m, path, ..) in &listing.payroll_parts {
@@ -204,8 +201,8 @@ impl DataStore {
                 month.payments.push(self.dir.join(path));
             }
         }
-        let (ds, wm) = ingest::load_compact_indexed(&sources, &months, key).map_err(|e| self.vanished(e))?;
-        Ok((ds, wm, generation))
+        let ds = ingest::load_small_of_store(&sources, key).map_err(|e| self.vanished(e))?;
+        Ok(ScoringData::Store { ds, months, store: self, generation })
     }
 
     /// The parts a read as of `as_of` needs (every part when `None`), the generation they are and the
@@ -718,23 +715,66 @@ fn sync_new(store: &Path, paths: &[PathBuf]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Reads what scoring as of `as_of` needs, with its worker-month index: from a store, the parts that date
-/// needs ([`DataStore::load_indexed`]: the dataset's `payments` are then empty, they are in the index);
-/// from a dataset folder, every row checked but only the fact rows scoring reads kept
-/// ([`ingest::load_for_scoring`]), or every row when bad rows go to `quarantine`.
+/// What scoring as of one date reads: a dataset in memory with its worker-month index, or a store's small
+/// tables with the wage months to gather one at a time.
+pub enum ScoringData {
+    Loaded(Dataset, WorkerMonths),
+    Store { ds: Dataset, months: Vec<MonthParts>, store: DataStore, generation: Generation },
+}
+
+impl ScoringData {
+    /// The small tables (and, loaded, the fact tables).
+    pub fn dataset(&self) -> &Dataset {
+        match self {
+            ScoringData::Loaded(ds, _) | ScoringData::Store { ds, .. } => ds,
+        }
+    }
+
+    /// The dataset, to add recorded inspections to before the facts are gathered.
+    pub fn dataset_mut(&mut self) -> &mut Dataset {
+        match self {
+            ScoringData::Loaded(ds, _) | ScoringData::Store { ds, .. } => ds,
+        }
+    }
+
+    /// The store generation read, for a store.
+    pub fn generation(&self) -> Option<&Generation> {
+        match self {
+            ScoringData::Loaded(..) => None,
+            ScoringData::Store { generation, .. } => Some(generation),
+        }
+    }
+
+    /// Hands the fact rows to `visit` with their worker-month index: a loaded dataset whole, a store one
+    /// wage month at a time, the latest first, as a dataset with the same small tables.
+    pub fn each_part(&mut self, mut visit: impl FnMut(&Dataset, &WorkerMonths)) -> Result<(), DataStoreError> {
+        match self {
+            ScoringData::Loaded(ds, wm) => {
+                visit(ds, wm);
+                Ok(())
+            }
+            ScoringData::Store { ds, months, store, .. } => {
+                ingest::stream_compact_months(ds, months, visit).map_err(|e| store.vanished(e))
+            }
+        }
+    }
+}
+
+/// Opens what scoring as of `as_of` reads: a store's small tables, its wage months to be gathered one at a
+/// time ([`DataStore::open_for_scoring`]); a dataset folder with every row checked but only the fact rows
+/// scoring reads kept ([`ingest::load_for_scoring`]), or every row when bad rows go to `quarantine`.
 pub fn read_for_scoring(
     path: &Path,
     key: &Pseudonymizer,
     quarantine: Option<PathBuf>,
     as_of: Date,
-) -> Result<(Dataset, WorkerMonths, Option<Generation>), DataStoreError> {
+) -> Result<ScoringData, DataStoreError> {
     if DataStore::is_store(path) {
-        let (ds, wm, generation) = DataStore::open(path)?.load_indexed(key, as_of)?;
-        return Ok((ds, wm, Some(generation)));
+        return DataStore::open(path)?.open_for_scoring(key, as_of);
     }
     let ds = ingest::load_for_scoring(path, key, &folder_options(quarantine), as_of)?.dataset;
     let wm = WorkerMonths::build(&ds);
-    Ok((ds, wm, None))
+    Ok(ScoringData::Loaded(ds, wm))
 }
 
 /// Reads a dataset for scoring: from a store when `path` is one (with the generation read), else from a

@@ -9,6 +9,7 @@
 //! next start. Older runs are expired by the configured retention.
 
 pub mod alerts;
+mod context;
 pub mod export;
 pub(crate) mod files;
 pub mod floors;
@@ -28,14 +29,16 @@ use crate::state::{
 use wagewatch_core::contract::{Category, Date, EmployerKind, Money, Month, Outcome, RegionCode, Sector};
 use wagewatch_core::drift::{self, EntityReference};
 use wagewatch_core::features::{self, EntityType, Feature};
-use wagewatch_core::ingest::tables::{Dataset, EmployerIx, FastSet};
+use wagewatch_core::ingest::tables::{Dataset, EmployerIx};
 use wagewatch_core::model::floors::BandFloor;
 use wagewatch_core::model::{self, Band, Reason, RiskModel};
 use wagewatch_core::regions::RegionNames;
 use wagewatch_core::worker_months::WorkerMonths;
 
 use crate::config::{self, Config};
-use crate::datastore::{DataStore, Generation};
+use crate::datastore::{DataStore, ScoringData};
+use context::{ContextStream, RunContext};
+use outcomes::Judging;
 
 /// Set to `rescore-after-scores` to make a re-score stop for a minute after writing its first file, so a
 /// test can kill it midway. Never set in production.
@@ -413,39 +416,40 @@ pub fn rescore_from_folder(
         },
     };
     let started = Instant::now();
-    let loaded = (|| -> Result<(RiskModel, Dataset, WorkerMonths, String), RunError> {
+    let loaded = (|| -> Result<(RiskModel, ScoringData, String), RunError> {
         let trained = model::artifact::load(&config.models, &model_id)?;
-        let (mut ds, wm, generation) = read_indexed(&config.data, key, as_of)?;
-        let added = merge_recorded_inspections(&mut ds, &store.recorded_inspections()?);
+        let mut data = read_for_scoring(&config.data, key, as_of)?;
+        let added = merge_recorded_inspections(data.dataset_mut(), &store.recorded_inspections()?);
         tracing::info!(added, "recorded inspections merged into the dataset");
         // A store's generation names what was scored, with the dataset's own fingerprint when inspections
-        // recorded over the API were added (a store's read holds its payments only in the index).
-        let fingerprint = match generation {
+        // recorded over the API were added (a store's facts are gathered a month at a time, so the small
+        // tables' fingerprint, which holds the inspections, is added to the generation's).
+        let fingerprint = match data.generation() {
             Some(g) if added == 0 => g.fingerprint(),
-            Some(g) => format!("{}+{}", g.fingerprint(), model::fingerprint(&ds)),
-            None => model::fingerprint(&ds),
+            Some(g) => format!("{}+{}", g.fingerprint(), model::fingerprint(data.dataset())),
+            None => model::fingerprint(data.dataset()),
         };
-        Ok((trained, ds, wm, fingerprint))
+        Ok((trained, data, fingerprint))
     })();
-    let (trained, ds, wm, fingerprint) = match loaded {
+    let (trained, mut data, fingerprint) = match loaded {
         Ok(x) => x,
         Err(e) => {
             record_failure(store, &request, &model_id, &e.redacted())?;
             return Err(e);
         }
     };
-    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "model and data read, worker-month index built");
-    let inputs = ScoringInputs { ds: &ds, wm: &wm, model: &trained, data_fingerprint: &fingerprint };
-    rescore(store, &inputs, &request, config)
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "model and small tables read");
+    let inputs = ScoringInputs { data: &mut data, model: &trained, data_fingerprint: &fingerprint };
+    rescore(store, inputs, &request, config)
 }
 
-/// The data a re-score as of `as_of` reads, with its worker-month index: from a store, the parts that date
-/// needs; from a dataset folder, the whole folder, the date checked against it.
-fn read_indexed(
+/// What a re-score as of `as_of` reads: from a store, its small tables and the wage months that date needs,
+/// gathered one at a time; from a dataset folder, the whole folder, the date checked against it.
+fn read_for_scoring(
     data: &Path,
     key: &wagewatch_core::ingest::Pseudonymizer,
     as_of: Date,
-) -> Result<(Dataset, WorkerMonths, Option<Generation>), RunError> {
+) -> Result<ScoringData, RunError> {
     if DataStore::is_store(data) {
         // a store checks the date against all it holds, not the rows read
         return Ok(crate::datastore::read_for_scoring(data, key, None, as_of)?);
@@ -453,7 +457,7 @@ fn read_indexed(
     let (ds, _) = crate::datastore::read_data(data, key, None, None)?;
     check_as_of(&ds, as_of)?;
     let wm = WorkerMonths::build(&ds);
-    Ok((ds, wm, None))
+    Ok(ScoringData::Loaded(ds, wm))
 }
 
 /// A re-score the server asked for, as a job of the registry's.
@@ -482,11 +486,10 @@ pub fn run_job(store: &mut Store, config: &Config, key_file: &Path, job: &JobReq
     outcome
 }
 
-/// What a run is scored from: the dataset, its worker-month index, the model and the data's fingerprint.
-#[derive(Clone, Copy)]
+/// What a run is scored from: the data (a dataset with its worker-month index, or a store read a wage month
+/// at a time), the model and the data's fingerprint.
 pub struct ScoringInputs<'a> {
-    pub ds: &'a Dataset,
-    pub wm: &'a WorkerMonths,
+    pub data: &'a mut ScoringData,
     pub model: &'a RiskModel,
     pub data_fingerprint: &'a str,
 }
@@ -536,13 +539,14 @@ impl Attempt {
 /// failed run (and returned); the previously published run stays current.
 pub fn rescore(
     store: &mut Store,
-    inputs: &ScoringInputs,
+    inputs: ScoringInputs,
     request: &RescoreRequest,
     config: &Config,
 ) -> Result<RunRecord, RunError> {
     let attempt = Attempt::new("run");
+    let (model_id, data_fingerprint) = (inputs.model.model_id.clone(), inputs.data_fingerprint.to_string());
     build_and_publish(store, inputs, request, config, &attempt).inspect_err(|e| {
-        let failed = failed_run(&attempt, request, &inputs.model.model_id, inputs.data_fingerprint, &e.redacted());
+        let failed = failed_run(&attempt, request, &model_id, &data_fingerprint, &e.redacted());
         if let Err(record_err) = store.insert_run(&failed, &[], &[], &[], &[]) {
             tracing::error!(error = %record_err, "could not record the failed run");
         }
@@ -561,38 +565,25 @@ pub fn record_failure(
     Ok(())
 }
 
-/// What a run's files hold beside the scores: the chain's links, the wage months and the events timeline.
-struct RunContext {
-    links: Vec<Link>,
-    wages: Vec<WageMonth>,
-    events: Vec<TimelineEvent>,
-}
-
 fn build_and_publish(
     store: &mut Store,
-    inputs: &ScoringInputs,
+    inputs: ScoringInputs,
     request: &RescoreRequest,
     config: &Config,
     attempt: &Attempt,
 ) -> Result<RunRecord, RunError> {
-    let ScoringInputs { ds, wm, model: trained, data_fingerprint } = *inputs;
+    let ScoringInputs { data, model: trained, data_fingerprint } = inputs;
     let run_id = attempt.run_id.as_str();
     let previous = match store.latest_published()? {
         Some(record) => Some(RunData::load(store, record)?),
         None => None,
     };
-    // The run's other files depend on the data only: gathered on a second thread while the first scores.
-    let (context, scoring) = std::thread::scope(|s| {
-        let context = s.spawn(|| RunContext {
-            links: links(ds, request.as_of),
-            wages: wage_months(ds, wm, request.as_of),
-            events: timeline(ds, request.as_of),
-        });
-        let scoring = features::compute(ds, wm, request.as_of, trained.horizon_days)
-            .map_err(model::ModelError::from)
-            .and_then(|feats| model::score(trained, &feats, &config.bands.cutoffs()).map(|scored| (feats, scored)));
-        (context.join().expect("gathering the run's context does not panic"), scoring)
-    });
+    let (as_of, horizon_days) = (request.as_of, trained.horizon_days);
+    let judging = Judging::start(store, data.dataset(), &config.models, as_of, horizon_days, data_fingerprint);
+    let (feats, context, judging) = gather(data, as_of, horizon_days, judging)?;
+    let ds = data.dataset();
+    tracing::debug!(seconds = attempt.started.elapsed().as_secs_f64(), "features and the run's context gathered");
+    let scoring = model::score(trained, &feats, &config.bands.cutoffs()).map(|scored| (feats, scored));
     let (feats, scored) = scoring?;
     tracing::debug!(seconds = attempt.started.elapsed().as_secs_f64(), "scored");
     let mut rows = build_rows(ds, &feats, &scored);
@@ -663,14 +654,37 @@ fn build_and_publish(
         Err(e) => tracing::warn!(error = %e, "could not delete alerts past the retention"),
     }
     tracing::debug!(seconds = attempt.started.elapsed().as_secs_f64(), "published");
-    // What came of earlier lists: judged here, where the data are at hand; a failure leaves the run
-    // published and is judged again by the next re-score.
-    match outcomes::judge_closed_runs(store, ds, wm, &config.models, trained.horizon_days, data_fingerprint) {
+    // What came of earlier lists, their horizons' events gathered with the features: judged once the run
+    // is published; a failure leaves the run published, and the lists are judged by the next re-score.
+    match judging.finish(store, ds, &config.models) {
         Ok(judged) if !judged.is_empty() => tracing::info!(runs = ?judged, "past runs judged against what happened"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not judge past runs"),
     }
     Ok(record)
+}
+
+/// Gathers what a run reads from the fact rows, a part at a time: the features, the run's context and the
+/// events of the past runs to judge. The context is gathered on a thread of its own beside the features.
+fn gather(
+    data: &mut ScoringData,
+    as_of: Date,
+    horizon_days: i32,
+    mut judging: Judging,
+) -> Result<(features::Features, RunContext, Judging), RunError> {
+    let mut feats = features::FeatureStream::new(data.dataset(), as_of);
+    let mut context = ContextStream::new(as_of);
+    data.each_part(|part, wm| {
+        std::thread::scope(|s| {
+            let gathering = s.spawn(|| context.add(part, wm));
+            feats.add(part, wm);
+            judging.add(part, wm);
+            gathering.join().expect("gathering the run's context does not panic");
+        })
+    })?;
+    let ds = data.dataset();
+    let feats = feats.finish(ds, horizon_days).map_err(model::ModelError::from)?;
+    Ok((feats, context.finish(ds), judging))
 }
 
 /// The registry's challenger scored on the same features as the run, in shadow, beside the served model's
@@ -907,148 +921,6 @@ fn mark_changes(rows: &mut [RunRow], previous: Option<&RunData>) -> RunCounts {
         counts.new_on_list += u32::from(r.new_on_list);
     }
     counts
-}
-
-/// Project-employer links as of a date: each project's general contractor, and every other employer with
-/// payroll on the project due in the year before the date.
-fn links(ds: &Dataset, as_of: Date) -> Vec<Link> {
-    let mut seen: FastSet<(usize, usize)> = FastSet::default();
-    let mut out = Vec::new();
-    for p in 0..ds.projects.len() {
-        let gc = ds.projects.general_contractor[p].index();
-        seen.insert((p, gc));
-        out.push(Link {
-            project_id: ds.project_ids.name(p).to_string(),
-            employer_id: ds.employer_ids.name(gc).to_string(),
-            relation: Relation::GeneralContractor,
-        });
-    }
-    let since = as_of.add_days(-365);
-    let pr = &ds.payroll;
-    // A crew's rows mostly follow one another: the pair of the row before is not looked up again.
-    let mut previous = None;
-    for i in 0..pr.len() {
-        let (Some(p), d) = (pr.project[i], pr.due_date[i]) else { continue };
-        if d > as_of || d <= since {
-            continue;
-        }
-        let pair = (p.index(), pr.employer[i].index());
-        if previous.replace(pair) == Some(pair) {
-            continue;
-        }
-        let (p, e) = pair;
-        if p < ds.projects.len() && seen.insert((p, e)) {
-            out.push(Link {
-                project_id: ds.project_ids.name(p).to_string(),
-                employer_id: ds.employer_ids.name(e).to_string(),
-                relation: Relation::Subcontractor,
-            });
-        }
-    }
-    out
-}
-
-/// Wages due and paid by month over the 12 months of due dates before the as-of date, per employer and
-/// per project.
-fn wage_months(ds: &Dataset, wm: &WorkerMonths, as_of: Date) -> Vec<WageMonth> {
-    let pr = &ds.payroll;
-    let rows = || wm.due_between_in_row_order(&pr.due_date, as_of.add_days(-366), as_of);
-    let (lo, hi) =
-        rows().map(|r| pr.period[r].index()).fold((i32::MAX, i32::MIN), |(lo, hi), m| (lo.min(m), hi.max(m)));
-    if lo > hi {
-        return Vec::new();
-    }
-    // One slot per entity and wage month of the window: (due, paid, seen), employers first, then projects.
-    let months = (hi - lo + 1) as usize;
-    let employers = ds.employer_ids.len();
-    let mut slots = vec![(0i64, 0i64, false); (employers + ds.project_ids.len()) * months];
-    for r in rows() {
-        let paid = wm.paid_as_of(r, pr.due_date[r], as_of).paid.fen();
-        let due = pr.wage_due[r].fen();
-        let m = (pr.period[r].index() - lo) as usize;
-        let mut add = |entity: usize| {
-            let slot = &mut slots[entity * months + m];
-            slot.0 += due;
-            slot.1 += paid;
-            slot.2 = true;
-        };
-        add(pr.employer[r].index());
-        if let Some(p) = pr.project[r] {
-            add(employers + p.index());
-        }
-    }
-    // In (entity type, entity, month) order.
-    let mut out = Vec::new();
-    for (k, &(due, paid, seen)) in slots.iter().enumerate() {
-        if !seen {
-            continue;
-        }
-        let (entity, m) = (k / months, (k % months) as i32);
-        let (entity_type, entity_id) = if entity < employers {
-            (EntityType::Employer, ds.employer_ids.name(entity))
-        } else {
-            (EntityType::Project, ds.project_ids.name(entity - employers))
-        };
-        out.push(WageMonth {
-            entity_type,
-            entity_id: entity_id.to_string(),
-            month: Month::from_index(lo + m),
-            due: Money::from_fen(due),
-            paid: Money::from_fen(paid),
-        });
-    }
-    out
-}
-
-/// Complaints and inspections of the two years before the as-of date, per employer and per project.
-fn timeline(ds: &Dataset, as_of: Date) -> Vec<TimelineEvent> {
-    let since = as_of.add_days(-730);
-    let mut out = Vec::new();
-    let c = &ds.complaints;
-    for i in 0..c.len() {
-        let on = c.received_on[i];
-        if on > as_of || on <= since {
-            continue;
-        }
-        let outcome = c.outcome[i].filter(|_| c.closed_on[i].is_some_and(|d| d <= as_of));
-        let targets = [
-            c.employer[i].map(|e| (EntityType::Employer, ds.employer_ids.name(e.index()))),
-            c.project[i].map(|p| (EntityType::Project, ds.project_ids.name(p.index()))),
-        ];
-        for (t, id) in targets.into_iter().flatten() {
-            out.push(TimelineEvent {
-                entity_type: t,
-                entity_id: id.to_string(),
-                on,
-                what: Happened::Complaint { category: c.category[i], outcome },
-                workers: Some(c.workers_involved[i]),
-                amount: c.amount_claimed[i],
-            });
-        }
-    }
-    let n = &ds.inspections;
-    for i in 0..n.len() {
-        let on = n.inspected_on[i];
-        if on > as_of || on <= since {
-            continue;
-        }
-        let targets = [
-            Some((EntityType::Employer, ds.employer_ids.name(n.employer[i].index()))),
-            n.project[i].map(|p| (EntityType::Project, ds.project_ids.name(p.index()))),
-        ];
-        for (t, id) in targets.into_iter().flatten() {
-            out.push(TimelineEvent {
-                entity_type: t,
-                entity_id: id.to_string(),
-                on,
-                what: Happened::Inspection { found_arrears: n.found_arrears[i] },
-                workers: n.workers_affected[i],
-                amount: n.arrears_amount[i],
-            });
-        }
-    }
-    out.sort_by(|a, b| (a.entity_type, &a.entity_id, b.on).cmp(&(b.entity_type, &b.entity_id, a.on)));
-    out
 }
 
 #[cfg(test)]
